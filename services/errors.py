@@ -1,0 +1,43 @@
+"""Errors the service layer raises; the bot maps each to a short message for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ServiceError(Exception):
+    """Base class for errors a job can end with."""
+
+
+class ModelUnavailable(ServiceError):
+    """A model's folder is missing or incomplete under WEIGHTS_DIR."""
+
+    def __init__(self, model: str, folder: Path, reason: str = "missing") -> None:
+        self.model = model
+        self.folder = folder
+        self.reason = reason
+        super().__init__(
+            f"model '{model}' is unavailable ({reason}): {folder}; "
+            f"fill it with 'vitrina weights download' "
+            f"(or 'vitrina weights tiny {folder.parent}' for random test weights)"
+        )
+
+
+class BadImage(ServiceError):
+    """The submitted file is not an image we can read."""
+
+
+class QueueFull(ServiceError):
+    """The queue refused a job (globally full or the user has too many queued)."""
+
+    def __init__(self, per_user: bool) -> None:
+        self.per_user = per_user
+        super().__init__("too many jobs for this user" if per_user else "the queue is full")
+
+
+class JobCancelled(ServiceError):
+    """The job was cancelled before it finished."""
+
+
+class UnknownOperation(ServiceError):
+    """No service implements the requested operation (yet)."""

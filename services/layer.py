@@ -1,0 +1,209 @@
+"""The service layer: one scheduler, one worker thread that owns the model device.
+
+`submit()` puts a job in the fair queue and returns a handle at once. A single asyncio task
+takes jobs in fair order, gathers a batch of compatible jobs where the operation allows,
+and runs the batch on a one-thread executor, so torch never runs on the event loop and
+only one thread ever touches the GPU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.errors import JobCancelled, ServiceError, UnknownOperation
+from services.images import ImageInfo, inspect_image
+from services.jobs import JobHandle, JobRequest, JobState
+from services.operations import ALL_OPS, Operation, RunContext, TagOperation
+from services.queue import FairQueue
+from services.tagger import ClipTagger
+from services.weights import missing_models, model_dir
+
+log = logging.getLogger("vitrina.jobs")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    weights_dir: Path
+    device: str = "cpu"
+    queue_max_size: int = 200
+    queue_max_per_user: int = 20
+    tag_top_k: int = 5
+    tag_min_probability: float | None = None
+
+
+class ModelServices:
+    def __init__(
+        self, config: ServiceConfig, operations: Mapping[str, Operation] | None = None
+    ) -> None:
+        self.config = config
+        self.operations: dict[str, Operation] = dict(
+            operations if operations is not None else default_operations(config)
+        )
+        self._queue: FairQueue[JobHandle] = FairQueue(
+            config.queue_max_size, config.queue_max_per_user
+        )
+        self._wakeup = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self._running: list[JobHandle] = []
+
+    # ---- lifecycle
+
+    async def start(self) -> None:
+        if self._worker is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-worker")
+        self._worker = asyncio.create_task(self._work(), name="vitrina-model-worker")
+
+    async def stop(self) -> None:
+        """Stop taking jobs. Queued handles stay unresolved: storage re-queues them later."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+        for handle in self._running:
+            handle.cancel_requested.set()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+
+    async def __aenter__(self) -> ModelServices:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ---- what callers use
+
+    def availability(self) -> dict[str, list[str] | None]:
+        """op -> None if it is not built yet, [] if ready, else the missing model folders."""
+        return {
+            op: (self.operations[op].missing_weights() if op in self.operations else None)
+            for op in ALL_OPS
+        }
+
+    def unavailable_reason(self, op: str) -> str | None:
+        """None when `op` can run now; "planned" or "missing:<folders>" otherwise."""
+        if op not in self.operations:
+            return "planned"
+        missing = self.operations[op].missing_weights()
+        return f"missing:{','.join(missing)}" if missing else None
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def submit(self, request: JobRequest) -> JobHandle:
+        """Queue a job; raises QueueFull or UnknownOperation at once."""
+        if request.op not in self.operations:
+            raise UnknownOperation(request.op)
+        handle = JobHandle(request, asyncio.get_running_loop())
+        self._queue.put(request.user_id, handle)
+        handle._on_cancel = self._cancel_queued
+        self._publish_positions()
+        self._wakeup.set()
+        return handle
+
+    async def inspect_image(self, data: bytes) -> ImageInfo:
+        """Validate uploaded bytes off the loop (not on the model thread: no waiting on GPU)."""
+        return await asyncio.to_thread(inspect_image, data)
+
+    # ---- the scheduler
+
+    def _cancel_queued(self, handle: JobHandle) -> None:
+        if self._queue.remove(handle):
+            handle._finish(JobCancelled("cancelled while queued"))
+            self._log(handle)
+            self._publish_positions()
+
+    def _publish_positions(self) -> None:
+        for place, handle in enumerate(self._queue):
+            handle._set_position(place)
+
+    def _next_batch(self) -> list[JobHandle]:
+        first = self._queue.pop()
+        operation = self.operations[first.request.op]
+        key = operation.batch_key(first.request)
+        others = self._queue.pop_matching(
+            lambda h: h.request.op == first.request.op and operation.batch_key(h.request) == key,
+            operation.max_batch - 1,
+        )
+        return [first, *others]
+
+    async def _work(self) -> None:
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = self._next_batch()
+            self._publish_positions()
+            await self._run_batch(batch)
+
+    async def _run_batch(self, batch: list[JobHandle]) -> None:
+        loop = asyncio.get_running_loop()
+        operation = self.operations[batch[0].request.op]
+        for handle in batch:
+            handle._set_running()
+        self._running = batch
+
+        def report(fraction: float, note: str | None) -> None:
+            for handle in batch:
+                loop.call_soon_threadsafe(handle._progress, fraction, note)
+
+        context = RunContext(
+            report=report, is_cancelled=lambda: all(h.cancel_requested.is_set() for h in batch)
+        )
+        requests = [handle.request for handle in batch]
+        assert self._executor is not None
+        try:
+            outcomes = await loop.run_in_executor(self._executor, operation.run, requests, context)
+        except ServiceError as exc:
+            outcomes = [exc] * len(batch)
+        except Exception as exc:  # a model bug must fail the jobs, not kill the worker
+            log.exception("operation %s crashed", operation.name)
+            outcomes = [exc] * len(batch)
+        finally:
+            self._running = []
+        for handle, outcome in zip(batch, outcomes, strict=True):
+            if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
+                outcome = JobCancelled("cancelled while running")
+            handle._finish(outcome)
+            self._log(handle)
+
+    def _log(self, handle: JobHandle) -> None:
+        request = handle.request
+        error = ""
+        if handle.state is JobState.FAILED:
+            try:
+                exc = handle._future.exception()
+            except asyncio.CancelledError:
+                exc = None
+            error = f" error={type(exc).__name__}"
+        log.info(
+            "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",
+            handle.id, request.user_id, request.op, handle.wait_s, handle.run_s,
+            handle.state.value, error,
+        )  # fmt: skip
+
+
+def default_operations(config: ServiceConfig) -> dict[str, Operation]:
+    """The operations this build implements, wired to their models (loaded lazily)."""
+    weights = config.weights_dir
+    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
+    return {
+        "tag": TagOperation(
+            tagger,
+            missing=lambda: missing_models(weights, ["clip"]),
+            top_k=config.tag_top_k,
+            min_probability=config.tag_min_probability,
+        ),
+    }

@@ -1,0 +1,103 @@
+"""Operations the worker can run: each wraps one model class and knows how to batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from services.errors import ServiceError
+from services.images import load_rgb
+from services.jobs import JobRequest
+from services.tagger import ClipTagger
+from services.vocabulary import DOMAINS
+
+#: Every operation the bot offers; those without an implementation yet are "planned".
+ALL_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
+
+
+@dataclass
+class RunContext:
+    """Handed to an operation on the worker thread."""
+
+    report: Callable[[float, str | None], None]
+    is_cancelled: Callable[[], bool]
+
+    def progress(self, fraction: float, note: str | None = None) -> None:
+        self.report(min(max(fraction, 0.0), 1.0), note)
+
+    def cancelled(self) -> bool:
+        return self.is_cancelled()
+
+
+Outcome = Any  # a result, or the exception that one request of the batch failed with
+
+
+class Operation(Protocol):
+    name: str
+    max_batch: int
+
+    def batch_key(self, request: JobRequest) -> Hashable:
+        """Requests with equal keys may run together in one batch."""
+        ...
+
+    def missing_weights(self) -> list[str]:
+        """Model folders this operation needs that are absent (empty = ready)."""
+        ...
+
+    def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
+        """Runs on the worker thread; one outcome per request, in order."""
+        ...
+
+
+class TagOperation:
+    """CLIP zero-shot tags from the user's domain vocabulary."""
+
+    name = "tag"
+    max_batch = 8
+    max_side = 1024  # CLIP sees 224 px; no need to keep a 12 MP photo in memory
+
+    def __init__(
+        self,
+        tagger: ClipTagger,
+        missing: Callable[[], list[str]],
+        top_k: int = 5,
+        min_probability: float | None = None,
+    ) -> None:
+        self.tagger = tagger
+        self._missing = missing
+        self.top_k = top_k
+        self.min_probability = min_probability
+
+    def missing_weights(self) -> list[str]:
+        return self._missing()
+
+    def _options(self, request: JobRequest) -> tuple[str, int, float | None]:
+        domain = str(request.params.get("domain", "product"))
+        if domain not in DOMAINS:
+            domain = "product"
+        top_k = int(request.params.get("top_k", self.top_k))
+        min_probability = request.params.get("min_probability", self.min_probability)
+        return domain, top_k, (float(min_probability) if min_probability is not None else None)
+
+    def batch_key(self, request: JobRequest) -> Hashable:
+        return (self.name, *self._options(request))
+
+    def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        images = []
+        for request in requests:
+            try:
+                images.append(load_rgb(request.image_path, self.max_side))
+                outcomes.append(None)
+            except ServiceError as exc:
+                outcomes.append(exc)
+        context.progress(0.2, None)
+        domain, top_k, min_probability = self._options(requests[0])
+        if images:
+            results = iter(
+                self.tagger.tag(images, domain, top_k=top_k, min_probability=min_probability)
+            )
+            outcomes = [next(results) if outcome is None else outcome for outcome in outcomes]
+        context.progress(1.0, None)
+        return outcomes

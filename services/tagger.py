@@ -1,0 +1,187 @@
+"""Zero-shot tags with CLIP: each image against a domain vocabulary (services/vocabulary.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from services.errors import BadImage, ModelUnavailable
+from services.vocabulary import Term, load_vocabulary
+
+if TYPE_CHECKING:
+    import torch
+
+_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class Tag:
+    en: str
+    ru: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class TagResult:
+    domain: str
+    tags: tuple[Tag, ...]
+
+
+class ClipTagger:
+    """CLIP (transformers ``CLIPModel``) loaded lazily from one folder of WEIGHTS_DIR.
+
+    ``load`` is idempotent and thread-safe; ``tag`` loads on first use. Text embeddings of a
+    domain's vocabulary are computed once and kept (normalised) for the tagger's life.
+    """
+
+    name = "clip"
+
+    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+        self.model_dir = Path(model_dir)
+        self.device = device
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._processor: Any = None
+        self._text: dict[str, tuple[tuple[Term, ...], torch.Tensor]] = {}
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> None:
+        """Load model and processor once; ModelUnavailable names the folder when it can't."""
+        if self._model is not None:
+            return
+        with self._lock:
+            if self._model is None:
+                self._load_locked()
+
+    def _load_locked(self) -> None:
+        import torch
+        from transformers import CLIPModel, CLIPProcessor
+
+        folder = self.model_dir
+        if not folder.is_dir():
+            raise ModelUnavailable(self.name, folder, "missing")
+        if not (folder / "config.json").is_file():
+            raise ModelUnavailable(self.name, folder, "no config.json")
+        if not any((folder / f).is_file() for f in _WEIGHT_FILES):
+            raise ModelUnavailable(self.name, folder, "no weights file")
+        device = torch.device(self.device)
+        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        try:
+            model = CLIPModel.from_pretrained(folder, dtype=dtype, local_files_only=True)
+            processor = CLIPProcessor.from_pretrained(folder, local_files_only=True)
+        except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
+            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
+            raise ModelUnavailable(self.name, folder, reason) from exc
+        model.requires_grad_(False)
+        self._processor = processor
+        self._model = model.to(device).eval()
+
+    def tag(
+        self,
+        images: Sequence[Image.Image],
+        domain: str,
+        *,
+        top_k: int = 5,
+        min_probability: float | None = None,
+    ) -> list[TagResult]:
+        """Tag all ``images`` as one batch; one TagResult per image, in order.
+
+        Probabilities are a softmax of ``logit_scale * cosine`` over the whole domain
+        vocabulary, so they sum to 1 per image. Tags are sorted by probability, descending
+        (ties keep vocabulary order).
+
+        - ``min_probability is None`` (top-k mode): the ``top_k`` most probable terms.
+        - ``min_probability`` given (threshold mode): every term with probability
+          ``>= min_probability``, then at most ``top_k`` of them; may be empty.
+        - ``top_k == 0`` means no limit (``top_k=0`` alone returns the full vocabulary).
+        """
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        if min_probability is not None and not 0.0 <= min_probability <= 1.0:
+            raise ValueError(f"min_probability must be within [0, 1], got {min_probability}")
+        terms = load_vocabulary(domain)  # ValueError for an unknown domain, before loading
+        if not images:
+            return []
+        rgb = [to_rgb(image) for image in images]
+        self.load()
+
+        import torch
+
+        with torch.inference_mode():
+            terms, text = self._text_embeddings(domain)
+            image = self._image_embeddings(rgb)
+            scale = self._model.logit_scale.float().exp()
+            probs = (scale * image @ text.T).softmax(dim=-1).cpu()
+
+        limit = top_k or len(terms)
+        results = []
+        for row in probs.tolist():
+            order = sorted(range(len(terms)), key=lambda i: -row[i])
+            picked = [i for i in order if min_probability is None or row[i] >= min_probability]
+            tags = tuple(Tag(terms[i].en, terms[i].ru, row[i]) for i in picked[:limit])
+            results.append(TagResult(domain=domain, tags=tags))
+        return results
+
+    def _text_embeddings(self, domain: str) -> tuple[tuple[Term, ...], torch.Tensor]:
+        cached = self._text.get(domain)
+        if cached is not None:
+            return cached
+        with self._lock:
+            cached = self._text.get(domain)
+            if cached is None:
+                terms = load_vocabulary(domain)
+                tokenizer = self._processor.tokenizer
+                inputs = tokenizer(
+                    [t.prompt for t in terms],
+                    padding=True,
+                    truncation=True,
+                    max_length=self._model.config.text_config.max_position_embeddings,
+                    return_tensors="pt",
+                ).to(self._model.device)
+                features = _pooled(self._model.get_text_features(**inputs))
+                cached = (terms, _normalise(features))
+                self._text[domain] = cached
+        return cached
+
+    def _image_embeddings(self, images: list[Image.Image]) -> torch.Tensor:
+        pixels = self._processor.image_processor(images=images, return_tensors="pt")
+        pixel_values = pixels["pixel_values"].to(self._model.device, self._model.dtype)
+        return _normalise(_pooled(self._model.get_image_features(pixel_values=pixel_values)))
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """RGB copy of any PIL mode; transparent areas become white, like a product card."""
+    if not isinstance(image, Image.Image):
+        raise BadImage(f"expected a PIL image, got {type(image).__name__}")
+    if image.mode == "RGB":
+        return image
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        # 16/32-bit greyscale: scale to 8 bits instead of letting convert() clip at 255.
+        image = image if image.mode == "F" else image.convert("I").convert("F")
+        high = max(image.getextrema()[1], 255.0)
+        image = image.point(lambda v: v * (255.0 / high)).convert("L")
+    return image.convert("RGB")
+
+
+def _pooled(output: Any) -> torch.Tensor:
+    """transformers 5 returns a BaseModelOutputWithPooling; 4.x returned the tensor."""
+    return output if not hasattr(output, "pooler_output") else output.pooler_output
+
+
+def _normalise(features: torch.Tensor) -> torch.Tensor:
+    features = features.float()
+    return features / features.norm(dim=-1, keepdim=True).clamp_min(1e-12)
