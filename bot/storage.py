@@ -1,0 +1,405 @@
+"""SQLite storage (aiosqlite, WAL). The only module that writes SQL.
+
+The schema is created and migrated in code: `MIGRATIONS[i]` brings the database from
+version i to i + 1, and the `schema_version` table remembers where a file stands.
+Photos users send are kept on disk next to the database, named by their sha256, so a job
+can be run again after a restart and nothing a user sent is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        language    TEXT NOT NULL DEFAULT 'ru',
+        domain      TEXT NOT NULL DEFAULT 'product',
+        username    TEXT,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE photos (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        chat_id         INTEGER NOT NULL,
+        message_id      INTEGER NOT NULL,
+        file_id         TEXT NOT NULL,
+        file_unique_id  TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        width           INTEGER NOT NULL,
+        height          INTEGER NOT NULL,
+        path            TEXT NOT NULL,
+        media_group_id  TEXT,
+        deleted         INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL
+    );
+    CREATE INDEX photos_by_user ON photos(user_id, id);
+    CREATE INDEX photos_by_message ON photos(chat_id, message_id);
+    CREATE TABLE jobs (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id              INTEGER NOT NULL REFERENCES users(id),
+        chat_id              INTEGER NOT NULL,
+        photo_id             INTEGER NOT NULL REFERENCES photos(id),
+        op                   TEXT NOT NULL,
+        params               TEXT NOT NULL DEFAULT '{}',
+        status               TEXT NOT NULL,
+        progress_message_id  INTEGER,
+        error                TEXT,
+        created_at           TEXT NOT NULL,
+        started_at           TEXT,
+        finished_at          TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs(status, id);
+    CREATE TABLE results (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id      INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    """,
+)
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    language: str
+    domain: str
+    username: str | None
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    user_id: int
+    chat_id: int
+    message_id: int
+    file_id: str
+    file_unique_id: str
+    sha256: str
+    size: int
+    width: int
+    height: int
+    path: Path
+    media_group_id: str | None
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    user_id: int
+    chat_id: int
+    photo_id: int
+    op: str
+    params: dict[str, Any]
+    status: JobStatus
+    progress_message_id: int | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _store_file(photos_dir: Path, data: bytes, extension: str) -> tuple[str, Path]:
+    """Hash and write the bytes (run in a thread: hashing 20 MB takes a while)."""
+    digest = hashlib.sha256(data).hexdigest()
+    path = photos_dir / digest[:2] / f"{digest}.{extension}"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".part")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return digest, path
+
+
+class Storage:
+    def __init__(self, database_path: Path, photos_dir: Path) -> None:
+        self.database_path = database_path
+        self.photos_dir = photos_dir
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("Storage is not open: call await storage.open() first")
+        return self._db
+
+    async def open(self) -> None:
+        self.database_path.parent.mkdir(parents=True, exist_ok=True)
+        self.photos_dir.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(self.database_path)
+        self._db.row_factory = aiosqlite.Row
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def __aenter__(self) -> Storage:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        await self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+        version = await self.schema_version()
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"{self.database_path} has schema version {version}, newer than this code "
+                f"({len(MIGRATIONS)}): upgrade Vitrina"
+            )
+        for target in range(version, len(MIGRATIONS)):
+            await self.db.executescript(
+                "BEGIN;\n"
+                + MIGRATIONS[target]
+                + "\nDELETE FROM schema_version;"
+                + f"\nINSERT INTO schema_version VALUES ({target + 1});"
+                + "\nCOMMIT;"
+            )
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("SELECT version FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    # ---- users
+
+    async def upsert_user(self, user_id: int, language: str, username: str | None) -> User:
+        """Create the user on first sight; afterwards keep their domain, refresh the rest."""
+        now = _now()
+        async with self._lock:
+            await self.db.execute(
+                """INSERT INTO users (id, language, username, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?)
+                   ON CONFLICT(id) DO UPDATE SET
+                     language = excluded.language, username = excluded.username,
+                     updated_at = excluded.updated_at""",
+                (user_id, language, username, now, now),
+            )
+            await self.db.commit()
+        user = await self.get_user(user_id)
+        assert user is not None
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        async with self.db.execute(
+            "SELECT id, language, domain, username FROM users WHERE id = ?", (user_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return User(row["id"], row["language"], row["domain"], row["username"]) if row else None
+
+    async def set_domain(self, user_id: int, domain: str) -> None:
+        async with self._lock:
+            await self.db.execute(
+                "UPDATE users SET domain = ?, updated_at = ? WHERE id = ?",
+                (domain, _now(), user_id),
+            )
+            await self.db.commit()
+
+    # ---- photos
+
+    async def add_photo(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        message_id: int,
+        file_id: str,
+        file_unique_id: str,
+        data: bytes,
+        width: int,
+        height: int,
+        extension: str = "jpg",
+        media_group_id: str | None = None,
+    ) -> Photo:
+        digest, path = await asyncio.to_thread(_store_file, self.photos_dir, data, extension)
+        async with self._lock:
+            cursor = await self.db.execute(
+                """INSERT INTO photos (user_id, chat_id, message_id, file_id, file_unique_id,
+                     sha256, size, width, height, path, media_group_id, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    user_id, chat_id, message_id, file_id, file_unique_id, digest, len(data),
+                    width, height, str(path), media_group_id, _now(),
+                ),
+            )  # fmt: skip
+            await self.db.commit()
+            photo_id = cursor.lastrowid
+        photo = await self.get_photo(int(photo_id or 0))
+        assert photo is not None
+        return photo
+
+    async def get_photo(self, photo_id: int) -> Photo | None:
+        return await self._one_photo("id = ?", (photo_id,))
+
+    async def last_photo(self, user_id: int) -> Photo | None:
+        return await self._one_photo("user_id = ? AND deleted = 0", (user_id,))
+
+    async def photo_by_message(self, chat_id: int, message_id: int) -> Photo | None:
+        return await self._one_photo("chat_id = ? AND message_id = ?", (chat_id, message_id))
+
+    async def mark_photo_deleted(self, photo_id: int) -> None:
+        async with self._lock:
+            await self.db.execute("UPDATE photos SET deleted = 1 WHERE id = ?", (photo_id,))
+            await self.db.commit()
+
+    async def _one_photo(self, where: str, args: tuple[Any, ...]) -> Photo | None:
+        async with self.db.execute(
+            f"SELECT * FROM photos WHERE {where} ORDER BY id DESC LIMIT 1", args
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return Photo(
+            id=row["id"],
+            user_id=row["user_id"],
+            chat_id=row["chat_id"],
+            message_id=row["message_id"],
+            file_id=row["file_id"],
+            file_unique_id=row["file_unique_id"],
+            sha256=row["sha256"],
+            size=row["size"],
+            width=row["width"],
+            height=row["height"],
+            path=Path(row["path"]),
+            media_group_id=row["media_group_id"],
+            deleted=bool(row["deleted"]),
+        )
+
+    # ---- jobs
+
+    async def create_job(
+        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any]
+    ) -> Job:
+        async with self._lock:
+            cursor = await self.db.execute(
+                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now()),
+            )
+            await self.db.commit()
+            job_id = cursor.lastrowid
+        job = await self.get_job(int(job_id or 0))
+        assert job is not None
+        return job
+
+    async def get_job(self, job_id: int) -> Job | None:
+        jobs = await self._jobs("id = ?", (job_id,))
+        return jobs[0] if jobs else None
+
+    async def unfinished_jobs(self) -> list[Job]:
+        """Jobs a previous run left queued or running, oldest first."""
+        return await self._jobs(
+            "status IN (?, ?)", (JobStatus.QUEUED, JobStatus.RUNNING), order="id ASC"
+        )
+
+    async def set_progress_message(self, job_id: int, message_id: int) -> None:
+        async with self._lock:
+            await self.db.execute(
+                "UPDATE jobs SET progress_message_id = ? WHERE id = ?", (message_id, job_id)
+            )
+            await self.db.commit()
+
+    async def set_job_status(
+        self, job_id: int, status: JobStatus, *, error: str | None = None
+    ) -> None:
+        if status is JobStatus.RUNNING:
+            stamp = "started_at = ?"
+        elif status in FINISHED:
+            stamp = "finished_at = ?"
+        else:  # back to the queue (a restart): it has not started yet
+            stamp = "started_at = NULL, finished_at = ?"
+        async with self._lock:
+            await self.db.execute(
+                f"UPDATE jobs SET status = ?, error = ?, {stamp} WHERE id = ?",
+                (status, error, _now() if status is not JobStatus.QUEUED else None, job_id),
+            )
+            await self.db.commit()
+
+    async def _jobs(self, where: str, args: tuple[Any, ...], order: str = "id DESC") -> list[Job]:
+        sql = f"SELECT * FROM jobs WHERE {where} ORDER BY {order}"
+        async with self.db.execute(sql, args) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Job(
+                id=row["id"],
+                user_id=row["user_id"],
+                chat_id=row["chat_id"],
+                photo_id=row["photo_id"],
+                op=row["op"],
+                params=json.loads(row["params"]),
+                status=JobStatus(row["status"]),
+                progress_message_id=row["progress_message_id"],
+                error=row["error"],
+                created_at=row["created_at"],
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+            )
+            for row in rows
+        ]
+
+    # ---- results
+
+    async def save_result(self, job_id: int, kind: str, payload: dict[str, Any]) -> None:
+        """Store a job's result and mark the job done, in one transaction."""
+        async with self._lock:
+            await self.db.execute(
+                "INSERT OR REPLACE INTO results (job_id, kind, payload, created_at) "
+                "VALUES (?, ?, ?, ?)",
+                (job_id, kind, json.dumps(payload, ensure_ascii=False), _now()),
+            )
+            await self.db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, error = NULL WHERE id = ?",
+                (JobStatus.DONE, _now(), job_id),
+            )
+            await self.db.commit()
+
+    async def get_result(self, job_id: int) -> Result | None:
+        async with self.db.execute(
+            "SELECT job_id, kind, payload FROM results WHERE job_id = ?", (job_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Result(row["job_id"], row["kind"], json.loads(row["payload"])) if row else None
