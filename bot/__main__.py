@@ -1,0 +1,37 @@
+"""`python -m bot`: run the bot by long polling."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot.app import Application
+from bot.logs import setup_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+
+async def main(settings: Settings) -> None:
+    await Application(settings).run()
+
+
+def run() -> int:
+    """Exit codes: 0 after a clean stop, 2 for a configuration error (one line, no traceback)."""
+    try:
+        settings = load_settings()
+        settings.require_bot_token()
+    except SettingsError as exc:
+        sys.stderr.write(f"vitrina: {exc}\n")
+        return 2
+    setup_logging(settings.log_level, [settings.bot_token.get(), settings.openai_api_key.get()])
+    try:
+        asyncio.run(main(settings))
+    except SettingsError as exc:
+        sys.stderr.write(f"vitrina: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

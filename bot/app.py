@@ -1,0 +1,96 @@
+"""Wiring: the Bot, the Dispatcher and the long-lived objects, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+
+from bot.commands import bot_commands
+from bot.jobs import JobRunner
+from bot.middlewares import AlbumMiddleware, UserMiddleware
+from bot.settings import Settings, SettingsError
+from bot.storage import Storage
+from handlers import get_routers
+from services.device import resolve_device
+from services.layer import ModelServices, ServiceConfig
+
+log = logging.getLogger("vitrina.bot")
+
+
+def build_services(settings: Settings) -> ModelServices:
+    if settings.service_backend != "local":
+        raise SettingsError(
+            "SERVICE_BACKEND=redis (taskiq workers) is not implemented yet; use 'local'"
+        )
+    return ModelServices(
+        ServiceConfig(
+            weights_dir=settings.weights_dir,
+            device=resolve_device(settings.device),
+            queue_max_size=settings.queue_max_size,
+            queue_max_per_user=settings.queue_max_per_user,
+            tag_top_k=settings.tag_top_k,
+            tag_min_probability=settings.tag_min_probability,
+        )
+    )
+
+
+class Application:
+    """The running bot. `await run()` polls until `await stop()` (or a signal)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        self.bot = Bot(
+            settings.require_bot_token(),
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+        self.db = Storage(settings.database_path, settings.photos_dir)
+        self.services = build_services(settings)
+        self.jobs = JobRunner(self.bot, self.db, self.services, settings.progress_interval_s)
+        # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
+        self.dp = Dispatcher(db=self.db, services=self.services, jobs=self.jobs, settings=settings)
+        self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
+        self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
+        self.dp.message.outer_middleware(AlbumMiddleware())
+        self.dp.include_routers(*get_routers())
+        self.dp.startup.register(self._on_startup)
+        self.dp.shutdown.register(self._on_shutdown)
+
+    async def _on_startup(self, bot: Bot) -> None:
+        await self.db.open()
+        await self.services.start()
+        await bot.set_my_commands(bot_commands("en"))
+        await bot.set_my_commands(bot_commands("ru"), language_code="ru")
+        for op, missing in self.services.availability().items():
+            if missing:
+                log.warning(
+                    "%s unavailable: missing weights %s in %s (run 'vitrina weights download')",
+                    op, ", ".join(missing), self.settings.weights_dir,
+                )  # fmt: skip
+        resumed = await self.jobs.resume_unfinished()
+        me = await bot.get_me()
+        log.info("bot @%s started (%d unfinished jobs queued again)", me.username, resumed)
+
+    async def _on_shutdown(self) -> None:
+        await self.jobs.stop()
+        await self.services.stop()
+        await self.db.close()
+        log.info("bot stopped")
+
+    async def run(self, *, handle_signals: bool = True) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.dp.start_polling(
+            self.bot,
+            handle_signals=handle_signals,
+            allowed_updates=self.dp.resolve_used_update_types(),
+            polling_timeout=10,
+        )
+
+    async def stop(self) -> None:
+        await self.dp.stop_polling()

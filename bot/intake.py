@@ -1,0 +1,109 @@
+"""Taking a photo in: pick the file, download, check it, store it. And finding the photo a
+command refers to."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import PurePath
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import Message
+
+from bot.storage import Photo, Storage
+from services.errors import BadImage
+from services.layer import ModelServices
+
+log = logging.getLogger("vitrina.bot")
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"}
+
+
+class IntakeError(Exception):
+    """A photo was refused; `key` is the text to answer with, `fields` fill it in."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.fields = fields
+
+
+def has_image(message: Message) -> bool:
+    return bool(message.photo) or is_image_document(message)
+
+
+def is_image_document(message: Message) -> bool:
+    document = message.document
+    if document is None:
+        return False
+    mime = (document.mime_type or "").lower()
+    suffix = PurePath(document.file_name or "").suffix.lower()
+    return mime.startswith("image/") or suffix in IMAGE_SUFFIXES
+
+
+async def intake(
+    message: Message, *, bot: Bot, db: Storage, services: ModelServices, max_bytes: int
+) -> Photo:
+    """Store the image in `message` (a photo or an image document) or raise IntakeError."""
+    if message.photo:
+        size = message.photo[-1]
+        file_id, unique_id, file_size = size.file_id, size.file_unique_id, size.file_size
+    elif message.document is not None:
+        if not is_image_document(message):
+            raise IntakeError("photo.not_image")
+        document = message.document
+        file_id, unique_id = document.file_id, document.file_unique_id
+        file_size = document.file_size
+    else:
+        raise IntakeError("photo.none")
+    if file_size and file_size > max_bytes:
+        raise IntakeError("photo.too_big", size_mb=file_size / 2**20, limit_mb=max_bytes / 2**20)
+    try:
+        buffer = await bot.download(file_id)
+    except TelegramAPIError as exc:
+        log.warning("download of a photo from user %s failed: %s", message.chat.id, exc)
+        if "too big" in str(exc):
+            raise IntakeError(
+                "photo.too_big", size_mb=(file_size or 0) / 2**20, limit_mb=max_bytes / 2**20
+            ) from None
+        raise IntakeError("photo.download_failed") from None
+    if buffer is None:
+        raise IntakeError("photo.download_failed")
+    data = buffer.getvalue()
+    if len(data) > max_bytes:
+        raise IntakeError("photo.too_big", size_mb=len(data) / 2**20, limit_mb=max_bytes / 2**20)
+    try:
+        info = await services.inspect_image(data)
+    except BadImage as exc:
+        log.info("refused an image from user %s: %s", message.chat.id, exc)
+        raise IntakeError("photo.bad") from None
+    return await db.add_photo(
+        user_id=message.from_user.id if message.from_user else message.chat.id,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        file_id=file_id,
+        file_unique_id=unique_id,
+        data=data,
+        width=info.width,
+        height=info.height,
+        extension=info.extension,
+        media_group_id=message.media_group_id,
+    )
+
+
+async def target_photo(
+    message: Message, *, user_id: int, bot: Bot, db: Storage, services: ModelServices,
+    max_bytes: int,
+) -> Photo | None:  # fmt: skip
+    """The photo a command means: the replied-to image, else the user's last photo."""
+    reply = message.reply_to_message
+    if reply is not None and has_image(reply):
+        stored = await db.photo_by_message(reply.chat.id, reply.message_id)
+        if stored is not None and not stored.deleted:
+            return stored
+        return await intake(reply, bot=bot, db=db, services=services, max_bytes=max_bytes)
+    if reply is not None and reply.reply_to_message is not None:
+        stored = await db.photo_by_message(reply.chat.id, reply.reply_to_message.message_id)
+        if stored is not None:
+            return stored
+    return await db.last_photo(user_id)

@@ -1,0 +1,240 @@
+"""The bot's side of a job: stored row, progress message, result message.
+
+Handlers call `JobRunner.request()` and return at once; a task per job follows the
+service handle, edits the progress message (throttled) and sends the result. Jobs a
+previous run left unfinished are queued again on start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.types import ReplyParameters
+
+from bot import keyboards
+from bot.results import render_text, result_payload
+from bot.storage import Job, JobStatus, Photo, Storage
+from bot.texts import t
+from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull
+from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
+from services.layer import ModelServices
+
+log = logging.getLogger("vitrina.bot")
+
+
+class JobRunner:
+    def __init__(
+        self, bot: Bot, storage: Storage, services: ModelServices, progress_interval_s: float = 1.0
+    ) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.services = services
+        self.progress_interval_s = progress_interval_s
+        self._handles: dict[int, JobHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- entry points
+
+    async def request(
+        self, *, user_id: int, lang: str, domain: str, photo: Photo, op: str,
+        params: dict[str, Any] | None = None,
+    ) -> Job | None:  # fmt: skip
+        """Queue `op` on `photo` and answer at once; None if it could not be queued."""
+        params = dict(params or {})
+        reason = self.services.unavailable_reason(op)
+        if reason is not None:
+            await self._refuse(photo, op, reason, lang)
+            return None
+        if op == "tag":
+            params.setdefault("domain", domain)
+        job = await self.storage.create_job(
+            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params
+        )
+        await self._queue(job, photo, lang, resumed=False)
+        return job
+
+    async def resume_unfinished(self) -> int:
+        """Queue again what a previous run left queued or running. Returns how many."""
+        resumed = 0
+        for job in await self.storage.unfinished_jobs():
+            photo = await self.storage.get_photo(job.photo_id)
+            user = await self.storage.get_user(job.user_id)
+            lang = user.language if user else "ru"
+            if photo is None or not photo.path.exists():
+                await self.storage.set_job_status(job.id, JobStatus.FAILED, error="photo missing")
+                continue
+            await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+            if await self._queue(job, photo, lang, resumed=True):
+                resumed += 1
+        return resumed
+
+    def cancel(self, job_id: int, user_id: int) -> bool:
+        handle = self._handles.get(job_id)
+        if handle is None or handle.request.user_id != user_id:
+            return False
+        return handle.cancel()
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ---- internals
+
+    async def _refuse(self, photo: Photo, op: str, reason: str, lang: str) -> None:
+        name = t(lang, f"op.{op}")
+        if reason == "planned":
+            text = t(lang, "op.planned", op=name)
+        else:
+            log.warning(
+                "op %s unavailable (%s): run 'vitrina weights download' to fill WEIGHTS_DIR",
+                op, reason,
+            )  # fmt: skip
+            text = t(lang, "op.missing", op=name)
+        await self._send(photo, text)
+
+    async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
+        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id)
+        try:
+            handle = self.services.submit(request)
+        except QueueFull as exc:
+            await self.storage.set_job_status(job.id, JobStatus.FAILED, error=str(exc))
+            key = "job.too_many" if exc.per_user else "job.queue_full"
+            await self._send(photo, t(lang, key, limit=self.services.config.queue_max_per_user))
+            return False
+        self._handles[job.id] = handle
+        op_name = t(lang, f"op.{job.op}")
+        text = t(lang, "job.resumed", op=op_name) if resumed else self._status_text(
+            handle, lang, op_name)  # fmt: skip
+        message_id = job.progress_message_id
+        markup = keyboards.cancel_job(job.id, lang)
+        if message_id is None or not await self._edit(photo.chat_id, message_id, text, markup):
+            sent = await self._send(photo, text, markup)
+            message_id = sent
+            if sent is not None:
+                await self.storage.set_progress_message(job.id, sent)
+        task = asyncio.create_task(self._follow(job, photo, handle, message_id, lang))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    def _status_text(self, handle: JobHandle, lang: str, op_name: str) -> str:
+        if handle.state is JobState.RUNNING:
+            return t(lang, "job.running", op=op_name, percent=0)
+        if not handle.position:
+            return t(lang, "job.next", op=op_name)
+        return t(lang, "job.queued", op=op_name, position=handle.position)
+
+    def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
+        if update.state is JobState.RUNNING:
+            percent = round((update.progress or 0.0) * 100)
+            return t(lang, "job.running", op=op_name, percent=percent)
+        if not update.position:
+            return t(lang, "job.next", op=op_name)
+        return t(lang, "job.queued", op=op_name, position=update.position)
+
+    async def _follow(
+        self, job: Job, photo: Photo, handle: JobHandle, message_id: int | None, lang: str
+    ) -> None:
+        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
+        handle.subscribe(updates.put_nowait)
+        op_name = t(lang, f"op.{job.op}")
+        markup = keyboards.cancel_job(job.id, lang)
+        marked_running = False
+        pending: str | None = None
+        last_edit = 0.0
+        try:
+            while not handle.done or not updates.empty():
+                wait = None if pending is None else last_edit + self.progress_interval_s
+                timeout = None if wait is None else max(0.0, wait - time.monotonic())
+                try:
+                    update = await asyncio.wait_for(updates.get(), timeout)
+                except TimeoutError:
+                    if message_id is not None and pending is not None:
+                        await self._edit(photo.chat_id, message_id, pending, markup)
+                    pending, last_edit = None, time.monotonic()
+                    continue
+                if update.state not in (JobState.QUEUED, JobState.RUNNING):
+                    break
+                if update.state is JobState.RUNNING and not marked_running:
+                    marked_running = True
+                    await self.storage.set_job_status(job.id, JobStatus.RUNNING)
+                pending = self._update_text(update, lang, op_name)
+                if time.monotonic() - last_edit >= self.progress_interval_s:
+                    if message_id is not None:
+                        await self._edit(photo.chat_id, message_id, pending, markup)
+                    pending, last_edit = None, time.monotonic()
+            await self._finish(job, photo, handle, message_id, lang, op_name)
+        finally:
+            self._handles.pop(job.id, None)
+
+    async def _finish(
+        self, job: Job, photo: Photo, handle: JobHandle, message_id: int | None, lang: str,
+        op_name: str,
+    ) -> None:  # fmt: skip
+        try:
+            result = await handle.result()
+        except JobCancelled:
+            await self.storage.set_job_status(job.id, JobStatus.CANCELLED)
+            await self._close_progress(photo, message_id, t(lang, "job.cancelled", op=op_name))
+            return
+        except Exception as exc:
+            await self.storage.set_job_status(
+                job.id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500]
+            )
+            if isinstance(exc, BadImage):
+                text = t(lang, "job.bad_image", op=op_name)
+            elif isinstance(exc, ModelUnavailable):
+                log.warning("job %s: %s", job.id, exc)
+                text = t(lang, "op.missing", op=op_name)
+            else:
+                text = t(lang, "job.failed", op=op_name)
+            await self._close_progress(photo, message_id, text)
+            return
+        kind, payload = result_payload(result)
+        await self.storage.save_result(job.id, kind, payload)
+        await self._close_progress(photo, message_id, t(lang, "job.done", op=op_name))
+        await self._send(photo, render_text(result, lang))
+
+    async def _close_progress(self, photo: Photo, message_id: int | None, text: str) -> None:
+        if message_id is None or not await self._edit(photo.chat_id, message_id, text, None):
+            await self._send(photo, text)
+
+    async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
+        """Reply to the user's photo; if that message is gone, send without the reply."""
+        try:
+            message = await self.bot.send_message(
+                photo.chat_id,
+                text,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    message_id=photo.message_id, allow_sending_without_reply=True
+                ),
+            )
+        except TelegramAPIError as exc:
+            log.warning("could not send to chat %s: %s", photo.chat_id, exc)
+            return None
+        return message.message_id
+
+    async def _edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return True
+            log.debug("edit of %s/%s failed: %s", chat_id, message_id, exc)
+            return False
+        except TelegramAPIError as exc:
+            log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
+            return False
+        return True

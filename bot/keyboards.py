@@ -1,0 +1,66 @@
+"""Inline keyboards and their callback data. Callback data carries database ids only."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.commands import MENU_BACKGROUNDS
+from bot.texts import t
+
+PHOTO_ACTIONS = ("tag", "night", "tulips", "background", "describe", "edit")
+
+
+class PhotoAction(CallbackData, prefix="p"):
+    photo_id: int
+    action: str
+
+
+class BackgroundPick(CallbackData, prefix="bg"):
+    photo_id: int
+    value: str  # one of MENU_BACKGROUNDS, or "back"
+
+
+class CancelJob(CallbackData, prefix="cj"):
+    job_id: int
+
+
+class DomainPick(CallbackData, prefix="dom"):
+    domain: str
+
+
+def photo_actions(photo_id: int, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for action in PHOTO_ACTIONS:
+        builder.button(text=t(lang, f"op.{action}"), callback_data=PhotoAction(
+            photo_id=photo_id, action=action))  # fmt: skip
+    builder.adjust(3, 3)
+    return builder.as_markup()
+
+
+def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for value in MENU_BACKGROUNDS:
+        builder.button(text=value, callback_data=BackgroundPick(photo_id=photo_id, value=value))
+    builder.button(
+        text=t(lang, "button.back"), callback_data=BackgroundPick(photo_id=photo_id, value="back")
+    )
+    builder.adjust(4, 4, 1)
+    return builder.as_markup()
+
+
+def cancel_job(job_id: int, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t(lang, "button.cancel"), callback_data=CancelJob(job_id=job_id))
+    return builder.as_markup()
+
+
+def domain_menu(current: str, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for domain in ("product", "hotel"):
+        mark = "✓ " if domain == current else ""
+        builder.button(
+            text=mark + t(lang, f"domain.{domain}"), callback_data=DomainPick(domain=domain)
+        )
+    return builder.as_markup()

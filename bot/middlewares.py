@@ -1,0 +1,65 @@
+"""Outer middlewares: who the user is (and whether they may use the bot), and albums."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject
+
+from bot.settings import Settings
+from bot.storage import Storage
+from bot.texts import language_of, t
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class UserMiddleware(BaseMiddleware):
+    """Checks ALLOWED_USERS, records the user, injects `user` and `lang` into handlers."""
+
+    def __init__(self, settings: Settings, db: Storage) -> None:
+        self.settings = settings
+        self.db = db
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        sender = getattr(event, "from_user", None)
+        if sender is None or sender.is_bot:
+            return None
+        lang = language_of(sender.language_code)
+        if not self.settings.is_allowed(sender.id):
+            if isinstance(event, Message):
+                await event.answer(t(lang, "access.denied"))
+            elif isinstance(event, CallbackQuery):
+                await event.answer(t(lang, "access.denied"), show_alert=True)
+            return None
+        data["user"] = await self.db.upsert_user(sender.id, lang, sender.username)
+        data["lang"] = lang
+        return await handler(event, data)
+
+
+class AlbumMiddleware(BaseMiddleware):
+    """Gathers the messages of one album; the handler gets them all once, as `album`.
+
+    Telegram delivers an album as separate messages sharing a media_group_id. aiogram
+    handles updates as concurrent tasks, so the first message waits `latency` seconds for
+    its siblings and the others are absorbed.
+    """
+
+    def __init__(self, latency: float = 0.6) -> None:
+        self.latency = latency
+        self._albums: dict[tuple[int, str], list[Message]] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if not isinstance(event, Message) or not event.media_group_id:
+            return await handler(event, data)
+        key = (event.chat.id, event.media_group_id)
+        if key in self._albums:
+            self._albums[key].append(event)
+            return None
+        self._albums[key] = [event]
+        await asyncio.sleep(self.latency)
+        album = sorted(self._albums.pop(key), key=lambda message: message.message_id)
+        data["album"] = album
+        return await handler(album[0], data)

@@ -1,0 +1,13 @@
+"""aiogram routers, one file per concern. `get_routers()` gives them in order, catch-all last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def get_routers() -> list[Router]:
+    from handlers import callbacks, commands, fallback, photos, start
+
+    # photos before commands: a photo whose caption is /tag belongs to the photo handler
+    modules = [start, photos, commands, callbacks, fallback]
+    return [module.get_router() for module in modules]

@@ -1,0 +1,84 @@
+"""Inline buttons under a photo, the background sub-menu and Cancel."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+
+from bot import keyboards
+from bot.commands import parse_background
+from bot.jobs import JobRunner
+from bot.keyboards import BackgroundPick, CancelJob, PhotoAction
+from bot.storage import Photo, Storage, User
+from bot.texts import t
+
+
+async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
+                     ) -> Photo | None:  # fmt: skip
+    """The photo behind a button if it still exists and is the user's; else say so."""
+    photo = await db.get_photo(photo_id)
+    if photo is None or photo.deleted or photo.user_id != user.id or not photo.path.exists():
+        await query.answer(t(lang, "photo.gone"), show_alert=True)
+        return None
+    return photo
+
+
+async def photo_action(
+    query: CallbackQuery, callback_data: PhotoAction, db: Storage, jobs: JobRunner, user: User,
+    lang: str,
+) -> None:  # fmt: skip
+    photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
+    if photo is None:
+        return
+    action = callback_data.action
+    if action == "background":
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(
+                reply_markup=keyboards.background_menu(photo.id, lang)
+            )
+        return
+    if action == "edit" and jobs.services.unavailable_reason("edit") is None:
+        await query.answer(t(lang, "edit.ask"), show_alert=True)
+        return
+    await query.answer(t(lang, f"op.{action}"))
+    await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)
+
+
+async def background_pick(
+    query: CallbackQuery, callback_data: BackgroundPick, db: Storage, jobs: JobRunner,
+    user: User, lang: str,
+) -> None:  # fmt: skip
+    photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
+    if photo is None:
+        return
+    await query.answer()
+    if callback_data.value == "back":
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(
+                reply_markup=keyboards.photo_actions(photo.id, lang)
+            )
+        return
+    spec = parse_background(callback_data.value)
+    await jobs.request(
+        user_id=user.id, lang=lang, domain=user.domain, photo=photo, op="background",
+        params=spec or {},
+    )  # fmt: skip
+
+
+async def cancel_job(
+    query: CallbackQuery, callback_data: CancelJob, jobs: JobRunner, user: User, lang: str
+) -> None:
+    if jobs.cancel(callback_data.job_id, user.id):
+        await query.answer(t(lang, "job.cancel_ok"))
+    else:
+        await query.answer(t(lang, "job.not_found"))
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.callback_query.register(photo_action, PhotoAction.filter())
+    router.callback_query.register(background_pick, BackgroundPick.filter())
+    router.callback_query.register(cancel_job, CancelJob.filter())
+    return router

@@ -1,0 +1,65 @@
+"""Photo intake: a compressed photo, an image sent as a file, or an album."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.types import Message, ReplyParameters
+
+from bot import keyboards
+from bot.commands import parse_command, split_command
+from bot.intake import IntakeError, has_image, intake
+from bot.jobs import JobRunner
+from bot.settings import Settings
+from bot.storage import Photo, Storage, User
+from bot.texts import t
+from services.layer import ModelServices
+
+
+async def receive(
+    message: Message, bot: Bot, db: Storage, services: ModelServices, jobs: JobRunner,
+    settings: Settings, user: User, lang: str, album: list[Message] | None = None,
+) -> None:  # fmt: skip
+    messages = album or [message]
+    if not any(has_image(m) for m in messages) and not album:
+        await message.answer(t(lang, "photo.not_image"))
+        return
+    stored: list[Photo] = []
+    max_bytes = int(settings.max_image_mb * 2**20)
+    for index, item in enumerate(messages, start=1):
+        try:
+            photo = await intake(item, bot=bot, db=db, services=services, max_bytes=max_bytes)
+        except IntakeError as exc:
+            await item.reply(t(lang, exc.key, **exc.fields))
+            continue
+        stored.append(photo)
+        text = (
+            t(lang, "photo.received_n", index=index, total=len(messages))
+            if len(messages) > 1
+            else t(lang, "photo.received")
+        )
+        await bot.send_message(
+            item.chat.id,
+            text,
+            reply_markup=keyboards.photo_actions(photo.id, lang),
+            reply_parameters=ReplyParameters(message_id=item.message_id),
+        )
+    caption = next((m.caption for m in messages if m.caption), None)
+    command = split_command(caption)
+    parsed = parse_command(*command) if command else None
+    if parsed is None:
+        return
+    if parsed.problem is not None:
+        await message.answer(t(lang, parsed.problem, value=parsed.params.get("value", "")))
+        return
+    for photo in stored:  # a caption on an album applies to every photo in it
+        await jobs.request(
+            user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=parsed.op,
+            params=parsed.params,
+        )  # fmt: skip
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.message.register(receive, F.photo | F.document)
+    return router

@@ -1,0 +1,48 @@
+"""/start, /help and the per-user domain (products or hotel)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import CallbackQuery, Message
+
+from bot import keyboards
+from bot.keyboards import DomainPick
+from bot.storage import Storage, User
+from bot.texts import t
+from services.vocabulary import DOMAINS
+
+
+async def start(message: Message, user: User, lang: str) -> None:
+    await message.answer(t(lang, "start", domain=t(lang, f"domain.{user.domain}")))
+
+
+async def help_(message: Message, user: User, lang: str) -> None:
+    await message.answer(t(lang, "help", domain=t(lang, f"domain.{user.domain}")))
+
+
+async def ask_domain(message: Message, user: User, lang: str) -> None:
+    await message.answer(
+        t(lang, "domain.ask", domain=t(lang, f"domain.{user.domain}")),
+        reply_markup=keyboards.domain_menu(user.domain, lang),
+    )
+
+
+async def set_domain(
+    query: CallbackQuery, callback_data: DomainPick, user: User, lang: str, db: Storage
+) -> None:
+    await db.set_domain(user.id, callback_data.domain)
+    name = t(lang, f"domain.{callback_data.domain}")
+    await query.answer(name)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t(lang, "domain.set", domain=name))
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(ask_domain, Command("domain"))
+    router.callback_query.register(set_domain, DomainPick.filter(F.domain.in_(DOMAINS)))
+    return router
