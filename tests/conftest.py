@@ -1,0 +1,96 @@
+"""Shared fixtures: real photos, tiny weights, the Bot API emulator and the running bot."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from bot.app import Application
+from bot.settings import settings_from_mapping
+from services.weights import write_tiny
+from tests.emulator import BotAPIEmulator
+
+
+def encode(array: np.ndarray, fmt: str = "JPEG", max_side: int = 320) -> bytes:
+    image = Image.fromarray(array)
+    image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def photos() -> dict[str, bytes]:
+    """Real photographs shipped with scikit-image, as small JPEG/PNG files."""
+    return {
+        "coffee": encode(skdata.coffee()),
+        "chelsea": encode(skdata.chelsea()),
+        "astronaut": encode(skdata.astronaut()),
+        "rocket": encode(skdata.rocket(), "PNG"),
+    }
+
+
+@pytest.fixture(scope="session")
+def broken_jpeg(photos: dict[str, bytes]) -> bytes:
+    return photos["coffee"][: len(photos["coffee"]) // 3]
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("weights")
+    write_tiny(folder)
+    return folder
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotAPIEmulator]:
+    async with BotAPIEmulator() as emu:
+        yield emu
+
+
+StartBot = Callable[..., Awaitable[Application]]
+
+
+@pytest.fixture
+async def start_bot(
+    emulator: BotAPIEmulator, tiny_weights: Path, tmp_path: Path
+) -> AsyncIterator[StartBot]:
+    """Start the real application against the emulator; stopped at teardown."""
+    running: list[tuple[Application, asyncio.Task[None]]] = []
+
+    async def start(**overrides: str) -> Application:
+        values = {
+            "BOT_TOKEN": emulator.token,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "WEIGHTS_DIR": str(tiny_weights),
+            "DATABASE_PATH": str(tmp_path / "data" / "vitrina.sqlite3"),
+            "DEVICE": "cpu",
+            "PROGRESS_INTERVAL_S": "0",
+            "LOG_LEVEL": "DEBUG",
+        } | overrides
+        app = Application(settings_from_mapping(values))
+        polls_before = sum(1 for method, _ in emulator.calls if method == "getUpdates")
+        task = asyncio.create_task(app.run(handle_signals=False))
+        running.append((app, task))
+        for _ in range(200):  # polling has begun once the bot asks for updates
+            if sum(1 for method, _ in emulator.calls if method == "getUpdates") > polls_before:
+                return app
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+        raise AssertionError("the bot did not start polling")
+
+    yield start
+    for app, task in running:
+        if not task.done():
+            with contextlib.suppress(RuntimeError):
+                await app.stop()
+        await asyncio.wait_for(task, 15)

@@ -1,0 +1,77 @@
+"""The console entry points, run as real processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: int = 120):
+    base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "WEIGHTS_DIR"}}
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=timeout,
+        env=base | (env or {}), cwd=cwd,
+    )  # fmt: skip
+
+
+def test_bot_without_token_says_one_line_and_exits_2(tmp_path: Path) -> None:
+    done = _run("-m", "bot", cwd=tmp_path, env={"PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "vitrina: BOT_TOKEN is not set: put BOT_TOKEN=<token from @BotFather> in env/.env "
+        "or the environment"
+    ]
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_bad_setting_is_one_line(tmp_path: Path) -> None:
+    done = _run("-m", "bot", cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "BOT_TOKEN": "1:x",
+                                                "DEVICE": "tpu"})  # fmt: skip
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "DEVICE" in done.stderr
+
+
+@pytest.mark.slow
+def test_process_tags_files_and_folders(
+    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes], broken_jpeg: bytes
+) -> None:
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "coffee.jpg").write_bytes(photos["coffee"])
+    (folder / "sub" / "rocket.png").write_bytes(photos["rocket"])
+    (folder / "broken.jpg").write_bytes(broken_jpeg)
+    (folder / "notes.txt").write_text("not an image")
+    single = tmp_path / "chelsea.jpg"
+    single.write_bytes(photos["chelsea"])
+    out = tmp_path / "out"
+    done = _run(
+        "-m", "bot.cli", "process", str(folder), str(single), "--tag", "--domain", "hotel",
+        "--night", "-o", str(out), env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--night is not available yet" in done.stderr
+    rows = json.loads((out / "results.json").read_text())
+    by_file = {Path(row["file"]).name: row for row in rows}
+    assert set(by_file) == {"coffee.jpg", "rocket.png", "broken.jpg", "chelsea.jpg"}
+    assert by_file["broken.jpg"]["status"] == "failed"
+    tags = by_file["coffee.jpg"]["result"]["tags"]
+    assert by_file["coffee.jpg"]["result"]["domain"] == "hotel" and len(tags) == 5
+    assert all(tag["ru"] and tag["en"] for tag in tags)
+    with (out / "results.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == 4
+
+
+def test_process_without_weights_names_the_command(tmp_path: Path, photos: dict[str, bytes]):
+    image = tmp_path / "coffee.jpg"
+    image.write_bytes(photos["coffee"])
+    done = _run("-m", "bot.cli", "process", str(image), "--tag", "-o", str(tmp_path / "out"),
+                env={"WEIGHTS_DIR": str(tmp_path / "none"), "DEVICE": "cpu"})  # fmt: skip
+    assert "vitrina weights download" in done.stderr
+    assert "Traceback" not in done.stderr
