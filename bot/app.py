@@ -16,6 +16,7 @@ from bot.middlewares import AlbumMiddleware, UserMiddleware
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 from handlers import get_routers
+from handlers.errors import on_error
 from services.device import resolve_device
 from services.layer import ModelServices, ServiceConfig
 
@@ -59,6 +60,7 @@ class Application:
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.message.outer_middleware(AlbumMiddleware())
         self.dp.include_routers(*get_routers())
+        self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)
         self.dp.shutdown.register(self._on_shutdown)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import itertools
 import json
 import logging
 import sys
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ async def process(
     from tqdm import tqdm
 
     from bot.app import build_services
-    from services.jobs import JobRequest
+    from services.jobs import JobHandle, JobRequest
 
     services = build_services(settings)
     rows: list[dict[str, Any]] = []
@@ -58,13 +60,19 @@ async def process(
                 _say(f"vitrina: --{op} needs model weights ({reason[8:]}) in "
                      f"{settings.weights_dir}: run 'vitrina weights download'")  # fmt: skip
         runnable = {op: params for op, params in ops.items() if op in services.operations}
-        handles = [
-            (image, op, services.submit(JobRequest(op, 0, image, params)))
-            for image in images
-            for op, params in runnable.items()
-        ]
-        with tqdm(total=len(handles), unit="job", disable=None) as bar:
-            for image, op, handle in handles:
+        todo = iter([(image, op, params) for image in images for op, params in runnable.items()])
+        # Keep at most one user's queue allowance in flight: enough to fill every batch.
+        window = min(services.config.queue_max_per_user, services.config.queue_max_size)
+        in_flight: deque[tuple[Path, str, JobHandle]] = deque()
+
+        def refill() -> None:
+            for image, op, params in itertools.islice(todo, window - len(in_flight)):
+                in_flight.append((image, op, services.submit(JobRequest(op, 0, image, params))))
+
+        refill()
+        with tqdm(total=len(images) * len(runnable), unit="job", disable=None) as bar:
+            while in_flight:
+                image, op, handle = in_flight.popleft()
                 row: dict[str, Any] = {"file": str(image), "op": op}
                 try:
                     result = await handle.result()
@@ -74,6 +82,7 @@ async def process(
                     row["status"], row["error"] = "failed", str(exc)
                 rows.append(row)
                 bar.update()
+                refill()
     write_results(rows, out)
     return rows
 

@@ -42,9 +42,11 @@ def is_image_document(message: Message) -> bool:
 
 
 async def intake(
-    message: Message, *, bot: Bot, db: Storage, services: ModelServices, max_bytes: int
-) -> Photo:
-    """Store the image in `message` (a photo or an image document) or raise IntakeError."""
+    message: Message, *, user_id: int, bot: Bot, db: Storage, services: ModelServices,
+    max_bytes: int,
+) -> Photo:  # fmt: skip
+    """Store the image in `message` (a photo or an image document) for `user_id`, or raise
+    IntakeError. The sender may be someone else: a user can reply to a forwarded image."""
     if message.photo:
         size = message.photo[-1]
         file_id, unique_id, file_size = size.file_id, size.file_unique_id, size.file_size
@@ -78,7 +80,7 @@ async def intake(
         log.info("refused an image from user %s: %s", message.chat.id, exc)
         raise IntakeError("photo.bad") from None
     return await db.add_photo(
-        user_id=message.from_user.id if message.from_user else message.chat.id,
+        user_id=user_id,
         chat_id=message.chat.id,
         message_id=message.message_id,
         file_id=file_id,
@@ -101,7 +103,9 @@ async def target_photo(
         stored = await db.photo_by_message(reply.chat.id, reply.message_id)
         if stored is not None and not stored.deleted:
             return stored
-        return await intake(reply, bot=bot, db=db, services=services, max_bytes=max_bytes)
+        return await intake(
+            reply, user_id=user_id, bot=bot, db=db, services=services, max_bytes=max_bytes
+        )
     if reply is not None and reply.reply_to_message is not None:
         stored = await db.photo_by_message(reply.chat.id, reply.reply_to_message.message_id)
         if stored is not None:

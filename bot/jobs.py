@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from aiogram import Bot
+from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import ReplyParameters
 
@@ -21,7 +22,7 @@ from bot import keyboards
 from bot.results import render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
-from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull
+from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.layer import ModelServices
 
@@ -110,6 +111,10 @@ class JobRunner:
             key = "job.too_many" if exc.per_user else "job.queue_full"
             await self._send(photo, t(lang, key, limit=self.services.config.queue_max_per_user))
             return False
+        except UnknownOperation:  # a job stored by a build that had this operation
+            await self.storage.set_job_status(job.id, JobStatus.FAILED, error="unknown op")
+            await self._send(photo, t(lang, "op.planned", op=t(lang, f"op.{job.op}")))
+            return False
         self._handles[job.id] = handle
         op_name = t(lang, f"op.{job.op}")
         text = t(lang, "job.resumed", op=op_name) if resumed else self._status_text(
@@ -167,6 +172,7 @@ class JobRunner:
                 if update.state is JobState.RUNNING and not marked_running:
                     marked_running = True
                     await self.storage.set_job_status(job.id, JobStatus.RUNNING)
+                    await self._typing(photo.chat_id)
                 pending = self._update_text(update, lang, op_name)
                 if time.monotonic() - last_edit >= self.progress_interval_s:
                     if message_id is not None:
@@ -201,8 +207,12 @@ class JobRunner:
             return
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
-        await self._close_progress(photo, message_id, t(lang, "job.done", op=op_name))
-        await self._send(photo, render_text(result, lang))
+        # A text result takes the place of the progress message: one message per job.
+        await self._close_progress(photo, message_id, render_text(result, lang))
+
+    async def _typing(self, chat_id: int) -> None:
+        with contextlib.suppress(TelegramAPIError):
+            await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     async def _close_progress(self, photo: Photo, message_id: int | None, text: str) -> None:
         if message_id is None or not await self._edit(photo.chat_id, message_id, text, None):

@@ -27,7 +27,9 @@ async def receive(
     max_bytes = int(settings.max_image_mb * 2**20)
     for index, item in enumerate(messages, start=1):
         try:
-            photo = await intake(item, bot=bot, db=db, services=services, max_bytes=max_bytes)
+            photo = await intake(
+                item, user_id=user.id, bot=bot, db=db, services=services, max_bytes=max_bytes
+            )
         except IntakeError as exc:
             await item.reply(t(lang, exc.key, **exc.fields))
             continue

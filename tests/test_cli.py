@@ -53,7 +53,8 @@ def test_process_tags_files_and_folders(
     out = tmp_path / "out"
     done = _run(
         "-m", "bot.cli", "process", str(folder), str(single), "--tag", "--domain", "hotel",
-        "--night", "-o", str(out), env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu"},
+        "--night", "-o", str(out),
+        env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu", "QUEUE_MAX_PER_USER": "2"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "--night is not available yet" in done.stderr

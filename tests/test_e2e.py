@@ -53,8 +53,11 @@ async def test_photo_keyboard_tags_button(
     tags = await emulator.wait_for_message(contains("Теги", "•"), after=before)
     assert tags["reply_to_message_id"] == sent["message_id"]
     assert tags["text"].count("•") == 5  # TAG_TOP_K default
-    progress = await emulator.wait_for_message(contains("✅ Теги: готово"), after=before)
-    assert any("⏳" in old or "⚙️" in old for old in progress["edits"])  # queued, then running
+    # the progress message (queued, then running) became the result
+    assert any("⏳" in old for old in tags["edits"]) and any("⚙️" in o for o in tags["edits"])
+    assert any(
+        str(a["chat_id"]) == "10" and a["action"] == "typing" for a in emulator.chat_actions
+    )
 
     db: Storage = app.db
     photo = await db.last_photo(10)
@@ -244,3 +247,18 @@ async def test_unfinished_jobs_resume_after_restart(
     resumed = await user.wait_for_message(contains("Теги", "•"))
     assert resumed["reply_to_message_id"] == sent["message_id"]
     assert (await app.db.get_job(job.id)).status is JobStatus.DONE
+
+
+async def test_an_unexpected_fault_gets_a_short_answer(
+    start_bot: StartBot, emulator: BotAPIEmulator, monkeypatch: pytest.MonkeyPatch
+):
+    app = await start_bot()
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(app.db, "last_photo", broken)
+    user = emulator.user(20, "en")
+    user.send_text("/tag")
+    text = (await user.wait_for_message())["text"]
+    assert text.startswith("Something went wrong") and "database" not in text
