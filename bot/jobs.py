@@ -116,6 +116,9 @@ class JobRunner:
             await self._send(photo, t(lang, "op.planned", op=t(lang, f"op.{job.op}")))
             return False
         self._handles[job.id] = handle
+        # Subscribe before any await: the worker may start the job while we send the message.
+        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
+        handle.subscribe(updates.put_nowait)
         op_name = t(lang, f"op.{job.op}")
         text = t(lang, "job.resumed", op=op_name) if resumed else self._status_text(
             handle, lang, op_name)  # fmt: skip
@@ -126,7 +129,7 @@ class JobRunner:
             message_id = sent
             if sent is not None:
                 await self.storage.set_progress_message(job.id, sent)
-        task = asyncio.create_task(self._follow(job, photo, handle, message_id, lang))
+        task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -147,10 +150,9 @@ class JobRunner:
         return t(lang, "job.queued", op=op_name, position=update.position)
 
     async def _follow(
-        self, job: Job, photo: Photo, handle: JobHandle, message_id: int | None, lang: str
-    ) -> None:
-        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
-        handle.subscribe(updates.put_nowait)
+        self, job: Job, photo: Photo, handle: JobHandle, updates: asyncio.Queue[JobUpdate],
+        message_id: int | None, lang: str,
+    ) -> None:  # fmt: skip
         op_name = t(lang, f"op.{job.op}")
         markup = keyboards.cancel_job(job.id, lang)
         marked_running = False

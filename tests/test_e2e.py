@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -262,3 +263,33 @@ async def test_an_unexpected_fault_gets_a_short_answer(
     user.send_text("/tag")
     text = (await user.wait_for_message())["text"]
     assert text.startswith("Something went wrong") and "database" not in text
+
+
+async def test_queue_position_and_cancel_button(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
+):
+    app = await start_bot()
+    operation = app.services.operations["tag"]
+    gate = threading.Event()
+    real_run = operation.run
+
+    def held_run(requests, context):  # the real CLIP run, held until the test lets it go
+        gate.wait(10)
+        return real_run(requests, context)
+
+    operation.run = held_run  # type: ignore[method-assign]
+    try:
+        first, second = emulator.user(21), emulator.user(22, "en")
+        first.send_photo(photos["coffee"], caption="/tag")
+        await first.wait_for_message(contains("⚙️"))  # running, held at the gate
+        second.send_photo(photos["chelsea"], caption="/tag")
+        waiting = await second.wait_for_message(contains("you are next"))
+        cancel = next(d for _, d in emulator.buttons(waiting) if d.startswith("cj:"))
+        answer = await emulator.wait_for_callback_answer(second.press_button(waiting, cancel))
+        assert answer["text"] == "Cancelling."
+        await emulator.wait_for_edit(waiting["message_id"], contains("Tags: cancelled"))
+    finally:
+        gate.set()
+    await first.wait_for_message(contains("Теги", "•"))
+    job = await app.db.get_job(2)
+    assert job is not None and job.status is JobStatus.CANCELLED
