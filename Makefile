@@ -19,6 +19,7 @@ env/.env:
 	@echo "Created env/.env from env/example.env: put BOT_TOKEN=<token from @BotFather> there."
 
 run: $(STAMP) env/.env
+	@$(PY) -m bot --check
 	@$(VENV)/bin/vitrina weights download --missing || \
 		echo "Starting anyway: features whose weights are missing answer 'unavailable'."
 	$(PY) -m bot

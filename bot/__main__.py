@@ -14,14 +14,20 @@ async def main(settings: Settings) -> None:
     await Application(settings).run()
 
 
-def run() -> int:
-    """Exit codes: 0 after a clean stop, 2 for a configuration error (one line, no traceback)."""
+def run(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 after a clean stop, 2 for a configuration error (one line, no traceback).
+
+    `--check` only validates the settings (make run does that before fetching weights).
+    """
+    args = sys.argv[1:] if argv is None else argv
     try:
         settings = load_settings()
         settings.require_bot_token()
     except SettingsError as exc:
         sys.stderr.write(f"vitrina: {exc}\n")
         return 2
+    if "--check" in args:
+        return 0
     setup_logging(settings.log_level, [settings.bot_token.get(), settings.openai_api_key.get()])
     try:
         asyncio.run(main(settings))

@@ -199,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         from bot.__main__ import run
 
-        return run()
+        return run([])
     try:
         settings = load_settings()
         logging.basicConfig(level=settings.log_level, stream=sys.stderr,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -76,3 +78,30 @@ def test_process_without_weights_names_the_command(tmp_path: Path, photos: dict[
                 env={"WEIGHTS_DIR": str(tmp_path / "none"), "DEVICE": "cpu"})  # fmt: skip
     assert "vitrina weights download" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+async def test_python_m_bot_serves_and_stops_on_sigterm(
+    tmp_path: Path, tiny_weights: Path, emulator
+) -> None:
+    """The real entry point as a process: answers /start, exits 0 on SIGTERM, logs no token."""
+    env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
+        "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
+        "WEIGHTS_DIR": str(tiny_weights), "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+        "DEVICE": "cpu", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "DEBUG",
+    }  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        emulator.user(30, "en").send_text("/start")
+        reply = await emulator.wait_for_message(lambda r: r["chat_id"] == 30, timeout=60)
+        assert "Vitrina" in reply["text"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "bot @vitrina_test_bot started" in log
+    assert emulator.token not in log and emulator.token.split(":")[1] not in log
