@@ -10,6 +10,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 
+from bot.alerts import AdminAlerts
 from bot.commands import bot_commands
 from bot.jobs import JobRunner
 from bot.middlewares import AlbumMiddleware, UserMiddleware
@@ -23,7 +24,7 @@ from services.layer import ModelServices, ServiceConfig
 log = logging.getLogger("vitrina.bot")
 
 
-def build_services(settings: Settings) -> ModelServices:
+def build_services(settings: Settings, *, preload: bool = False) -> ModelServices:
     if settings.service_backend != "local":
         raise SettingsError(
             "SERVICE_BACKEND=redis (taskiq workers) is not implemented yet; use 'local'"
@@ -36,6 +37,7 @@ def build_services(settings: Settings) -> ModelServices:
             queue_max_per_user=settings.queue_max_per_user,
             tag_top_k=settings.tag_top_k,
             tag_min_probability=settings.tag_min_probability,
+            preload=preload,
         )
     )
 
@@ -52,8 +54,11 @@ class Application:
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
         self.db = Storage(settings.database_path, settings.photos_dir)
-        self.services = build_services(settings)
-        self.jobs = JobRunner(self.bot, self.db, self.services, settings.progress_interval_s)
+        self.services = build_services(settings, preload=True)
+        self.alerts = AdminAlerts(self.bot, self.db, settings.admin_ids, settings.weights_dir)
+        self.jobs = JobRunner(
+            self.bot, self.db, self.services, self.alerts, settings.progress_interval_s
+        )
         # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
         self.dp = Dispatcher(db=self.db, services=self.services, jobs=self.jobs, settings=settings)
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))

@@ -19,6 +19,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.types import ReplyParameters
 
 from bot import keyboards
+from bot.alerts import AdminAlerts
 from bot.results import render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
@@ -31,11 +32,13 @@ log = logging.getLogger("vitrina.bot")
 
 class JobRunner:
     def __init__(
-        self, bot: Bot, storage: Storage, services: ModelServices, progress_interval_s: float = 1.0
-    ) -> None:
+        self, bot: Bot, storage: Storage, services: ModelServices, alerts: AdminAlerts,
+        progress_interval_s: float = 1.0,
+    ) -> None:  # fmt: skip
         self.bot = bot
         self.storage = storage
         self.services = services
+        self.alerts = alerts
         self.progress_interval_s = progress_interval_s
         self._handles: dict[int, JobHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -95,10 +98,7 @@ class JobRunner:
         if reason == "planned":
             text = t(lang, "op.planned", op=name)
         else:
-            log.warning(
-                "op %s unavailable (%s): run 'vitrina weights download' to fill WEIGHTS_DIR",
-                op, reason,
-            )  # fmt: skip
+            await self.alerts.model_missing(op, reason)
             text = t(lang, "op.missing", op=name)
         await self._send(photo, text)
 
@@ -201,7 +201,7 @@ class JobRunner:
             if isinstance(exc, BadImage):
                 text = t(lang, "job.bad_image", op=op_name)
             elif isinstance(exc, ModelUnavailable):
-                log.warning("job %s: %s", job.id, exc)
+                await self.alerts.model_missing(job.op, f"{exc.model}: {exc.reason}")
                 text = t(lang, "op.missing", op=op_name)
             else:
                 text = t(lang, "job.failed", op=op_name)

@@ -381,6 +381,19 @@ class Storage:
             for row in rows
         ]
 
+    async def counts(self, since: datetime) -> dict[str, Any]:
+        """Users, photos, and jobs by status created since `since` (for /stats)."""
+        async with self.db.execute(
+            "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM photos)"
+        ) as cursor:
+            users, photos = await cursor.fetchone()
+        async with self.db.execute(
+            "SELECT status, COUNT(*) FROM jobs WHERE created_at >= ? GROUP BY status",
+            (since.isoformat(timespec="milliseconds"),),
+        ) as cursor:
+            jobs = {row[0]: row[1] for row in await cursor.fetchall()}
+        return {"users": users, "photos": photos, "jobs": jobs}
+
     # ---- results
 
     async def save_result(self, job_id: int, kind: str, payload: dict[str, Any]) -> None:

@@ -43,6 +43,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "и я предложу действия. Справка: /help",
         "unknown.command": "Не знаю команду {command}. Список команд: /help",
         "unsupported": "Такое я не обрабатываю. Пришлите фото или картинку файлом.",
+        "admin.model_missing": "⚠️ Пользователь запросил «{op}», но модели нет ({detail}). "
+        "Заполните {folder}: <code>vitrina weights download --missing</code>.",
+        "admin.stats": "<b>Статистика</b>\nВ очереди: {queued}\nЗадачи за 24 ч: {jobs}\n"
+        "Пользователей: {users}, фото: {photos}\nФункции: {features}",
         "error.unexpected": "Что-то пошло не так. Попробуйте ещё раз; ваше фото сохранено.",
         "access.denied": "Этот бот пока доступен только приглашённым пользователям.",
         "op.tag": "Теги",
@@ -53,8 +57,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "op.edit": "Правка",
         "op.planned": "«{op}» пока недоступно: эта функция ещё в работе. Сейчас работают теги: "
         "/tag",
-        "op.missing": "«{op}» сейчас недоступно: модель не установлена. Администратор уже знает; "
-        "попробуйте позже.",
+        "op.missing": "«{op}» сейчас недоступно: модель не установлена. Мы сообщили "
+        "администратору; попробуйте позже.",
         "edit.ask": "Напишите, что изменить, например: <code>/edit make it sunset</code> — "
         "в ответ на фото.",
         "background.ask": "Выберите фон или напишите <code>/background pink</code>, "
@@ -116,6 +120,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "offer actions. Help: /help",
         "unknown.command": "I don't know the command {command}. Commands: /help",
         "unsupported": "I can't process this. Send a photo or a picture as a file.",
+        "admin.model_missing": "⚠️ A user asked for “{op}” but its model is missing ({detail}). "
+        "Fill {folder}: <code>vitrina weights download --missing</code>.",
+        "admin.stats": "<b>Stats</b>\nQueued: {queued}\nJobs in 24 h: {jobs}\n"
+        "Users: {users}, photos: {photos}\nFeatures: {features}",
         "error.unexpected": "Something went wrong. Try again; your photo is saved.",
         "access.denied": "This bot is open to invited users only for now.",
         "op.tag": "Tags",
@@ -126,8 +134,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "op.edit": "Edit",
         "op.planned": "“{op}” is not available yet: the feature is still being built. Tags work "
         "now: /tag",
-        "op.missing": "“{op}” is unavailable right now: its model is not installed. The admin "
-        "knows; try again later.",
+        "op.missing": "“{op}” is unavailable right now: its model is not installed. We told "
+        "the admin; try again later.",
         "edit.ask": "Write what to change, e.g. <code>/edit make it sunset</code>, as a reply to "
         "the photo.",
         "background.ask": "Pick a background or write <code>/background pink</code>, "

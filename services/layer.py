@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class ServiceConfig:
     queue_max_per_user: int = 20
     tag_top_k: int = 5
     tag_min_probability: float | None = None
+    preload: bool = False  # load every available model when the worker starts
 
 
 class ModelServices:
@@ -138,7 +140,22 @@ class ModelServices:
         )
         return [first, *others]
 
+    async def _warm_up(self) -> None:
+        loop = asyncio.get_running_loop()
+        for name, operation in self.operations.items():
+            if operation.missing_weights():
+                continue
+            started = time.perf_counter()
+            try:
+                await loop.run_in_executor(self._executor, operation.warm_up)
+            except Exception as exc:  # the first job will report it to its user
+                log.warning("could not preload %s: %s", name, exc)
+                continue
+            log.info("%s ready in %.1fs", name, time.perf_counter() - started)
+
     async def _work(self) -> None:
+        if self.config.preload:
+            await self._warm_up()
         while True:
             if not self._queue:
                 self._wakeup.clear()

@@ -49,6 +49,10 @@ class Operation(Protocol):
         """Runs on the worker thread; one outcome per request, in order."""
         ...
 
+    def warm_up(self) -> None:
+        """Load the model(s) now, on the worker thread, so the first user does not wait."""
+        ...
+
 
 class TagOperation:
     """CLIP zero-shot tags from the user's domain vocabulary."""
@@ -82,6 +86,9 @@ class TagOperation:
 
     def batch_key(self, request: JobRequest) -> Hashable:
         return (self.name, *self._options(request))
+
+    def warm_up(self) -> None:
+        self.tagger.prepare(DOMAINS)
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
         outcomes: list[Outcome] = []

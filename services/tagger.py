@@ -84,6 +84,15 @@ class ClipTagger:
         self._processor = processor
         self._model = model.to(device).eval()
 
+    def prepare(self, domains: Sequence[str]) -> None:
+        """Load the model and embed the domains' vocabularies now, not at the first request."""
+        self.load()
+        import torch
+
+        with torch.inference_mode():
+            for domain in domains:
+                self._text_embeddings(domain)
+
     def tag(
         self,
         images: Sequence[Image.Image],

@@ -293,3 +293,27 @@ async def test_queue_position_and_cancel_button(
     await first.wait_for_message(contains("Теги", "•"))
     job = await app.db.get_job(2)
     assert job is not None and job.status is JobStatus.CANCELLED
+
+
+async def test_admins_hear_about_missing_weights_and_get_stats(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes], tmp_path: Path
+):
+    await start_bot(ADMIN_IDS="500", WEIGHTS_DIR=str(tmp_path / "empty"))
+    admin = emulator.user(500, "en")
+    admin.send_text("/start")
+    await admin.wait_for_message()
+    user = emulator.user(23)
+    for _ in range(2):  # the admin is told once, however many users ask
+        before = len(emulator.bot_messages)
+        user.send_photo(photos["coffee"], caption="/tag")
+        await user.wait_for_message(contains("сообщили администратору"), after=before)
+    alerts = [r for r in admin.bot_messages if "model is missing" in (r["text"] or "")]
+    assert len(alerts) == 1 and "vitrina weights download" in alerts[0]["text"]
+
+    before = len(emulator.bot_messages)
+    admin.send_text("/stats")
+    stats = (await admin.wait_for_message(after=before))["text"]
+    assert "Users: 2, photos: 2" in stats and "tag ✗" in stats and "night —" in stats
+    before = len(emulator.bot_messages)
+    user.send_text("/stats")  # not an admin: an unknown command
+    assert "Не знаю команду /stats" in (await user.wait_for_message(after=before))["text"]

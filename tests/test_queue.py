@@ -75,8 +75,14 @@ class RecordingOperation:
     def batch_key(self, request: JobRequest) -> Hashable:
         return request.params.get("key", 0)
 
+    missing: list[str] = []
+
     def missing_weights(self) -> list[str]:
-        return []
+        return self.missing
+
+    def warm_up(self) -> None:
+        self.threads.add(threading.current_thread().name)
+        self.batches.append([-1])  # marks the warm-up in the run log
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Any]:
         self.threads.add(threading.current_thread().name)
@@ -90,9 +96,19 @@ class RecordingOperation:
         return [f"ok-{r.user_id}" for r in requests]
 
 
-def _services(op: RecordingOperation, **limits: int) -> ModelServices:
-    config = ServiceConfig(weights_dir=Path("unused"), **limits)  # type: ignore[arg-type]
+def _services(op: RecordingOperation, **options: Any) -> ModelServices:
+    config = ServiceConfig(weights_dir=Path("unused"), **options)
     return ModelServices(config, operations={"tag": op})
+
+
+async def test_preload_warms_available_models_before_the_first_job() -> None:
+    ready, absent = RecordingOperation(), RecordingOperation()
+    absent.missing = ["clip"]
+    for op in (ready, absent):
+        async with _services(op, preload=True) as services:
+            await services.submit(JobRequest("tag", 1, Path("x"))).result()
+    assert ready.batches == [[-1], [1]] and ready.threads == {"model-worker_0"}
+    assert absent.batches == [[1]]
 
 
 async def test_scheduler_is_fair_batches_and_runs_off_the_loop() -> None:

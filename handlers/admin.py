@@ -1,0 +1,40 @@
+"""Commands for the operators in ADMIN_IDS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+
+from bot.settings import Settings
+from bot.storage import Storage
+from bot.texts import t
+from services.layer import ModelServices
+
+
+async def is_admin(message: Message, settings: Settings) -> bool:
+    return message.from_user is not None and settings.is_admin(message.from_user.id)
+
+
+async def stats(message: Message, db: Storage, services: ModelServices, lang: str) -> None:
+    counts = await db.counts(datetime.now(UTC) - timedelta(days=1))
+    jobs = ", ".join(f"{status} {n}" for status, n in sorted(counts["jobs"].items())) or "0"
+    features = ", ".join(
+        f"{op} {'✓' if missing == [] else ('—' if missing is None else '✗')}"
+        for op, missing in services.availability().items()
+    )
+    await message.answer(
+        t(
+            lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
+            photos=counts["photos"], features=features,
+        )
+    )  # fmt: skip
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.message.register(stats, Command("stats"), is_admin)
+    return router
