@@ -106,7 +106,7 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
             if isinstance(result, dict) and "tags" in result:
                 summary = "; ".join(
                     f"{tag['en']} / {tag['ru']} ({tag['probability']:.3f})"
-                    for tag in result["tags"]
+                    for tag in (*result["tags"], *result.get("attributes", ()))
                 )
             else:
                 summary = "" if result is None else json.dumps(result, ensure_ascii=False)

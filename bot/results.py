@@ -17,22 +17,29 @@ def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
     raise TypeError(f"no storage format for {type(result).__name__}")
 
 
+def _percent(probability: float) -> int:
+    return max(1, round(probability * 100)) if probability > 0 else 0
+
+
 def render_tags(result: TagResult, lang: str) -> str:
     title = t(lang, "tags.title", domain=t(lang, f"domain.{result.domain}"))
-    if not result.tags:
+    if not result.tags and not result.attributes:
         return f"{title}\n{t(lang, 'tags.empty')}"
-    lines = [
-        t(
-            lang,
-            "tags.line",
-            ru=html.escape(tag.ru),
-            en=html.escape(tag.en),
-            percent=max(1, round(tag.probability * 100)) if tag.probability > 0 else 0,
-        )
+    lines = [title]
+    lines += [
+        t(lang, "tags.line", ru=html.escape(tag.ru), en=html.escape(tag.en),
+          percent=_percent(tag.probability))
         for tag in result.tags
-    ]
-    hashtags = " ".join("#" + tag.ru.replace(" ", "_").replace("-", "_") for tag in result.tags)
-    return "\n".join([title, *lines, "", html.escape(hashtags)])
+    ]  # fmt: skip
+    if result.attributes:
+        described = " · ".join(
+            f"{html.escape(a.ru)} — {html.escape(a.en)} ({_percent(a.probability)}%)"
+            for a in result.attributes
+        )
+        lines.append(t(lang, "tags.attributes", attributes=described))
+    words = [tag.ru for tag in (*result.tags, *result.attributes)]
+    hashtags = " ".join("#" + word.replace(" ", "_").replace("-", "_") for word in words)
+    return "\n".join([*lines, "", html.escape(hashtags)])
 
 
 def render_text(result: Any, lang: str) -> str:

@@ -81,6 +81,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.title": "<b>Теги</b> ({domain}):",
         "tags.empty": "Уверенных тегов не нашлось. Попробуйте фото крупнее или при свете.",
         "tags.line": "• {ru} — {en} ({percent}%)",
+        "tags.attributes": "<i>Свойства:</i> {attributes}",
     },
     "en": {
         "start": (
@@ -158,6 +159,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.title": "<b>Tags</b> ({domain}):",
         "tags.empty": "No confident tags. Try a closer or brighter photo.",
         "tags.line": "• {ru} — {en} ({percent}%)",
+        "tags.attributes": "<i>Attributes:</i> {attributes}",
     },
 }
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from services.errors import BadImage, ModelUnavailable
-from services.vocabulary import Term, load_vocabulary
+from services.vocabulary import ITEM, Term, load_vocabulary
 
 if TYPE_CHECKING:
     import torch
@@ -23,13 +23,15 @@ _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_m
 class Tag:
     en: str
     ru: str
-    probability: float
+    probability: float  # within the term's group
+    group: str = ITEM
 
 
 @dataclass(frozen=True)
 class TagResult:
     domain: str
-    tags: tuple[Tag, ...]
+    tags: tuple[Tag, ...]  # items, most probable first
+    attributes: tuple[Tag, ...] = ()  # at most one per attribute group (colour, material…)
 
 
 class ClipTagger:
@@ -100,22 +102,29 @@ class ClipTagger:
         *,
         top_k: int = 5,
         min_probability: float | None = None,
+        attribute_min_probability: float = 0.4,
     ) -> list[TagResult]:
         """Tag all ``images`` as one batch; one TagResult per image, in order.
 
-        Probabilities are a softmax of ``logit_scale * cosine`` over the whole domain
-        vocabulary, so they sum to 1 per image. Tags are sorted by probability, descending
-        (ties keep vocabulary order).
+        Probabilities are a softmax of ``logit_scale * cosine`` within each vocabulary group,
+        so the items sum to 1 per image, and so does each attribute group. Tags are sorted by
+        probability, descending (ties keep vocabulary order).
 
-        - ``min_probability is None`` (top-k mode): the ``top_k`` most probable terms.
-        - ``min_probability`` given (threshold mode): every term with probability
+        - ``min_probability is None`` (top-k mode): the ``top_k`` most probable items.
+        - ``min_probability`` given (threshold mode): every item with probability
           ``>= min_probability``, then at most ``top_k`` of them; may be empty.
-        - ``top_k == 0`` means no limit (``top_k=0`` alone returns the full vocabulary).
+        - ``top_k == 0`` means no limit (``top_k=0`` alone returns every item).
+        - attributes: the best term of each other group, if its probability within the group
+          is at least ``attribute_min_probability``.
         """
         if top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
-        if min_probability is not None and not 0.0 <= min_probability <= 1.0:
-            raise ValueError(f"min_probability must be within [0, 1], got {min_probability}")
+        for name, value in (
+            ("min_probability", min_probability),
+            ("attribute_min_probability", attribute_min_probability),
+        ):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value}")
         terms = load_vocabulary(domain)  # ValueError for an unknown domain, before loading
         if not images:
             return []
@@ -124,19 +133,36 @@ class ClipTagger:
 
         import torch
 
+        groups: dict[str, list[int]] = {}
+        for index, term in enumerate(terms):
+            groups.setdefault(term.group, []).append(index)
         with torch.inference_mode():
             terms, text = self._text_embeddings(domain)
             image = self._image_embeddings(rgb)
             scale = self._model.logit_scale.float().exp()
-            probs = (scale * image @ text.T).softmax(dim=-1).cpu()
+            logits = (scale * image @ text.T).cpu()
+            probs = torch.empty_like(logits)
+            for indices in groups.values():
+                probs[:, indices] = logits[:, indices].softmax(dim=-1)
 
-        limit = top_k or len(terms)
+        items = groups.get(ITEM, [])
+        limit = top_k or len(items)
         results = []
         for row in probs.tolist():
-            order = sorted(range(len(terms)), key=lambda i: -row[i])
+            order = sorted(items, key=lambda i: -row[i])
             picked = [i for i in order if min_probability is None or row[i] >= min_probability]
-            tags = tuple(Tag(terms[i].en, terms[i].ru, row[i]) for i in picked[:limit])
-            results.append(TagResult(domain=domain, tags=tags))
+            attributes = []
+            for group, indices in groups.items():
+                best = max(indices, key=lambda i: row[i])
+                if group != ITEM and row[best] >= attribute_min_probability:
+                    attributes.append(_tag(terms[best], row[best]))
+            results.append(
+                TagResult(
+                    domain=domain,
+                    tags=tuple(_tag(terms[i], row[i]) for i in picked[:limit]),
+                    attributes=tuple(attributes),
+                )
+            )
         return results
 
     def _text_embeddings(self, domain: str) -> tuple[tuple[Term, ...], torch.Tensor]:
@@ -164,6 +190,10 @@ class ClipTagger:
         pixels = self._processor.image_processor(images=images, return_tensors="pt")
         pixel_values = pixels["pixel_values"].to(self._model.device, self._model.dtype)
         return _normalise(_pooled(self._model.get_image_features(pixel_values=pixel_values)))
+
+
+def _tag(term: Term, probability: float) -> Tag:
+    return Tag(term.en, term.ru, probability, term.group)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

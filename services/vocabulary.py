@@ -1,20 +1,25 @@
 """Tag vocabularies: the English/Russian terms CLIP chooses from, one TSV file per domain.
 
 Files live in ``services/vocabularies/<domain>.tsv`` (package data). Format: UTF-8,
-tab-separated, a header line ``en<TAB>ru<TAB>prompt`` (the prompt column is optional),
-``#`` starts a comment line, blank lines are skipped. An empty prompt becomes
-``a photo of a/an {en}``.
+tab-separated, a header line ``en<TAB>ru<TAB>prompt<TAB>group`` (prompt and group are
+optional), ``#`` starts a comment line, blank lines are skipped. An empty prompt becomes
+``a photo of a/an {en}``; an empty group is ``item``. Terms of one group compete with each
+other only: the items name the thing, and each attribute group (``colour``, ``material``…)
+describes it.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 DOMAINS = ("product", "hotel")
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "vocabularies"
-_HEADERS = (("en", "ru"), ("en", "ru", "prompt"))
+ITEM = "item"
+_HEADERS = (("en", "ru"), ("en", "ru", "prompt"), ("en", "ru", "prompt", "group"))
+_GROUP = re.compile(r"^[a-z][a-z_]*$")
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,7 @@ class Term:
     en: str
     ru: str
     prompt: str
+    group: str = ITEM
 
 
 def default_prompt(en: str) -> str:
@@ -63,16 +69,20 @@ def _parse(text: str, path: Path) -> tuple[Term, ...]:
         if not header_seen:
             if tuple(cells) not in _HEADERS:
                 raise ValueError(
-                    f"{path}:{lineno}: expected the header 'en<TAB>ru<TAB>prompt', got {line!r}"
+                    f"{path}:{lineno}: expected the header 'en<TAB>ru<TAB>prompt<TAB>group', "
+                    f"got {line!r}"
                 )
             header_seen = True
             continue
-        if len(cells) < 2 or len(cells) > 3:
+        if len(cells) < 2 or len(cells) > 4:
             raise ValueError(
-                f"{path}:{lineno}: expected 2 or 3 tab-separated columns, got {len(cells)}"
+                f"{path}:{lineno}: expected 2 to 4 tab-separated columns, got {len(cells)}"
             )
         en, ru = cells[0], cells[1]
-        prompt = cells[2] if len(cells) == 3 else ""
+        prompt = cells[2] if len(cells) >= 3 else ""
+        group = cells[3] if len(cells) == 4 else ITEM
+        if not _GROUP.match(group):
+            raise ValueError(f"{path}:{lineno}: group must be a lowercase word, got {group!r}")
         if not en:
             raise ValueError(f"{path}:{lineno}: empty English term")
         if not ru:
@@ -81,7 +91,7 @@ def _parse(text: str, path: Path) -> tuple[Term, ...]:
         if key in seen:
             raise ValueError(f"{path}:{lineno}: duplicate term {en!r} (first on line {seen[key]})")
         seen[key] = lineno
-        terms.append(Term(en=en, ru=ru, prompt=prompt or default_prompt(en)))
-    if not terms:
-        raise ValueError(f"{path}: no terms")
+        terms.append(Term(en=en, ru=ru, prompt=prompt or default_prompt(en), group=group))
+    if not any(term.group == ITEM for term in terms):
+        raise ValueError(f"{path}: no terms of the group '{ITEM}'")
     return tuple(terms)

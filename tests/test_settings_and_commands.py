@@ -1,4 +1,4 @@
-"""Settings parsing and command parsing: pure functions."""
+"""Pure functions: settings, command parsing, texts and the rendering of results."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 
 from bot.commands import parse_background, parse_command, split_command
 from bot.logs import RedactSecrets
+from bot.results import render_tags
 from bot.settings import SettingsError, load_settings, settings_from_mapping
 from bot.texts import TEXTS, language_of, t
+from services.tagger import Tag, TagResult
 
 
 def test_defaults_follow_the_design_contracts() -> None:
@@ -91,3 +93,20 @@ def test_texts_exist_in_both_languages() -> None:
     assert language_of("de") == "en" and language_of(None) == "en"
     assert t("ru", "job.queued", op="Теги", position=2) == "⏳ Теги: в очереди, перед вами 2."
     assert t("xx", "op.tag") == "Tags"
+
+
+def test_tags_render_in_both_languages_with_attributes() -> None:
+    result = TagResult(
+        "product",
+        (Tag("handbag", "сумка", 0.8214), Tag("wallet", "кошелёк", 0.0004)),
+        (Tag("red", "красный", 0.64, "colour"), Tag("leather", "кожаный", 0.551, "material")),
+    )
+    text = render_tags(result, "ru")
+    assert text.splitlines()[:3] == [
+        "<b>Теги</b> (товары):",
+        "• сумка — handbag (82%)",
+        "• кошелёк — wallet (1%)",
+    ]
+    assert "<i>Свойства:</i> красный — red (64%) · кожаный — leather (55%)" in text
+    assert text.endswith("#сумка #кошелёк #красный #кожаный")
+    assert "No confident tags" in render_tags(TagResult("hotel", ()), "en")

@@ -61,12 +61,30 @@ def test_top_k_batch(tagger: ClipTagger, photos: list[Image.Image], domain: str)
         _assert_sorted(result.tags)
 
 
-def test_full_vocabulary_sums_to_one(tagger: ClipTagger, photos: list[Image.Image]) -> None:
-    size = len(load_vocabulary("product"))
+def test_all_items_sum_to_one(tagger: ClipTagger, photos: list[Image.Image]) -> None:
+    size = sum(term.group == "item" for term in load_vocabulary("product"))
     for top_k in (size, 0):
         for result in tagger.tag(photos, "product", top_k=top_k):
-            assert len(result.tags) == size
+            assert len(result.tags) == size and {t.group for t in result.tags} == {"item"}
             assert math.isclose(sum(t.probability for t in result.tags), 1.0, abs_tol=1e-5)
+
+
+def test_attributes_one_per_group(tagger: ClipTagger, photos: list[Image.Image]) -> None:
+    groups = {t.group for t in load_vocabulary("product")} - {"item"}
+    assert groups == {"colour", "material", "style"}
+    members = {t.en: t.group for t in load_vocabulary("product")}
+    for result in tagger.tag(photos, "product", attribute_min_probability=0.0):
+        assert sorted(a.group for a in result.attributes) == sorted(groups)
+        assert all(members[a.en] == a.group for a in result.attributes)
+    for result in tagger.tag(photos, "product", attribute_min_probability=1.0):
+        assert result.attributes == ()
+    # every attribute clears the bar within its own group (a softmax over that group)
+    for result in tagger.tag(photos, "product", attribute_min_probability=0.3):
+        assert all(a.probability >= 0.3 for a in result.attributes)
+    # the hotel vocabulary is items only
+    assert all(
+        r.attributes == () for r in tagger.tag(photos, "hotel", attribute_min_probability=0)
+    )
 
 
 def test_batch_matches_single_images(tagger: ClipTagger, photos: list[Image.Image]) -> None:

@@ -66,6 +66,12 @@ def test_custom_directory_comments_and_prompts(tmp_path: Path) -> None:
     )
 
 
+def test_group_column(tmp_path: Path) -> None:
+    folder = _write(tmp_path, "en\tru\tprompt\tgroup\nlamp\tлампа\nred\tкрасный\t\tcolour\n")
+    lamp, red = load_vocabulary("hotel", folder)
+    assert (lamp.group, red.group, red.prompt) == ("item", "colour", "a photo of a red")
+
+
 @pytest.mark.parametrize(
     ("body", "line", "words"),
     [
@@ -73,6 +79,7 @@ def test_custom_directory_comments_and_prompts(tmp_path: Path) -> None:
         ("en\tru\tprompt\n# note\nlamp\t\t\n", 3, "empty Russian"),
         ("en\tru\tprompt\nlamp\n", 2, "columns"),
         ("english\trussian\nlamp\tлампа\n", 1, "header"),
+        ("en\tru\tprompt\tgroup\nlamp\tлампа\t\tBig Group\n", 2, "group must be"),
     ],
 )
 def test_bad_file_names_file_and_line(tmp_path: Path, body: str, line: int, words: str) -> None:
