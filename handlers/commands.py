@@ -6,7 +6,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot import keyboards
+from bot.actions import perform
 from bot.commands import COMMAND_OPS, parse_command
 from bot.intake import IntakeError, target_photo
 from bot.jobs import JobRunner
@@ -33,18 +33,7 @@ async def operation(
     if photo is None:
         await message.answer(t(lang, "photo.none"))
         return
-    if parsed.problem == "background.ask":
-        await message.answer(
-            t(lang, "background.ask"), reply_markup=keyboards.background_menu(photo.id, lang)
-        )
-        return
-    if parsed.problem is not None:
-        await message.answer(t(lang, parsed.problem, value=parsed.params.get("value", "")))
-        return
-    await jobs.request(
-        user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=parsed.op,
-        params=parsed.params,
-    )  # fmt: skip
+    await perform(message, parsed, [photo], jobs=jobs, user=user, lang=lang)
 
 
 def get_router() -> Router:

@@ -6,8 +6,9 @@ from aiogram import Bot, F, Router
 from aiogram.types import Message, ReplyParameters
 
 from bot import keyboards
+from bot.actions import perform
 from bot.commands import parse_command, split_command
-from bot.intake import IntakeError, has_image, intake
+from bot.intake import IntakeError, intake
 from bot.jobs import JobRunner
 from bot.settings import Settings
 from bot.storage import Photo, Storage, User
@@ -20,9 +21,6 @@ async def receive(
     settings: Settings, user: User, lang: str, album: list[Message] | None = None,
 ) -> None:  # fmt: skip
     messages = album or [message]
-    if not any(has_image(m) for m in messages) and not album:
-        await message.answer(t(lang, "photo.not_image"))
-        return
     stored: list[Photo] = []
     max_bytes = int(settings.max_image_mb * 2**20)
     for index, item in enumerate(messages, start=1):
@@ -50,14 +48,7 @@ async def receive(
     parsed = parse_command(*command) if command else None
     if parsed is None:
         return
-    if parsed.problem is not None:
-        await message.answer(t(lang, parsed.problem, value=parsed.params.get("value", "")))
-        return
-    for photo in stored:  # a caption on an album applies to every photo in it
-        await jobs.request(
-            user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=parsed.op,
-            params=parsed.params,
-        )  # fmt: skip
+    await perform(message, parsed, stored, jobs=jobs, user=user, lang=lang)
 
 
 def get_router() -> Router:

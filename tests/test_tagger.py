@@ -16,19 +16,12 @@ from services.weights import write_tiny
 
 
 @pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("weights")
-    write_tiny(folder, ["clip"], seed=0)
-    return folder
-
-
-@pytest.fixture(scope="session")
 def tagger(tiny_weights: Path) -> ClipTagger:
     return ClipTagger(tiny_weights / "clip", device="cpu")
 
 
 @pytest.fixture(scope="session")
-def photos() -> list[Image.Image]:
+def images() -> list[Image.Image]:
     return [Image.fromarray(a) for a in (data.coffee(), data.chelsea(), data.astronaut())]
 
 
@@ -49,9 +42,9 @@ def test_lazy_load_is_idempotent(tiny_weights: Path) -> None:
 
 
 @pytest.mark.parametrize("domain", ["hotel", "product"])
-def test_top_k_batch(tagger: ClipTagger, photos: list[Image.Image], domain: str) -> None:
-    results = tagger.tag(photos, domain, top_k=5)
-    assert len(results) == len(photos)
+def test_top_k_batch(tagger: ClipTagger, images: list[Image.Image], domain: str) -> None:
+    results = tagger.tag(images, domain, top_k=5)
+    assert len(results) == len(images)
     vocabulary = {(t.en, t.ru) for t in load_vocabulary(domain)}
     for result in results:
         assert isinstance(result, TagResult) and result.domain == domain
@@ -61,35 +54,35 @@ def test_top_k_batch(tagger: ClipTagger, photos: list[Image.Image], domain: str)
         _assert_sorted(result.tags)
 
 
-def test_all_items_sum_to_one(tagger: ClipTagger, photos: list[Image.Image]) -> None:
+def test_all_items_sum_to_one(tagger: ClipTagger, images: list[Image.Image]) -> None:
     size = sum(term.group == "item" for term in load_vocabulary("product"))
     for top_k in (size, 0):
-        for result in tagger.tag(photos, "product", top_k=top_k):
+        for result in tagger.tag(images, "product", top_k=top_k):
             assert len(result.tags) == size and {t.group for t in result.tags} == {"item"}
             assert math.isclose(sum(t.probability for t in result.tags), 1.0, abs_tol=1e-5)
 
 
-def test_attributes_one_per_group(tagger: ClipTagger, photos: list[Image.Image]) -> None:
+def test_attributes_one_per_group(tagger: ClipTagger, images: list[Image.Image]) -> None:
     groups = {t.group for t in load_vocabulary("product")} - {"item"}
     assert groups == {"colour", "material", "style"}
     members = {t.en: t.group for t in load_vocabulary("product")}
-    for result in tagger.tag(photos, "product", attribute_min_probability=0.0):
+    for result in tagger.tag(images, "product", attribute_min_probability=0.0):
         assert sorted(a.group for a in result.attributes) == sorted(groups)
         assert all(members[a.en] == a.group for a in result.attributes)
-    for result in tagger.tag(photos, "product", attribute_min_probability=1.0):
+    for result in tagger.tag(images, "product", attribute_min_probability=1.0):
         assert result.attributes == ()
     # every attribute clears the bar within its own group (a softmax over that group)
-    for result in tagger.tag(photos, "product", attribute_min_probability=0.3):
+    for result in tagger.tag(images, "product", attribute_min_probability=0.3):
         assert all(a.probability >= 0.3 for a in result.attributes)
     # the hotel vocabulary is items only
     assert all(
-        r.attributes == () for r in tagger.tag(photos, "hotel", attribute_min_probability=0)
+        r.attributes == () for r in tagger.tag(images, "hotel", attribute_min_probability=0)
     )
 
 
-def test_batch_matches_single_images(tagger: ClipTagger, photos: list[Image.Image]) -> None:
-    batch = tagger.tag(photos, "hotel", top_k=3)
-    for photo, expected in zip(photos, batch, strict=True):
+def test_batch_matches_single_images(tagger: ClipTagger, images: list[Image.Image]) -> None:
+    batch = tagger.tag(images, "hotel", top_k=3)
+    for photo, expected in zip(images, batch, strict=True):
         (single,) = tagger.tag([photo], "hotel", top_k=3)
         assert [t.en for t in single.tags] == [t.en for t in expected.tags]
         for a, b in zip(single.tags, expected.tags, strict=True):
@@ -97,37 +90,37 @@ def test_batch_matches_single_images(tagger: ClipTagger, photos: list[Image.Imag
 
 
 def test_deterministic_for_the_same_seed(
-    tmp_path: Path, tagger: ClipTagger, photos: list[Image.Image]
+    tmp_path: Path, tagger: ClipTagger, images: list[Image.Image]
 ) -> None:
     write_tiny(tmp_path, ["clip"], seed=0)
-    again = ClipTagger(tmp_path / "clip").tag(photos, "hotel", top_k=4)
-    assert again == tagger.tag(photos, "hotel", top_k=4)
+    again = ClipTagger(tmp_path / "clip").tag(images, "hotel", top_k=4)
+    assert again == tagger.tag(images, "hotel", top_k=4)
     write_tiny(tmp_path, ["clip"], seed=1)
-    other = ClipTagger(tmp_path / "clip").tag(photos, "hotel", top_k=4)
+    other = ClipTagger(tmp_path / "clip").tag(images, "hotel", top_k=4)
     assert other != again
 
 
-def test_threshold_mode(tagger: ClipTagger, photos: list[Image.Image]) -> None:
-    (full,) = tagger.tag(photos[:1], "hotel", top_k=0)
+def test_threshold_mode(tagger: ClipTagger, images: list[Image.Image]) -> None:
+    (full,) = tagger.tag(images[:1], "hotel", top_k=0)
     threshold = full.tags[2].probability  # exactly three tags reach it (no ties in practice)
-    (result,) = tagger.tag(photos[:1], "hotel", top_k=0, min_probability=threshold)
+    (result,) = tagger.tag(images[:1], "hotel", top_k=0, min_probability=threshold)
     assert result.tags == full.tags[:3]
-    (capped,) = tagger.tag(photos[:1], "hotel", top_k=2, min_probability=threshold)
+    (capped,) = tagger.tag(images[:1], "hotel", top_k=2, min_probability=threshold)
     assert capped.tags == full.tags[:2]
-    (none,) = tagger.tag(photos[:1], "hotel", min_probability=1.0)
+    (none,) = tagger.tag(images[:1], "hotel", min_probability=1.0)
     assert none.tags == ()
-    (everything,) = tagger.tag(photos[:1], "hotel", top_k=0, min_probability=0.0)
+    (everything,) = tagger.tag(images[:1], "hotel", top_k=0, min_probability=0.0)
     assert everything.tags == full.tags
 
 
-def test_bad_arguments(tagger: ClipTagger, photos: list[Image.Image]) -> None:
+def test_bad_arguments(tagger: ClipTagger, images: list[Image.Image]) -> None:
     assert tagger.tag([], "hotel") == []
     with pytest.raises(ValueError, match="product, hotel"):
-        tagger.tag(photos, "cars")
+        tagger.tag(images, "cars")
     with pytest.raises(ValueError, match="top_k"):
-        tagger.tag(photos, "hotel", top_k=-1)
+        tagger.tag(images, "hotel", top_k=-1)
     with pytest.raises(ValueError, match="min_probability"):
-        tagger.tag(photos, "hotel", min_probability=1.5)
+        tagger.tag(images, "hotel", min_probability=1.5)
     with pytest.raises(BadImage):
         tagger.tag([np.zeros((4, 4, 3), dtype=np.uint8)], "hotel")  # type: ignore[list-item]
 

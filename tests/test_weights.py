@@ -27,16 +27,9 @@ from services.weights import (
 HEX40 = re.compile(r"[0-9a-f]{40}")
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("weights")
-    write_tiny(folder)
-    return folder
-
-
 @pytest.fixture
-def tiny_copy(tiny: Path, tmp_path: Path) -> Path:
-    shutil.copytree(tiny, tmp_path / "weights")
+def tiny_copy(tiny_weights: Path, tmp_path: Path) -> Path:
+    shutil.copytree(tiny_weights, tmp_path / "weights")
     return tmp_path / "weights"
 
 
@@ -60,8 +53,8 @@ def test_model_dir_rejects_paths(tmp_path: Path) -> None:
         model_dir(tmp_path, "../clip")
 
 
-def test_write_tiny_layout_and_marker(tiny: Path) -> None:
-    folder = tiny / "clip"
+def test_write_tiny_layout_and_marker(tiny_weights: Path) -> None:
+    folder = tiny_weights / "clip"
     names = {p.name for p in folder.iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json", "vitrina.json"} <= names
     marker = json.loads((folder / "vitrina.json").read_text())
@@ -86,14 +79,14 @@ def test_write_tiny_is_quick_and_rewrites_tiny_only(tiny_copy: Path) -> None:
         write_tiny(tiny_copy, ["sam9000"])
 
 
-def test_missing_models_before_and_after(tmp_path: Path, tiny: Path) -> None:
+def test_missing_models_before_and_after(tmp_path: Path, tiny_weights: Path) -> None:
     assert missing_models(tmp_path) == ["clip"]
-    assert missing_models(tiny) == []
-    assert missing_models(tiny, ["clip"]) == []
+    assert missing_models(tiny_weights) == []
+    assert missing_models(tiny_weights, ["clip"]) == []
 
 
-def test_verify_ok_on_tiny(tiny: Path) -> None:
-    assert verify(tiny) == []
+def test_verify_ok_on_tiny(tiny_weights: Path) -> None:
+    assert verify(tiny_weights) == []
 
 
 def test_verify_reports_deleted_weights(tiny_copy: Path) -> None:
@@ -145,9 +138,11 @@ def test_download_offline_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyP
         download(tmp_path, use_gpu_variants=True)
 
 
-def test_download_missing_only_skips_complete(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_download_missing_only_skips_complete(
+    tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert download(tiny, missing_only=True) == []
+    assert download(tiny_weights, missing_only=True) == []
 
 
 def test_download_connection_error_is_one_line(
@@ -165,7 +160,7 @@ def test_download_connection_error_is_one_line(
 
 
 def test_download_writes_snapshot_and_marker(
-    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The hub is faked: a snapshot that copies the tiny model into local_dir."""
     calls = []
@@ -182,7 +177,7 @@ def test_download_writes_snapshot_and_marker(
             "tokenizer.json",
             "tokenizer_config.json",
         ):
-            shutil.copy(tiny / "clip" / name, local / name)
+            shutil.copy(tiny_weights / "clip" / name, local / name)
         return str(local)
 
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", fake_info)
@@ -204,7 +199,7 @@ def test_download_writes_snapshot_and_marker(
 
 
 def test_interrupted_download_counts_as_missing_and_resumes(
-    tmp_path: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fake_info(self: object, repo_id: str, revision: str, timeout: float) -> SimpleNamespace:
         return SimpleNamespace(sha=revision)
@@ -212,7 +207,7 @@ def test_interrupted_download_counts_as_missing_and_resumes(
     def broken_snapshot(repo_id: str, **kwargs: object) -> str:
         local = Path(str(kwargs["local_dir"]))
         for name in ("config.json", "model.safetensors"):
-            shutil.copy(tiny / "clip" / name, local / name)
+            shutil.copy(tiny_weights / "clip" / name, local / name)
         raise ConnectionError("connection reset")
 
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", fake_info)
