@@ -11,11 +11,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import ReplyParameters
 
 from bot import keyboards
@@ -28,6 +29,29 @@ from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.layer import ModelServices
 
 log = logging.getLogger("vitrina.bot")
+T = TypeVar("T")
+
+PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
+RETRIES = 3
+
+
+class TokenBucket:
+    """`take()` is True at most `rate` times a second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
 
 
 class JobRunner:
@@ -41,6 +65,9 @@ class JobRunner:
         self.alerts = alerts
         self.progress_interval_s = progress_interval_s
         self._handles: dict[int, JobHandle] = {}
+        # Progress edits are a courtesy: with a long queue they would hit Telegram's flood
+        # limits, so all jobs together get a budget; first messages and results always go.
+        self._edit_budget = TokenBucket(rate=PROGRESS_EDITS_PER_S, burst=PROGRESS_EDITS_PER_S)
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- entry points
@@ -120,8 +147,11 @@ class JobRunner:
         updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
         handle.subscribe(updates.put_nowait)
         op_name = t(lang, f"op.{job.op}")
-        text = t(lang, "job.resumed", op=op_name) if resumed else self._status_text(
-            handle, lang, op_name)  # fmt: skip
+        if resumed:
+            text = t(lang, "job.resumed", op=op_name)
+        else:
+            now = JobUpdate(handle.state, position=handle.position, progress=0.0)
+            text = self._update_text(now, lang, op_name)
         message_id = job.progress_message_id
         markup = keyboards.cancel_job(job.id, lang)
         if message_id is None or not await self._edit(photo.chat_id, message_id, text, markup):
@@ -133,13 +163,6 @@ class JobRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
-
-    def _status_text(self, handle: JobHandle, lang: str, op_name: str) -> str:
-        if handle.state is JobState.RUNNING:
-            return t(lang, "job.running", op=op_name, percent=0)
-        if not handle.position:
-            return t(lang, "job.next", op=op_name)
-        return t(lang, "job.queued", op=op_name, position=handle.position)
 
     def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
         if update.state is JobState.RUNNING:
@@ -165,9 +188,11 @@ class JobRunner:
                 try:
                     update = await asyncio.wait_for(updates.get(), timeout)
                 except TimeoutError:
-                    if message_id is not None and pending is not None:
-                        await self._edit(photo.chat_id, message_id, pending, markup)
-                    pending, last_edit = None, time.monotonic()
+                    if message_id is None or self._edit_budget.take():
+                        if message_id is not None and pending is not None:
+                            await self._edit(photo.chat_id, message_id, pending, markup)
+                        pending = None
+                    last_edit = time.monotonic()
                     continue
                 if update.state not in (JobState.QUEUED, JobState.RUNNING):
                     break
@@ -177,9 +202,10 @@ class JobRunner:
                     await self._typing(photo.chat_id)
                 pending = self._update_text(update, lang, op_name)
                 if time.monotonic() - last_edit >= self.progress_interval_s:
-                    if message_id is not None:
+                    if message_id is not None and self._edit_budget.take():
                         await self._edit(photo.chat_id, message_id, pending, markup)
-                    pending, last_edit = None, time.monotonic()
+                        pending = None
+                    last_edit = time.monotonic()
             await self._finish(job, photo, handle, message_id, lang, op_name)
         finally:
             self._handles.pop(job.id, None)
@@ -223,13 +249,15 @@ class JobRunner:
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""
         try:
-            message = await self.bot.send_message(
-                photo.chat_id,
-                text,
-                reply_markup=markup,
-                reply_parameters=ReplyParameters(
-                    message_id=photo.message_id, allow_sending_without_reply=True
-                ),
+            message = await _patiently(
+                lambda: self.bot.send_message(
+                    photo.chat_id,
+                    text,
+                    reply_markup=markup,
+                    reply_parameters=ReplyParameters(
+                        message_id=photo.message_id, allow_sending_without_reply=True
+                    ),
+                )
             )
         except TelegramAPIError as exc:
             log.warning("could not send to chat %s: %s", photo.chat_id, exc)
@@ -238,8 +266,10 @@ class JobRunner:
 
     async def _edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
         try:
-            await self.bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            await _patiently(
+                lambda: self.bot.edit_message_text(
+                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+                )
             )
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):
@@ -250,3 +280,16 @@ class JobRunner:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
+
+
+async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
+    """Make a Bot API call, waiting out Telegram's flood control (429) a few times."""
+    for attempt in range(RETRIES):
+        try:
+            return await call()
+        except TelegramRetryAfter as exc:
+            if attempt == RETRIES - 1:
+                raise
+            log.warning("flood control: waiting %ss", exc.retry_after)
+            await asyncio.sleep(exc.retry_after)
+    raise AssertionError("unreachable")

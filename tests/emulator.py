@@ -197,6 +197,7 @@ class BotAPIEmulator:
         self.answered_callbacks: dict[str, Json] = {}
         self.chat_actions: list[Json] = []
         self.server_errors: list[str] = []  # emulator bugs surfaced as HTTP 500
+        self._floods: dict[str, list[int]] = {}  # method (lower case) -> retry_after queue
         self._users: dict[int, Json] = {}
         self._messages: dict[tuple[int, int], Json] = {}  # Telegram-shaped, live
         self._records: dict[tuple[int, int], Json] = {}  # bot_messages entries
@@ -259,6 +260,15 @@ class BotAPIEmulator:
                 )
             params = await self._read_params(request)
             self.calls.append((method, params))
+            if self._floods.get(method.lower()):
+                retry_after = self._floods[method.lower()].pop(0)
+                body = {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {retry_after}",
+                    "parameters": {"retry_after": retry_after},
+                }
+                return web.json_response(body, status=429)
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise ApiError("Not Found", 404)
@@ -703,6 +713,10 @@ class BotAPIEmulator:
             self._records[key]["deleted"] = True
         self._notify()
         return True
+
+    def flood(self, method: str, times: int = 1, retry_after: int = 1) -> None:
+        """The next `times` calls of `method` get Telegram's 429 flood-control answer."""
+        self._floods.setdefault(method.lower(), []).extend([retry_after] * times)
 
     # ------------------------------------------------------------------ user-side actions
     def user(

@@ -317,3 +317,19 @@ async def test_admins_hear_about_missing_weights_and_get_stats(
     before = len(emulator.bot_messages)
     user.send_text("/stats")  # not an admin: an unknown command
     assert "Не знаю команду /stats" in (await user.wait_for_message(after=before))["text"]
+
+
+async def test_flood_control_delays_but_does_not_lose_the_result(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
+):
+    await start_bot()
+    user = emulator.user(24)
+    emulator.flood("editMessageText", times=2, retry_after=1)
+    user.send_photo(photos["coffee"], caption="/tag")
+    tags = await user.wait_for_message(contains("Теги", "•"))
+    assert sum(method == "editMessageText" for method, _ in emulator.calls) >= 3
+    # the 429s were waited out: the progress message itself became the result, no duplicate
+    assert [r["message_id"] for r in user.bot_messages if "•" in (r["text"] or "")] == [
+        tags["message_id"]
+    ]
+    assert any("⏳" in old for old in tags["edits"])
