@@ -53,11 +53,11 @@ async def process(
     rows: list[dict[str, Any]] = []
     async with services:
         for op in ops:
-            reason = services.unavailable_reason(op)
-            if reason == "planned":
+            missing = services.missing_weights(op)
+            if missing is None:
                 _say(f"vitrina: --{op} is not available yet in this version; skipped")
-            elif reason is not None:
-                _say(f"vitrina: --{op} needs model weights ({reason[8:]}) in "
+            elif missing:
+                _say(f"vitrina: --{op} needs model weights ({', '.join(missing)}) in "
                      f"{settings.weights_dir}: run 'vitrina weights download'")  # fmt: skip
         runnable = {op: params for op, params in ops.items() if op in services.operations}
         todo = iter([(image, op, params) for image in images for op, params in runnable.items()])

@@ -78,9 +78,9 @@ class JobRunner:
     ) -> Job | None:  # fmt: skip
         """Queue `op` on `photo` and answer at once; None if it could not be queued."""
         params = dict(params or {})
-        reason = self.services.unavailable_reason(op)
-        if reason is not None:
-            await self._refuse(photo, op, reason, lang)
+        missing = self.services.missing_weights(op)
+        if missing != []:
+            await self._refuse(photo, op, missing, lang)
             return None
         if op == "tag":
             params.setdefault("domain", domain)
@@ -120,12 +120,12 @@ class JobRunner:
 
     # ---- internals
 
-    async def _refuse(self, photo: Photo, op: str, reason: str, lang: str) -> None:
+    async def _refuse(self, photo: Photo, op: str, missing: list[str] | None, lang: str) -> None:
         name = t(lang, f"op.{op}")
-        if reason == "planned":
+        if missing is None:
             text = t(lang, "op.planned", op=name)
         else:
-            await self.alerts.model_missing(op, reason)
+            await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
             text = t(lang, "op.missing", op=name)
         await self._send(photo, text)
 

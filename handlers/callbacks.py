@@ -38,7 +38,7 @@ async def photo_action(
                 reply_markup=keyboards.background_menu(photo.id, lang)
             )
         return
-    if action == "edit" and jobs.services.unavailable_reason("edit") is None:
+    if action == "edit" and jobs.services.missing_weights("edit") == []:
         await query.answer(t(lang, "edit.ask"), show_alert=True)
         return
     await query.answer(t(lang, f"op.{action}"))

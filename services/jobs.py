@@ -72,6 +72,13 @@ class JobHandle:
     def done(self) -> bool:
         return self._future.done()
 
+    @property
+    def error(self) -> BaseException | None:
+        """What a failed job failed with (None while running, after success or cancel)."""
+        if self.state is not JobState.FAILED:
+            return None
+        return self._future.exception()
+
     def subscribe(self, listener: Listener) -> None:
         self._listeners.append(listener)
 

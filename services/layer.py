@@ -19,7 +19,7 @@ from pathlib import Path
 
 from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.images import ImageInfo, inspect_image
-from services.jobs import JobHandle, JobRequest, JobState
+from services.jobs import JobHandle, JobRequest
 from services.operations import ALL_OPS, Operation, RunContext, TagOperation
 from services.queue import FairQueue
 from services.tagger import ClipTagger
@@ -85,19 +85,14 @@ class ModelServices:
 
     # ---- what callers use
 
-    def availability(self) -> dict[str, list[str] | None]:
-        """op -> None if it is not built yet, [] if ready, else the missing model folders."""
-        return {
-            op: (self.operations[op].missing_weights() if op in self.operations else None)
-            for op in ALL_OPS
-        }
+    def missing_weights(self, op: str) -> list[str] | None:
+        """None if `op` is not built yet, [] if it can run, else its absent model folders."""
+        operation = self.operations.get(op)
+        return None if operation is None else operation.missing_weights()
 
-    def unavailable_reason(self, op: str) -> str | None:
-        """None when `op` can run now; "planned" or "missing:<folders>" otherwise."""
-        if op not in self.operations:
-            return "planned"
-        missing = self.operations[op].missing_weights()
-        return f"missing:{','.join(missing)}" if missing else None
+    def availability(self) -> dict[str, list[str] | None]:
+        """`missing_weights` of every operation the bot offers."""
+        return {op: self.missing_weights(op) for op in ALL_OPS}
 
     @property
     def queued(self) -> int:
@@ -198,13 +193,7 @@ class ModelServices:
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request
-        error = ""
-        if handle.state is JobState.FAILED:
-            try:
-                exc = handle._future.exception()
-            except asyncio.CancelledError:
-                exc = None
-            error = f" error={type(exc).__name__}"
+        error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
             "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",
             handle.id, request.user_id, request.op, handle.wait_s, handle.run_s,
