@@ -174,7 +174,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
         from services.device import resolve_device
 
         try:
-            weights.download(
+            fetched = weights.download(
                 target,
                 missing_only=args.missing,
                 use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
@@ -183,6 +183,10 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
         except weights.WeightsDownloadError as exc:
             _say(f"vitrina: {exc}")
             return 1
+        if fetched:
+            _say(f"downloaded: {', '.join(str(path) for path in fetched)}")
+        else:
+            _say(f"weights in {target}: nothing missing")
         return 0
     problems = weights.verify(
         target, model_override={"clip": settings.clip_model} if settings.clip_model else None

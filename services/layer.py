@@ -26,6 +26,7 @@ from services.tagger import ClipTagger
 from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")
+AVAILABILITY_TTL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class ModelServices:
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
         self._running: list[JobHandle] = []
+        self._missing: dict[str, tuple[float, list[str]]] = {}
 
     # ---- lifecycle
 
@@ -86,9 +88,20 @@ class ModelServices:
     # ---- what callers use
 
     def missing_weights(self, op: str) -> list[str] | None:
-        """None if `op` is not built yet, [] if it can run, else its absent model folders."""
+        """None if `op` is not built yet, [] if it can run, else its absent model folders.
+
+        Asked on every request, so the answer (a few file checks) is kept for a few seconds;
+        weights an operator adds while the bot runs are seen within that time.
+        """
         operation = self.operations.get(op)
-        return None if operation is None else operation.missing_weights()
+        if operation is None:
+            return None
+        now = time.monotonic()
+        cached = self._missing.get(op)
+        if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
+            cached = (now, operation.missing_weights())
+            self._missing[op] = cached
+        return list(cached[1])
 
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""
