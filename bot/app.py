@@ -20,6 +20,7 @@ from handlers import get_routers
 from handlers.errors import on_error
 from services.device import resolve_device
 from services.layer import ModelServices, ServiceConfig
+from services.weights import tiny_models
 
 log = logging.getLogger("vitrina.bot")
 
@@ -80,6 +81,8 @@ class Application:
                     "%s unavailable: missing weights %s in %s (run 'vitrina weights download')",
                     op, ", ".join(missing), self.settings.weights_dir,
                 )  # fmt: skip
+        for name in tiny_models(self.settings.weights_dir):
+            log.warning("%s: tiny random weights in use, its outputs are noise", name)
         resumed = await self.jobs.resume_unfinished()
         me = await bot.get_me()
         log.info("bot @%s started (%d unfinished jobs queued again)", me.username, resumed)

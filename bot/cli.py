@@ -193,6 +193,8 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     )
     for problem in problems:
         _say(f"vitrina: {problem}")
+    for name in weights.tiny_models(target):
+        _say(f"note: {name} holds tiny random weights (tests only: its outputs are noise)")
     if not problems:
         _say(f"weights in {target}: OK")
     return 1 if problems else 0

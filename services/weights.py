@@ -159,6 +159,14 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def tiny_models(weights_dir: Path, names: Iterable[str] | None = None) -> list[str]:
+    """Models whose folder holds tiny random weights (`vitrina weights tiny`): noise only."""
+    specs = _select(load_manifest(), names)
+    return [
+        s.name for s in specs if (read_marker(model_dir(weights_dir, s.name)) or {}).get("tiny")
+    ]
+
+
 def _write_marker(folder: Path, **fields: Any) -> None:
     (folder / MARKER).write_text(json.dumps(fields, indent=2) + "\n", encoding="utf-8")
 

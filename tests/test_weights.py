@@ -20,6 +20,7 @@ from services.weights import (
     missing_models,
     model_dir,
     read_marker,
+    tiny_models,
     verify,
     write_tiny,
 )
@@ -85,8 +86,9 @@ def test_missing_models_before_and_after(tmp_path: Path, tiny_weights: Path) -> 
     assert missing_models(tiny_weights, ["clip"]) == []
 
 
-def test_verify_ok_on_tiny(tiny_weights: Path) -> None:
+def test_verify_ok_on_tiny(tiny_weights: Path, tmp_path: Path) -> None:
     assert verify(tiny_weights) == []
+    assert tiny_models(tiny_weights) == ["clip"] and tiny_models(tmp_path) == []
 
 
 def test_verify_reports_deleted_weights(tiny_copy: Path) -> None:
