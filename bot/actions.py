@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from aiogram.types import Message
 
 from bot import keyboards
@@ -23,7 +25,8 @@ async def perform(
         await message.answer(t(lang, "background.ask"), reply_markup=menu)
         return
     if parsed.problem is not None:
-        await message.answer(t(lang, parsed.problem, value=parsed.params.get("value", "")))
+        value = html.escape(str(parsed.params.get("value", ""))[:100])
+        await message.answer(t(lang, parsed.problem, value=value))
         return
     for photo in photos:
         await jobs.request(

@@ -122,7 +122,10 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("paths", nargs="+", type=Path)
     proc.add_argument("--tag", action="store_true")
     proc.add_argument("--domain", choices=("product", "hotel"), default="product")
-    proc.add_argument("--top-k", type=int, default=None)
+    proc.add_argument("--top-k", type=int, default=None, help="how many item tags")
+    proc.add_argument(
+        "--min-probability", type=float, default=None, help="threshold mode: items above this"
+    )
     proc.add_argument("--night", action="store_true")
     proc.add_argument("--tulips", action="store_true")
     proc.add_argument("--edit", metavar="PROMPT")
@@ -148,7 +151,13 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
     ops: dict[str, dict[str, Any]] = {}
     if args.tag:
-        ops["tag"] = {"domain": args.domain} | ({"top_k": args.top_k} if args.top_k else {})
+        ops["tag"] = {"domain": args.domain}
+        if args.top_k is not None:
+            ops["tag"]["top_k"] = args.top_k
+        if args.min_probability is not None:
+            if not 0.0 <= args.min_probability <= 1.0:
+                raise SettingsError("--min-probability must be between 0 and 1")
+            ops["tag"]["min_probability"] = args.min_probability
     for flag in ("night", "tulips", "describe"):
         if getattr(args, flag):
             ops[flag] = {}

@@ -56,8 +56,8 @@ async def intake(
         document = message.document
         file_id, unique_id = document.file_id, document.file_unique_id
         file_size = document.file_size
-    else:
-        raise IntakeError("photo.none")
+    else:  # a video or a voice note inside an album
+        raise IntakeError("photo.not_image")
     if file_size and file_size > max_bytes:
         raise IntakeError("photo.too_big", size_mb=file_size / 2**20, limit_mb=max_bytes / 2**20)
     try:

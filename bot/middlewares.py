@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.intake import has_image
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.texts import language_of, t
@@ -62,4 +63,6 @@ class AlbumMiddleware(BaseMiddleware):
         await asyncio.sleep(self.latency)
         album = sorted(self._albums.pop(key), key=lambda message: message.message_id)
         data["album"] = album
-        return await handler(album[0], data)
+        # Route the album by an image in it: a video first must not send it to the fallback.
+        lead = next((message for message in album if has_image(message)), album[0])
+        return await handler(lead, data)

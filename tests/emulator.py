@@ -802,6 +802,32 @@ class BotAPIEmulator:
             caption_entities=_command_entities(caption) or None,
         )
 
+    def send_video(
+        self,
+        user_id: int,
+        data: bytes,
+        *,
+        media_group_id: str | None = None,
+        language_code: str = "ru",
+    ) -> Json:
+        """A user's video (the bytes are stored as is; width/height/duration are nominal)."""
+        stored = self._store_file(data, "videos", ".mp4", "video.mp4", "video/mp4")
+        video = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": 640,
+            "height": 360,
+            "duration": 3,
+            "mime_type": "video/mp4",
+            "file_size": len(data),
+        }
+        return self._user_message(
+            user_id, language_code, None, video=video, media_group_id=media_group_id
+        )
+
+    def new_media_group_id(self) -> str:
+        return str(14_000_000_000_000_000 + next(self._group_numbers))
+
     def send_album(
         self,
         user_id: int,
@@ -810,7 +836,7 @@ class BotAPIEmulator:
         caption: str | None = None,
         language_code: str = "ru",
     ) -> list[Json]:
-        group_id = str(14_000_000_000_000_000 + next(self._group_numbers))
+        group_id = self.new_media_group_id()
         return [
             self.send_photo(
                 user_id,

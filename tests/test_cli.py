@@ -105,3 +105,17 @@ async def test_python_m_bot_serves_and_stops_on_sigterm(
     assert process.returncode == 0, log
     assert "bot @vitrina_test_bot started" in log
     assert emulator.token not in log and emulator.token.split(":")[1] not in log
+
+
+def test_process_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    image = tmp_path / "x.jpg"
+    image.write_bytes(b"")
+    out = str(tmp_path / "o")
+    assert main(["process", str(image), "--tag", "--min-probability", "2", "-o", out]) == 2
+    assert "--min-probability must be between 0 and 1" in capsys.readouterr().err
+    assert main(["process", str(image), "-o", out]) == 2
+    assert "say what to do" in capsys.readouterr().err
+    assert main(["process", str(tmp_path / "nope.jpg"), "--tag", "-o", out]) == 2
+    assert "no such file or folder" in capsys.readouterr().err

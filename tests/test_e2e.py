@@ -333,3 +333,23 @@ async def test_flood_control_delays_but_does_not_lose_the_result(
         tags["message_id"]
     ]
     assert any("⏳" in old for old in tags["edits"])
+
+
+async def test_album_led_by_a_video_and_html_in_input(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
+):
+    await start_bot()
+    user = emulator.user(25)
+    group = emulator.new_media_group_id()
+    video = emulator.send_video(25, b"\x00\x00\x00\x18ftypmp42 not really", media_group_id=group)
+    photo = emulator.send_photo(25, photos["chelsea"], media_group_id=group)
+    refusal = await user.wait_for_message(
+        lambda r: r["reply_to_message_id"] == video["message_id"]
+    )
+    assert "Это не изображение" in refusal["text"]
+    keyboard = await keyboard_for(emulator, photo)
+    assert "Фото 2 из 2" in keyboard["text"]
+
+    before = len(emulator.bot_messages)
+    user.send_text("/background <1>")  # user text echoed back must not break HTML parsing
+    assert "Не понял фон «<1>»" in (await user.wait_for_message(after=before))["text"]
