@@ -35,7 +35,10 @@ class UserMiddleware(BaseMiddleware):
             elif isinstance(event, CallbackQuery):
                 await event.answer(t(lang, "access.denied"), show_alert=True)
             return None
-        data["user"] = await self.db.upsert_user(sender.id, lang, sender.username)
+        user = await self.db.get_user(sender.id)  # a read on the hot path; write on change
+        if user is None or (user.language, user.username) != (lang, sender.username):
+            user = await self.db.upsert_user(sender.id, lang, sender.username)
+        data["user"] = user
         data["lang"] = lang
         return await handler(event, data)
 
