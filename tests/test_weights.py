@@ -140,11 +140,15 @@ def test_download_offline_fails_fast(tmp_path: Path, monkeypatch: pytest.MonkeyP
         download(tmp_path, use_gpu_variants=True)
 
 
-def test_download_missing_only_skips_complete(
-    tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+def test_download_missing_only_skips_complete_but_not_tiny(
+    tiny_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    assert download(tiny_weights, missing_only=True) == []
+    with pytest.raises(WeightsDownloadError):  # tiny weights are to be replaced
+        download(tiny_copy, missing_only=True)
+    marker = tiny_copy / "clip" / "vitrina.json"
+    marker.write_text(json.dumps(json.loads(marker.read_text()) | {"tiny": False}))
+    assert download(tiny_copy, missing_only=True) == []  # complete real weights: nothing to do
 
 
 def test_download_connection_error_is_one_line(
