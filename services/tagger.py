@@ -66,7 +66,9 @@ class ClipTagger:
     def _load_locked(self) -> None:
         import torch
         from transformers import CLIPModel, CLIPProcessor
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # a tqdm bar per load is noise in a service's log
         folder = self.model_dir
         if not folder.is_dir():
             raise ModelUnavailable(self.name, folder, "missing")
