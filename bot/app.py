@@ -62,9 +62,10 @@ class Application:
         )
         # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
         self.dp = Dispatcher(db=self.db, services=self.services, jobs=self.jobs, settings=settings)
+        # Albums first: the user check then sees one event (and its caption) per album.
+        self.dp.message.outer_middleware(AlbumMiddleware())
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
-        self.dp.message.outer_middleware(AlbumMiddleware())
         self.dp.include_routers(*get_routers())
         self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)

@@ -17,6 +17,14 @@ from bot.texts import language_of, t
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+def addressed_to_bot(message: Message, album: list[Message] | None) -> bool:
+    """In a private chat everything is; in a group only commands (text or a caption) are,
+    so the bot does not answer every photo and remark of the group's members."""
+    if message.chat.type == "private":
+        return True
+    return any((m.text or m.caption or "").startswith("/") for m in album or [message])
+
+
 class UserMiddleware(BaseMiddleware):
     """Checks ALLOWED_USERS, records the user, injects `user` and `lang` into handlers."""
 
@@ -27,6 +35,8 @@ class UserMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = getattr(event, "from_user", None)
         if sender is None or sender.is_bot:
+            return None
+        if isinstance(event, Message) and not addressed_to_bot(event, data.get("album")):
             return None
         lang = language_of(sender.language_code)
         if not self.settings.is_allowed(sender.id):

@@ -39,6 +39,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "photo.download_failed": "Не удалось скачать файл из Telegram. Пришлите его ещё раз.",
         "photo.none": "Сначала пришлите фото, потом команду — или ответьте командой на фото.",
         "photo.gone": "Это фото больше недоступно. Пришлите его заново.",
+        "photo.not_yours": "Это чужое фото. Пришлите своё, и я предложу действия.",
         "text.guidance": "Я работаю с фотографиями. Пришлите фото товара или номера, "
         "и я предложу действия. Справка: /help",
         "unknown.command": "Не знаю команду {command}. Список команд: /help",
@@ -117,6 +118,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "photo.download_failed": "I could not download the file from Telegram. Send it again.",
         "photo.none": "Send a photo first, then the command, or reply to a photo with it.",
         "photo.gone": "This photo is no longer available. Send it again.",
+        "photo.not_yours": "This is someone else's photo. Send your own and I will offer actions.",
         "text.guidance": "I work with photos. Send a photo of a product or a room and I will "
         "offer actions. Help: /help",
         "unknown.command": "I don't know the command {command}. Commands: /help",

@@ -17,8 +17,11 @@ async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: Use
                      ) -> Photo | None:  # fmt: skip
     """The photo behind a button if it still exists and is the user's; else say so."""
     photo = await db.get_photo(photo_id)
-    if photo is None or photo.deleted or photo.user_id != user.id or not photo.path.exists():
+    if photo is None or photo.deleted or not photo.path.exists():
         await query.answer(t(lang, "photo.gone"), show_alert=True)
+        return None
+    if photo.user_id != user.id:  # a button under someone else's photo in a group
+        await query.answer(t(lang, "photo.not_yours"), show_alert=True)
         return None
     return photo
 
