@@ -97,7 +97,7 @@ async def target_photo(
     message: Message, *, user_id: int, bot: Bot, db: Storage, services: ModelServices,
     max_bytes: int,
 ) -> Photo | None:  # fmt: skip
-    """The photo a command means: the replied-to image, else the user's last photo."""
+    """The photo a command means: the replied-to image, else the user's last photo here."""
     reply = message.reply_to_message
     if reply is not None and has_image(reply):
         stored = await db.photo_by_message(reply.chat.id, reply.message_id)
@@ -110,4 +110,4 @@ async def target_photo(
         stored = await db.photo_by_message(reply.chat.id, reply.reply_to_message.message_id)
         if stored is not None:
             return stored
-    return await db.last_photo(user_id)
+    return await db.last_photo(user_id, message.chat.id)

@@ -275,8 +275,13 @@ class Storage:
     async def get_photo(self, photo_id: int) -> Photo | None:
         return await self._one_photo("id = ?", (photo_id,))
 
-    async def last_photo(self, user_id: int) -> Photo | None:
-        return await self._one_photo("user_id = ? AND deleted = 0", (user_id,))
+    async def last_photo(self, user_id: int, chat_id: int | None = None) -> Photo | None:
+        """The user's newest photo, in `chat_id` only when given."""
+        if chat_id is None:
+            return await self._one_photo("user_id = ? AND deleted = 0", (user_id,))
+        return await self._one_photo(
+            "user_id = ? AND chat_id = ? AND deleted = 0", (user_id, chat_id)
+        )
 
     async def photo_by_message(self, chat_id: int, message_id: int) -> Photo | None:
         return await self._one_photo("chat_id = ? AND message_id = ?", (chat_id, message_id))

@@ -63,6 +63,8 @@ async def test_photos_are_stored_by_hash(tmp_path: Path) -> None:
         assert (await db.last_photo(7)).id == second.id
         await db.mark_photo_deleted(second.id)
         assert (await db.last_photo(7)).id == first.id
+        assert (await db.last_photo(7, chat_id=7)).id == first.id
+        assert await db.last_photo(7, chat_id=-100) is None  # another chat (a group)
         assert await db.get_photo(12345) is None
 
 
