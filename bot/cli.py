@@ -16,8 +16,8 @@ from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
 from services.errors import ServiceError
+from services.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 PROCESS_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
 
 

@@ -12,11 +12,10 @@ from aiogram.types import Message
 
 from bot.storage import Photo, Storage
 from services.errors import BadImage
+from services.images import IMAGE_SUFFIXES
 from services.layer import ModelServices
 
 log = logging.getLogger("vitrina.bot")
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic"}
 
 
 class IntakeError(Exception):

@@ -181,6 +181,17 @@ class JobRunner:
         marked_running = False
         pending: str | None = None
         last_edit = 0.0
+
+        async def flush() -> None:
+            """Show the latest pending text if the global edit budget allows it."""
+            nonlocal pending, last_edit
+            if message_id is None:
+                pending = None
+            elif pending is not None and self._edit_budget.take():
+                await self._edit(photo.chat_id, message_id, pending, markup)
+                pending = None
+            last_edit = time.monotonic()
+
         try:
             while not handle.done or not updates.empty():
                 wait = None if pending is None else last_edit + self.progress_interval_s
@@ -188,11 +199,7 @@ class JobRunner:
                 try:
                     update = await asyncio.wait_for(updates.get(), timeout)
                 except TimeoutError:
-                    if message_id is None or self._edit_budget.take():
-                        if message_id is not None and pending is not None:
-                            await self._edit(photo.chat_id, message_id, pending, markup)
-                        pending = None
-                    last_edit = time.monotonic()
+                    await flush()
                     continue
                 if update.state not in (JobState.QUEUED, JobState.RUNNING):
                     break
@@ -202,10 +209,7 @@ class JobRunner:
                     await self._typing(photo.chat_id)
                 pending = self._update_text(update, lang, op_name)
                 if time.monotonic() - last_edit >= self.progress_interval_s:
-                    if message_id is not None and self._edit_budget.take():
-                        await self._edit(photo.chat_id, message_id, pending, markup)
-                        pending = None
-                    last_edit = time.monotonic()
+                    await flush()
             await self._finish(job, photo, handle, message_id, lang, op_name)
         finally:
             self._handles.pop(job.id, None)

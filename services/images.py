@@ -11,6 +11,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from services.errors import BadImage
 
+#: File names we treat as images (folders in `vitrina process`, documents users send).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 # Pillow refuses bigger images as decompression bombs; we refuse them as bad input instead.
 MAX_PIXELS = 60_000_000
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
