@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
 from services.errors import ServiceError
-from services.images import IMAGE_SUFFIXES
+from services.imaging.decode import IMAGE_SUFFIXES
 
 PROCESS_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
 

@@ -12,7 +12,7 @@ from aiogram.types import Message
 
 from bot.storage import Photo, Storage
 from services.errors import BadImage
-from services.images import IMAGE_SUFFIXES
+from services.imaging.decode import IMAGE_SUFFIXES
 from services.layer import ModelServices
 
 log = logging.getLogger("vitrina.bot")

@@ -17,16 +17,18 @@ from typing import Any, TypeVar
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
-from aiogram.types import ReplyParameters
+from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
-from bot.results import render_text, result_payload
+from bot.delivery import encode
+from bot.results import render_caption, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.layer import ModelServices
+from services.results import ImageResult
 
 log = logging.getLogger("vitrina.bot")
 T = TypeVar("T")
@@ -167,6 +169,8 @@ class JobRunner:
     def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
         if update.state is JobState.RUNNING:
             percent = round((update.progress or 0.0) * 100)
+            if update.note:  # e.g. "step 5/20"
+                return t(lang, "job.running_note", op=op_name, percent=percent, note=update.note)
             return t(lang, "job.running", op=op_name, percent=percent)
         if not update.position:
             return t(lang, "job.next", op=op_name)
@@ -237,10 +241,57 @@ class JobRunner:
                 text = t(lang, "job.failed", op=op_name)
             await self._close_progress(photo, message_id, text)
             return
+        if isinstance(result, ImageResult):
+            await self._deliver_image(job, photo, result, message_id, lang)
+            return
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
         # A text result takes the place of the progress message: one message per job.
         await self._close_progress(photo, message_id, render_text(result, lang))
+
+    async def _deliver_image(
+        self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
+    ) -> None:
+        """File first, then the row, then the message: a result is never shown unsaved."""
+        encoded = await asyncio.to_thread(encode, result)
+        path = await self.storage.write_result_file(job.id, encoded.png, "png")
+        payload = {
+            **result.facts, "file": path.name, "width": encoded.width,
+            "height": encoded.height, "mode": encoded.mode, "document": result.document,
+        }  # fmt: skip
+        await self.storage.save_result(job.id, "image", payload)
+        caption = render_caption(job.op, result.facts, lang)
+        markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
+        sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
+                                     name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        if sent and message_id is not None:
+            with contextlib.suppress(TelegramAPIError):
+                await self.bot.delete_message(photo.chat_id, message_id)
+        elif not sent:
+            await self._close_progress(photo, message_id, t(lang, "job.send_failed"))
+
+    async def send_image(
+        self, photo: Photo, encoded: Any, caption: str, markup: Any, *, document: bool,
+        name: str,
+    ) -> bool:  # fmt: skip
+        """The result as a photo (JPEG preview) or a document (the PNG) replying to the
+        user's photo."""
+        reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
+        try:
+            if document:
+                file = BufferedInputFile(encoded.png, filename=name)
+                await _patiently(lambda: self.bot.send_document(
+                    photo.chat_id, file, caption=caption, reply_markup=markup,
+                    reply_parameters=reply))  # fmt: skip
+            else:
+                file = BufferedInputFile(encoded.preview, filename=name.replace(".png", ".jpg"))
+                await _patiently(lambda: self.bot.send_photo(
+                    photo.chat_id, file, caption=caption, reply_markup=markup,
+                    reply_parameters=reply))  # fmt: skip
+        except TelegramAPIError as exc:
+            log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
+            return False
+        return True
 
     async def _typing(self, chat_id: int) -> None:
         with contextlib.suppress(TelegramAPIError):

@@ -30,13 +30,40 @@ class DomainPick(CallbackData, prefix="dom"):
     domain: str
 
 
+class ResultAction(CallbackData, prefix="r"):
+    """A button under a result: `action` is "again", "full" or an op's own follow-up."""
+
+    job_id: int
+    action: str
+
+
+#: op -> its own buttons under an image result, after Again and Full size.
+RESULT_EXTRAS: dict[str, tuple[str, ...]] = {}
+
+
 def photo_actions(photo_id: int, lang: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    return _photo_buttons(InlineKeyboardBuilder(), photo_id, lang).as_markup()
+
+
+def _photo_buttons(builder: InlineKeyboardBuilder, photo_id: int, lang: str
+                   ) -> InlineKeyboardBuilder:  # fmt: skip
+    row = InlineKeyboardBuilder()
     for action in PHOTO_ACTIONS:
-        builder.button(text=t(lang, f"op.{action}"), callback_data=PhotoAction(
+        row.button(text=t(lang, f"op.{action}"), callback_data=PhotoAction(
             photo_id=photo_id, action=action))  # fmt: skip
-    builder.adjust(3, 3)
-    return builder.as_markup()
+    row.adjust(3, 3)
+    builder.attach(row)
+    return builder
+
+
+def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyboardMarkup:
+    """Again / Full size (+ the op's own buttons), then the photo's action keyboard."""
+    top = InlineKeyboardBuilder()
+    for action in ("again", "full", *RESULT_EXTRAS.get(op, ())):
+        data = ResultAction(job_id=job_id, action=action)
+        top.button(text=t(lang, f"result.{action}"), callback_data=data)
+    top.adjust(2)
+    return _photo_buttons(top, photo_id, lang).as_markup()
 
 
 def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:

@@ -4,17 +4,43 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import secrets
+from collections.abc import Callable
 from typing import Any
 
 from bot.texts import t
-from services.tagger import TagResult
+from services.models.clip import TagResult
+
+#: op -> caption of its image result from the stored facts. Ops not listed get the default.
+CaptionRenderer = Callable[[dict[str, Any], str], str]
+IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {}
+
+
+#: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
+#: params). "again" is shared by every image op; an op adds its own (e.g. "wrong object").
+FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
+
+
+def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The same job with a new seed."""
+    return op, {**params, "seed": secrets.randbelow(2**31)}
+
+
+FOLLOW_UPS: dict[str, FollowUp] = {"again": _again}
 
 
 def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
-    """(kind, JSON-able payload) for the results table."""
+    """(kind, JSON-able payload) for the results table (image results are stored by jobs)."""
     if isinstance(result, TagResult):
         return "tags", dataclasses.asdict(result)
     raise TypeError(f"no storage format for {type(result).__name__}")
+
+
+def render_caption(op: str, facts: dict[str, Any], lang: str) -> str:
+    """The caption under an image result (Telegram allows 1024 characters)."""
+    renderer = IMAGE_CAPTIONS.get(op)
+    text = renderer(facts, lang) if renderer else t(lang, "result.image", op=t(lang, f"op.{op}"))
+    return text[:1024]
 
 
 def _percent(probability: float) -> int:

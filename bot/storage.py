@@ -148,10 +148,20 @@ def _store_file(photos_dir: Path, data: bytes, extension: str) -> tuple[str, Pat
     return digest, path
 
 
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Temp file + rename: a crash leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 class Storage:
     def __init__(self, database_path: Path, photos_dir: Path) -> None:
         self.database_path = database_path
         self.photos_dir = photos_dir
+        # Result images live beside the photos: data/results/<job id>.<ext>
+        self.results_dir = photos_dir.parent / "results"
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -414,6 +424,12 @@ class Storage:
                 (JobStatus.DONE, _now(), job_id),
             )
             await self.db.commit()
+
+    async def write_result_file(self, job_id: int, data: bytes, extension: str) -> Path:
+        """Write a result image (atomically, in a thread) before its row is saved."""
+        path = self.results_dir / f"{job_id}.{extension}"
+        await asyncio.to_thread(_write_atomically, path, data)
+        return path
 
     async def get_result(self, job_id: int) -> Result | None:
         async with self.db.execute(

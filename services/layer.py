@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.errors import JobCancelled, ServiceError, UnknownOperation
-from services.images import ImageInfo, inspect_image
+from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
-from services.operations import ALL_OPS, Operation, RunContext, TagOperation
+from services.models.clip import ClipTagger
+from services.operations import ALL_OPS, Operation, RunContext
+from services.operations.tag import TagOperation
 from services.queue import FairQueue
-from services.tagger import ClipTagger
 from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")

@@ -12,7 +12,7 @@ from bot.logs import RedactSecrets
 from bot.results import render_tags
 from bot.settings import SettingsError, load_settings, settings_from_mapping
 from bot.texts import TEXTS, language_of, t
-from services.tagger import Tag, TagResult
+from services.models.clip import Tag, TagResult
 
 
 def test_defaults_follow_the_design_contracts() -> None:

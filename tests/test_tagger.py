@@ -10,7 +10,7 @@ from PIL import Image
 from skimage import data
 
 from services.errors import BadImage, ModelUnavailable
-from services.tagger import ClipTagger, Tag, TagResult, to_rgb
+from services.models.clip import ClipTagger, Tag, TagResult, to_rgb
 from services.vocabulary import load_vocabulary
 from services.weights import write_tiny
 

@@ -35,7 +35,7 @@ def tiny_copy(tiny_weights: Path, tmp_path: Path) -> Path:
 
 
 def test_manifest_is_package_data_with_pinned_revisions() -> None:
-    assert Path(weights.__file__).parent / "weights_manifest.json" == MANIFEST_PATH
+    assert Path(weights.__file__).parent.parent / "weights_manifest.json" == MANIFEST_PATH
     manifest = load_manifest()
     clip = manifest["clip"]
     assert isinstance(clip, ModelSpec) and clip.name == "clip" and clip.kind == "transformers"

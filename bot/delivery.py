@@ -1,0 +1,48 @@
+"""Turning an `ImageResult` into files on disk and a Telegram photo (or document).
+
+Encoding a 12 MP PNG takes a second: it runs in a thread, never on the event loop.
+The full-size PNG is what we keep (lossless, alpha preserved); users get a JPEG preview as
+a photo, and the PNG itself through the "Full size" button.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from PIL import Image
+
+from services.results import ImageResult
+
+#: Telegram refuses photos over 10 MB or with width + height over 10 000.
+PREVIEW_MAX_SIDE = 2560
+PREVIEW_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    png: bytes
+    preview: bytes  # JPEG, for sendPhoto
+    width: int
+    height: int
+    mode: str
+
+
+def encode(result: ImageResult) -> EncodedImage:
+    """PNG of the whole result and a JPEG preview that Telegram accepts as a photo."""
+    image = result.image
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    png = io.BytesIO()
+    image.save(png, format="PNG", compress_level=3)
+    preview_image = image
+    if max(image.size) > PREVIEW_MAX_SIDE:
+        preview_image = image.copy()
+        preview_image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
+    if preview_image.mode == "RGBA":  # JPEG has no alpha: show it over white
+        flat = Image.new("RGB", preview_image.size, (255, 255, 255))
+        flat.paste(preview_image, mask=preview_image.getchannel("A"))
+        preview_image = flat
+    preview = io.BytesIO()
+    preview_image.save(preview, format="JPEG", quality=PREVIEW_QUALITY, optimize=True)
+    return EncodedImage(png.getvalue(), preview.getvalue(), image.width, image.height, image.mode)

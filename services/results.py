@@ -1,0 +1,31 @@
+"""What an operation hands back when it produces a picture.
+
+Text results (tags, descriptions) are their own dataclasses; every image-producing operation
+(edits, backgrounds, cards) returns an `ImageResult`, which the bot stores next to the photos
+and sends as a photo replying to the user's picture.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+
+@dataclass
+class ImageResult:
+    """A finished picture at the photo's original size, and the facts behind it.
+
+    `facts` is JSON-able: it is stored with the result and fills the caption (seed, steps,
+    changed share, background...). `document` asks for the file to be sent as a document
+    (a transparent PNG or a marketplace card must not be recompressed by Telegram).
+    """
+
+    image: Image.Image
+    facts: dict[str, Any] = field(default_factory=dict)
+    document: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.image.size

@@ -1,0 +1,43 @@
+"""Model weights: the manifest, and the library side of `vitrina weights download|verify|tiny`.
+
+manifest.py  what each model folder should hold, and whether it does
+download.py  pinned snapshots from the hub (and other sources)
+verify.py    checks that never load a model
+tiny.py      small random-weight models of the real classes (one `tiny_<model>.py` each)
+"""
+
+from services.weights.download import download, hub_offline
+from services.weights.manifest import (
+    MANIFEST_PATH,
+    MARKER,
+    ModelSpec,
+    Variant,
+    WeightsDownloadError,
+    incomplete_reason,
+    load_manifest,
+    missing_models,
+    model_dir,
+    read_marker,
+    tiny_models,
+)
+from services.weights.tiny import TINY_BUILDERS, write_tiny
+from services.weights.verify import verify
+
+__all__ = [
+    "MANIFEST_PATH",
+    "MARKER",
+    "TINY_BUILDERS",
+    "ModelSpec",
+    "Variant",
+    "WeightsDownloadError",
+    "download",
+    "hub_offline",
+    "incomplete_reason",
+    "load_manifest",
+    "missing_models",
+    "model_dir",
+    "read_marker",
+    "tiny_models",
+    "verify",
+    "write_tiny",
+]
