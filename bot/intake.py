@@ -18,6 +18,16 @@ from services.layer import ModelServices
 log = logging.getLogger("vitrina.bot")
 
 
+#: BadImage.reason -> the text that tells the user what to send instead
+BAD_IMAGE_KEYS = {
+    "too_small": "photo.too_small",
+    "too_many_pixels": "photo.too_many_pixels",
+    "format": "photo.format",
+    "empty": "photo.bad",
+    "unreadable": "photo.bad",
+}
+
+
 class IntakeError(Exception):
     """A photo was refused; `key` is the text to answer with, `fields` fill it in."""
 
@@ -77,7 +87,7 @@ async def intake(
         info = await services.inspect_image(data)
     except BadImage as exc:
         log.info("refused an image from user %s: %s", message.chat.id, exc)
-        raise IntakeError("photo.bad") from None
+        raise IntakeError(BAD_IMAGE_KEYS.get(exc.reason, "photo.bad"), **exc.fields) from None
     return await db.add_photo(
         user_id=user_id,
         chat_id=message.chat.id,

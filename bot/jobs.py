@@ -16,12 +16,19 @@ from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
 from bot.delivery import encode
+from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
@@ -34,26 +41,8 @@ log = logging.getLogger("vitrina.bot")
 T = TypeVar("T")
 
 PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
-RETRIES = 3
-
-
-class TokenBucket:
-    """`take()` is True at most `rate` times a second on average, `burst` at once."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+RETRIES = 5  # a Bot API call: 429s waited out, network/5xx errors retried with backoff
+BACKOFF_S = 0.5
 
 
 class JobRunner:
@@ -70,7 +59,7 @@ class JobRunner:
         # Progress edits are a courtesy: with a long queue they would hit Telegram's flood
         # limits, so all jobs together get a budget; first messages and results always go.
         self._edit_budget = TokenBucket(rate=PROGRESS_EDITS_PER_S, burst=PROGRESS_EDITS_PER_S)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     # ---- entry points
 
@@ -113,10 +102,27 @@ class JobRunner:
             return False
         return handle.cancel()
 
+    async def cancel_user(self, user_id: int, timeout: float = 10.0) -> None:
+        """Cancel every job of `user_id` and wait (bounded) until their tasks are over."""
+        tasks = []
+        for job_id, handle in list(self._handles.items()):
+            if handle.request.user_id == user_id:
+                handle.cancel()
+                if job_id in self._tasks:
+                    tasks.append(self._tasks[job_id])
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """Let the tasks of jobs that have finished deliver their results (at shutdown)."""
+        done = [self._tasks[i] for i, h in self._handles.items() if h.done and i in self._tasks]
+        if done:
+            await asyncio.wait(done, timeout=max(timeout, 0.1))
+
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             task.cancel()
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -162,8 +168,8 @@ class JobRunner:
             if sent is not None:
                 await self.storage.set_progress_message(job.id, sent)
         task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         return True
 
     def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
@@ -215,6 +221,10 @@ class JobRunner:
                 if time.monotonic() - last_edit >= self.progress_interval_s:
                     await flush()
             await self._finish(job, photo, handle, message_id, lang, op_name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the user erased their data meanwhile; the DB is the record
+            log.exception("job %s: following or delivering it failed", job.id)
         finally:
             self._handles.pop(job.id, None)
 
@@ -268,7 +278,9 @@ class JobRunner:
             with contextlib.suppress(TelegramAPIError):
                 await self.bot.delete_message(photo.chat_id, message_id)
         elif not sent:
-            await self._close_progress(photo, message_id, t(lang, "job.send_failed"))
+            await self._close_progress(
+                photo, message_id, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
 
     async def send_image(
         self, photo: Photo, encoded: Any, caption: str, markup: Any, *, document: bool,
@@ -297,9 +309,11 @@ class JobRunner:
         with contextlib.suppress(TelegramAPIError):
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-    async def _close_progress(self, photo: Photo, message_id: int | None, text: str) -> None:
-        if message_id is None or not await self._edit(photo.chat_id, message_id, text, None):
-            await self._send(photo, text)
+    async def _close_progress(
+        self, photo: Photo, message_id: int | None, text: str, markup: Any = None
+    ) -> None:
+        if message_id is None or not await self._edit(photo.chat_id, message_id, text, markup):
+            await self._send(photo, text, markup)
 
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""
@@ -338,7 +352,8 @@ class JobRunner:
 
 
 async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call, waiting out Telegram's flood control (429) a few times."""
+    """Make a Bot API call, waiting out flood control (429) and retrying network errors and
+    5xx answers with exponential backoff; 4xx errors (a deleted chat...) are final."""
     for attempt in range(RETRIES):
         try:
             return await call()
@@ -347,4 +362,10 @@ async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
                 raise
             log.warning("flood control: waiting %ss", exc.retry_after)
             await asyncio.sleep(exc.retry_after)
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            if attempt == RETRIES - 1:
+                raise
+            delay = BACKOFF_S * 2**attempt
+            log.warning("Bot API call failed (%s); retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
     raise AssertionError("unreachable")

@@ -39,6 +39,7 @@ class ServiceConfig:
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     preload: bool = False  # load every available model when the worker starts
+    max_pixels: int = 50_000_000  # the intake gate's pixel budget (MAX_PIXELS)
 
 
 class ModelServices:
@@ -57,6 +58,7 @@ class ModelServices:
         self._worker: asyncio.Task[None] | None = None
         self._running: list[JobHandle] = []
         self._missing: dict[str, tuple[float, list[str]]] = {}
+        self._draining = False
 
     # ---- lifecycle
 
@@ -78,6 +80,20 @@ class ModelServices:
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
+
+    async def drain(self, timeout: float) -> bool:
+        """Start no more jobs; wait up to `timeout` s for the running batch to finish.
+
+        True when nothing is left running. Queued jobs stay queued (their rows too), and a
+        batch still running after the grace period is stopped by `stop()`; storage then
+        queues both again at the next start.
+        """
+        self._draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._running and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return not self._running
 
     async def __aenter__(self) -> ModelServices:
         await self.start()
@@ -125,7 +141,7 @@ class ModelServices:
 
     async def inspect_image(self, data: bytes) -> ImageInfo:
         """Validate uploaded bytes off the loop (not on the model thread: no waiting on GPU)."""
-        return await asyncio.to_thread(inspect_image, data)
+        return await asyncio.to_thread(inspect_image, data, self.config.max_pixels)
 
     # ---- the scheduler
 
@@ -166,7 +182,7 @@ class ModelServices:
         if self.config.preload:
             await self._warm_up()
         while True:
-            if not self._queue:
+            if not self._queue or self._draining:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
