@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramNetworkError,
@@ -43,6 +44,9 @@ T = TypeVar("T")
 PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
 RETRIES = 5  # a Bot API call: 429s waited out, network/5xx errors retried with backoff
 BACKOFF_S = 0.5
+# What a Bot API call can end with once its retries are spent (a proxy's HTML 5xx page is
+# a ClientDecodeError, not a TelegramAPIError).
+SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
 
 
 class JobRunner:
@@ -275,7 +279,7 @@ class JobRunner:
         sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
                                      name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
         if sent and message_id is not None:
-            with contextlib.suppress(TelegramAPIError):
+            with contextlib.suppress(*SEND_ERRORS):
                 await self.bot.delete_message(photo.chat_id, message_id)
         elif not sent:
             await self._close_progress(
@@ -300,13 +304,13 @@ class JobRunner:
                 await _patiently(lambda: self.bot.send_photo(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
                     reply_parameters=reply))  # fmt: skip
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
             return False
         return True
 
     async def _typing(self, chat_id: int) -> None:
-        with contextlib.suppress(TelegramAPIError):
+        with contextlib.suppress(*SEND_ERRORS):
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
     async def _close_progress(
@@ -328,7 +332,7 @@ class JobRunner:
                     ),
                 )
             )
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             log.warning("could not send to chat %s: %s", photo.chat_id, exc)
             return None
         return message.message_id
@@ -345,7 +349,7 @@ class JobRunner:
                 return True
             log.debug("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
@@ -362,7 +366,7 @@ async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
                 raise
             log.warning("flood control: waiting %ss", exc.retry_after)
             await asyncio.sleep(exc.retry_after)
-        except (TelegramNetworkError, TelegramServerError) as exc:
+        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
             if attempt == RETRIES - 1:
                 raise
             delay = BACKOFF_S * 2**attempt

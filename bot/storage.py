@@ -132,6 +132,11 @@ class Result:
     payload: dict[str, Any]
 
 
+def _fits(value: int) -> bool:
+    """SQLite integers are 64-bit: a bigger id (forged callback data) matches nothing."""
+    return -(2**63) <= value < 2**63
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -283,6 +288,8 @@ class Storage:
         return photo
 
     async def get_photo(self, photo_id: int) -> Photo | None:
+        if not _fits(photo_id):  # forged callback data
+            return None
         return await self._one_photo("id = ?", (photo_id,))
 
     async def last_photo(self, user_id: int, chat_id: int | None = None) -> Photo | None:
@@ -407,6 +414,8 @@ class Storage:
         return job
 
     async def get_job(self, job_id: int) -> Job | None:
+        if not _fits(job_id):
+            return None
         jobs = await self._jobs("id = ?", (job_id,))
         return jobs[0] if jobs else None
 
