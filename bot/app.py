@@ -17,6 +17,7 @@ from bot.jobs import JobRunner
 from bot.middlewares import AlbumMiddleware, UserMiddleware
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
+from bot.retry import RetryRequests
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 from handlers import get_routers
@@ -53,6 +54,7 @@ class Application:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(RetryRequests())
         self.bot = Bot(
             settings.require_bot_token(),
             session=session,

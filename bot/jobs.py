@@ -11,8 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
@@ -20,9 +19,6 @@ from aiogram.exceptions import (
     ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.types import BufferedInputFile, ReplyParameters
 
@@ -39,13 +35,10 @@ from services.layer import ModelServices
 from services.results import ImageResult
 
 log = logging.getLogger("vitrina.bot")
-T = TypeVar("T")
 
 PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
-RETRIES = 5  # a Bot API call: 429s waited out, network/5xx errors retried with backoff
-BACKOFF_S = 0.5
-# What a Bot API call can end with once its retries are spent (a proxy's HTML 5xx page is
-# a ClientDecodeError, not a TelegramAPIError).
+# What a Bot API call can end with once bot/retry.py has spent its retries (a proxy's HTML
+# 5xx page is a ClientDecodeError, not a TelegramAPIError).
 SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
 
 
@@ -296,14 +289,16 @@ class JobRunner:
         try:
             if document:
                 file = BufferedInputFile(encoded.png, filename=name)
-                await _patiently(lambda: self.bot.send_document(
+                await self.bot.send_document(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply))  # fmt: skip
+                    reply_parameters=reply,
+                )  # fmt: skip
             else:
                 file = BufferedInputFile(encoded.preview, filename=name.replace(".png", ".jpg"))
-                await _patiently(lambda: self.bot.send_photo(
+                await self.bot.send_photo(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply))  # fmt: skip
+                    reply_parameters=reply,
+                )  # fmt: skip
         except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
             return False
@@ -322,15 +317,13 @@ class JobRunner:
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""
         try:
-            message = await _patiently(
-                lambda: self.bot.send_message(
-                    photo.chat_id,
-                    text,
-                    reply_markup=markup,
-                    reply_parameters=ReplyParameters(
-                        message_id=photo.message_id, allow_sending_without_reply=True
-                    ),
-                )
+            message = await self.bot.send_message(
+                photo.chat_id,
+                text,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    message_id=photo.message_id, allow_sending_without_reply=True
+                ),
             )
         except SEND_ERRORS as exc:
             log.warning("could not send to chat %s: %s", photo.chat_id, exc)
@@ -339,10 +332,8 @@ class JobRunner:
 
     async def _edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
         try:
-            await _patiently(
-                lambda: self.bot.edit_message_text(
-                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                )
+            await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
             )
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):
@@ -353,23 +344,3 @@ class JobRunner:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
-
-
-async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call, waiting out flood control (429) and retrying network errors and
-    5xx answers with exponential backoff; 4xx errors (a deleted chat...) are final."""
-    for attempt in range(RETRIES):
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            if attempt == RETRIES - 1:
-                raise
-            log.warning("flood control: waiting %ss", exc.retry_after)
-            await asyncio.sleep(exc.retry_after)
-        except (TelegramNetworkError, TelegramServerError, ClientDecodeError) as exc:
-            if attempt == RETRIES - 1:
-                raise
-            delay = BACKOFF_S * 2**attempt
-            log.warning("Bot API call failed (%s); retrying in %.1fs", exc, delay)
-            await asyncio.sleep(delay)
-    raise AssertionError("unreachable")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -85,12 +86,13 @@ class RateLimitMiddleware(BaseMiddleware):
             return await handler(event, data)
         self.refused += 1
         lang = language_of(sender.language_code)
-        try:
-            # A button press is always answered (its spinner waits); a message once a burst.
-            is_query = isinstance(event, CallbackQuery)
-            if is_query or (not state.warned and isinstance(event, Message)):
-                await event.answer(t(lang, "flood.slow_down"))  # type: ignore[union-attr]
-        except TelegramAPIError:
-            pass
+        # Decide before any await: updates are handled concurrently, and a burst's messages
+        # must not all see "not warned yet".
+        warn = isinstance(event, CallbackQuery) or (
+            not state.warned and isinstance(event, Message)
+        )  # a button press is always answered: its spinner waits
         state.warned = True
+        if warn:
+            with contextlib.suppress(TelegramAPIError):
+                await event.answer(t(lang, "flood.slow_down"))  # type: ignore[union-attr]
         return None

@@ -12,7 +12,6 @@ from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
 from bot.storage import Photo, Storage, User
 from bot.texts import t
 
-
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 

@@ -41,8 +41,11 @@ REFUSALS = [
         doc(bad.save(bad.gradient(), "JPEG")[:300], "a.jpg", "image/jpeg"),
         "could not open",
     ),
-    Case("1-byte file (Telegram refuses empty ones)", doc(b"\xff", "one.jpg", "image/jpeg"),
-         "could not open"),
+    Case(
+        "1-byte file (Telegram refuses empty ones)",
+        doc(b"\xff", "one.jpg", "image/jpeg"),
+        "could not open",
+    ),
     Case(
         "PNG bomb header", doc(bad.png_bomb_header(), "bomb.png", "image/png"), "too many pixels"
     ),
