@@ -24,9 +24,9 @@ from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
-from bot.delivery import encode
+from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
-from bot.results import render_caption, render_text, result_payload
+from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
@@ -79,19 +79,56 @@ class JobRunner:
         return job
 
     async def resume_unfinished(self) -> int:
-        """Queue again what a previous run left queued or running. Returns how many."""
+        """After a stop or a crash: send stored results that never reached their user, and
+        queue again what was left queued or running (or say it was interrupted when its
+        photo is gone). Returns how many jobs were queued again."""
+        for job in await self.storage.undelivered_jobs():
+            photo = await self.storage.get_photo(job.photo_id)
+            if photo is not None:
+                await self.redeliver(job, photo, await self._language(job.user_id))
         resumed = 0
         for job in await self.storage.unfinished_jobs():
             photo = await self.storage.get_photo(job.photo_id)
-            user = await self.storage.get_user(job.user_id)
-            lang = user.language if user else "ru"
+            lang = await self._language(job.user_id)
             if photo is None or not photo.path.exists():
                 await self.storage.set_job_status(job.id, JobStatus.FAILED, error="photo missing")
+                with contextlib.suppress(*SEND_ERRORS):
+                    op_name = t(lang, f"op.{job.op}")
+                    await self.bot.send_message(
+                        job.chat_id, t(lang, "job.interrupted", op=op_name)
+                    )
                 continue
             await self.storage.set_job_status(job.id, JobStatus.QUEUED)
             if await self._queue(job, photo, lang, resumed=True):
                 resumed += 1
         return resumed
+
+    async def _language(self, user_id: int) -> str:
+        user = await self.storage.get_user(user_id)
+        return user.language if user else "ru"
+
+    async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
+        """Send a stored result again ("Show again", or one a crash left unsent)."""
+        result = await self.storage.get_result(job.id)
+        if result is None:
+            return False
+        if result.kind == "image":
+            path = self.storage.results_dir / str(result.payload.get("file", ""))
+            if not path.is_file():
+                return False
+            encoded = await asyncio.to_thread(encode_stored, path)
+            sent = await self.send_image(
+                photo, encoded, render_caption(job.op, result.payload, lang),
+                keyboards.result_actions(job.id, photo.id, job.op, lang),
+                document=bool(result.payload.get("document")),
+                name=f"vitrina-{job.op}-{job.id}.png",
+            )  # fmt: skip
+        else:
+            text = render_stored(result.kind, result.payload, lang)
+            sent = text is not None and await self._send(photo, text) is not None
+        if sent:
+            await self.storage.mark_delivered(job.id)
+        return sent
 
     def cancel(self, job_id: int, user_id: int) -> bool:
         handle = self._handles.get(job_id)
@@ -254,7 +291,8 @@ class JobRunner:
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
         # A text result takes the place of the progress message: one message per job.
-        await self._close_progress(photo, message_id, render_text(result, lang))
+        if await self._close_progress(photo, message_id, render_text(result, lang)):
+            await self.storage.mark_delivered(job.id)
 
     async def _deliver_image(
         self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
@@ -271,6 +309,8 @@ class JobRunner:
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
                                      name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        if sent:
+            await self.storage.mark_delivered(job.id)
         if sent and message_id is not None:
             with contextlib.suppress(*SEND_ERRORS):
                 await self.bot.delete_message(photo.chat_id, message_id)
@@ -310,9 +350,11 @@ class JobRunner:
 
     async def _close_progress(
         self, photo: Photo, message_id: int | None, text: str, markup: Any = None
-    ) -> None:
-        if message_id is None or not await self._edit(photo.chat_id, message_id, text, markup):
-            await self._send(photo, text, markup)
+    ) -> bool:
+        """The progress message becomes `text`; sent anew if it cannot be edited."""
+        if message_id is not None and await self._edit(photo.chat_id, message_id, text, markup):
+            return True
+        return await self._send(photo, text, markup) is not None
 
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""

@@ -70,6 +70,11 @@ MIGRATIONS: tuple[str, ...] = (
         created_at  TEXT NOT NULL
     );
     """,
+    # 2: a finished result is delivered once: `delivered` is set when the user has it, so a
+    # restart sends what a crash left stored but unsent (old rows count as delivered).
+    """
+    ALTER TABLE jobs ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 
@@ -403,8 +408,9 @@ class Storage:
     ) -> Job:
         async with self._lock:
             cursor = await self.db.execute(
-                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
+                                     delivered)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
                 (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now()),
             )
             await self.db.commit()
@@ -424,6 +430,16 @@ class Storage:
         return await self._jobs(
             "status IN (?, ?)", (JobStatus.QUEUED, JobStatus.RUNNING), order="id ASC"
         )
+
+    async def undelivered_jobs(self) -> list[Job]:
+        """Finished with a stored result the user has not received (a crash or a long
+        outage came between storing and sending), oldest first."""
+        return await self._jobs("status = ? AND delivered = 0", (JobStatus.DONE,), "id ASC")
+
+    async def mark_delivered(self, job_id: int) -> None:
+        async with self._lock:
+            await self.db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+            await self.db.commit()
 
     async def set_progress_message(self, job_id: int, message_id: int) -> None:
         async with self._lock:

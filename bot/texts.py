@@ -99,6 +99,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "job.not_found": "Эта задача уже завершена.",
         "job.cancel_ok": "Отменяю.",
         "job.resumed": "⏳ {op}: бот перезапустился, задача снова в очереди.",
+        "job.interrupted": "⚠️ {op}: задачу прервал перезапуск бота, а фото уже нет. "
+        "Пришлите фото ещё раз.",
         "tags.title": "<b>Теги</b> ({domain}):",
         "tags.empty": "Уверенных тегов не нашлось. Попробуйте фото крупнее или при свете.",
         "tags.line": "• {ru} — {en} ({percent}%)",
@@ -198,6 +200,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "job.not_found": "This job has already finished.",
         "job.cancel_ok": "Cancelling.",
         "job.resumed": "⏳ {op}: the bot restarted, the job is queued again.",
+        "job.interrupted": "⚠️ {op}: a restart of the bot interrupted this job, and the photo "
+        "is gone. Send the photo again.",
         "tags.title": "<b>Tags</b> ({domain}):",
         "tags.empty": "No confident tags. Try a closer or brighter photo.",
         "tags.line": "• {ru} — {en} ({percent}%)",

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 from aiogram import Bot, Router
 from aiogram.types import CallbackQuery, FSInputFile, ReplyParameters
 
-from bot import keyboards
-from bot.delivery import encode_stored
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
-from bot.results import FOLLOW_UPS, render_caption, render_stored
-from bot.storage import Job, Photo, Storage, User
+from bot.results import FOLLOW_UPS
+from bot.storage import Storage, User
 from bot.texts import t
 
 
@@ -36,7 +31,8 @@ async def result_action(
     action = callback_data.action
     if action == "show":
         await query.answer()
-        await _show_again(job, photo, result.kind, result.payload, db, jobs, lang)
+        if not await jobs.redeliver(job, photo, lang):
+            await bot.send_message(job.chat_id, t(lang, "result.gone"))
         return
     if action == "full":
         path = db.results_dir / str(result.payload.get("file", ""))
@@ -62,27 +58,6 @@ async def result_action(
     await jobs.request(
         user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=op, params=params
     )
-
-
-async def _show_again(
-    job: Job, photo: Photo, kind: str, payload: dict[str, Any], db: Storage, jobs: JobRunner,
-    lang: str,
-) -> None:  # fmt: skip
-    """Send a stored result again (its first delivery failed)."""
-    if kind == "image":
-        path = db.results_dir / str(payload.get("file", ""))
-        if not path.is_file():
-            await jobs.bot.send_message(job.chat_id, t(lang, "result.gone"))
-            return
-        encoded = await asyncio.to_thread(encode_stored, path)
-        await jobs.send_image(
-            photo, encoded, render_caption(job.op, payload, lang),
-            keyboards.result_actions(job.id, photo.id, job.op, lang),
-            document=bool(payload.get("document")), name=f"vitrina-{job.op}-{job.id}.png",
-        )  # fmt: skip
-        return
-    text = render_stored(kind, payload, lang)
-    await jobs.bot.send_message(job.chat_id, text or t(lang, "result.gone"))
 
 
 def get_router() -> Router:
