@@ -54,6 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Статистика</b>\nВ очереди: {queued}\nЗадачи за 24 ч: {jobs}\n"
         "Пользователей: {users}, фото: {photos}\nФункции: {features}",
         "error.unexpected": "Что-то пошло не так. Попробуйте ещё раз; ваше фото сохранено.",
+        "error.storage": "Сервис временно недоступен: проблема с хранилищем на нашей стороне. "
+        "Попробуйте через несколько минут.",
         "access.denied": "Этот бот пока доступен только приглашённым пользователям.",
         "op.tag": "Теги",
         "op.night": "Ночь",
@@ -155,6 +157,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Stats</b>\nQueued: {queued}\nJobs in 24 h: {jobs}\n"
         "Users: {users}, photos: {photos}\nFeatures: {features}",
         "error.unexpected": "Something went wrong. Try again; your photo is saved.",
+        "error.storage": "Temporarily unavailable: a storage problem on our side. Try again in "
+        "a few minutes.",
         "access.denied": "This bot is open to invited users only for now.",
         "op.tag": "Tags",
         "op.night": "Night",

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.errors import JobCancelled, ServiceError, UnknownOperation
+from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.clip import ClipTagger
@@ -28,6 +28,7 @@ from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
+LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for this long
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class ModelServices:
         self._running: list[JobHandle] = []
         self._missing: dict[str, tuple[float, list[str]]] = {}
         self._draining = False
+        self._load_failures: dict[str, tuple[float, str]] = {}  # op -> (when, model)
 
     # ---- lifecycle
 
@@ -114,6 +116,9 @@ class ModelServices:
         if operation is None:
             return None
         now = time.monotonic()
+        failure = self._load_failures.get(op)
+        if failure is not None and now - failure[0] < LOAD_FAILURE_TTL_S:
+            return [failure[1]]
         cached = self._missing.get(op)
         if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
             cached = (now, operation.missing_weights())
@@ -215,6 +220,9 @@ class ModelServices:
             outcomes = [exc] * len(batch)
         finally:
             self._running = []
+        for outcome in outcomes:
+            if isinstance(outcome, ModelUnavailable):  # only this feature goes unavailable
+                self._load_failures[operation.name] = (time.monotonic(), outcome.model)
         for handle, outcome in zip(batch, outcomes, strict=True):
             if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
                 outcome = JobCancelled("cancelled while running")
