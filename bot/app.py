@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -14,6 +15,9 @@ from bot.alerts import AdminAlerts
 from bot.commands import bot_commands
 from bot.jobs import JobRunner
 from bot.middlewares import AlbumMiddleware, UserMiddleware
+from bot.ratelimit import RateLimitMiddleware
+from bot.retention import RetentionTask
+from bot.retry import RetryRequests
 from bot.settings import Settings, SettingsError
 from bot.storage import Storage
 from handlers import get_routers
@@ -39,6 +43,7 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             tag_top_k=settings.tag_top_k,
             tag_min_probability=settings.tag_min_probability,
             preload=preload,
+            max_pixels=settings.max_pixels,
         )
     )
 
@@ -49,6 +54,7 @@ class Application:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        session.middleware(RetryRequests())
         self.bot = Bot(
             settings.require_bot_token(),
             session=session,
@@ -57,13 +63,20 @@ class Application:
         self.db = Storage(settings.database_path, settings.photos_dir)
         self.services = build_services(settings, preload=True)
         self.alerts = AdminAlerts(self.bot, self.db, settings.admin_ids, settings.weights_dir)
+        self.retention = RetentionTask(self.db, settings.retention_days)
         self.jobs = JobRunner(
             self.bot, self.db, self.services, self.alerts, settings.progress_interval_s
         )
         # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
         self.dp = Dispatcher(db=self.db, services=self.services, jobs=self.jobs, settings=settings)
         # Albums first: the user check then sees one event (and its caption) per album.
+        # Then flood control, before the user middleware touches the database.
+        self.rate_limit = RateLimitMiddleware(
+            settings.rate_limit_per_minute, settings.rate_limit_burst
+        )
         self.dp.message.outer_middleware(AlbumMiddleware())
+        self.dp.message.outer_middleware(self.rate_limit)
+        self.dp.callback_query.outer_middleware(self.rate_limit)
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.include_routers(*get_routers())
@@ -85,10 +98,21 @@ class Application:
         for name in tiny_models(self.settings.weights_dir):
             log.warning("%s: tiny random weights in use, its outputs are noise", name)
         resumed = await self.jobs.resume_unfinished()
+        self.retention.start()
         me = await bot.get_me()
         log.info("bot @%s started (%d unfinished jobs queued again)", me.username, resumed)
 
     async def _on_shutdown(self) -> None:
+        """SIGTERM: polling has stopped; the running job gets SHUTDOWN_GRACE_S to finish and
+        be delivered, else it is left for a re-run at the next start (its row says so)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        grace = self.settings.shutdown_grace_s
+        finished = await self.services.drain(grace)
+        await self.jobs.drain(grace - (loop.time() - started))
+        if not finished:
+            log.warning("shutdown: the running job did not finish in %.0fs; it will re-run", grace)
+        await self.retention.stop()
         await self.jobs.stop()
         await self.services.stop()
         await self.db.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image
 
@@ -26,6 +27,13 @@ class EncodedImage:
     width: int
     height: int
     mode: str
+
+
+def encode_stored(path: Path) -> EncodedImage:
+    """A stored result PNG again ready to send ("Show again")."""
+    with Image.open(path) as image:
+        image.load()
+        return encode(ImageResult(image=image))
 
 
 def encode(result: ImageResult) -> EncodedImage:

@@ -3,11 +3,21 @@ command refers to."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 from pathlib import PurePath
 
+import aiohttp
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import Message
 
 from bot.storage import Photo, Storage
@@ -16,6 +26,22 @@ from services.imaging.decode import IMAGE_SUFFIXES
 from services.layer import ModelServices
 
 log = logging.getLogger("vitrina.bot")
+# What a flaky network or Bot API server raises: worth another try.
+RETRYABLE = (
+    TelegramNetworkError, TelegramServerError, ClientDecodeError, aiohttp.ClientError,
+    asyncio.TimeoutError,
+)  # fmt: skip
+DOWNLOAD_ERRORS = (TelegramAPIError, *RETRYABLE)
+
+
+#: BadImage.reason -> the text that tells the user what to send instead
+BAD_IMAGE_KEYS = {
+    "too_small": "photo.too_small",
+    "too_many_pixels": "photo.too_many_pixels",
+    "format": "photo.format",
+    "empty": "photo.bad",
+    "unreadable": "photo.bad",
+}
 
 
 class IntakeError(Exception):
@@ -60,13 +86,16 @@ async def intake(
     if file_size and file_size > max_bytes:
         raise IntakeError("photo.too_big", size_mb=file_size / 2**20, limit_mb=max_bytes / 2**20)
     try:
-        buffer = await bot.download(file_id)
-    except TelegramAPIError as exc:
+        buffer = await _download(bot, file_id)
+    except TelegramBadRequest as exc:
         log.warning("download of a photo from user %s failed: %s", message.chat.id, exc)
         if "too big" in str(exc):
             raise IntakeError(
                 "photo.too_big", size_mb=(file_size or 0) / 2**20, limit_mb=max_bytes / 2**20
             ) from None
+        raise IntakeError("photo.download_failed") from None
+    except DOWNLOAD_ERRORS as exc:
+        log.warning("download of a photo from user %s failed: %r", message.chat.id, exc)
         raise IntakeError("photo.download_failed") from None
     if buffer is None:
         raise IntakeError("photo.download_failed")
@@ -77,7 +106,7 @@ async def intake(
         info = await services.inspect_image(data)
     except BadImage as exc:
         log.info("refused an image from user %s: %s", message.chat.id, exc)
-        raise IntakeError("photo.bad") from None
+        raise IntakeError(BAD_IMAGE_KEYS.get(exc.reason, "photo.bad"), **exc.fields) from None
     return await db.add_photo(
         user_id=user_id,
         chat_id=message.chat.id,
@@ -90,6 +119,23 @@ async def intake(
         extension=info.extension,
         media_group_id=message.media_group_id,
     )
+
+
+async def _download(bot: Bot, file_id: str, attempts: int = 4) -> io.BytesIO | None:
+    """getFile + the file itself, retried with backoff on network errors and 5xx."""
+    for attempt in range(attempts):
+        try:
+            return await bot.download(file_id)
+        except TelegramRetryAfter as exc:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(exc.retry_after)
+        except RETRYABLE as exc:
+            if attempt == attempts - 1:
+                raise
+            log.info("download failed (%r); retrying", exc)
+            await asyncio.sleep(0.3 * 2**attempt)
+    return None
 
 
 async def target_photo(

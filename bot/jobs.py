@@ -11,18 +11,22 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from aiogram import Bot
 from aiogram.enums import ChatAction
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramBadRequest,
+)
 from aiogram.types import BufferedInputFile, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
-from bot.delivery import encode
-from bot.results import render_caption, render_text, result_payload
+from bot.delivery import encode, encode_stored
+from bot.ratelimit import TokenBucket
+from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.texts import t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
@@ -31,29 +35,11 @@ from services.layer import ModelServices
 from services.results import ImageResult
 
 log = logging.getLogger("vitrina.bot")
-T = TypeVar("T")
 
 PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
-RETRIES = 3
-
-
-class TokenBucket:
-    """`take()` is True at most `rate` times a second on average, `burst` at once."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
+# What a Bot API call can end with once bot/retry.py has spent its retries (a proxy's HTML
+# 5xx page is a ClientDecodeError, not a TelegramAPIError).
+SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
 
 
 class JobRunner:
@@ -70,7 +56,7 @@ class JobRunner:
         # Progress edits are a courtesy: with a long queue they would hit Telegram's flood
         # limits, so all jobs together get a budget; first messages and results always go.
         self._edit_budget = TokenBucket(rate=PROGRESS_EDITS_PER_S, burst=PROGRESS_EDITS_PER_S)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     # ---- entry points
 
@@ -93,19 +79,56 @@ class JobRunner:
         return job
 
     async def resume_unfinished(self) -> int:
-        """Queue again what a previous run left queued or running. Returns how many."""
+        """After a stop or a crash: send stored results that never reached their user, and
+        queue again what was left queued or running (or say it was interrupted when its
+        photo is gone). Returns how many jobs were queued again."""
+        for job in await self.storage.undelivered_jobs():
+            photo = await self.storage.get_photo(job.photo_id)
+            if photo is not None:
+                await self.redeliver(job, photo, await self._language(job.user_id))
         resumed = 0
         for job in await self.storage.unfinished_jobs():
             photo = await self.storage.get_photo(job.photo_id)
-            user = await self.storage.get_user(job.user_id)
-            lang = user.language if user else "ru"
+            lang = await self._language(job.user_id)
             if photo is None or not photo.path.exists():
                 await self.storage.set_job_status(job.id, JobStatus.FAILED, error="photo missing")
+                with contextlib.suppress(*SEND_ERRORS):
+                    op_name = t(lang, f"op.{job.op}")
+                    await self.bot.send_message(
+                        job.chat_id, t(lang, "job.interrupted", op=op_name)
+                    )
                 continue
             await self.storage.set_job_status(job.id, JobStatus.QUEUED)
             if await self._queue(job, photo, lang, resumed=True):
                 resumed += 1
         return resumed
+
+    async def _language(self, user_id: int) -> str:
+        user = await self.storage.get_user(user_id)
+        return user.language if user else "ru"
+
+    async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
+        """Send a stored result again ("Show again", or one a crash left unsent)."""
+        result = await self.storage.get_result(job.id)
+        if result is None:
+            return False
+        if result.kind == "image":
+            path = self.storage.results_dir / str(result.payload.get("file", ""))
+            if not path.is_file():
+                return False
+            encoded = await asyncio.to_thread(encode_stored, path)
+            sent = await self.send_image(
+                photo, encoded, render_caption(job.op, result.payload, lang),
+                keyboards.result_actions(job.id, photo.id, job.op, lang),
+                document=bool(result.payload.get("document")),
+                name=f"vitrina-{job.op}-{job.id}.png",
+            )  # fmt: skip
+        else:
+            text = render_stored(result.kind, result.payload, lang)
+            sent = text is not None and await self._send(photo, text) is not None
+        if sent:
+            await self.storage.mark_delivered(job.id)
+        return sent
 
     def cancel(self, job_id: int, user_id: int) -> bool:
         handle = self._handles.get(job_id)
@@ -113,10 +136,27 @@ class JobRunner:
             return False
         return handle.cancel()
 
+    async def cancel_user(self, user_id: int, timeout: float = 10.0) -> None:
+        """Cancel every job of `user_id` and wait (bounded) until their tasks are over."""
+        tasks = []
+        for job_id, handle in list(self._handles.items()):
+            if handle.request.user_id == user_id:
+                handle.cancel()
+                if job_id in self._tasks:
+                    tasks.append(self._tasks[job_id])
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """Let the tasks of jobs that have finished deliver their results (at shutdown)."""
+        done = [self._tasks[i] for i, h in self._handles.items() if h.done and i in self._tasks]
+        if done:
+            await asyncio.wait(done, timeout=max(timeout, 0.1))
+
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             task.cancel()
-        for task in list(self._tasks):
+        for task in list(self._tasks.values()):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
@@ -162,8 +202,8 @@ class JobRunner:
             if sent is not None:
                 await self.storage.set_progress_message(job.id, sent)
         task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         return True
 
     def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
@@ -215,6 +255,10 @@ class JobRunner:
                 if time.monotonic() - last_edit >= self.progress_interval_s:
                     await flush()
             await self._finish(job, photo, handle, message_id, lang, op_name)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the user erased their data meanwhile; the DB is the record
+            log.exception("job %s: following or delivering it failed", job.id)
         finally:
             self._handles.pop(job.id, None)
 
@@ -247,7 +291,8 @@ class JobRunner:
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
         # A text result takes the place of the progress message: one message per job.
-        await self._close_progress(photo, message_id, render_text(result, lang))
+        if await self._close_progress(photo, message_id, render_text(result, lang)):
+            await self.storage.mark_delivered(job.id)
 
     async def _deliver_image(
         self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
@@ -264,11 +309,15 @@ class JobRunner:
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
                                      name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        if sent:
+            await self.storage.mark_delivered(job.id)
         if sent and message_id is not None:
-            with contextlib.suppress(TelegramAPIError):
+            with contextlib.suppress(*SEND_ERRORS):
                 await self.bot.delete_message(photo.chat_id, message_id)
         elif not sent:
-            await self._close_progress(photo, message_id, t(lang, "job.send_failed"))
+            await self._close_progress(
+                photo, message_id, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
 
     async def send_image(
         self, photo: Photo, encoded: Any, caption: str, markup: Any, *, document: bool,
@@ -280,71 +329,60 @@ class JobRunner:
         try:
             if document:
                 file = BufferedInputFile(encoded.png, filename=name)
-                await _patiently(lambda: self.bot.send_document(
+                await self.bot.send_document(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply))  # fmt: skip
+                    reply_parameters=reply,
+                )  # fmt: skip
             else:
                 file = BufferedInputFile(encoded.preview, filename=name.replace(".png", ".jpg"))
-                await _patiently(lambda: self.bot.send_photo(
+                await self.bot.send_photo(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply))  # fmt: skip
-        except TelegramAPIError as exc:
+                    reply_parameters=reply,
+                )  # fmt: skip
+        except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
             return False
         return True
 
     async def _typing(self, chat_id: int) -> None:
-        with contextlib.suppress(TelegramAPIError):
+        with contextlib.suppress(*SEND_ERRORS):
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-    async def _close_progress(self, photo: Photo, message_id: int | None, text: str) -> None:
-        if message_id is None or not await self._edit(photo.chat_id, message_id, text, None):
-            await self._send(photo, text)
+    async def _close_progress(
+        self, photo: Photo, message_id: int | None, text: str, markup: Any = None
+    ) -> bool:
+        """The progress message becomes `text`; sent anew if it cannot be edited."""
+        if message_id is not None and await self._edit(photo.chat_id, message_id, text, markup):
+            return True
+        return await self._send(photo, text, markup) is not None
 
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""
         try:
-            message = await _patiently(
-                lambda: self.bot.send_message(
-                    photo.chat_id,
-                    text,
-                    reply_markup=markup,
-                    reply_parameters=ReplyParameters(
-                        message_id=photo.message_id, allow_sending_without_reply=True
-                    ),
-                )
+            message = await self.bot.send_message(
+                photo.chat_id,
+                text,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    message_id=photo.message_id, allow_sending_without_reply=True
+                ),
             )
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             log.warning("could not send to chat %s: %s", photo.chat_id, exc)
             return None
         return message.message_id
 
     async def _edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
         try:
-            await _patiently(
-                lambda: self.bot.edit_message_text(
-                    text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                )
+            await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
             )
         except TelegramBadRequest as exc:
             if "not modified" in str(exc):
                 return True
             log.debug("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
-        except TelegramAPIError as exc:
+        except SEND_ERRORS as exc:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
-
-
-async def _patiently(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call, waiting out Telegram's flood control (429) a few times."""
-    for attempt in range(RETRIES):
-        try:
-            return await call()
-        except TelegramRetryAfter as exc:
-            if attempt == RETRIES - 1:
-                raise
-            log.warning("flood control: waiting %ss", exc.retry_after)
-            await asyncio.sleep(exc.retry_after)
-    raise AssertionError("unreachable")

@@ -30,6 +30,10 @@ class DomainPick(CallbackData, prefix="dom"):
     domain: str
 
 
+class ForgetMe(CallbackData, prefix="forget"):
+    confirm: bool
+
+
 class ResultAction(CallbackData, prefix="r"):
     """A button under a result: `action` is "again", "full" or an op's own follow-up."""
 
@@ -90,4 +94,19 @@ def domain_menu(current: str, lang: str) -> InlineKeyboardMarkup:
         builder.button(
             text=mark + t(lang, f"domain.{domain}"), callback_data=DomainPick(domain=domain)
         )
+    return builder.as_markup()
+
+
+def forget_me_confirm(lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t(lang, "forget.yes"), callback_data=ForgetMe(confirm=True))
+    builder.button(text=t(lang, "button.cancel"), callback_data=ForgetMe(confirm=False))
+    return builder.as_markup()
+
+
+def show_again(job_id: int, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t(lang, "result.show"), callback_data=ResultAction(job_id=job_id, action="show")
+    )
     return builder.as_markup()

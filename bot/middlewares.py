@@ -9,6 +9,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.commands import split_command
 from bot.intake import has_image
 from bot.settings import Settings
 from bot.storage import Storage
@@ -17,12 +18,17 @@ from bot.texts import language_of, t
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-def addressed_to_bot(message: Message, album: list[Message] | None) -> bool:
+def addressed_to_bot(
+    message: Message, album: list[Message] | None, bot_username: str | None = None
+) -> bool:
     """In a private chat everything is; in a group only commands (text or a caption) are,
-    so the bot does not answer every photo and remark of the group's members."""
+    and not those addressed to another bot (/tag@other_bot), so the bot does not answer
+    every photo and remark of the group's members."""
     if message.chat.type == "private":
         return True
-    return any((m.text or m.caption or "").startswith("/") for m in album or [message])
+    return any(
+        split_command(m.text or m.caption, bot_username) is not None for m in album or [message]
+    )
 
 
 class UserMiddleware(BaseMiddleware):
@@ -36,8 +42,10 @@ class UserMiddleware(BaseMiddleware):
         sender = getattr(event, "from_user", None)
         if sender is None or sender.is_bot:
             return None
-        if isinstance(event, Message) and not addressed_to_bot(event, data.get("album")):
-            return None
+        if isinstance(event, Message) and event.chat.type != "private":
+            me = await data["bot"].me()  # cached by aiogram after the first call
+            if not addressed_to_bot(event, data.get("album"), me.username):
+                return None
         lang = language_of(sender.language_code)
         if not self.settings.is_allowed(sender.id):
             if isinstance(event, Message):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.texts import t
-from services.models.clip import TagResult
+from services.models.clip import Tag, TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
@@ -66,6 +66,18 @@ def render_tags(result: TagResult, lang: str) -> str:
     words = [tag.ru for tag in (*result.tags, *result.attributes)]
     hashtags = " ".join("#" + word.replace(" ", "_").replace("-", "_") for word in words)
     return "\n".join([*lines, "", html.escape(hashtags)])
+
+
+def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:
+    """A stored text result rendered again ("Show again"); None if the kind is unknown."""
+    if kind == "tags":
+
+        def tags(items: list[dict[str, Any]]) -> tuple[Tag, ...]:
+            return tuple(Tag(**item) for item in items)
+
+        result = TagResult(payload["domain"], tags(payload["tags"]), tags(payload["attributes"]))
+        return render_tags(result, lang)
+    return None
 
 
 def render_text(result: Any, lang: str) -> str:

@@ -15,6 +15,7 @@ from dotenv import dotenv_values
 
 DEFAULT_ENV_FILE = Path("env/.env")
 DEFAULT_API_URL = "https://api.telegram.org"
+TELEGRAM_DOWNLOAD_LIMIT_MB = 20
 
 
 class SettingsError(ValueError):
@@ -67,12 +68,22 @@ class Settings:
     queue_max_size: int = 200
     queue_max_per_user: int = 20
     max_image_mb: float = 20.0
+    max_pixels: int = 50_000_000
     progress_interval_s: float = 1.0
+    rate_limit_per_minute: float = 40.0
+    retention_days: float = 30.0
+    shutdown_grace_s: float = 20.0
+    rate_limit_burst: int = 15
 
     @property
     def photos_dir(self) -> Path:
         """Photos users sent are kept next to the database, named by their sha256."""
         return self.database_path.parent / "photos"
+
+    @property
+    def max_image_bytes(self) -> int:
+        """MAX_IMAGE_MB, capped by the Bot API's 20 MB getFile limit (bigger can't be fetched)."""
+        return int(min(self.max_image_mb, TELEGRAM_DOWNLOAD_LIMIT_MB) * 2**20)
 
     def is_allowed(self, user_id: int) -> bool:
         return not self.allowed_users or user_id in self.allowed_users or self.is_admin(user_id)
@@ -146,6 +157,15 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("QUEUE_MAX_PER_USER", get("QUEUE_MAX_PER_USER") or "20", int, 1)
         ),
         max_image_mb=float(_number("MAX_IMAGE_MB", get("MAX_IMAGE_MB") or "20", float, 0.1)),
+        max_pixels=int(_number("MAX_PIXELS", get("MAX_PIXELS") or "50000000", int, 1024)),
+        rate_limit_per_minute=float(
+            _number("RATE_LIMIT_PER_MINUTE", get("RATE_LIMIT_PER_MINUTE") or "40", float, 0.0)
+        ),
+        retention_days=float(_number("RETENTION_DAYS", get("RETENTION_DAYS") or "30", float, 0.0)),
+        shutdown_grace_s=float(
+            _number("SHUTDOWN_GRACE_S", get("SHUTDOWN_GRACE_S") or "20", float, 0.0)
+        ),
+        rate_limit_burst=int(_number("RATE_LIMIT_BURST", get("RATE_LIMIT_BURST") or "15", int, 1)),
         progress_interval_s=float(
             _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
         ),

@@ -70,6 +70,11 @@ MIGRATIONS: tuple[str, ...] = (
         created_at  TEXT NOT NULL
     );
     """,
+    # 2: a finished result is delivered once: `delivered` is set when the user has it, so a
+    # restart sends what a crash left stored but unsent (old rows count as delivered).
+    """
+    ALTER TABLE jobs ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 
@@ -130,6 +135,11 @@ class Result:
     job_id: int
     kind: str
     payload: dict[str, Any]
+
+
+def _fits(value: int) -> bool:
+    """SQLite integers are 64-bit: a bigger id (forged callback data) matches nothing."""
+    return -(2**63) <= value < 2**63
 
 
 def _now() -> str:
@@ -283,6 +293,8 @@ class Storage:
         return photo
 
     async def get_photo(self, photo_id: int) -> Photo | None:
+        if not _fits(photo_id):  # forged callback data
+            return None
         return await self._one_photo("id = ?", (photo_id,))
 
     async def last_photo(self, user_id: int, chat_id: int | None = None) -> Photo | None:
@@ -300,6 +312,71 @@ class Storage:
         async with self._lock:
             await self.db.execute("UPDATE photos SET deleted = 1 WHERE id = ?", (photo_id,))
             await self.db.commit()
+
+    # ---- erasure (retention and /forget_me)
+
+    async def photo_ids_older_than(self, before: datetime) -> list[int]:
+        cutoff = before.astimezone(UTC).isoformat(timespec="milliseconds")
+        async with self.db.execute(
+            "SELECT id FROM photos WHERE created_at < ? ORDER BY id", (cutoff,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def photo_ids_of_user(self, user_id: int) -> list[int]:
+        async with self.db.execute(
+            "SELECT id FROM photos WHERE user_id = ? ORDER BY id", (user_id,)
+        ) as cursor:
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def erase_photos(self, photo_ids: list[int]) -> list[Path]:
+        """Delete photos with their jobs and results, in one transaction. Returns the files
+        nothing refers to any more (photo files shared by another photo row are kept; result
+        files are `results_dir/<job id>.*`); the caller deletes them after the commit."""
+        if not photo_ids:
+            return []
+        marks = ",".join("?" * len(photo_ids))
+        async with self._lock:
+            async with self.db.execute(
+                f"SELECT id FROM jobs WHERE photo_id IN ({marks})", photo_ids
+            ) as cursor:
+                job_ids = [row[0] for row in await cursor.fetchall()]
+            async with self.db.execute(
+                f"SELECT DISTINCT path FROM photos WHERE id IN ({marks})", photo_ids
+            ) as cursor:
+                paths = [row[0] for row in await cursor.fetchall()]
+            job_marks = ",".join("?" * len(job_ids))
+            if job_ids:
+                await self.db.execute(
+                    f"DELETE FROM results WHERE job_id IN ({job_marks})", job_ids
+                )
+                await self.db.execute(f"DELETE FROM jobs WHERE id IN ({job_marks})", job_ids)
+            await self.db.execute(f"DELETE FROM photos WHERE id IN ({marks})", photo_ids)
+            orphans = []
+            for path in paths:
+                async with self.db.execute(
+                    "SELECT 1 FROM photos WHERE path = ? LIMIT 1", (path,)
+                ) as cursor:
+                    if await cursor.fetchone() is None:
+                        orphans.append(Path(path))
+            await self.db.commit()
+        for job_id in job_ids:
+            orphans.extend(self.results_dir.glob(f"{job_id}.*"))
+        return orphans
+
+    async def erase_user(self, user_id: int) -> list[Path]:
+        """Everything of one user: photos, jobs, results and the user row (/forget_me)."""
+        orphans = await self.erase_photos(await self.photo_ids_of_user(user_id))
+        async with self._lock:
+            async with self.db.execute("SELECT id FROM jobs WHERE user_id = ?", (user_id,)) as c:
+                job_ids = [row[0] for row in await c.fetchall()]
+            for job_id in job_ids:
+                await self.db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
+            await self.db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+            await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+            await self.db.commit()
+        for job_id in job_ids:
+            orphans.extend(self.results_dir.glob(f"{job_id}.*"))
+        return orphans
 
     async def _one_photo(self, where: str, args: tuple[Any, ...]) -> Photo | None:
         async with self.db.execute(
@@ -331,8 +408,9 @@ class Storage:
     ) -> Job:
         async with self._lock:
             cursor = await self.db.execute(
-                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
+                                     delivered)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
                 (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now()),
             )
             await self.db.commit()
@@ -342,6 +420,8 @@ class Storage:
         return job
 
     async def get_job(self, job_id: int) -> Job | None:
+        if not _fits(job_id):
+            return None
         jobs = await self._jobs("id = ?", (job_id,))
         return jobs[0] if jobs else None
 
@@ -350,6 +430,16 @@ class Storage:
         return await self._jobs(
             "status IN (?, ?)", (JobStatus.QUEUED, JobStatus.RUNNING), order="id ASC"
         )
+
+    async def undelivered_jobs(self) -> list[Job]:
+        """Finished with a stored result the user has not received (a crash or a long
+        outage came between storing and sending), oldest first."""
+        return await self._jobs("status = ? AND delivered = 0", (JobStatus.DONE,), "id ASC")
+
+    async def mark_delivered(self, job_id: int) -> None:
+        async with self._lock:
+            await self.db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+            await self.db.commit()
 
     async def set_progress_message(self, job_id: int, message_id: int) -> None:
         async with self._lock:

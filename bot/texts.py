@@ -34,6 +34,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "Пришлите JPEG, PNG или WebP.",
         "photo.too_big": "Файл слишком большой ({size_mb:.0f} МБ). "
         "Пришлите фото до {limit_mb:.0f} МБ.",
+        "photo.too_small": "Картинка слишком маленькая ({width}×{height}). Пришлите фото "
+        "от {min_side} пикселей по каждой стороне.",
+        "photo.too_many_pixels": "В изображении слишком много пикселей. Пришлите фото до "
+        "{megapixels:.0f} мегапикселей.",
+        "photo.format": "Этот формат ({format}) я не открываю. Пришлите JPEG, PNG, WebP или HEIC.",
         "photo.not_image": "Это не изображение. Пришлите фото или картинку файлом (JPEG, PNG, "
         "WebP).",
         "photo.download_failed": "Не удалось скачать файл из Telegram. Пришлите его ещё раз.",
@@ -49,6 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Статистика</b>\nВ очереди: {queued}\nЗадачи за 24 ч: {jobs}\n"
         "Пользователей: {users}, фото: {photos}\nФункции: {features}",
         "error.unexpected": "Что-то пошло не так. Попробуйте ещё раз; ваше фото сохранено.",
+        "error.storage": "Сервис временно недоступен: проблема с хранилищем на нашей стороне. "
+        "Попробуйте через несколько минут.",
         "access.denied": "Этот бот пока доступен только приглашённым пользователям.",
         "op.tag": "Теги",
         "op.night": "Ночь",
@@ -72,21 +79,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "job.next": "⏳ {op}: вы следующий.",
         "job.running": "⚙️ {op}: обрабатываю… {percent}%",
         "job.running_note": "⚙️ {op}: обрабатываю… {percent}% ({note})",
-        "job.send_failed": "⚠️ Результат готов, но отправить его не удалось. Нажмите кнопку "
-        "действия ещё раз чуть позже.",
+        "job.send_failed": "⚠️ Результат готов и сохранён, но отправить его не удалось. "
+        "Нажмите «Показать снова».",
         "result.image": "Готово: {op}.",
         "result.again": "🔁 Ещё вариант",
         "result.full": "📎 Полный размер",
+        "result.show": "🔁 Показать снова",
         "result.gone": "Этот результат больше недоступен. Запустите действие заново.",
         "result.not_yours": "Это чужой результат.",
         "job.cancelled": "✖️ {op}: отменено.",
         "job.failed": "⚠️ {op}: не получилось. Попробуйте ещё раз чуть позже.",
         "job.bad_image": "⚠️ {op}: не удалось прочитать фото. Пришлите его заново (JPEG или PNG).",
+        "forget.ask": "Удалить все ваши фото, результаты и историю задач? Это нельзя отменить.",
+        "forget.yes": "Да, удалить всё",
+        "forget.done": "Готово: всё, что я хранил о вас, удалено.",
+        "forget.kept": "Ничего не удалено.",
+        "flood.slow_down": "Слишком много сообщений подряд. Подождите немного — я отвечу на "
+        "следующие, когда вы сделаете паузу.",
         "job.queue_full": "Очередь сейчас заполнена. Попробуйте через минуту.",
         "job.too_many": "У вас уже {limit} задач в очереди. Дождитесь результатов.",
         "job.not_found": "Эта задача уже завершена.",
         "job.cancel_ok": "Отменяю.",
         "job.resumed": "⏳ {op}: бот перезапустился, задача снова в очереди.",
+        "job.interrupted": "⚠️ {op}: задачу прервал перезапуск бота, а фото уже нет. "
+        "Пришлите фото ещё раз.",
         "tags.title": "<b>Теги</b> ({domain}):",
         "tags.empty": "Уверенных тегов не нашлось. Попробуйте фото крупнее или при свете.",
         "tags.line": "• {ru} — {en} ({percent}%)",
@@ -121,6 +137,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "JPEG, PNG or WebP.",
         "photo.too_big": "The file is too big ({size_mb:.0f} MB). Send a photo under "
         "{limit_mb:.0f} MB.",
+        "photo.too_small": "The picture is too small ({width}×{height}). Send a photo at least "
+        "{min_side} pixels on each side.",
+        "photo.too_many_pixels": "The image has too many pixels. Send a photo of at most "
+        "{megapixels:.0f} megapixels.",
+        "photo.format": "I cannot open this format ({format}). Send a JPEG, PNG, WebP or HEIC.",
         "photo.not_image": "This is not an image. Send a photo or a picture as a file (JPEG, PNG, "
         "WebP).",
         "photo.download_failed": "I could not download the file from Telegram. Send it again.",
@@ -136,6 +157,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Stats</b>\nQueued: {queued}\nJobs in 24 h: {jobs}\n"
         "Users: {users}, photos: {photos}\nFeatures: {features}",
         "error.unexpected": "Something went wrong. Try again; your photo is saved.",
+        "error.storage": "Temporarily unavailable: a storage problem on our side. Try again in "
+        "a few minutes.",
         "access.denied": "This bot is open to invited users only for now.",
         "op.tag": "Tags",
         "op.night": "Night",
@@ -159,21 +182,30 @@ TEXTS: dict[str, dict[str, str]] = {
         "job.next": "⏳ {op}: you are next.",
         "job.running": "⚙️ {op}: working… {percent}%",
         "job.running_note": "⚙️ {op}: working… {percent}% ({note})",
-        "job.send_failed": "⚠️ The result is ready but could not be sent. Press the action "
-        "button again a bit later.",
+        "job.send_failed": "⚠️ The result is ready and saved, but sending it failed. Press "
+        "“Show again”.",
         "result.image": "Done: {op}.",
         "result.again": "🔁 Again",
         "result.full": "📎 Full size",
+        "result.show": "🔁 Show again",
         "result.gone": "This result is no longer available. Run the action again.",
         "result.not_yours": "This result belongs to someone else.",
         "job.cancelled": "✖️ {op}: cancelled.",
         "job.failed": "⚠️ {op}: something went wrong. Try again a bit later.",
         "job.bad_image": "⚠️ {op}: I could not read the photo. Send it again (JPEG or PNG).",
+        "forget.ask": "Delete all your photos, results and job history? This cannot be undone.",
+        "forget.yes": "Yes, delete everything",
+        "forget.done": "Done: everything I kept about you is deleted.",
+        "forget.kept": "Nothing was deleted.",
+        "flood.slow_down": "Too many messages in a row. Wait a moment: I will answer again "
+        "once you pause.",
         "job.queue_full": "The queue is full right now. Try again in a minute.",
         "job.too_many": "You already have {limit} jobs queued. Wait for the results.",
         "job.not_found": "This job has already finished.",
         "job.cancel_ok": "Cancelling.",
         "job.resumed": "⏳ {op}: the bot restarted, the job is queued again.",
+        "job.interrupted": "⚠️ {op}: a restart of the bot interrupted this job, and the photo "
+        "is gone. Send the photo again.",
         "tags.title": "<b>Tags</b> ({domain}):",
         "tags.empty": "No confident tags. Try a closer or brighter photo.",
         "tags.line": "• {ru} — {en} ({percent}%)",

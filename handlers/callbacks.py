@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
-from bot.commands import parse_background
+from bot.commands import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
-from bot.keyboards import BackgroundPick, CancelJob, PhotoAction
+from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
 from bot.storage import Photo, Storage, User
 from bot.texts import t
+
+BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 
 async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
@@ -81,7 +83,10 @@ async def cancel_job(
 def get_router() -> Router:
     """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
-    router.callback_query.register(photo_action, PhotoAction.filter())
-    router.callback_query.register(background_pick, BackgroundPick.filter())
+    # Only values our keyboards offer: forged data falls through to the stale-button answer.
+    router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(PHOTO_ACTIONS)))
+    router.callback_query.register(
+        background_pick, BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
+    )
     router.callback_query.register(cancel_job, CancelJob.filter())
     return router

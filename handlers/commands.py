@@ -25,7 +25,7 @@ async def operation(
     try:
         photo = await target_photo(
             message, user_id=user.id, bot=bot, db=db, services=services,
-            max_bytes=int(settings.max_image_mb * 2**20),
+            max_bytes=settings.max_image_bytes,
         )  # fmt: skip
     except IntakeError as exc:
         await message.reply(t(lang, exc.key, **exc.fields))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
@@ -10,6 +12,14 @@ from aiogram.types import ErrorEvent
 from bot.texts import language_of, t
 
 log = logging.getLogger("vitrina.bot")
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EIO}
+
+
+def is_storage_failure(exc: BaseException) -> bool:
+    """A full disk, a read-only or locked database: our side, temporary, nothing was saved."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return True
+    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
 
 
 async def on_error(event: ErrorEvent) -> bool:
@@ -23,11 +33,12 @@ async def on_error(event: ErrorEvent) -> bool:
     message, query = update.message, update.callback_query
     sender = (message or query).from_user if (message or query) else None
     lang = language_of(sender.language_code if sender else None)
+    key = "error.storage" if is_storage_failure(event.exception) else "error.unexpected"
     try:
         if query is not None:
-            await query.answer(t(lang, "error.unexpected"), show_alert=True)
+            await query.answer(t(lang, key), show_alert=True)
         elif message is not None:
-            await message.answer(t(lang, "error.unexpected"))
+            await message.answer(t(lang, key))
     except TelegramAPIError as exc:
         log.warning("could not tell the user about the error: %s", exc)
     return True

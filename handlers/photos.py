@@ -22,7 +22,7 @@ async def receive(
 ) -> None:  # fmt: skip
     messages = album or [message]
     stored: list[Photo] = []
-    max_bytes = int(settings.max_image_mb * 2**20)
+    max_bytes = settings.max_image_bytes
     for index, item in enumerate(messages, start=1):
         try:
             photo = await intake(

@@ -29,6 +29,11 @@ async def result_action(
         await query.answer(t(lang, "result.gone"), show_alert=True)
         return
     action = callback_data.action
+    if action == "show":
+        await query.answer()
+        if not await jobs.redeliver(job, photo, lang):
+            await bot.send_message(job.chat_id, t(lang, "result.gone"))
+        return
     if action == "full":
         path = db.results_dir / str(result.payload.get("file", ""))
         if result.kind != "image" or not path.is_file():

@@ -24,7 +24,13 @@ class ModelUnavailable(ServiceError):
 
 
 class BadImage(ServiceError):
-    """The submitted file is not an image we can read."""
+    """The submitted file is not an image we can use. `reason` picks the user's message:
+    unreadable, empty, too_small, too_many_pixels, format."""
+
+    def __init__(self, message: str, reason: str = "unreadable", **fields: object) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.fields = fields
 
 
 class QueueFull(ServiceError):

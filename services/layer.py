@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.errors import JobCancelled, ServiceError, UnknownOperation
+from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.clip import ClipTagger
@@ -28,6 +28,7 @@ from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
+LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for this long
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ServiceConfig:
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     preload: bool = False  # load every available model when the worker starts
+    max_pixels: int = 50_000_000  # the intake gate's pixel budget (MAX_PIXELS)
 
 
 class ModelServices:
@@ -57,6 +59,8 @@ class ModelServices:
         self._worker: asyncio.Task[None] | None = None
         self._running: list[JobHandle] = []
         self._missing: dict[str, tuple[float, list[str]]] = {}
+        self._draining = False
+        self._load_failures: dict[str, tuple[float, str]] = {}  # op -> (when, model)
 
     # ---- lifecycle
 
@@ -79,6 +83,20 @@ class ModelServices:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
 
+    async def drain(self, timeout: float) -> bool:
+        """Start no more jobs; wait up to `timeout` s for the running batch to finish.
+
+        True when nothing is left running. Queued jobs stay queued (their rows too), and a
+        batch still running after the grace period is stopped by `stop()`; storage then
+        queues both again at the next start.
+        """
+        self._draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._running and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        return not self._running
+
     async def __aenter__(self) -> ModelServices:
         await self.start()
         return self
@@ -98,6 +116,9 @@ class ModelServices:
         if operation is None:
             return None
         now = time.monotonic()
+        failure = self._load_failures.get(op)
+        if failure is not None and now - failure[0] < LOAD_FAILURE_TTL_S:
+            return [failure[1]]
         cached = self._missing.get(op)
         if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
             cached = (now, operation.missing_weights())
@@ -125,7 +146,7 @@ class ModelServices:
 
     async def inspect_image(self, data: bytes) -> ImageInfo:
         """Validate uploaded bytes off the loop (not on the model thread: no waiting on GPU)."""
-        return await asyncio.to_thread(inspect_image, data)
+        return await asyncio.to_thread(inspect_image, data, self.config.max_pixels)
 
     # ---- the scheduler
 
@@ -166,7 +187,7 @@ class ModelServices:
         if self.config.preload:
             await self._warm_up()
         while True:
-            if not self._queue:
+            if not self._queue or self._draining:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
@@ -199,6 +220,9 @@ class ModelServices:
             outcomes = [exc] * len(batch)
         finally:
             self._running = []
+        for outcome in outcomes:
+            if isinstance(outcome, ModelUnavailable):  # only this feature goes unavailable
+                self._load_failures[operation.name] = (time.monotonic(), outcome.model)
         for handle, outcome in zip(batch, outcomes, strict=True):
             if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
                 outcome = JobCancelled("cancelled while running")

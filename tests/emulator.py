@@ -198,6 +198,8 @@ class BotAPIEmulator:
         self.chat_actions: list[Json] = []
         self.server_errors: list[str] = []  # emulator bugs surfaced as HTTP 500
         self._floods: dict[str, list[int]] = {}  # method (lower case) -> retry_after queue
+        self._faults: dict[str, list[str]] = {}  # method (lower case) or "file" -> faults
+        self.faults_served: list[tuple[str, str]] = []
         self._users: dict[int, Json] = {}
         self._messages: dict[tuple[int, int], Json] = {}  # Telegram-shaped, live
         self._records: dict[tuple[int, int], Json] = {}  # bot_messages entries
@@ -260,6 +262,9 @@ class BotAPIEmulator:
                 )
             params = await self._read_params(request)
             self.calls.append((method, params))
+            fault = self._take_fault(method.lower())
+            if fault is not None:
+                return self._faulty_response(request, fault)
             if self._floods.get(method.lower()):
                 retry_after = self._floods[method.lower()].pop(0)
                 body = {
@@ -282,7 +287,33 @@ class BotAPIEmulator:
             return _error_response(ApiError(f"Internal Server Error: emulator bug {error!r}", 500))
         return web.json_response({"ok": True, "result": result})
 
+    def _take_fault(self, key: str) -> str | None:
+        queue = self._faults.get(key)
+        if not queue:
+            return None
+        fault = queue.pop(0)
+        self.faults_served.append((key, fault))
+        return fault
+
+    @staticmethod
+    def _faulty_response(request: web.Request, fault: str) -> web.Response:
+        """A 5xx the way Telegram sends it (JSON), one the way a proxy does (HTML), or a
+        connection closed before any answer (the request is not carried out)."""
+        if fault == "drop":
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=500)
+        if fault == "502html":
+            return web.Response(status=502, text="<html>502 Bad Gateway</html>",
+                                content_type="text/html")  # fmt: skip
+        code = int(fault)
+        body = {"ok": False, "error_code": code, "description": "Internal Server Error"}
+        return web.json_response(body, status=code)
+
     async def _handle_file(self, request: web.Request) -> web.Response:
+        fault = self._take_fault("file")
+        if fault is not None:
+            return self._faulty_response(request, fault)
         stored = self._files_by_path.get(request.match_info["path"])
         if request.match_info["token"] != self.token or stored is None:
             return _error_response(ApiError("Not Found", 404))
@@ -312,11 +343,13 @@ class BotAPIEmulator:
     # ------------------------------------------------------------------ shared helpers
     def _chat(self, params: Json) -> int:
         chat_id = params.get("chat_id")
-        if not isinstance(chat_id, int) or chat_id not in self._users:
+        if not isinstance(chat_id, int) or (chat_id not in self._users and chat_id >= 0):
             raise ApiError("Bad Request: chat not found")
         return chat_id
 
     def _chat_obj(self, chat_id: int) -> Json:
+        if chat_id < 0:  # groups have negative ids
+            return {"id": chat_id, "type": "group", "title": f"Group {-chat_id}"}
         user = self._users[chat_id]
         return {
             "id": chat_id,
@@ -718,6 +751,12 @@ class BotAPIEmulator:
         """The next `times` calls of `method` get Telegram's 429 flood-control answer."""
         self._floods.setdefault(method.lower(), []).extend([retry_after] * times)
 
+    def fail(self, method: str, *faults: str) -> None:
+        """The next calls of `method` ("file" for file downloads) fail, one fault each:
+        "500"/"503" (Telegram's JSON error), "502html" (a proxy's page) or "drop" (the
+        connection is closed without an answer; the call is not carried out)."""
+        self._faults.setdefault(method.lower(), []).extend(faults)
+
     # ------------------------------------------------------------------ user-side actions
     def user(
         self, user_id: int = 42, language_code: str = "ru", first_name: str = "Test"
@@ -757,6 +796,17 @@ class BotAPIEmulator:
     ) -> Json:
         entities = _command_entities(text) or None
         return self._user_message(user_id, language_code, reply_to, text=text, entities=entities)
+
+    def send_group_text(
+        self, user_id: int, group_id: int, text: str, *, language_code: str = "ru"
+    ) -> Json:
+        """A message of `user_id` in the group chat `group_id` (negative)."""
+        assert group_id < 0, "group chats have negative ids"
+        user = self._user_obj(user_id, language_code)
+        entities = _command_entities(text) or None
+        message = self._new_message(group_id, user, None, text=text, entities=entities)
+        self._enqueue("message", message)
+        return copy.deepcopy(message)
 
     def send_photo(
         self,
@@ -859,6 +909,24 @@ class BotAPIEmulator:
         available = self.buttons(current)
         if callback_data not in [data for _, data in available]:
             raise ValueError(f"no button with callback_data {callback_data!r}; has {available}")
+        query_id = str(7_000_000_000_000_000 + next(self._callback_numbers))
+        self._pending_callbacks.add(query_id)
+        query = {
+            "id": query_id,
+            "from": self._user_obj(user_id, language_code),
+            "message": current,
+            "chat_instance": f"-{chat_id}77",
+            "data": callback_data,
+        }
+        self._enqueue("callback_query", query)
+        return query_id
+
+    def press_forged(
+        self, user_id: int, message: Json, callback_data: str, language_code: str = "ru"
+    ) -> str:
+        """A callback query with any data on a bot message, as a modified client can send."""
+        chat_id = message.get("chat_id") or message["chat"]["id"]
+        current = self._messages[(chat_id, message["message_id"])]
         query_id = str(7_000_000_000_000_000 + next(self._callback_numbers))
         self._pending_callbacks.add(query_id)
         query = {
@@ -981,6 +1049,11 @@ class FakeUser:
 
     def press_button(self, message: Json, callback_data: str) -> str:
         return self.emulator.press_button(
+            self.user_id, message, callback_data, language_code=self.language_code
+        )
+
+    def press_forged(self, message: Json, callback_data: str) -> str:
+        return self.emulator.press_forged(
             self.user_id, message, callback_data, language_code=self.language_code
         )
 

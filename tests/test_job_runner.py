@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from bot.jobs import TokenBucket
+from bot.ratelimit import TokenBucket
 
 
 def test_token_bucket_allows_a_burst_then_the_rate(monkeypatch) -> None:

@@ -1,0 +1,68 @@
+"""Faults inside: a full disk, a read-only database, a model that fails to load."""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import StartBot
+from tests.emulator import BotAPIEmulator
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        sqlite3.OperationalError("attempt to write a readonly database"),
+        sqlite3.OperationalError("database or disk is full"),
+        OSError(errno.ENOSPC, "No space left on device"),
+    ],
+    ids=["read-only database", "database full", "disk full"],
+)
+async def test_storage_failures_say_temporarily_unavailable(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch, failure: Exception,
+) -> None:  # fmt: skip
+    app = await start_bot()
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise failure
+
+    monkeypatch.setattr(app.db, "add_photo", failing)
+    user = emulator.user(9301, "en")
+    user.send_photo(photos["coffee"])
+    answer = await user.wait_for_message()
+    assert answer["text"].startswith("Temporarily unavailable")
+    assert "sqlite" not in answer["text"].lower() and "errno" not in answer["text"].lower()
+    monkeypatch.undo()  # the disk is fine again: the next photo works
+    user.send_photo(photos["coffee"], caption="/tag")
+    await user.wait_for_message(lambda r: "•" in (r["text"] or ""), timeout=20)
+
+
+async def test_a_model_that_fails_to_load_marks_only_its_feature_unavailable(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    tiny_weights: Path, tmp_path: Path,
+) -> None:  # fmt: skip
+    import shutil
+
+    weights = tmp_path / "weights"
+    shutil.copytree(tiny_weights, weights)
+    (weights / "clip" / "config.json").write_text("{ not json")  # a corrupt download
+    app = await start_bot(WEIGHTS_DIR=str(weights), ADMIN_IDS="9400")
+    admin = emulator.user(9400, "en")
+    admin.send_text("/start")
+    await admin.wait_for_message()
+    user = emulator.user(9401, "en")
+    user.send_photo(photos["coffee"], caption="/tag")
+    answer = await user.wait_for_message(lambda r: "unavailable" in (r["text"] or ""))
+    assert "Traceback" not in answer["text"]
+    before = len(emulator.bot_messages)
+    user.send_text("/tag")  # refused at once now, without a job
+    await user.wait_for_message(lambda r: "unavailable" in (r["text"] or ""), after=before)
+    assert len(await app.db._jobs("1 = 1", ())) == 1
+    alerts = [r for r in admin.bot_messages if "clip" in (r["text"] or "").lower()]
+    assert len(alerts) == 1  # told once
