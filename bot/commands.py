@@ -103,6 +103,7 @@ def bot_commands(lang: str) -> list[BotCommand]:
         ("background", "Новый фон" if ru else "New background"),
         ("describe", "Продающее описание" if ru else "Selling description"),
         ("domain", "Товары или отель" if ru else "Products or hotel"),
+        ("forget_me", "Удалить мои данные" if ru else "Delete my data"),
         ("help", "Справка" if ru else "Help"),
     ]
     return [BotCommand(command=c, description=d) for c, d in items]

@@ -20,7 +20,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/edit &lt;что изменить&gt; — правка по описанию\n"
             "/background &lt;цвет | #ffc0cb | gradient | transparent&gt; — новый фон\n"
             "/describe — продающее описание\n"
-            "/domain — товары или отель (сейчас: <b>{domain}</b>)\n\n"
+            "/domain — товары или отель (сейчас: <b>{domain}</b>)\n"
+            "/forget_me — удалить все мои фото и результаты\n\n"
             "Команда работает в подписи к фото, в ответ на фото или для последнего "
             "присланного фото."
         ),
@@ -123,7 +124,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/edit &lt;what to change&gt; — an edit by description\n"
             "/background &lt;colour | #ffc0cb | gradient | transparent&gt; — a new background\n"
             "/describe — a selling description\n"
-            "/domain — products or hotel (now: <b>{domain}</b>)\n\n"
+            "/domain — products or hotel (now: <b>{domain}</b>)\n"
+            "/forget_me — delete all my photos and results\n\n"
             "A command works as a photo caption, as a reply to a photo, or on the last "
             "photo you sent."
         ),
