@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.clip import ClipTagger
-from services.operations import ALL_OPS, Operation, RunContext
+from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.weights import missing_models, model_dir
@@ -56,6 +56,7 @@ class ModelServices:
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
         self._running: list[JobHandle] = []
+        self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
         self._missing: dict[str, tuple[float, list[str]]] = {}
 
     # ---- lifecycle
@@ -75,6 +76,8 @@ class ModelServices:
             self._worker = None
         for handle in self._running:
             handle.cancel_requested.set()
+        for task in list(self._finishing.values()):
+            task.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -134,6 +137,8 @@ class ModelServices:
             handle._finish(JobCancelled("cancelled while queued"))
             self._log(handle)
             self._publish_positions()
+        elif handle in self._finishing:
+            self._finishing[handle].cancel()
 
     def _publish_positions(self) -> None:
         for place, handle in enumerate(self._queue):
@@ -199,11 +204,42 @@ class ModelServices:
             outcomes = [exc] * len(batch)
         finally:
             self._running = []
+        finish = getattr(operation, "finish", None)
         for handle, outcome in zip(batch, outcomes, strict=True):
             if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
                 outcome = JobCancelled("cancelled while running")
+            if finish is not None and not isinstance(outcome, BaseException):
+                task = asyncio.create_task(self._finish_async(handle, finish, outcome))
+                self._finishing[handle] = task
+                task.add_done_callback(lambda _, h=handle: self._finishing.pop(h, None))
+                continue
             handle._finish(outcome)
             self._log(handle)
+
+    async def _finish_async(self, handle: JobHandle, finish: Callable[..., object],
+                            outcome: Outcome) -> None:  # fmt: skip
+        """The operation's async step, off the worker: the next batch is already running."""
+        context = FinishContext(report=handle._progress, on_worker=self._on_worker)
+        try:
+            outcome = await finish(handle.request, outcome, context)  # type: ignore[misc]
+        except asyncio.CancelledError:
+            handle._finish(JobCancelled("cancelled while finishing"))
+            self._log(handle)
+            raise
+        except ServiceError as exc:
+            outcome = exc
+        except Exception as exc:  # a bug in one job's finish fails that job only
+            log.exception("operation %s crashed while finishing", handle.request.op)
+            outcome = exc
+        if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
+            outcome = JobCancelled("cancelled while finishing")
+        handle._finish(outcome)
+        self._log(handle)
+
+    async def _on_worker(self, function: Callable[[], object]) -> object:
+        if self._executor is None:
+            raise ServiceError("the model worker has stopped")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request
