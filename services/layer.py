@@ -14,16 +14,21 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
+from services.models.blip import Captioner
 from services.models.clip import ClipTagger
+from services.models.gpt import GptCopywriter
+from services.models.marian import MarianTranslator
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
+from services.operations.describe import DescribeOperation
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
+from services.translation import Translators
 from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")
@@ -39,6 +44,13 @@ class ServiceConfig:
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     preload: bool = False  # load every available model when the worker starts
+    # /describe: the GPT path is on when a key is given (never printed: repr=False)
+    openai_api_key: str = field(default="", repr=False)
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o"
+    openai_timeout_s: float = 30.0
+    openai_backoff_s: float = 1.0
+    describe_gpt_language: str = "ru"  # "ru": GPT writes Russian; "en": English + opus-mt
 
 
 class ModelServices:
@@ -255,6 +267,14 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
     """The operations this build implements, wired to their models (loaded lazily)."""
     weights = config.weights_dir
     tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
+    translators = default_translators(config)
+    gpt = None
+    if config.openai_api_key:
+        gpt = GptCopywriter(
+            config.openai_api_key, base_url=config.openai_base_url, model=config.openai_model,
+            language=config.describe_gpt_language, timeout_s=config.openai_timeout_s,
+            backoff_s=config.openai_backoff_s,
+        )  # fmt: skip
     return {
         "tag": TagOperation(
             tagger,
@@ -262,4 +282,20 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             top_k=config.tag_top_k,
             min_probability=config.tag_min_probability,
         ),
+        "describe": DescribeOperation(
+            Captioner(model_dir(weights, "blip"), device=config.device),
+            tagger,  # the same instance /tag uses: one CLIP in memory
+            translators,
+            missing=lambda names: missing_models(weights, names),
+            gpt=gpt,
+        ),
     }
+
+
+def default_translators(config: ServiceConfig) -> Translators:
+    """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
+    for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
+    return Translators(
+        MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device).translate,
+        MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device).translate,
+    )
