@@ -84,7 +84,7 @@ class JobRunner:
         if missing != []:
             await self._refuse(photo, op, missing, lang)
             return None
-        if op == "tag":
+        if op in ("tag", "describe"):
             params.setdefault("domain", domain)
         job = await self.storage.create_job(
             user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params
@@ -247,7 +247,8 @@ class JobRunner:
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
         # A text result takes the place of the progress message: one message per job.
-        await self._close_progress(photo, message_id, render_text(result, lang))
+        markup = keyboards.text_result_actions(job.id, job.op, lang)
+        await self._close_progress(photo, message_id, render_text(result, lang), markup)
 
     async def _deliver_image(
         self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
@@ -297,9 +298,10 @@ class JobRunner:
         with contextlib.suppress(TelegramAPIError):
             await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
 
-    async def _close_progress(self, photo: Photo, message_id: int | None, text: str) -> None:
-        if message_id is None or not await self._edit(photo.chat_id, message_id, text, None):
-            await self._send(photo, text)
+    async def _close_progress(self, photo: Photo, message_id: int | None, text: str,
+                              markup: Any = None) -> None:  # fmt: skip
+        if message_id is None or not await self._edit(photo.chat_id, message_id, text, markup):
+            await self._send(photo, text, markup)
 
     async def _send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
         """Reply to the user's photo; if that message is gone, send without the reply."""

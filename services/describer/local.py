@@ -20,8 +20,10 @@ from typing import Any
 from services.describer.result import Copy
 
 TEMPLATES_PATH = Path(__file__).resolve().parent / "templates.json"
-_PLURAL_ONLY = {"jeans", "shorts", "socks", "sneakers", "boots", "sandals", "headphones",
-                "sunglasses", "glasses", "curtains", "towels", "plants", "flowers", "tulips"}  # fmt: skip
+_PLURAL_ONLY = {
+    "jeans", "shorts", "socks", "sneakers", "boots", "sandals", "headphones", "sunglasses",
+    "glasses", "curtains", "towels", "plants", "flowers", "tulips", "cosmetics",
+}  # fmt: skip
 _FALLBACK_ITEM = {"product": "item", "hotel": "cosy interior"}
 
 

@@ -95,11 +95,16 @@ class GptCopywriter:
             "model": self.model,
             "messages": [
                 {"role": "system", "content": _STYLE.get(domain, _STYLE["product"])},
-                {"role": "user", "content": [
-                    {"type": "text", "text": text},
-                    {"type": "image_url",
-                     "image_url": {"url": f"data:image/jpeg;base64,{image_jpeg_b64}"}},
-                ]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": text},
+                        {
+                            "type": "image_url",
+                            "image_url": {"url": f"data:image/jpeg;base64,{image_jpeg_b64}"},
+                        },
+                    ],
+                },
             ],  # fmt: skip
             "response_format": {
                 "type": "json_schema",
