@@ -159,7 +159,9 @@ class TextTranslator:
                 jobs.append(_frame(sentence))
         cores = [core for _, core, _ in jobs]
         wanted = list(dict.fromkeys(core for core in cores if self._translatable(core)))
-        done = self._repair(dict(zip(wanted, self.model(wanted), strict=True)) if wanted else {})
+        translated = self.model(wanted) if wanted else []
+        done = self._repair({core: _cap(out, core) for core, out in zip(wanted, translated,
+                                                                        strict=True)})  # fmt: skip
         results = []
         index = 0
         for text, plan in zip(texts, plans, strict=True):
@@ -170,9 +172,7 @@ class TextTranslator:
             for sentence, separator in plan:
                 prefix, core, suffix = jobs[index]
                 index += 1
-                translated = done.get(core) or self._kept_only(core)
-                cap = max(3 * len(sentence), 40)
-                out.append(prefix + translated[:cap] + suffix + separator)
+                out.append(prefix + (done.get(core) or self._kept_only(core)) + suffix + separator)
             results.append("".join(out).strip()[: self.max_chars])
         return results
 
@@ -194,7 +194,8 @@ class TextTranslator:
         runs = [p.text.strip() for pieces in broken.values() for p in pieces
                 if not p.keep and self._needs(p.text)]  # fmt: skip
         unique = list(dict.fromkeys(runs))
-        parts = dict(zip(unique, self.model(unique), strict=True)) if unique else {}
+        translated = self.model(unique) if unique else []
+        parts = {run: _cap(out, run) for run, out in zip(unique, translated, strict=True)}
         for core, pieces in broken.items():
             out = []
             for piece in pieces:
@@ -208,6 +209,11 @@ class TextTranslator:
                     out.append(piece.text)
             done[core] = re.sub(r"\s{2,}", " ", "".join(out)).strip()
         return done
+
+
+def _cap(translation: str, source: str) -> str:
+    """A translation is about as long as its source; noise is cut at three times that."""
+    return translation[: max(3 * len(source), 40)]
 
 
 def _frame(sentence: str) -> tuple[str, str, str]:

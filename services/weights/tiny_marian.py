@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -83,13 +84,15 @@ def _tiny_marian(folder: Path, seed: int, source: str, target: str) -> None:
     (folder / "source.spm").write_bytes(source_spm)
     (folder / "target.spm").write_bytes(target_spm)
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-    tokenizer = MarianTokenizer(
-        source_spm=str(folder / "source.spm"),
-        target_spm=str(folder / "target.spm"),
-        vocab=str(folder / "vocab.json"),
-        source_lang=source,
-        target_lang=target,
-    )
+    with warnings.catch_warnings():  # "Recommended: pip install sacremoses"
+        warnings.simplefilter("ignore", UserWarning)
+        tokenizer = MarianTokenizer(
+            source_spm=str(folder / "source.spm"),
+            target_spm=str(folder / "target.spm"),
+            vocab=str(folder / "vocab.json"),
+            source_lang=source,
+            target_lang=target,
+        )
     pad = vocab["<pad>"]
     config = MarianConfig(
         vocab_size=len(vocab),
