@@ -169,7 +169,7 @@ class TextTranslator:
                 results.append(text)
                 continue
             out = []
-            for sentence, separator in plan:
+            for _sentence, separator in plan:
                 prefix, core, suffix = jobs[index]
                 index += 1
                 out.append(prefix + (done.get(core) or self._kept_only(core)) + suffix + separator)

@@ -149,3 +149,30 @@ async def test_gpt_in_english_is_translated_by_opus_mt(tiny_weights: Path, photo
     assert server.requests[0]["response_format"]["json_schema"]["schema"]["required"] == ["en"]
     assert result.path == "gpt" and result.english.title == COPY["en"]["title"]
     assert result.title != COPY["en"]["title"] and len(result.benefits) == 3
+
+
+def test_cli_process_describe_writes_the_texts(
+    tiny_weights: Path, photo_files, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import csv
+
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WEIGHTS_DIR", str(tiny_weights))
+    monkeypatch.setenv("DEVICE", "cpu")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    out = tmp_path / "out"
+    files = [str(photo_files["coffee"]), str(photo_files["chelsea"])]
+    assert main(["process", *files, "--describe", "--domain", "hotel", "-o", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert [row["status"] for row in rows] == ["done", "done"]
+    for row in rows:
+        result = row["result"]
+        assert result["domain"] == "hotel" and result["path"] == "local"
+        assert 3 <= len(result["benefits"]) <= 5 and result["english"]["title"]
+    with (out / "results.csv").open(encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert table[0]["result"].splitlines()[0] == rows[0]["result"]["title"]
+    assert table[0]["english"].splitlines()[0] == rows[0]["result"]["english"]["title"]
+    assert table[0]["path"] == "local"
