@@ -45,9 +45,11 @@ class Captioner:
         prompt: str = DEFAULT_PROMPT,
         num_beams: int = 3,
         max_new_tokens: int = 30,
+        dtype: str | None = None,  # None: float16 on CUDA, float32 elsewhere
     ) -> None:
         self.model_dir = Path(model_dir)
         self.device = device
+        self.dtype = dtype
         self.prompt = prompt
         self.num_beams = num_beams
         self.max_new_tokens = max_new_tokens
@@ -86,7 +88,8 @@ class Captioner:
         ):
             raise ModelUnavailable(self.name, folder, "no weights file")
         device = torch.device(self.device)
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        dtype = getattr(torch, self.dtype) if self.dtype else (
+            torch.float16 if device.type == "cuda" else torch.float32)  # fmt: skip
         try:
             model_type = json.loads((folder / "config.json").read_text("utf-8")).get("model_type")
             cls = Blip2ForConditionalGeneration if model_type == "blip-2" else (

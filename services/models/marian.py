@@ -30,10 +30,12 @@ class MarianTranslator:
         max_input_tokens: int = 256,
         max_new_tokens: int = 128,
         max_batch: int = 32,
+        dtype: str | None = None,  # None: float16 on CUDA, float32 elsewhere
     ) -> None:
         self.model_dir = Path(model_dir)
         self.name = self.model_dir.name
         self.device = device
+        self.dtype = dtype
         self.num_beams = num_beams
         self.max_input_tokens = max_input_tokens
         self.max_new_tokens = max_new_tokens
@@ -73,7 +75,8 @@ class MarianTranslator:
         if absent:
             raise ModelUnavailable(self.name, folder, "no " + ", ".join(absent))
         device = torch.device(self.device)
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        dtype = getattr(torch, self.dtype) if self.dtype else (
+            torch.float16 if device.type == "cuda" else torch.float32)  # fmt: skip
         try:
             with warnings.catch_warnings():  # "Recommended: pip install sacremoses"
                 warnings.simplefilter("ignore", UserWarning)
