@@ -176,3 +176,25 @@ def test_cli_process_describe_writes_the_texts(
     assert table[0]["result"].splitlines()[0] == rows[0]["result"]["title"]
     assert table[0]["english"].splitlines()[0] == rows[0]["result"]["english"]["title"]
     assert table[0]["path"] == "local"
+
+
+def test_describe_settings_reach_the_service_config() -> None:
+    from bot.app import build_services
+    from bot.settings import SettingsError, settings_from_mapping
+
+    with pytest.raises(SettingsError, match="DESCRIBE_GPT_LANGUAGE"):
+        settings_from_mapping({"DESCRIBE_GPT_LANGUAGE": "de"})
+    settings = settings_from_mapping({
+        "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "OPENAI_MODEL": "gpt-4o-mini", "OPENAI_TIMEOUT_S": "7", "DESCRIBE_GPT_LANGUAGE": "en",
+        "BLIP_MODEL": "Salesforce/blip2-opt-2.7b", "DEVICE": "cpu",
+    })  # fmt: skip
+    assert KEY not in repr(settings) and settings.blip_model == "Salesforce/blip2-opt-2.7b"
+    config = build_services(settings).config
+    assert config.openai_api_key == KEY and KEY not in repr(config)
+    assert (config.openai_model, config.openai_timeout_s, config.describe_gpt_language) == (
+        "gpt-4o-mini", 7.0, "en")  # fmt: skip
+    describe = build_services(settings).operations["describe"]
+    assert describe.gpt is not None and describe.needed_models() == ["clip", "opus-mt-en-ru"]
+    local = build_services(settings_from_mapping({"DEVICE": "cpu"})).operations["describe"]
+    assert local.gpt is None and local.needed_models() == ["clip", "blip", "opus-mt-en-ru"]
