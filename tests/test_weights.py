@@ -149,7 +149,8 @@ def test_download_missing_only_skips_complete_but_not_tiny(
         download(tiny_copy, ["clip"], missing_only=True)
     marker = tiny_copy / "clip" / "vitrina.json"
     marker.write_text(json.dumps(json.loads(marker.read_text()) | {"tiny": False}))
-    assert download(tiny_copy, ["clip"], missing_only=True) == []  # complete real weights: nothing to do
+    # complete real weights: nothing to do
+    assert download(tiny_copy, ["clip"], missing_only=True) == []
 
 
 def test_download_connection_error_is_one_line(
