@@ -85,9 +85,14 @@ def full_marian(folder: Path, tiny: Path) -> None:
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    for name in ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json"):
+    for name in ("source.spm", "target.spm", "tokenizer_config.json"):
         shutil.copy(tiny / name, folder / name)
-    pad = json.loads((tiny / "vocab.json").read_text(encoding="utf-8"))["<pad>"]
+    # the real vocabulary's size: the tiny pieces, placeholders, and <pad> last (id 62517)
+    vocab = json.loads((tiny / "vocab.json").read_text(encoding="utf-8"))
+    vocab.pop("<pad>")
+    vocab.update({f"<unused{i}>": i for i in range(len(vocab), 62517)})
+    vocab["<pad>"] = pad = 62517
+    (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     config = MarianConfig(
         vocab_size=62518, d_model=512, encoder_layers=6, decoder_layers=6,
         encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
