@@ -95,9 +95,9 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _copy_html(title: str, benefits: list[str], closing: str, limit: int) -> str:
-    lines = [f"<b>{html.escape(_cut(title, limit))}</b>", ""]
-    lines += [f"• {html.escape(_cut(line, limit))}" for line in benefits]
-    return "\n".join([*lines, "", html.escape(_cut(closing, limit))])
+    lines = [f"<b>{html.escape(_cut(title, limit), quote=False)}</b>", ""]
+    lines += [f"• {html.escape(_cut(line, limit), quote=False)}" for line in benefits]
+    return "\n".join([*lines, "", html.escape(_cut(closing, limit), quote=False)])
 
 
 def _path_note(path: str, lang: str) -> str:
@@ -130,7 +130,7 @@ def render_copy_ready(payload: dict[str, Any]) -> str:
     """Plain lines in a <pre> block (Telegram copies it with one tap) for a marketplace form."""
     lines = [payload["title"], *payload["benefits"], payload["closing"]]
     return _fit(lambda limit: "<pre>" + html.escape(
-        "\n".join(_cut(line, limit) for line in lines)) + "</pre>")  # fmt: skip
+        "\n".join(_cut(line, limit) for line in lines), quote=False) + "</pre>")  # fmt: skip
 
 
 def render_text(result: Any, lang: str) -> str:
