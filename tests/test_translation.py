@@ -99,3 +99,40 @@ def test_protected_tokens_and_units() -> None:
     assert localise("1,000", "en") == "1,000"  # a thousands separator is not a decimal
     assert split_sentences("One. Two! 😀 Three\n\nFour?") == [
         ("One.", " "), ("Two!", " "), ("😀 Three", "\n\n"), ("Four?", "")]  # fmt: skip
+
+
+def test_a_blip2_folder_loads_blip2(tiny_weights: Path, tmp_path: Path, images) -> None:
+    """BLIP_MODEL may name a BLIP-2 repo: the folder's config picks the class."""
+    import torch
+    from transformers import (
+        AutoTokenizer,
+        Blip2Config,
+        Blip2ForConditionalGeneration,
+        Blip2Processor,
+        BlipImageProcessor,
+    )
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_weights / "clip")  # any BPE tokenizer
+    processor = Blip2Processor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer,
+                               num_query_tokens=4)  # fmt: skip
+    small = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
+             "num_attention_heads": 2}  # fmt: skip
+    config = Blip2Config(
+        vision_config={**small, "image_size": 32, "patch_size": 8},
+        qformer_config={**small, "encoder_hidden_size": 32, "vocab_size": 100},
+        text_config={"model_type": "opt", "hidden_size": 32, "ffn_dim": 37,
+                     "num_hidden_layers": 2, "num_attention_heads": 2,
+                     "vocab_size": len(processor.tokenizer), "word_embed_proj_dim": 32,
+                     "max_position_embeddings": 128, "bos_token_id": tokenizer.bos_token_id,
+                     "eos_token_id": tokenizer.eos_token_id,
+                     "pad_token_id": tokenizer.pad_token_id},
+        num_query_tokens=4,
+        image_token_index=processor.tokenizer.convert_tokens_to_ids("<image>"),
+    )  # fmt: skip
+    torch.manual_seed(0)
+    Blip2ForConditionalGeneration(config).save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    captioner = Captioner(tmp_path, max_new_tokens=8)
+    batch = captioner.caption(images[:3])
+    assert type(captioner._model).__name__ == "Blip2ForConditionalGeneration"
+    assert [c.text for c in batch] == [captioner.caption([i])[0].text for i in images[:3]]
