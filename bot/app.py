@@ -44,6 +44,11 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             tag_min_probability=settings.tag_min_probability,
             preload=preload,
             max_pixels=settings.max_pixels,
+            openai_api_key=settings.openai_api_key.get(),
+            openai_base_url=settings.openai_base_url,
+            openai_model=settings.openai_model,
+            openai_timeout_s=settings.openai_timeout_s,
+            describe_gpt_language=settings.describe_gpt_language,
         )
     )
 

@@ -100,17 +100,25 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
     )
     with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["file", "op", "status", "result", "error"])
+        writer.writerow(["file", "op", "status", "result", "english", "path", "error"])
         for row in rows:
             result = row.get("result")
-            if isinstance(result, dict) and "tags" in result:
+            if isinstance(result, dict) and "benefits" in result:
+                summary = "\n".join([result["title"], *result["benefits"], result["closing"]])
+            elif isinstance(result, dict) and "tags" in result:
                 summary = "; ".join(
                     f"{tag['en']} / {tag['ru']} ({tag['probability']:.3f})"
                     for tag in (*result["tags"], *result.get("attributes", ()))
                 )
             else:
                 summary = "" if result is None else json.dumps(result, ensure_ascii=False)
-            writer.writerow([row["file"], row["op"], row["status"], summary, row.get("error", "")])
+            english, path = "", ""
+            if isinstance(result, dict) and "benefits" in result:
+                copy = result["english"]
+                english = "\n".join([copy["title"], *copy["benefits"], copy["closing"]])
+                path = result["path"]
+            writer.writerow([row["file"], row["op"], row["status"], summary, english, path,
+                             row.get("error", "")])  # fmt: skip
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -161,6 +169,8 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     for flag in ("night", "tulips", "describe"):
         if getattr(args, flag):
             ops[flag] = {}
+    if args.describe:
+        ops["describe"] = {"domain": args.domain}
     if args.edit:
         ops["edit"] = {"prompt": args.edit}
     if args.background:
@@ -169,6 +179,12 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             raise SettingsError(f"--background: cannot understand {args.background!r}")
         ops["background"] = spec
     return ops
+
+
+def _overrides(settings: Settings) -> dict[str, str] | None:
+    """CLIP_MODEL / BLIP_MODEL name another repo for a model folder."""
+    chosen = {"clip": settings.clip_model, "blip": settings.blip_model}
+    return {name: repo for name, repo in chosen.items() if repo} or None
 
 
 def _weights(args: argparse.Namespace, settings: Settings) -> int:
@@ -187,7 +203,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
                 target,
                 missing_only=args.missing,
                 use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
-                model_override={"clip": settings.clip_model} if settings.clip_model else None,
+                model_override=_overrides(settings),
             )
         except weights.WeightsDownloadError as exc:
             _say(f"vitrina: {exc}")
@@ -197,9 +213,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _say(f"weights in {target}: nothing missing")
         return 0
-    problems = weights.verify(
-        target, model_override={"clip": settings.clip_model} if settings.clip_model else None
-    )
+    problems = weights.verify(target, model_override=_overrides(settings))
     for problem in problems:
         _say(f"vitrina: {problem}")
     for name in weights.tiny_models(target):

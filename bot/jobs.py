@@ -70,7 +70,7 @@ class JobRunner:
         if missing != []:
             await self._refuse(photo, op, missing, lang)
             return None
-        if op == "tag":
+        if op in ("tag", "describe"):
             params.setdefault("domain", domain)
         job = await self.storage.create_job(
             user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params
@@ -125,7 +125,8 @@ class JobRunner:
             )  # fmt: skip
         else:
             text = render_stored(result.kind, result.payload, lang)
-            sent = text is not None and await self._send(photo, text) is not None
+            markup = keyboards.text_result_actions(job.id, job.op, lang)
+            sent = text is not None and await self._send(photo, text, markup) is not None
         if sent:
             await self.storage.mark_delivered(job.id)
         return sent
@@ -291,7 +292,8 @@ class JobRunner:
         kind, payload = result_payload(result)
         await self.storage.save_result(job.id, kind, payload)
         # A text result takes the place of the progress message: one message per job.
-        if await self._close_progress(photo, message_id, render_text(result, lang)):
+        markup = keyboards.text_result_actions(job.id, job.op, lang)
+        if await self._close_progress(photo, message_id, render_text(result, lang), markup):
             await self.storage.mark_delivered(job.id)
 
     async def _deliver_image(

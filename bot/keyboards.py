@@ -44,6 +44,9 @@ class ResultAction(CallbackData, prefix="r"):
 #: op -> its own buttons under an image result, after Again and Full size.
 RESULT_EXTRAS: dict[str, tuple[str, ...]] = {}
 
+#: op -> the buttons under its text result (the message that replaced the progress message).
+TEXT_RESULT_ACTIONS: dict[str, tuple[str, ...]] = {"describe": ("english", "variant", "copy")}
+
 
 def photo_actions(photo_id: int, lang: str) -> InlineKeyboardMarkup:
     return _photo_buttons(InlineKeyboardBuilder(), photo_id, lang).as_markup()
@@ -68,6 +71,23 @@ def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyb
         top.button(text=t(lang, f"result.{action}"), callback_data=data)
     top.adjust(2)
     return _photo_buttons(top, photo_id, lang).as_markup()
+
+
+def text_result_actions(job_id: int, op: str, lang: str, *, english_shown: bool = False
+                        ) -> InlineKeyboardMarkup | None:  # fmt: skip
+    """The op's buttons under a text result (None when it has none). While the English
+    original is shown, the English button turns into one that goes back to Russian."""
+    actions = TEXT_RESULT_ACTIONS.get(op)
+    if not actions:
+        return None
+    builder = InlineKeyboardBuilder()
+    for action in actions:
+        if action == "english" and english_shown:
+            action = "russian"
+        builder.button(text=t(lang, f"result.{action}"),
+                       callback_data=ResultAction(job_id=job_id, action=action))  # fmt: skip
+    builder.adjust(len(actions))
+    return builder.as_markup()
 
 
 def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:

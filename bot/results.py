@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.texts import t
+from services.describer.result import DescriptionResult
 from services.models.clip import Tag, TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
@@ -26,13 +27,21 @@ def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str,
     return op, {**params, "seed": secrets.randbelow(2**31)}
 
 
-FOLLOW_UPS: dict[str, FollowUp] = {"again": _again}
+def _next_variant(op: str, params: dict[str, Any], facts: dict[str, Any]
+                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+    """The same description job asking for the next text variant."""
+    return op, {**params, "variant": int(facts.get("variant", params.get("variant", 0))) + 1}
+
+
+FOLLOW_UPS: dict[str, FollowUp] = {"again": _again, "variant": _next_variant}
 
 
 def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
     """(kind, JSON-able payload) for the results table (image results are stored by jobs)."""
     if isinstance(result, TagResult):
         return "tags", dataclasses.asdict(result)
+    if isinstance(result, DescriptionResult):
+        return "description", dataclasses.asdict(result)
     raise TypeError(f"no storage format for {type(result).__name__}")
 
 
@@ -68,6 +77,62 @@ def render_tags(result: TagResult, lang: str) -> str:
     return "\n".join([*lines, "", html.escape(hashtags)])
 
 
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def _fit(render: Callable[[int], str]) -> str:
+    """``render(limit)`` with fields cut to ``limit`` characters, tightened until it fits."""
+    limit = 1000
+    text = render(limit)
+    while len(text) > TELEGRAM_TEXT_LIMIT and limit > 20:
+        limit //= 2
+        text = render(limit)
+    return text[:TELEGRAM_TEXT_LIMIT]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _copy_html(title: str, benefits: list[str], closing: str, limit: int) -> str:
+    lines = [f"<b>{html.escape(_cut(title, limit), quote=False)}</b>", ""]
+    lines += [f"• {html.escape(_cut(line, limit), quote=False)}" for line in benefits]
+    return "\n".join([*lines, "", html.escape(_cut(closing, limit), quote=False)])
+
+
+def _path_note(path: str, lang: str) -> str:
+    if path == "gpt":
+        return t(lang, "describe.by_gpt")
+    if path.startswith("local (GPT failed"):
+        reason = path.removeprefix("local (GPT failed:").rstrip(")").strip()
+        return t(lang, "describe.gpt_failed", reason=html.escape(reason))
+    return t(lang, "describe.by_local")
+
+
+def render_description(payload: dict[str, Any], lang: str) -> str:
+    """The Russian text (a stored payload or ``dataclasses.asdict`` of the result)."""
+    note = _path_note(str(payload.get("path", "local")), lang)
+    return _fit(
+        lambda limit: (
+            _copy_html(payload["title"], list(payload["benefits"]), payload["closing"], limit)
+            + f"\n\n<i>{note}</i>"
+        )
+    )
+
+
+def render_english(payload: dict[str, Any], lang: str) -> str:
+    english = payload["english"]
+    return _fit(lambda limit: t(lang, "describe.english_head") + "\n\n" + _copy_html(
+        english["title"], list(english["benefits"]), english["closing"], limit))  # fmt: skip
+
+
+def render_copy_ready(payload: dict[str, Any]) -> str:
+    """Plain lines in a <pre> block (Telegram copies it with one tap) for a marketplace form."""
+    lines = [payload["title"], *payload["benefits"], payload["closing"]]
+    return _fit(lambda limit: "<pre>" + html.escape(
+        "\n".join(_cut(line, limit) for line in lines), quote=False) + "</pre>")  # fmt: skip
+
+
 def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:
     """A stored text result rendered again ("Show again"); None if the kind is unknown."""
     if kind == "tags":
@@ -77,10 +142,14 @@ def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:
 
         result = TagResult(payload["domain"], tags(payload["tags"]), tags(payload["attributes"]))
         return render_tags(result, lang)
+    if kind == "description":
+        return render_description(payload, lang)
     return None
 
 
 def render_text(result: Any, lang: str) -> str:
     if isinstance(result, TagResult):
         return render_tags(result, lang)
+    if isinstance(result, DescriptionResult):
+        return render_description(dataclasses.asdict(result), lang)
     raise TypeError(f"no renderer for {type(result).__name__}")

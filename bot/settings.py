@@ -57,6 +57,9 @@ class Settings:
     openai_api_key: Secret = field(default_factory=lambda: Secret(""))
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o"
+    openai_timeout_s: float = 30.0
+    describe_gpt_language: str = "ru"
+    blip_model: str | None = None
     device: str = "auto"
     allowed_users: frozenset[int] = frozenset()
     admin_ids: frozenset[int] = frozenset()
@@ -131,6 +134,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     if backend != "local" and not backend.startswith(("redis://", "rediss://")):
         raise SettingsError(f"SERVICE_BACKEND must be 'local' or a redis:// URL, got {backend!r}")
     min_prob = get("TAG_MIN_PROBABILITY")
+    gpt_language = (get("DESCRIBE_GPT_LANGUAGE") or "ru").lower()
+    if gpt_language not in {"ru", "en"}:
+        raise SettingsError(f"DESCRIBE_GPT_LANGUAGE must be ru or en, got {gpt_language!r}")
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -142,6 +148,11 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         openai_api_key=Secret(get("OPENAI_API_KEY")),
         openai_base_url=get("OPENAI_BASE_URL") or None,
         openai_model=get("OPENAI_MODEL") or "gpt-4o",
+        openai_timeout_s=float(
+            _number("OPENAI_TIMEOUT_S", get("OPENAI_TIMEOUT_S") or "30", float, 0.1)
+        ),
+        describe_gpt_language=gpt_language,
+        blip_model=get("BLIP_MODEL") or None,
         device=device,
         allowed_users=_ids("ALLOWED_USERS", get("ALLOWED_USERS")),
         admin_ids=_ids("ADMIN_IDS", get("ADMIN_IDS")),

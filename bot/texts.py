@@ -108,6 +108,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.empty": "Уверенных тегов не нашлось. Попробуйте фото крупнее или при свете.",
         "tags.line": "• {ru} — {en} ({percent}%)",
         "tags.attributes": "<i>Свойства:</i> {attributes}",
+        "result.english": "🇬🇧 English",
+        "result.russian": "🇷🇺 По-русски",
+        "result.variant": "🔁 Другой вариант",
+        "result.copy": "📋 Для копирования",
+        "describe.by_local": "Текст: подпись BLIP + теги → шаблон → перевод opus-mt.",
+        "describe.by_gpt": "Текст написан GPT.",
+        "describe.gpt_failed": "GPT не ответил ({reason}): текст составлен локально.",
+        "describe.english_head": "<i>Английский оригинал:</i>",
     },
     "en": {
         "start": (
@@ -212,6 +220,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.empty": "No confident tags. Try a closer or brighter photo.",
         "tags.line": "• {ru} — {en} ({percent}%)",
         "tags.attributes": "<i>Attributes:</i> {attributes}",
+        "result.english": "🇬🇧 English",
+        "result.russian": "🇷🇺 Russian",
+        "result.variant": "🔁 Another variant",
+        "result.copy": "📋 Copy-ready",
+        "describe.by_local": "Text: BLIP caption + tags → template → opus-mt translation.",
+        "describe.by_gpt": "Written by GPT.",
+        "describe.gpt_failed": "GPT did not answer ({reason}): the text was made locally.",
+        "describe.english_head": "<i>The English original:</i>",
     },
 }
 

@@ -6,8 +6,18 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import admin, callbacks, commands, fallback, photos, privacy, results, start
+    from handlers import (
+        admin,
+        callbacks,
+        commands,
+        descriptions,
+        fallback,
+        photos,
+        privacy,
+        results,
+        start,
+    )
 
     # photos before commands: a photo whose caption is /tag belongs to the photo handler
-    modules = [start, admin, privacy, photos, commands, callbacks, results, fallback]
+    modules = [start, admin, privacy, photos, commands, callbacks, descriptions, results, fallback]
     return [module.get_router() for module in modules]

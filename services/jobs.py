@@ -91,7 +91,7 @@ class JobHandle:
         if self.done:
             return False
         self.cancel_requested.set()
-        if self.state is JobState.QUEUED and self._on_cancel is not None:
+        if self._on_cancel is not None:  # queued: dropped now; in an async finish: stopped
             self._on_cancel(self)
         return True
 

@@ -12,18 +12,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
+from services.models.blip import Captioner
 from services.models.clip import ClipTagger
-from services.operations import ALL_OPS, Operation, RunContext
+from services.models.gpt import GptCopywriter
+from services.models.marian import MarianTranslator
+from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
+from services.operations.describe import DescribeOperation
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
+from services.translation import Translators
 from services.weights import missing_models, model_dir
 
 log = logging.getLogger("vitrina.jobs")
@@ -41,6 +46,13 @@ class ServiceConfig:
     tag_min_probability: float | None = None
     preload: bool = False  # load every available model when the worker starts
     max_pixels: int = 50_000_000  # the intake gate's pixel budget (MAX_PIXELS)
+    # /describe: the GPT path is on when a key is given (never printed: repr=False)
+    openai_api_key: str = field(default="", repr=False)
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o"
+    openai_timeout_s: float = 30.0
+    openai_backoff_s: float = 1.0
+    describe_gpt_language: str = "ru"  # "ru": GPT writes Russian; "en": English + opus-mt
 
 
 class ModelServices:
@@ -58,6 +70,7 @@ class ModelServices:
         self._executor: ThreadPoolExecutor | None = None
         self._worker: asyncio.Task[None] | None = None
         self._running: list[JobHandle] = []
+        self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
         self._missing: dict[str, tuple[float, list[str]]] = {}
         self._draining = False
         self._load_failures: dict[str, tuple[float, str]] = {}  # op -> (when, model)
@@ -79,6 +92,8 @@ class ModelServices:
             self._worker = None
         for handle in self._running:
             handle.cancel_requested.set()
+        for task in list(self._finishing.values()):
+            task.cancel()
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
@@ -155,6 +170,8 @@ class ModelServices:
             handle._finish(JobCancelled("cancelled while queued"))
             self._log(handle)
             self._publish_positions()
+        elif handle in self._finishing:
+            self._finishing[handle].cancel()
 
     def _publish_positions(self) -> None:
         for place, handle in enumerate(self._queue):
@@ -223,11 +240,42 @@ class ModelServices:
         for outcome in outcomes:
             if isinstance(outcome, ModelUnavailable):  # only this feature goes unavailable
                 self._load_failures[operation.name] = (time.monotonic(), outcome.model)
+        finish = getattr(operation, "finish", None)
         for handle, outcome in zip(batch, outcomes, strict=True):
             if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
                 outcome = JobCancelled("cancelled while running")
+            if finish is not None and not isinstance(outcome, BaseException):
+                task = asyncio.create_task(self._finish_async(handle, finish, outcome))
+                self._finishing[handle] = task
+                task.add_done_callback(lambda _, h=handle: self._finishing.pop(h, None))
+                continue
             handle._finish(outcome)
             self._log(handle)
+
+    async def _finish_async(self, handle: JobHandle, finish: Callable[..., object],
+                            outcome: Outcome) -> None:  # fmt: skip
+        """The operation's async step, off the worker: the next batch is already running."""
+        context = FinishContext(report=handle._progress, on_worker=self._on_worker)
+        try:
+            outcome = await finish(handle.request, outcome, context)  # type: ignore[misc]
+        except asyncio.CancelledError:
+            handle._finish(JobCancelled("cancelled while finishing"))
+            self._log(handle)
+            raise
+        except ServiceError as exc:
+            outcome = exc
+        except Exception as exc:  # a bug in one job's finish fails that job only
+            log.exception("operation %s crashed while finishing", handle.request.op)
+            outcome = exc
+        if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
+            outcome = JobCancelled("cancelled while finishing")
+        handle._finish(outcome)
+        self._log(handle)
+
+    async def _on_worker(self, function: Callable[[], object]) -> object:
+        if self._executor is None:
+            raise ServiceError("the model worker has stopped")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request
@@ -243,6 +291,14 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
     """The operations this build implements, wired to their models (loaded lazily)."""
     weights = config.weights_dir
     tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
+    translators = default_translators(config)
+    gpt = None
+    if config.openai_api_key:
+        gpt = GptCopywriter(
+            config.openai_api_key, base_url=config.openai_base_url, model=config.openai_model,
+            language=config.describe_gpt_language, timeout_s=config.openai_timeout_s,
+            backoff_s=config.openai_backoff_s,
+        )  # fmt: skip
     return {
         "tag": TagOperation(
             tagger,
@@ -250,4 +306,20 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             top_k=config.tag_top_k,
             min_probability=config.tag_min_probability,
         ),
+        "describe": DescribeOperation(
+            Captioner(model_dir(weights, "blip"), device=config.device),
+            tagger,  # the same instance /tag uses: one CLIP in memory
+            translators,
+            missing=lambda names: missing_models(weights, names),
+            gpt=gpt,
+        ),
     }
+
+
+def default_translators(config: ServiceConfig) -> Translators:
+    """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
+    for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
+    return Translators(
+        MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device).translate,
+        MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device).translate,
+    )

@@ -3,9 +3,9 @@ and knows how to batch. This module holds the contract they share."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from services.jobs import JobRequest
 
@@ -28,6 +28,19 @@ class RunContext:
 
 
 Outcome = Any  # a result, or the exception that one request of the batch failed with
+T = TypeVar("T")
+
+
+@dataclass
+class FinishContext:
+    """Handed to an operation's optional async ``finish`` step, on the event loop."""
+
+    report: Callable[[float, str | None], None]
+    #: run a function on the model worker thread (queued behind the batch running there)
+    on_worker: Callable[[Callable[[], Any]], Awaitable[Any]]
+
+    def progress(self, fraction: float, note: str | None = None) -> None:
+        self.report(min(max(fraction, 0.0), 1.0), note)
 
 
 class Operation(Protocol):
@@ -49,3 +62,13 @@ class Operation(Protocol):
     def warm_up(self) -> None:
         """Load the model(s) now, on the worker thread, so the first user does not wait."""
         ...
+
+
+class Finishing(Protocol):
+    """An operation may also define ``finish``: an async step the scheduler awaits on the
+    event loop after ``run``, one task per request, while the worker goes on with the next
+    batch (a network call, e.g. GPT, must not hold the GPU thread). Only successful outcomes
+    are finished; its return value (or exception) is the job's outcome."""
+
+    async def finish(self, request: JobRequest, outcome: Outcome, context: FinishContext
+                     ) -> Outcome: ...  # fmt: skip

@@ -12,10 +12,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from services.weights.manifest import _select, load_manifest, model_dir, read_marker, write_marker
+from services.weights.tiny_blip import tiny_blip
 from services.weights.tiny_clip import tiny_clip
+from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
 
 #: manifest name -> builder(folder, seed)
-TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {"clip": tiny_clip}
+TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
+    "clip": tiny_clip,
+    "blip": tiny_blip,
+    "opus-mt-en-ru": tiny_marian_en_ru,
+    "opus-mt-ru-en": tiny_marian_ru_en,
+}
 
 def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
     """Write small random-weight models of the real classes into ``dest/<name>/``.

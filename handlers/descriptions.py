@@ -1,0 +1,57 @@
+"""Buttons under a description: English original / back to Russian, and Copy-ready.
+
+"Another variant" is a follow-up job (bot/results.py FOLLOW_UPS["variant"]) and goes through
+handlers/results.py; these two only show the stored result in another form.
+"""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message, ReplyParameters
+
+from bot import keyboards
+from bot.keyboards import ResultAction
+from bot.results import render_copy_ready, render_description, render_english
+from bot.storage import Storage, User
+from bot.texts import t
+
+VIEWS = ("english", "russian", "copy")
+
+
+async def description_view(
+    query: CallbackQuery, callback_data: ResultAction, bot: Bot, db: Storage, user: User,
+    lang: str,
+) -> None:  # fmt: skip
+    job = await db.get_job(callback_data.job_id)
+    result = await db.get_result(job.id) if job is not None else None
+    if job is None or result is None or result.kind != "description":
+        await query.answer(t(lang, "result.gone"), show_alert=True)
+        return
+    if job.user_id != user.id:
+        await query.answer(t(lang, "result.not_yours"), show_alert=True)
+        return
+    await query.answer()
+    payload = result.payload
+    if callback_data.action == "copy":
+        photo = await db.get_photo(job.photo_id)
+        reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True
+                                ) if photo is not None else None  # fmt: skip
+        await bot.send_message(job.chat_id, render_copy_ready(payload), reply_parameters=reply)
+        return
+    english = callback_data.action == "english"
+    text = render_english(payload, lang) if english else render_description(payload, lang)
+    markup = keyboards.text_result_actions(job.id, job.op, lang, english_shown=english)
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as exc:  # pressed twice: "message is not modified"
+            if "not modified" not in str(exc):
+                raise
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.callback_query.register(description_view, ResultAction.filter(F.action.in_(VIEWS)))
+    return router
