@@ -96,7 +96,7 @@ def studio(size: Size, rng: np.random.Generator) -> Image.Image:
     width, height = size
     aspect = width / height
     dist = ((x - 0.5) * aspect / 0.42) ** 2 + ((y - 0.80) / 0.10) ** 2
-    shadow = 22.0 * np.exp(-dist * 2.2) * blend[..., 0]
+    shadow = 14.0 * np.exp(-dist * 2.2) * blend[..., 0]
     grain = 1.5 * _fbm(size, rng, 24, 2)
     return _to_image(pixels - (shadow + grain)[..., None], size)
 
