@@ -8,12 +8,13 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from bot import backgrounds
 from bot.texts import t
 from services.models.clip import TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
-IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {}
+IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": backgrounds.caption}
 
 
 #: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
@@ -26,7 +27,11 @@ def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str,
     return op, {**params, "seed": secrets.randbelow(2**31)}
 
 
-FOLLOW_UPS: dict[str, FollowUp] = {"again": _again}
+FOLLOW_UPS: dict[str, FollowUp] = {
+    "again": _again,
+    "wrong": backgrounds.wrong_object,
+    "card": backgrounds.card,
+}
 
 
 def result_payload(result: Any) -> tuple[str, dict[str, Any]]:

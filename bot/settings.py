@@ -68,6 +68,7 @@ class Settings:
     queue_max_per_user: int = 20
     max_image_mb: float = 20.0
     progress_interval_s: float = 1.0
+    background_steps: int = 25
 
     @property
     def photos_dir(self) -> Path:
@@ -149,6 +150,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         progress_interval_s=float(
             _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
         ),
+        background_steps=int(_number("BACKGROUND_STEPS", get("BACKGROUND_STEPS") or "25", int, 1)),
     )
 
 

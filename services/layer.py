@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
@@ -38,6 +39,9 @@ class ServiceConfig:
     queue_max_per_user: int = 20
     tag_top_k: int = 5
     tag_min_probability: float | None = None
+    background_steps: int = 25  # diffusion steps of a generated background
+    #: ru -> en for background prompts (opus-mt-ru-en, wired by the lead); None = as typed
+    translate_to_english: Callable[[str], str] | None = None
     preload: bool = False  # load every available model when the worker starts
 
 
@@ -103,6 +107,16 @@ class ModelServices:
             cached = (now, operation.missing_weights())
             self._missing[op] = cached
         return list(cached[1])
+
+    def missing_weights_for(self, op: str, params: Mapping[str, Any]) -> list[str] | None:
+        """`missing_weights(op)`, plus what this job's params need beyond it (a generated
+        background needs the inpainting model; a colour does not)."""
+        missing = self.missing_weights(op)
+        operation = self.operations.get(op)
+        extra = getattr(operation, "missing_weights_for", None)
+        if missing is None or extra is None:
+            return missing
+        return list(dict.fromkeys([*missing, *extra(params)]))
 
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""

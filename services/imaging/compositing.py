@@ -68,6 +68,14 @@ def _fill(image: np.ndarray, weight: np.ndarray, sigmas: tuple[float, ...]) -> n
     return result
 
 
+def fill_outward(image: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """`image` (H×W×3 float) with the pixels where `keep` is False replaced by colours spread
+    from the nearby pixels where it is True (pixels kept stay exact)."""
+    weight = keep.astype(np.float32)
+    filled = _fill(image.astype(np.float32), weight, (1.5, 4.0, 16.0, 64.0))
+    return np.where(keep[..., None], image, filled)
+
+
 def _downscaled(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize an H×W or H×W×C float array to `size` (width, height)."""
     if array.shape[1::-1] == size:
