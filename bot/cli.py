@@ -169,9 +169,11 @@ def _parser() -> argparse.ArgumentParser:
     tiny = weights.add_parser("tiny", help="write tiny random-weight models (tests, CI)")
     tiny.add_argument("dir", type=Path)
     download = weights.add_parser("download", help="fetch the real weights (pinned)")
+    download.add_argument("names", nargs="*", help="models to fetch (default: all)")
     download.add_argument("--missing", action="store_true", help="only absent models")
     download.add_argument("--dir", type=Path, default=None)
     verify = weights.add_parser("verify", help="check the weights folder")
+    verify.add_argument("names", nargs="*", help="models to check (default: all)")
     verify.add_argument("--dir", type=Path, default=None)
     return parser
 
@@ -227,6 +229,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
         try:
             fetched = weights.download(
                 target,
+                args.names or None,
                 missing_only=args.missing,
                 use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
                 model_override={"clip": settings.clip_model} if settings.clip_model else None,
@@ -234,17 +237,26 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
         except weights.WeightsDownloadError as exc:
             _say(f"vitrina: {exc}")
             return 1
+        except ValueError as exc:  # an unknown model name
+            _say(f"vitrina: {exc}")
+            return 2
         if fetched:
             _say(f"downloaded: {', '.join(str(path) for path in fetched)}")
         else:
             _say(f"weights in {target}: nothing missing")
         return 0
-    problems = weights.verify(
-        target, model_override={"clip": settings.clip_model} if settings.clip_model else None
-    )
+    try:
+        problems = weights.verify(
+            target,
+            args.names or None,
+            model_override={"clip": settings.clip_model} if settings.clip_model else None,
+        )
+    except ValueError as exc:  # an unknown model name
+        _say(f"vitrina: {exc}")
+        return 2
     for problem in problems:
         _say(f"vitrina: {problem}")
-    for name in weights.tiny_models(target):
+    for name in weights.tiny_models(target, args.names or None):
         _say(f"note: {name} holds tiny random weights (tests only: its outputs are noise)")
     if not problems:
         _say(f"weights in {target}: OK")

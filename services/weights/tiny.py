@@ -14,11 +14,15 @@ from pathlib import Path
 from services.weights.manifest import _select, load_manifest, model_dir, read_marker, write_marker
 from services.weights.tiny_clip import tiny_clip
 from services.weights.tiny_inpaint import tiny_inpaint
+from services.weights.tiny_isnet import tiny_isnet
+from services.weights.tiny_sam import tiny_sam
 
 #: manifest name -> builder(folder, seed)
 TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "clip": tiny_clip,
     "inpaint": tiny_inpaint,
+    "isnet": tiny_isnet,
+    "sam": tiny_sam,
 }
 
 def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
