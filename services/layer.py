@@ -22,7 +22,10 @@ from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.clip import ClipTagger
+from services.models.inpaint import BackgroundPainter
 from services.operations import ALL_OPS, Operation, RunContext
+from services.operations.background import BackgroundOperation
+from services.operations.cutout import ObjectCutter
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.weights import missing_models, model_dir
@@ -239,5 +242,12 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             missing=lambda: missing_models(weights, ["clip"]),
             top_k=config.tag_top_k,
             min_probability=config.tag_min_probability,
+        ),
+        "background": BackgroundOperation(
+            ObjectCutter(weights, device=config.device),
+            BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
+            painter_missing=lambda: missing_models(weights, ["inpaint"]),
+            steps=config.background_steps,
+            translate_to_english=config.translate_to_english,
         ),
     }

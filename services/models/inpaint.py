@@ -55,6 +55,12 @@ class BackgroundPainter:
         self.load()
         return int(self._pipe.vae_scale_factor)
 
+    @property
+    def native_side(self) -> int:
+        """The side the model was trained at: UNet sample size × vae_scale (512 for SD 1.5)."""
+        self.load()
+        return int(self._pipe.unet.config.sample_size) * self.vae_scale
+
     def load(self) -> None:
         if self._pipe is not None:
             return

@@ -65,7 +65,7 @@ class BackgroundOperation:
     def __init__(
         self, cutter: Cutter, painter: BackgroundPainter | None = None, *,
         painter_missing: Callable[[], list[str]] = list, steps: int = 25,
-        work_side: int = 512, translate_to_english: Callable[[str], str] | None = None,
+        work_side: int | None = None, translate_to_english: Callable[[str], str] | None = None,
     ) -> None:  # fmt: skip
         self.cutter = cutter
         self.painter = painter
@@ -187,10 +187,13 @@ class BackgroundOperation:
             facts["prompt_en"] = english
         return PROMPT_STYLE.format(scene=english)
 
-    def working_size(self, size: tuple[int, int], multiple: int = 8) -> tuple[int, int]:
-        """The photo's aspect with the long side `work_side`, both sides multiples of 8."""
+    def working_size(
+        self, size: tuple[int, int], multiple: int = 8, side: int | None = None
+    ) -> tuple[int, int]:
+        """The photo's aspect with the long side `side` (default: `work_side`, else 512),
+        both sides multiples of 8."""
         width, height = size
-        scale = self.work_side / max(width, height)
+        scale = (side or self.work_side or 512) / max(width, height)
         step = max(8, multiple)
         return (max(step, round(width * scale / step) * step),
                 max(step, round(height * scale / step) * step))  # fmt: skip
@@ -210,7 +213,8 @@ class BackgroundOperation:
             raise BadBackground("a generated background needs a prompt")
         steps = max(1, int(params.get("steps", self.steps) or self.steps))
         facts.update(prompt=prompt, seed=seed, steps=steps)
-        size = self.working_size(rgba.size, self.painter.vae_scale)
+        side = self.work_side or self.painter.native_side  # 512 for SD 1.5
+        size = self.working_size(rgba.size, self.painter.vae_scale, side)
         alpha = np.asarray(rgba.getchannel("A").resize(size, Image.Resampling.BILINEAR))
         grow = max(1, round(max(size) * 0.006))  # keep a few px round the object: no bleed
         keep = ndimage.binary_dilation(alpha > 127, iterations=grow)
