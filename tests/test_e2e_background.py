@@ -146,6 +146,13 @@ async def test_the_users_second_photo_becomes_the_background(
     greens = np.asarray(image_of(again).convert("RGB")).astype(int)
     assert greens.shape == source.shape and closer(greens, source, (0, 200, 0)) > 30
 
+    # an album of two captioned /background: product first, background second
+    before = len(emulator.bot_messages)
+    album = user.send_album([two_objects(), png((250, 200, 0))], caption="/background")
+    paired = await user.wait_for_message(is_result(album[0]), after=before, timeout=60)
+    yellow = np.asarray(image_of(paired).convert("RGB")).astype(int)
+    assert closer(yellow, source, (250, 200, 0)) > 30
+
     # the first photo of a chat with a bare /background has no product: the menu, as before
     other = emulator.user(43)
     before = len(emulator.bot_messages)
