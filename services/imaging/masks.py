@@ -186,17 +186,18 @@ def rank_by_agreement(
 
 
 def fuse(sam_mask: np.ndarray, saliency: np.ndarray) -> Fused:
-    """SAM's crisp edge where it agrees with saliency, saliency where saliency is sure and
-    SAM says otherwise. A SAM mask that is another object (IoU < MIN_AGREEMENT) is ignored:
-    the result is the saliency alone, flagged ``fallback``."""
+    """SAM's crisp edge where it agrees with saliency; where saliency is sure (<= SURE_LOW or
+    >= SURE_HIGH) and SAM says otherwise, saliency's verdict. A SAM mask that is another
+    object (IoU < MIN_AGREEMENT) is ignored: the result is the saliency alone, flagged
+    ``fallback``."""
     sam = sam_mask.astype(bool)
     saliency = np.clip(saliency.astype(np.float32), 0.0, 1.0)
     agreement = iou(sam, saliency >= THRESHOLD)
     if agreement < MIN_AGREEMENT:
         return Fused(clean_alpha(saliency), agreement, True)
     alpha = sam.astype(np.float32)
-    overrule = (sam & (saliency <= SURE_LOW)) | (~sam & (saliency >= SURE_HIGH))
-    alpha[overrule] = saliency[overrule]
+    alpha[sam & (saliency <= SURE_LOW)] = 0.0  # SAM leaked onto what is surely background
+    alpha[~sam & (saliency >= SURE_HIGH)] = 1.0  # SAM missed what is surely the object
     return Fused(clean_alpha(alpha), agreement, False)
 
 

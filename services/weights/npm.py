@@ -38,8 +38,9 @@ class NpmError(RuntimeError):
     """The tarball could not be fetched or does not hold what the manifest pins."""
 
 
-def tarball_url(package: str, version: str, registry: str = NPM_REGISTRY) -> str:
+def tarball_url(package: str, version: str, registry: str | None = None) -> str:
     """The registry's tarball address: ``<registry>/@scope/name/-/name-<version>.tgz``."""
+    registry = registry or NPM_REGISTRY
     return f"{registry.rstrip('/')}/{package}/-/{package.rsplit('/', 1)[-1]}-{version}.tgz"
 
 
