@@ -74,9 +74,11 @@ def caption(facts: dict[str, Any], lang: str) -> str:
 
 
 def wrong_object(op: str, params: dict[str, Any], facts: dict[str, Any]
-                 ) -> tuple[str, dict[str, Any]]:  # fmt: skip
-    """The next candidate cut (cycling back to the first)."""
+                 ) -> tuple[str, dict[str, Any]] | None:  # fmt: skip
+    """The next candidate cut (cycling back to the first); None when there is only one."""
     total = max(1, int(facts.get("candidates", 1) or 1))
+    if total == 1:
+        return None
     current = int(facts.get("candidate", params.get("candidate", 0)) or 0)
     return op, {**params, "candidate": (current + 1) % total}
 

@@ -19,7 +19,8 @@ IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": backgrounds.caption}
 
 #: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
 #: params). "again" is shared by every image op; an op adds its own (e.g. "wrong object").
-FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
+#: None = nothing to ask for (the button answers "result.<action>_none").
+FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]] | None]
 
 
 def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -81,6 +81,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "заготовки, прозрачный фон и ваше фото работают: <code>/background pink</code>.",
         "result.wrong": "🎯 Не тот объект?",
         "result.card": "🛍 Карточка 3:4",
+        "result.wrong_none": "Другого объекта на этом фото я не нашёл. Попробуйте кадр, где "
+        "товар крупнее и отделён от фона.",
         "bg.caption": "Фон: {what}",
         "bg.transparent": "прозрачный (PNG)",
         "bg.photo": "ваше фото",
@@ -198,6 +200,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "<code>/background pink</code>.",
         "result.wrong": "🎯 Wrong object?",
         "result.card": "🛍 Card 3:4",
+        "result.wrong_none": "I found no other object in this photo. Try a shot where the "
+        "product is larger and stands apart from the background.",
         "bg.caption": "Background: {what}",
         "bg.transparent": "transparent (PNG)",
         "bg.photo": "your photo",

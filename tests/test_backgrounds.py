@@ -131,3 +131,23 @@ def test_a_small_object_is_enlarged_at_most_four_times() -> None:
     placed = place(Image.fromarray(rgba, "RGBA"), (900, 1200))
     left, top, right, bottom = alpha_bbox(np.asarray(placed.getchannel("A")))
     assert right - left == 80 and bottom - top == 80
+
+
+def test_follow_ups_and_captions_of_a_background_result() -> None:
+    from bot.backgrounds import caption, card, wrong_object
+
+    params = {"kind": "colour", "value": "#ffc0cb", "name": "pink"}
+    facts = {"kind": "colour", "value": "#ffc0cb", "name": "pink", "candidate": 2,
+             "candidates": 3}  # fmt: skip
+    assert wrong_object("background", params, facts) == ("background", {**params, "candidate": 0})
+    assert wrong_object("background", params, {**facts, "candidates": 1}) is None
+    assert card("background", params, facts) == (
+        "background",
+        {**params, "candidate": 2, "card": "3:4"},
+    )
+    assert caption(facts, "en") == "Background: pink (#ffc0cb) · object 3 of 3"
+    assert caption({**facts, "card": "3:4"}, "ru").endswith("Карточка 3:4, 900×1200")
+    assert caption({"kind": "prompt", "prompt": "<b>", "seed": 4}, "en") == (
+        "Background: «&lt;b&gt;» · seed 4"
+    )
+    assert caption({"kind": "preset", "value": "linen"}, "ru") == "Фон: Лён"
