@@ -200,3 +200,19 @@ def test_availability_of_a_prompt_without_the_inpainting_weights(
                                             ((1000, 333), (512, 168))])  # fmt: skip
 def test_working_size_keeps_the_aspect_in_multiples_of_8(size, work) -> None:
     assert BackgroundOperation(MaskCutter()).working_size(size) == work
+
+
+def test_a_transparent_png_guides_the_real_cutter(tiny_weights: Path, tmp_path: Path) -> None:
+    """The real ObjectCutter (tiny ISNet + SAM: noisy cuts) is handed the file's own alpha,
+    so whatever it cuts, the transparent surround becomes the new colour."""
+    from services.operations.cutout import ObjectCutter
+
+    pixels = np.zeros((90, 120, 4), np.uint8)
+    pixels[20:70, 30:90] = (200, 50, 50, 255)
+    path = tmp_path / "cut-before.png"
+    Image.fromarray(pixels, "RGBA").save(path)
+    op = BackgroundOperation(ObjectCutter(tiny_weights))
+    result = run(op, path, kind="colour", value="#00ff00", shadow=False)
+    out = np.asarray(result.image)
+    assert result.facts["source"].endswith("alpha-hint")
+    assert (out[:10] == (0, 255, 0)).all() and (out[:, :15] == (0, 255, 0)).all()

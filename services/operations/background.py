@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from scipy import ndimage
 
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
@@ -113,7 +113,8 @@ class BackgroundOperation:
         image = load_rgb(path)
         context.progress(0.05, None)
         cut = self.cutter.cut(
-            image, candidate=int(params.get("candidate", 0) or 0), cache_key=str(path),
+            _with_alpha(path) or image, candidate=int(params.get("candidate", 0) or 0),
+            cache_key=str(path),
             cancelled=context.cancelled,
         )  # fmt: skip
         if context.cancelled():
@@ -234,3 +235,17 @@ class BackgroundOperation:
         scene = fill_outward(np.asarray(painted.image, dtype=np.float32), ~keep)
         scene_image = Image.fromarray(np.clip(scene + 0.5, 0, 255).astype(np.uint8), "RGB")
         return over(rgba, scene_image.resize(rgba.size, Image.Resampling.LANCZOS), shadow=False)
+
+
+def _with_alpha(path: Any) -> Image.Image | None:
+    """The photo as RGBA when the file itself is transparent (a PNG cut out before): its
+    alpha tells the cutter what is surely background. None for opaque files."""
+    try:
+        with Image.open(path) as opened:
+            if opened.mode in ("RGBA", "LA", "PA") or (
+                opened.mode == "P" and "transparency" in opened.info
+            ):
+                return ImageOps.exif_transpose(opened).convert("RGBA")
+    except (OSError, ValueError):
+        return None  # load_rgb has read it already; a second failure is not ours to report
+    return None
