@@ -145,6 +145,8 @@ def test_presets_gradients_and_photo_backgrounds(photo: Path, tmp_path: Path) ->
         run(op, photo, kind="preset", value="lava")
     with pytest.raises(BadBackground):
         run(op, photo, kind="sparkles")
+    with pytest.raises(BadBackground, match="3:4"):
+        run(op, photo, kind="colour", value="#ffffff", card="16:9")
 
 
 def test_prompt_repaints_around_the_object_and_keeps_its_pixels(
@@ -191,8 +193,11 @@ def test_availability_of_a_prompt_without_the_inpainting_weights(
     assert op.missing_weights() == []
     assert op.missing_weights_for({"kind": "colour"}) == []
     assert op.missing_weights_for({"kind": "prompt", "value": "on a table"}) == ["inpaint"]
+    cutter = op.cutter
+    calls = len(cutter.calls)
     with pytest.raises(ModelUnavailable, match="inpaint"):
         run(op, photo, kind="prompt", value="on a table")
+    assert len(cutter.calls) == calls  # refused before cutting
     assert run(op, photo, kind="colour", value="#000000").image.size == (W, H)
 
 

@@ -109,6 +109,13 @@ class BackgroundOperation:
         kind = str(params.get("kind", ""))
         if kind not in KINDS:
             raise BadBackground(f"unknown background kind {kind!r}; one of {', '.join(KINDS)}")
+        ratio = params.get("card")
+        try:
+            card = card_size(str(ratio)) if ratio else None
+        except ValueError as exc:
+            raise BadBackground(str(exc)) from None
+        if kind == "prompt":  # before the cut: no point cutting for a model that is absent
+            self._check_painter(params)
         started = time.perf_counter()
         image = load_rgb(path)
         context.progress(0.05, None)
@@ -122,9 +129,8 @@ class BackgroundOperation:
         context.progress(0.3, None)
         cut_s = time.perf_counter() - started
         rgba = transparent(image, cut.alpha)
-        ratio = params.get("card")
-        if ratio:
-            rgba = place(rgba, card_size(str(ratio)))
+        if card is not None:
+            rgba = place(rgba, card)
         facts: dict[str, Any] = {
             "kind": kind, "candidate": cut.candidate, "candidates": cut.candidates,
             "source": cut.source, "foreground_share": round(float(cut.foreground_share), 4),
@@ -199,19 +205,22 @@ class BackgroundOperation:
         return (max(step, round(width * scale / step) * step),
                 max(step, round(height * scale / step) * step))  # fmt: skip
 
+    def _check_painter(self, params: Mapping[str, Any]) -> None:
+        if self.painter is None:
+            raise ModelUnavailable("inpaint", Path("inpaint"), "not configured")
+        if self._painter_missing():
+            raise ModelUnavailable("inpaint", self.painter.model_dir, "missing")
+        if not str(params.get("value", "")).strip():
+            raise BadBackground("a generated background needs a prompt")
+
     def _painted(
         self, rgba: Image.Image, photo: Image.Image, params: Mapping[str, Any], seed: int,
         facts: dict[str, Any], context: RunContext,
     ) -> Image.Image:  # fmt: skip
         """Repaint everything but the (slightly dilated) object at a working size, fill the
         thin ring around the object from the new scene, scale up, put the object back."""
-        if self.painter is None:
-            raise ModelUnavailable("inpaint", Path("inpaint"), "not configured")
-        if self._painter_missing():
-            raise ModelUnavailable("inpaint", self.painter.model_dir, "missing")
+        assert self.painter is not None  # _check_painter ran before the cut
         prompt = str(params.get("value", "")).strip()
-        if not prompt:
-            raise BadBackground("a generated background needs a prompt")
         steps = max(1, int(params.get("steps", self.steps) or self.steps))
         facts.update(prompt=prompt, seed=seed, steps=steps)
         side = self.work_side or self.painter.native_side  # 512 for SD 1.5
