@@ -38,6 +38,7 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             queue_max_per_user=settings.queue_max_per_user,
             tag_top_k=settings.tag_top_k,
             tag_min_probability=settings.tag_min_probability,
+            sam_model=settings.sam_model,
             preload=preload,
         )
     )

@@ -38,6 +38,7 @@ class ServiceConfig:
     queue_max_per_user: int = 20
     tag_top_k: int = 5
     tag_min_probability: float | None = None
+    sam_model: str | None = None  # SAM_MODEL: forces vit_h / vit_l / vit_b for the cut
     preload: bool = False  # load every available model when the worker starts
 
 
