@@ -180,3 +180,14 @@ def test_sam_model_setting_is_parsed_and_checked() -> None:
     assert settings_from_mapping({"SAM_MODEL": " VIT_H "}).sam_model == "vit_h"
     with pytest.raises(SettingsError, match="SAM_MODEL"):
         settings_from_mapping({"SAM_MODEL": "vit_x"})
+
+
+def test_transparent_png_without_isnet_prompts_sam_with_its_alpha(
+    tiny_weights: Path, tmp_path: Path
+) -> None:
+    cutter = ObjectCutter(only(tiny_weights, tmp_path, "sam"))
+    rgba = Image.new("RGBA", (120, 90), (0, 0, 0, 0))
+    rgba.paste((200, 40, 40, 255), (40, 25, 80, 65))
+    cut = cutter.cut(rgba)
+    check_alpha(cut, rgba.size)
+    assert cut.source in {"alpha+sam", "alpha:fallback"}
