@@ -39,6 +39,7 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             tag_top_k=settings.tag_top_k,
             tag_min_probability=settings.tag_min_probability,
             background_steps=settings.background_steps,
+            sam_model=settings.sam_model,
             preload=preload,
         )
     )

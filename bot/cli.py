@@ -226,25 +226,31 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     if args.weights_command == "download":
         from services.device import resolve_device
 
-        try:
-            fetched = weights.download(
-                target,
-                args.names or None,
-                missing_only=args.missing,
-                use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
-                model_override={"clip": settings.clip_model} if settings.clip_model else None,
-            )
-        except weights.WeightsDownloadError as exc:
-            _say(f"vitrina: {exc}")
-            return 1
-        except ValueError as exc:  # an unknown model name
-            _say(f"vitrina: {exc}")
+        known = list(weights.load_manifest())
+        names = list(dict.fromkeys(args.names)) or known
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            _say(f"vitrina: unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
             return 2
+        # One model at a time: an unreachable hub must not keep the npm-hosted ISNet away.
+        fetched, failed = [], 0
+        for name in names:
+            try:
+                fetched += weights.download(
+                    target,
+                    [name],
+                    missing_only=args.missing,
+                    use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
+                    model_override={"clip": settings.clip_model} if settings.clip_model else None,
+                )
+            except weights.WeightsDownloadError as exc:
+                _say(f"vitrina: {exc}")
+                failed += 1
         if fetched:
             _say(f"downloaded: {', '.join(str(path) for path in fetched)}")
-        else:
+        elif not failed:
             _say(f"weights in {target}: nothing missing")
-        return 0
+        return 1 if failed else 0
     try:
         problems = weights.verify(
             target,

@@ -62,6 +62,7 @@ class Settings:
     service_backend: str = "local"
     log_level: str = "INFO"
     clip_model: str | None = None
+    sam_model: str | None = None  # vit_h | vit_l | vit_b; None: vit_h on CUDA, vit_b on CPU
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     queue_max_size: int = 200
@@ -121,6 +122,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     if backend != "local" and not backend.startswith(("redis://", "rediss://")):
         raise SettingsError(f"SERVICE_BACKEND must be 'local' or a redis:// URL, got {backend!r}")
     min_prob = get("TAG_MIN_PROBABILITY")
+    sam_model = get("SAM_MODEL").lower() or None
+    if sam_model not in {None, "vit_h", "vit_l", "vit_b"}:
+        raise SettingsError(f"SAM_MODEL must be vit_h, vit_l or vit_b, got {sam_model!r}")
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -138,6 +142,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         service_backend=backend,
         log_level=level,
         clip_model=get("CLIP_MODEL") or None,
+        sam_model=sam_model,
         tag_top_k=int(_number("TAG_TOP_K", get("TAG_TOP_K") or "5", int, 1)),
         tag_min_probability=(
             float(_number("TAG_MIN_PROBABILITY", min_prob, float, 0.0)) if min_prob else None

