@@ -159,7 +159,7 @@ def test_prompt_repaints_around_the_object_and_keeps_its_pixels(
         return "on a marble table"
 
     op = BackgroundOperation(
-        MaskCutter(), painter, steps=2, work_side=64, translate_to_english=translate
+        MaskCutter(), painter, steps=2, work_side=32, translate_to_english=translate
     )
     context = Context()
     result = run(op, photo, context, kind="prompt", value="на мраморном столе", seed=7)
@@ -178,7 +178,7 @@ def test_prompt_repaints_around_the_object_and_keeps_its_pixels(
 
 
 def test_prompt_cancel_lands_within_one_step(photo: Path, painter: BackgroundPainter) -> None:
-    op = BackgroundOperation(MaskCutter(), painter, steps=6, work_side=64)
+    op = BackgroundOperation(MaskCutter(), painter, steps=6, work_side=32)
     context = Context(cancel_after_notes=1)
     with pytest.raises(JobCancelled):
         run(op, photo, context, kind="prompt", value="a sunny beach")
