@@ -69,7 +69,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "edit.ask": "Напишите, что изменить, например: <code>/edit make it sunset</code> — "
         "в ответ на фото.",
         "background.ask": "Выберите фон или напишите <code>/background pink</code>, "
-        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>.",
+        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>. "
+        "Свой фон: пришлите его фото с подписью /background сразу после фото товара.",
         "background.bad": "Не понял фон «{value}». Цвета: {colours} (и все CSS-названия), "
         "#ffc0cb или #fc0; градиент: <code>gradient</code>, <code>градиент розовый белый</code>; "
         "<code>transparent</code>; заготовки: {presets}; или сцена в несколько слов: "
@@ -187,7 +188,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "edit.ask": "Write what to change, e.g. <code>/edit make it sunset</code>, as a reply to "
         "the photo.",
         "background.ask": "Pick a background or write <code>/background pink</code>, "
-        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>.",
+        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>. "
+        "Your own background: send its photo captioned /background right after the product "
+        "photo.",
         "background.bad": "I did not understand the background “{value}”. Colours: {colours} "
         "(and every CSS name), #ffc0cb or #fc0; a gradient: <code>gradient</code>, "
         "<code>gradient pink blue</code>; <code>transparent</code>; presets: {presets}; or a "
