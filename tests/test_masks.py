@@ -142,6 +142,19 @@ def test_fuse_lets_sure_saliency_overrule_sam() -> None:
     assert fused.alpha[45, 60] == 1.0
 
 
+def test_a_part_sam_missed_comes_back_with_saliencys_soft_edge() -> None:
+    big, small = disc(cx=45, r=22), disc(cx=100, r=10)
+    saliency = np.maximum(soft(big), soft(small))
+    fused = M.fuse(big, saliency)  # SAM took the big object only
+    assert not fused.fallback
+    small_band = (saliency > M.SURE_LOW) & (saliency < M.SURE_HIGH) & disc(cx=100, r=14)
+    np.testing.assert_allclose(
+        fused.alpha[small_band], saliency[small_band]
+    )  # soft, not cut at 0.9
+    assert fused.alpha[45, 100] == 1.0 and fused.alpha[45, 45] == 1.0
+    np.testing.assert_array_equal(fused.alpha[disc(cx=45, r=26)], big[disc(cx=45, r=26)])
+
+
 def test_a_sam_mask_that_disagrees_everywhere_falls_back_to_saliency(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

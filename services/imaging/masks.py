@@ -196,8 +196,17 @@ def fuse(sam_mask: np.ndarray, saliency: np.ndarray) -> Fused:
     if agreement < MIN_AGREEMENT:
         return Fused(clean_alpha(saliency), agreement, True)
     alpha = sam.astype(np.float32)
-    alpha[sam & (saliency <= SURE_LOW)] = 0.0  # SAM leaked onto what is surely background
-    alpha[~sam & (saliency >= SURE_HIGH)] = 1.0  # SAM missed what is surely the object
+    # Where SAM leaked onto sure background, or missed a surely salient part, saliency decides
+    # there and over its soft band around (a few px): that edge is saliency's, not a hard cut.
+    verdict = np.where(saliency >= SURE_HIGH, 1.0, np.where(saliency <= SURE_LOW, 0.0, saliency))
+    band = max(4.0, 0.01 * max(sam.shape))
+    for wrong, side in (
+        (sam & (saliency <= SURE_LOW), sam),
+        (~sam & (saliency >= SURE_HIGH), ~sam),
+    ):
+        if wrong.any():
+            zone = (ndimage.distance_transform_edt(~wrong) <= band) & side
+            alpha[zone] = verdict[zone]
     return Fused(clean_alpha(alpha), agreement, False)
 
 
