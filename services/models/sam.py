@@ -22,12 +22,14 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from services.errors import ModelUnavailable
-from services.imaging.masks import AutoMask
+
+if TYPE_CHECKING:  # scipy-free import: benchmarks run on bare GPU boxes
+    from services.imaging.masks import AutoMask
 
 log = logging.getLogger("vitrina.sam")
 
@@ -306,6 +308,8 @@ class SamSegmenter:
     ) -> list[AutoMask]:
         import torch
         from segment_anything import SamAutomaticMaskGenerator
+
+        from services.imaging.masks import AutoMask
 
         generator = SamAutomaticMaskGenerator(
             self._model,
