@@ -202,8 +202,25 @@ def test_npm_pack_is_used_when_npm_exists(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "args").read_text().startswith(f"pack {PACKAGE}@{VERSION} ")
 
     fake.write_text("#!/bin/sh\necho 'npm ERR! code E404' >&2\nexit 1\n")
-    with pytest.raises(WeightsDownloadError, match="npm pack failed: npm ERR! code E404"):
+    monkeypatch.setattr(npm_mod, "NPM_REGISTRY", "http://127.0.0.1:9")  # refused at once
+    with pytest.raises(
+        WeightsDownloadError, match="npm pack failed: npm ERR! code E404; over HTTP"
+    ):
         download(tmp_path / "w", ["isnet"], manifest_path=manifest)
+
+
+def test_a_failing_npm_falls_back_to_http(
+    tmp_path: Path, registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "npm"
+    fake.write_text("#!/bin/sh\necho 'npm ERR! unknown option --pack-destination' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(npm_mod.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(npm_mod, "NPM_REGISTRY", registry)
+    download(tmp_path / "w", ["isnet"], manifest_path=write_manifest(tmp_path / "m.json"))
+    assert (tmp_path / "w" / "isnet" / "model.onnx").read_bytes() == MODEL
+    with pytest.raises(npm_mod.NpmError, match="unknown option"):
+        npm_mod.fetch_tarball(PACKAGE, VERSION, tmp_path / "only-npm", 2, use_npm=True)
 
 
 def test_cli_download_goes_on_past_an_unreachable_hub(
