@@ -191,3 +191,20 @@ def test_transparent_png_without_isnet_prompts_sam_with_its_alpha(
     cut = cutter.cut(rgba)
     check_alpha(cut, rgba.size)
     assert cut.source in {"alpha+sam", "alpha:fallback"}
+
+
+def test_tiny_isnet_and_sam_layout(tiny_weights: Path) -> None:
+    import json
+
+    isnet, sam = tiny_weights / "isnet", tiny_weights / "sam"
+    assert {p.name for p in isnet.iterdir()} == {"model.onnx", "vitrina.json"}
+    assert {p.name for p in sam.iterdir()} == {
+        "sam_vit_b_01ec64.pth",
+        "sam_config.json",
+        "vitrina.json",
+    }
+    config = json.loads((sam / "sam_config.json").read_text())
+    assert config["checkpoint"] == "sam_vit_b_01ec64.pth" and config["image_size"] == 256
+    for folder in (isnet, sam):
+        assert json.loads((folder / "vitrina.json").read_text())["tiny"] is True
+        assert sum(p.stat().st_size for p in folder.iterdir()) < 2 * 1024 * 1024

@@ -1,10 +1,11 @@
-"""Mask rules on synthetic arrays (services/imaging/masks.py): exact, no model."""
+"""Mask rules on synthetic arrays (services/imaging/masks.py, automasks.py): exact, no model."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from services.imaging import automasks as A
 from services.imaging import masks as M
 
 H, W = 90, 120
@@ -142,6 +143,19 @@ def test_fuse_lets_sure_saliency_overrule_sam() -> None:
     assert fused.alpha[45, 60] == 1.0
 
 
+def test_a_part_sam_missed_comes_back_with_saliencys_soft_edge() -> None:
+    big, small = disc(cx=45, r=22), disc(cx=100, r=10)
+    saliency = np.maximum(soft(big), soft(small))
+    fused = M.fuse(big, saliency)  # SAM took the big object only
+    assert not fused.fallback
+    small_band = (saliency > M.SURE_LOW) & (saliency < M.SURE_HIGH) & disc(cx=100, r=14)
+    np.testing.assert_allclose(
+        fused.alpha[small_band], saliency[small_band]
+    )  # soft, not cut at 0.9
+    assert fused.alpha[45, 100] == 1.0 and fused.alpha[45, 45] == 1.0
+    np.testing.assert_array_equal(fused.alpha[disc(cx=45, r=26)], big[disc(cx=45, r=26)])
+
+
 def test_a_sam_mask_that_disagrees_everywhere_falls_back_to_saliency(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -156,15 +170,15 @@ def test_a_sam_mask_that_disagrees_everywhere_falls_back_to_saliency(
 # --- without saliency: SAM's automatic masks ------------------------------------------------
 
 
-def auto(mask: np.ndarray, iou: float = 0.95, stability: float = 0.97) -> M.AutoMask:
-    return M.AutoMask(mask, iou, stability)
+def auto(mask: np.ndarray, iou: float = 0.95, stability: float = 0.97) -> A.AutoMask:
+    return A.AutoMask(mask, iou, stability)
 
 
 def test_auto_ranking_puts_the_object_first_and_drops_background_and_specks() -> None:
     c = candidate_set()
     items = [auto(c["background"], 0.99, 0.99), auto(c["speck"]), auto(c["half"]),
              auto(c["elsewhere"]), auto(c["object"])]  # fmt: skip
-    order, rule = M.rank_auto_masks(items)
+    order, rule = A.rank_auto_masks(items)
     assert rule == "scored"
     assert order[0] == 4  # the object
     assert 0 not in order and 1 not in order  # background (4 sides) and speck are out
@@ -175,9 +189,9 @@ def test_auto_ranking_prefers_reliable_masks() -> None:
     c = candidate_set()
     shaky = auto(c["object"], iou=0.3, stability=0.5)
     items = [shaky, auto(c["elsewhere"])]
-    order, _ = M.rank_auto_masks(items)
+    order, _ = A.rank_auto_masks(items)
     assert order == [1]  # only reliable masks compete while one exists
-    order, _ = M.rank_auto_masks([shaky, auto(c["elsewhere"], iou=0.2, stability=0.4)])
+    order, _ = A.rank_auto_masks([shaky, auto(c["elsewhere"], iou=0.2, stability=0.4)])
     assert order[0] == 0  # none is reliable: all compete, the central object wins
 
 
@@ -186,7 +200,7 @@ def test_auto_ranking_border_contact_and_centrality() -> None:
     shelf[70:, :] = True  # touches three sides
     corner = np.zeros((H, W), bool)
     corner[:30, :30] = True  # touches two sides, off centre
-    order, _ = M.rank_auto_masks([auto(shelf), auto(corner), auto(OBJECT)])
+    order, _ = A.rank_auto_masks([auto(shelf), auto(corner), auto(OBJECT)])
     assert order == [2, 1]
 
 
@@ -194,10 +208,10 @@ def test_largest_is_background_rule_comes_last() -> None:
     shelf = np.zeros((H, W), bool)
     shelf[70:, :] = True
     items = [auto(~OBJECT & ~shelf), auto(shelf)]  # every mask is background-like
-    order, rule = M.rank_auto_masks(items)
+    order, rule = A.rank_auto_masks(items)
     assert (order, rule) == ([-1], "largest-is-background")
-    np.testing.assert_array_equal(M.complement_of_largest(items), OBJECT | shelf)
-    assert M.rank_auto_masks([]) == ([], "none")
+    np.testing.assert_array_equal(A.complement_of_largest(items), OBJECT | shelf)
+    assert A.rank_auto_masks([]) == ([], "none")
 
 
 # --- candidates for "Wrong object?" ---------------------------------------------------------
@@ -220,7 +234,7 @@ def test_saliency_components_largest_first() -> None:
 
 
 def test_border_helpers() -> None:
-    assert M.border_sides(~OBJECT) == 4 and M.border_sides(OBJECT) == 0
-    assert M.border_contact(~OBJECT) == 1.0 and M.border_contact(OBJECT) == 0.0
+    assert A.border_sides(~OBJECT) == 4 and A.border_sides(OBJECT) == 0
+    assert A.border_contact(~OBJECT) == 1.0 and A.border_contact(OBJECT) == 0.0
     assert M.bbox(np.zeros((3, 3), bool)) is None
     assert M.iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 1.0

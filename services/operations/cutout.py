@@ -9,7 +9,7 @@ Paths, by what is installed:
 - ISNet + SAM: SAM prompted with the saliency box and points, the mask that agrees with
   saliency fused with it ("isnet+sam"); SAM disagreeing everywhere -> saliency ("isnet:fallback");
 - ISNet only: the saliency alpha ("isnet");
-- SAM only: automatic masks ranked by services/imaging/masks.rank_auto_masks ("sam-auto");
+- SAM only: automatic masks ranked by services/imaging/automasks.py ("sam-auto");
   a transparent image's own alpha stands in for saliency then ("alpha+sam").
 An RGBA image's alpha, when not opaque, is a strong hint: what is transparent is background
 (":alpha-hint" notes it).
@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from services.errors import BadImage, JobCancelled
+from services.imaging import automasks as A
 from services.imaging import masks as M
 from services.models.isnet import IsnetSaliency
 from services.models.sam import SamSegmenter
@@ -252,11 +253,11 @@ class ObjectCutter:
         items = self.sam.auto_masks(pixels, embedding)  # type: ignore[arg-type]
         timings["sam_predict"] = time.perf_counter() - started
         started = time.perf_counter()
-        order, rule = M.rank_auto_masks(items)
+        order, rule = A.rank_auto_masks(items)
         if not items:
             alphas = [np.zeros(pixels.shape[:2], np.float32)]
         elif order == [-1]:
-            alphas = [M.clean_alpha(M.complement_of_largest(items).astype(np.float32))]
+            alphas = [M.clean_alpha(A.complement_of_largest(items).astype(np.float32))]
         else:
             alphas = [M.clean_alpha(items[i].mask.astype(np.float32)) for i in order]
         candidates = _distinct_alphas(alphas) or (alphas[0],)

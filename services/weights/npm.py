@@ -55,37 +55,58 @@ def sha256_file(path: Path, block: int = 1 << 20) -> str:
 def fetch_tarball(
     package: str, version: str, dest: Path, timeout: float, *, use_npm: bool | None = None
 ) -> Path:
-    """Download ``package@version`` as a .tgz into ``dest``; returns its path."""
+    """Download ``package@version`` as a .tgz into ``dest``; returns its path.
+
+    ``use_npm=None``: ``npm pack`` when npm is installed, the registry over HTTP when it is
+    not or when npm fails (an old npm, its own config); True: npm only; False: HTTP only.
+    """
     dest.mkdir(parents=True, exist_ok=True)
     npm = shutil.which("npm") if use_npm in (None, True) else None
     if use_npm and npm is None:
         raise NpmError("npm is not installed")
-    if npm is not None:
-        command = [npm, "pack", f"{package}@{version}", "--pack-destination", str(dest),
-                   "--silent", "--fetch-retries=0", f"--fetch-timeout={int(timeout * 1000)}"]  # fmt: skip
+    if npm is None:
+        return _http_tarball(package, version, dest, timeout)
+    try:
+        return _npm_pack(npm, package, version, dest, timeout)
+    except NpmError as npm_error:
+        if use_npm:
+            raise
         try:
-            done = subprocess.run(
-                command, capture_output=True, text=True, timeout=max(600.0, timeout), check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise NpmError(f"npm pack timed out ({_one_line(exc)})") from exc
-        if done.returncode != 0:
-            lines = [x for x in (done.stderr or done.stdout).splitlines() if "ERR" in x]
-            tail = " ".join(lines[-3:] or (done.stderr or done.stdout).splitlines()[-2:])
-            raise NpmError(f"npm pack failed: {' '.join(tail.split())[:300]}")
-        names = [line.strip() for line in done.stdout.splitlines() if line.strip()]
-        if names and (dest / names[-1]).is_file():
-            return dest / names[-1]
-        found = sorted(dest.glob("*.tgz"))
-        if not found:
-            raise NpmError("npm pack wrote no tarball")
-        return found[-1]
+            return _http_tarball(package, version, dest, timeout)
+        except NpmError as http_error:
+            raise NpmError(f"{npm_error}; over HTTP: {http_error}") from http_error
+
+
+def _npm_pack(npm: str, package: str, version: str, dest: Path, timeout: float) -> Path:
+    command = [npm, "pack", f"{package}@{version}", "--pack-destination", str(dest),
+               "--silent", "--fetch-retries=0", f"--fetch-timeout={int(timeout * 1000)}"]  # fmt: skip
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=max(600.0, timeout), check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NpmError(f"npm pack timed out ({_one_line(exc)})") from exc
+    if done.returncode != 0:
+        lines = [x for x in (done.stderr or done.stdout).splitlines() if "ERR" in x]
+        tail = " ".join(lines[-3:] or (done.stderr or done.stdout).splitlines()[-2:])
+        raise NpmError(f"npm pack failed: {' '.join(tail.split())[:300]}")
+    names = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    if names and (dest / names[-1]).is_file():
+        return dest / names[-1]
+    found = sorted(dest.glob("*.tgz"))
+    if not found:
+        raise NpmError("npm pack wrote no tarball")
+    return found[-1]
+
+
+def _http_tarball(package: str, version: str, dest: Path, timeout: float) -> Path:
     url = tarball_url(package, version)
     target = dest / url.rsplit("/", 1)[-1]
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, target.open("wb") as out:
             shutil.copyfileobj(response, out, 1 << 20)
     except Exception as exc:  # DNS, refused, timeout, 404
+        target.unlink(missing_ok=True)
         raise NpmError(f"the npm registry is unreachable ({_one_line(exc)})") from exc
     return target
 
