@@ -1,10 +1,13 @@
 # make run: install and start the bot.  make test: install and run the whole suite.
+# make quality: the real-weights checks (fetches ISNet into REAL_WEIGHTS, outside the clone).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Real weights for `make quality`, kept across clones and runs (never inside the repository).
+REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test lint format clean
+.PHONY: run test quality lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +29,13 @@ run: $(STAMP) env/.env
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not realweights"  # those run in `make quality`
+
+quality: $(STAMP)
+	@$(VENV)/bin/vitrina weights verify isnet --dir $(REAL_WEIGHTS) >/dev/null 2>&1 && \
+		echo "real ISNet in $(REAL_WEIGHTS): verified, reused" || \
+		$(VENV)/bin/vitrina weights download isnet --dir $(REAL_WEIGHTS)
+	VITRINA_REAL_WEIGHTS_DIR=$(REAL_WEIGHTS) $(PY) -m pytest -m realweights -s -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

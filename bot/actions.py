@@ -7,10 +7,13 @@ import html
 from aiogram.types import Message
 
 from bot import keyboards
+from bot.backgrounds import pair_for_background, photo_params
 from bot.commands import ParsedCommand
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
 from bot.texts import t
+from services.imaging.backgrounds import PRESETS
+from services.imaging.colours import SUGGESTED
 
 
 async def perform(
@@ -20,16 +23,53 @@ async def perform(
     """Run `parsed` on every photo (an album caption means all of its photos)."""
     if not photos:
         return
+    if parsed.op == "background" and await _photo_background(
+        message, parsed, photos, jobs=jobs, user=user, lang=lang
+    ):
+        return
     if parsed.problem == "background.ask":
         menu = keyboards.background_menu(photos[0].id, lang)
         await message.answer(t(lang, "background.ask"), reply_markup=menu)
         return
     if parsed.problem is not None:
         value = html.escape(str(parsed.params.get("value", ""))[:100])
-        await message.answer(t(lang, parsed.problem, value=value))
+        await message.answer(t(lang, parsed.problem, value=value, **_choices(lang)))
         return
     for photo in photos:
         await jobs.request(
             user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=parsed.op,
             params=parsed.params,
         )  # fmt: skip
+
+
+def _choices(lang: str) -> dict[str, str]:
+    """The lists an unknown background is answered with."""
+    return {"colours": ", ".join(SUGGESTED.get(lang, SUGGESTED["en"])),
+            "presets": ", ".join(PRESETS)}  # fmt: skip
+
+
+async def _photo_background(
+    message: Message, parsed: ParsedCommand, photos: list[Photo], *, jobs: JobRunner,
+    user: User, lang: str,
+) -> bool:  # fmt: skip
+    """The user's own photo as the background (the rule: bot/backgrounds.py). True when
+    the request was taken care of here."""
+    explicit = parsed.params.get("kind") == "photo"
+    bare = parsed.problem == "background.ask"
+    # Only a photo the user pointed at (this message's own photo, or the one replied to)
+    # becomes a background; a bare command on "the last photo" still opens the menu.
+    pointed = bool(message.photo or message.document or message.reply_to_message)
+    if not (explicit or (bare and pointed)):
+        return False
+    pair = await pair_for_background(jobs.storage, photos, explicit=explicit)
+    if pair is None:
+        if explicit:
+            await message.answer(t(lang, "background.no_product"))
+            return True
+        return False
+    product, background = pair
+    await jobs.request(
+        user_id=user.id, lang=lang, domain=user.domain, photo=product, op="background",
+        params=photo_params(background),
+    )  # fmt: skip
+    return True

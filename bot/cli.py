@@ -48,9 +48,11 @@ async def process(
 
     from bot.app import build_services
     from services.jobs import JobHandle, JobRequest
+    from services.results import ImageResult
 
     services = build_services(settings)
     rows: list[dict[str, Any]] = []
+    names: set[str] = set()
     async with services:
         for op in ops:
             missing = services.missing_weights(op)
@@ -77,7 +79,12 @@ async def process(
                 try:
                     result = await handle.result()
                     row["status"] = "done"
-                    row["result"] = _plain(result)
+                    if isinstance(result, ImageResult):
+                        path = await asyncio.to_thread(_save_image, result, image, op, out, names)
+                        row["output"] = str(path)
+                        row["result"] = {"file": path.name, **result.facts}
+                    else:
+                        row["result"] = _plain(result)
                 except ServiceError as exc:
                     row["status"], row["error"] = "failed", str(exc)
                 rows.append(row)
@@ -85,6 +92,20 @@ async def process(
                 refill()
     write_results(rows, out)
     return rows
+
+
+def _save_image(result: Any, image: Path, op: str, out: Path, names: set[str]) -> Path:
+    """OUT/<photo name>-<op>.png (a number added when two inputs share a name)."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{image.stem}-{op}"
+    name, number = f"{stem}.png", 1
+    while name in names:
+        number += 1
+        name = f"{stem}-{number}.png"
+    names.add(name)
+    path = out / name
+    result.image.save(path, format="PNG")
+    return path
 
 
 def _plain(result: Any) -> Any:
@@ -137,7 +158,16 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("--night", action="store_true")
     proc.add_argument("--tulips", action="store_true")
     proc.add_argument("--edit", metavar="PROMPT")
-    proc.add_argument("--background", metavar="SPEC")
+    proc.add_argument(
+        "--background", metavar="SPEC",
+        help="a colour (pink, #ffc0cb), 'gradient pink blue', transparent, a preset "
+        "(studio, blush, sky, marble, wood, concrete, linen), a photo file, or a scene in words",
+    )  # fmt: skip
+    proc.add_argument(
+        "--card", nargs="?", const="3:4", choices=("3:4", "1:1"), default=None,
+        help="with --background: a marketplace card, 900x1200 (3:4) or 1200x1200 (1:1)",
+    )  # fmt: skip
+    proc.add_argument("--no-shadow", action="store_true", help="no contact shadow")
     proc.add_argument("--describe", action="store_true")
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
 
@@ -147,9 +177,11 @@ def _parser() -> argparse.ArgumentParser:
     tiny = weights.add_parser("tiny", help="write tiny random-weight models (tests, CI)")
     tiny.add_argument("dir", type=Path)
     download = weights.add_parser("download", help="fetch the real weights (pinned)")
+    download.add_argument("names", nargs="*", help="models to fetch (default: all)")
     download.add_argument("--missing", action="store_true", help="only absent models")
     download.add_argument("--dir", type=Path, default=None)
     verify = weights.add_parser("verify", help="check the weights folder")
+    verify.add_argument("names", nargs="*", help="models to check (default: all)")
     verify.add_argument("--dir", type=Path, default=None)
     return parser
 
@@ -174,10 +206,22 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     if args.edit:
         ops["edit"] = {"prompt": args.edit}
     if args.background:
-        spec = parse_background(args.background)
-        if spec is None:
-            raise SettingsError(f"--background: cannot understand {args.background!r}")
-        ops["background"] = spec
+        as_file = Path(args.background)
+        if as_file.suffix.lower() in IMAGE_SUFFIXES and as_file.is_file():
+            spec: dict[str, Any] | None = {"kind": "photo", "background_path": str(as_file)}
+        else:
+            spec = parse_background(args.background)
+        if spec is None or spec.get("kind") == "photo" and "background_path" not in spec:
+            raise SettingsError(
+                f"--background: cannot understand {args.background!r} (a colour such as pink "
+                "or #ffc0cb, 'gradient pink blue', transparent, a preset, an image file, or a "
+                "scene of a few words)"
+            )
+        ops["background"] = spec | ({"card": args.card} if args.card else {})
+        if args.no_shadow:
+            ops["background"]["shadow"] = False
+    elif args.card:
+        raise SettingsError("--card needs --background (e.g. --background white --card)")
     return ops
 
 
@@ -198,25 +242,43 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     if args.weights_command == "download":
         from services.device import resolve_device
 
-        try:
-            fetched = weights.download(
-                target,
-                missing_only=args.missing,
-                use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
-                model_override=_overrides(settings),
-            )
-        except weights.WeightsDownloadError as exc:
-            _say(f"vitrina: {exc}")
-            return 1
+        known = list(weights.load_manifest())
+        names = list(dict.fromkeys(args.names)) or known
+        unknown = [name for name in names if name not in known]
+        if unknown:
+            _say(f"vitrina: unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
+            return 2
+        # One model at a time: an unreachable hub must not keep the npm-hosted ISNet away.
+        fetched, failed = [], 0
+        for name in names:
+            try:
+                fetched += weights.download(
+                    target,
+                    [name],
+                    missing_only=args.missing,
+                    use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
+                    model_override=_overrides(settings),
+                )
+            except weights.WeightsDownloadError as exc:
+                _say(f"vitrina: {exc}")
+                failed += 1
         if fetched:
             _say(f"downloaded: {', '.join(str(path) for path in fetched)}")
-        else:
+        elif not failed:
             _say(f"weights in {target}: nothing missing")
-        return 0
-    problems = weights.verify(target, model_override=_overrides(settings))
+        return 1 if failed else 0
+    try:
+        problems = weights.verify(
+            target,
+            args.names or None,
+            model_override=_overrides(settings),
+        )
+    except ValueError as exc:  # an unknown model name
+        _say(f"vitrina: {exc}")
+        return 2
     for problem in problems:
         _say(f"vitrina: {problem}")
-    for name in weights.tiny_models(target):
+    for name in weights.tiny_models(target, args.names or None):
         _say(f"note: {name} holds tiny random weights (tests only: its outputs are noise)")
     if not problems:
         _say(f"weights in {target}: OK")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram.types import BotCommand
+
+from services.imaging import backgrounds as background_presets
+from services.imaging import colours as colour_table
 
 #: command -> operation
 COMMAND_OPS = {
@@ -20,19 +22,14 @@ COMMAND_OPS = {
     "describe": "describe",
 }
 
-COLOURS = {
-    "white": "#ffffff", "black": "#000000", "gray": "#808080", "grey": "#808080",
-    "pink": "#ffc0cb", "beige": "#f5f5dc", "blue": "#4a90d9", "green": "#5aa469",
-    "red": "#d9534f", "yellow": "#f7d154",
-    "белый": "#ffffff", "черный": "#000000", "чёрный": "#000000", "серый": "#808080",
-    "розовый": "#ffc0cb", "бежевый": "#f5f5dc", "синий": "#4a90d9", "зеленый": "#5aa469",
-    "зелёный": "#5aa469", "красный": "#d9534f", "желтый": "#f7d154", "жёлтый": "#f7d154",
-}  # fmt: skip
+#: Colour names (CSS and Russian) -> "#rrggbb": one table, shared with the services.
+COLOURS = colour_table.COLOURS
 SPECIAL_BACKGROUNDS = ("gradient", "transparent")
-PRESETS = ("studio", "marble", "wood", "concrete", "linen")
-#: The colour sub-menu under the Background button.
+TRANSPARENT_WORDS = ("transparent", "прозрачный", "прозрачный фон", "без фона", "png")
+PRESETS = tuple(background_presets.PRESETS)
+#: The colour sub-menu under the Background button, then its row of presets.
 MENU_BACKGROUNDS = ("white", "pink", "beige", "gray", "black", "blue", "gradient", "transparent")
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
+MENU_PRESETS = ("studio", "blush", "sky", "marble", "wood", "concrete", "linen")
 
 
 @dataclass(frozen=True)
@@ -55,22 +52,38 @@ def split_command(text: str | None, bot_username: str | None = None) -> tuple[st
 
 
 def parse_background(value: str) -> dict[str, Any] | None:
-    """A background spec as job params, or None if it is not one we understand."""
-    value = value.strip()
+    """A background spec as job params, or None if it is not one we understand.
+
+    A colour (CSS or Russian name, #rgb, #rrggbb), `gradient [colour colour…]`,
+    `transparent`, a preset (English or Russian name) or `photo`; a phrase of two or more
+    words is a scene to generate. A single unknown word is None: the caller lists the
+    colours (a typo such as "pnik" must not start a minute of diffusion).
+    """
+    value = " ".join(value.split())
     lowered = value.lower()
     if lowered in COLOURS:
         return {"kind": "colour", "value": COLOURS[lowered], "name": lowered}
-    if _HEX.match(value):
-        if len(value) == 4:
-            value = "#" + "".join(ch * 2 for ch in value[1:])
-        return {"kind": "colour", "value": value.lower()}
-    if lowered in SPECIAL_BACKGROUNDS:
-        return {"kind": lowered}
-    if lowered in PRESETS:
-        return {"kind": "preset", "value": lowered}
-    if len(value) >= 3 and any(ch.isalpha() for ch in value) and len(value) <= 200:
+    hex_value = colour_table.normalise_hex(value)
+    if hex_value is not None:
+        return {"kind": "colour", "value": hex_value}
+    if lowered in TRANSPARENT_WORDS:
+        return {"kind": "transparent"}
+    gradient = colour_table.parse_gradient(lowered)
+    if gradient is not None:
+        return None if "bad" in gradient else gradient
+    preset = background_presets.PRESET_ALIASES.get(lowered, lowered)
+    if preset in background_presets.PRESETS:
+        return {"kind": "preset", "value": preset}
+    if lowered in PHOTO_WORDS:
+        return {"kind": "photo"}
+    words = value.split()
+    if len(words) >= 2 and 3 <= len(value) <= 200 and any(ch.isalpha() for ch in value):
         return {"kind": "prompt", "value": value}
     return None
+
+
+#: `/background photo` (a reply to, or the caption of, the photo that becomes the background)
+PHOTO_WORDS = ("photo", "фото", "this photo", "это фото")
 
 
 def parse_command(name: str, args: str) -> ParsedCommand | None:

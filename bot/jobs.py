@@ -28,7 +28,7 @@ from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
-from bot.texts import t
+from bot.texts import TEXTS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.layer import ModelServices
@@ -66,7 +66,7 @@ class JobRunner:
     ) -> Job | None:  # fmt: skip
         """Queue `op` on `photo` and answer at once; None if it could not be queued."""
         params = dict(params or {})
-        missing = self.services.missing_weights(op)
+        missing = self.services.missing_weights_for(op, params)
         if missing != []:
             await self._refuse(photo, op, missing, lang)
             return None
@@ -169,7 +169,9 @@ class JobRunner:
             text = t(lang, "op.planned", op=name)
         else:
             await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
-            text = t(lang, "op.missing", op=name)
+            # A model only some jobs of an op need has its own message ("missing.inpaint").
+            own = f"missing.{missing[0]}" if len(missing) == 1 else ""
+            text = t(lang, own) if own in TEXTS["en"] else t(lang, "op.missing", op=name)
         await self._send(photo, text)
 
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:

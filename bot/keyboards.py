@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import MENU_BACKGROUNDS
+from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import t
 
 PHOTO_ACTIONS = ("tag", "night", "tulips", "background", "describe", "edit")
@@ -19,7 +19,7 @@ class PhotoAction(CallbackData, prefix="p"):
 
 class BackgroundPick(CallbackData, prefix="bg"):
     photo_id: int
-    value: str  # one of MENU_BACKGROUNDS, or "back"
+    value: str  # one of MENU_BACKGROUNDS or MENU_PRESETS, or "back"
 
 
 class CancelJob(CallbackData, prefix="cj"):
@@ -42,7 +42,7 @@ class ResultAction(CallbackData, prefix="r"):
 
 
 #: op -> its own buttons under an image result, after Again and Full size.
-RESULT_EXTRAS: dict[str, tuple[str, ...]] = {}
+RESULT_EXTRAS: dict[str, tuple[str, ...]] = {"background": ("wrong", "card")}
 
 #: op -> the buttons under its text result (the message that replaced the progress message).
 TEXT_RESULT_ACTIONS: dict[str, tuple[str, ...]] = {"describe": ("english", "variant", "copy")}
@@ -94,10 +94,13 @@ def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for value in MENU_BACKGROUNDS:
         builder.button(text=value, callback_data=BackgroundPick(photo_id=photo_id, value=value))
+    for value in MENU_PRESETS:
+        builder.button(text=t(lang, f"preset.{value}"),
+                       callback_data=BackgroundPick(photo_id=photo_id, value=value))  # fmt: skip
     builder.button(
         text=t(lang, "button.back"), callback_data=BackgroundPick(photo_id=photo_id, value="back")
     )
-    builder.adjust(4, 4, 1)
+    builder.adjust(4, 4, 4, 3, 1)
     return builder.as_markup()
 
 

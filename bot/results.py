@@ -8,18 +8,20 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
+from bot import backgrounds
 from bot.texts import t
 from services.describer.result import DescriptionResult
 from services.models.clip import Tag, TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
-IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {}
+IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": backgrounds.caption}
 
 
 #: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
 #: params). "again" is shared by every image op; an op adds its own (e.g. "wrong object").
-FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]]]
+#: None = nothing to ask for (the button answers "result.<action>_none").
+FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]] | None]
 
 
 def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -33,7 +35,12 @@ def _next_variant(op: str, params: dict[str, Any], facts: dict[str, Any]
     return op, {**params, "variant": int(facts.get("variant", params.get("variant", 0))) + 1}
 
 
-FOLLOW_UPS: dict[str, FollowUp] = {"again": _again, "variant": _next_variant}
+FOLLOW_UPS: dict[str, FollowUp] = {
+    "again": _again,
+    "variant": _next_variant,
+    "wrong": backgrounds.wrong_object,
+    "card": backgrounds.card,
+}
 
 
 def result_payload(result: Any) -> tuple[str, dict[str, Any]]:

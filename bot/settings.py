@@ -66,6 +66,7 @@ class Settings:
     service_backend: str = "local"
     log_level: str = "INFO"
     clip_model: str | None = None
+    sam_model: str | None = None  # vit_h | vit_l | vit_b; None: vit_h on CUDA, vit_b on CPU
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     queue_max_size: int = 200
@@ -77,6 +78,7 @@ class Settings:
     retention_days: float = 30.0
     shutdown_grace_s: float = 20.0
     rate_limit_burst: int = 15
+    background_steps: int = 25
 
     @property
     def photos_dir(self) -> Path:
@@ -137,6 +139,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     gpt_language = (get("DESCRIBE_GPT_LANGUAGE") or "ru").lower()
     if gpt_language not in {"ru", "en"}:
         raise SettingsError(f"DESCRIBE_GPT_LANGUAGE must be ru or en, got {gpt_language!r}")
+    sam_model = get("SAM_MODEL").lower() or None
+    if sam_model not in {None, "vit_h", "vit_l", "vit_b"}:
+        raise SettingsError(f"SAM_MODEL must be vit_h, vit_l or vit_b, got {sam_model!r}")
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -159,6 +164,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         service_backend=backend,
         log_level=level,
         clip_model=get("CLIP_MODEL") or None,
+        sam_model=sam_model,
         tag_top_k=int(_number("TAG_TOP_K", get("TAG_TOP_K") or "5", int, 1)),
         tag_min_probability=(
             float(_number("TAG_MIN_PROBABILITY", min_prob, float, 0.0)) if min_prob else None
@@ -180,6 +186,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         progress_interval_s=float(
             _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
         ),
+        background_steps=int(_number("BACKGROUND_STEPS", get("BACKGROUND_STEPS") or "25", int, 1)),
     )
 
 

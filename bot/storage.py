@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -304,6 +304,28 @@ class Storage:
         return await self._one_photo(
             "user_id = ? AND chat_id = ? AND deleted = 0", (user_id, chat_id)
         )
+
+    async def photo_before(
+        self, photo: Photo, within_s: float | None = None, *, other_album: bool = True
+    ) -> Photo | None:
+        """The same user's newest photo in the same chat sent before `photo` (optionally
+        at most `within_s` seconds earlier, and not from the same album)."""
+        where = "user_id = ? AND chat_id = ? AND deleted = 0 AND id < ?"
+        args: list[Any] = [photo.user_id, photo.chat_id, photo.id]
+        if other_album and photo.media_group_id is not None:
+            where += " AND (media_group_id IS NULL OR media_group_id != ?)"
+            args.append(photo.media_group_id)
+        if within_s is not None:
+            async with self.db.execute(
+                "SELECT created_at FROM photos WHERE id = ?", (photo.id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            since = datetime.fromisoformat(row["created_at"]) - timedelta(seconds=within_s)
+            where += " AND created_at >= ?"
+            args.append(since.isoformat(timespec="milliseconds"))
+        return await self._one_photo(where, tuple(args))
 
     async def photo_by_message(self, chat_id: int, message_id: int) -> Photo | None:
         return await self._one_photo("chat_id = ? AND message_id = ?", (chat_id, message_id))

@@ -18,7 +18,13 @@ TEXTS: dict[str, dict[str, str]] = {
             "/tag — теги по фото (русский и английский)\n"
             "/night — сделать ночь · /tulips — добавить тюльпаны\n"
             "/edit &lt;что изменить&gt; — правка по описанию\n"
-            "/background &lt;цвет | #ffc0cb | gradient | transparent&gt; — новый фон\n"
+            "/background &lt;цвет | #ffc0cb | gradient pink blue | transparent | studio | "
+            "marble | wood | сцена словами&gt; — новый фон: товар вырезается и ставится на фон; "
+            "«Не тот объект?» — другой вариант выреза, «Карточка» — 900×1200 для маркетплейса.\n"
+            "Свой фон: пришлите фото товара, затем фото фона с подписью /background (или "
+            "ответьте /background на фото фона; в течение 30 минут после фото товара, или "
+            "/background photo в любое время). Альбом из двух фото с подписью /background — "
+            "товар и фон.\n"
             "/describe — продающее описание\n"
             "/domain — товары или отель (сейчас: <b>{domain}</b>)\n"
             "/forget_me — удалить все мои фото и результаты\n\n"
@@ -71,9 +77,34 @@ TEXTS: dict[str, dict[str, str]] = {
         "edit.ask": "Напишите, что изменить, например: <code>/edit make it sunset</code> — "
         "в ответ на фото.",
         "background.ask": "Выберите фон или напишите <code>/background pink</code>, "
-        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>.",
-        "background.bad": "Не понял фон «{value}». Примеры: pink, #ffc0cb, gradient, "
-        "transparent, on a marble table.",
+        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>. "
+        "Свой фон: пришлите его фото с подписью /background сразу после фото товара.",
+        "background.bad": "Не понял фон «{value}». Цвета: {colours} (и все CSS-названия), "
+        "#ffc0cb или #fc0; градиент: <code>gradient</code>, <code>градиент розовый белый</code>; "
+        "<code>transparent</code>; заготовки: {presets}; или сцена в несколько слов: "
+        "<code>on a marble table with plants</code>.",
+        "background.no_product": "Это фото станет фоном, но сначала пришлите фото товара, "
+        "а потом это фото с подписью /background.",
+        "background.on_photo": "Ставлю товар с предыдущего фото на это фото.",
+        "missing.inpaint": "Фон по описанию сейчас недоступен: модель не установлена. Цвета, "
+        "заготовки, прозрачный фон и ваше фото работают: <code>/background pink</code>.",
+        "result.wrong": "🎯 Не тот объект?",
+        "result.card": "🛍 Карточка 3:4",
+        "result.wrong_none": "Другого объекта на этом фото я не нашёл. Попробуйте кадр, где "
+        "товар крупнее и отделён от фона.",
+        "bg.caption": "Фон: {what}",
+        "bg.transparent": "прозрачный (PNG)",
+        "bg.photo": "ваше фото",
+        "bg.gradient": "градиент {colours}",
+        "bg.object": "объект {index} из {total}",
+        "bg.card": "Карточка {ratio}, {width}×{height}",
+        "preset.studio": "Студия",
+        "preset.blush": "Пудра",
+        "preset.sky": "Небо",
+        "preset.marble": "Мрамор",
+        "preset.wood": "Дерево",
+        "preset.concrete": "Бетон",
+        "preset.linen": "Лён",
         "button.back": "« Назад",
         "button.cancel": "Отменить",
         "job.queued": "⏳ {op}: в очереди, перед вами {position}.",
@@ -130,7 +161,14 @@ TEXTS: dict[str, dict[str, str]] = {
             "/tag — tags for the photo (Russian and English)\n"
             "/night — make it night · /tulips — add tulips\n"
             "/edit &lt;what to change&gt; — an edit by description\n"
-            "/background &lt;colour | #ffc0cb | gradient | transparent&gt; — a new background\n"
+            "/background &lt;colour | #ffc0cb | gradient pink blue | transparent | studio | "
+            "marble | wood | a scene in words&gt; — a new background: the product is cut out "
+            "and put on it; “Wrong object?” tries another cut, “Card” makes a 900×1200 "
+            "marketplace card.\n"
+            "Your own background: send the product photo, then the background photo with the "
+            "caption /background (or reply /background to the background photo; within 30 "
+            "minutes of the product photo, or /background photo at any time). An album of two "
+            "photos captioned /background is product and background.\n"
             "/describe — a selling description\n"
             "/domain — products or hotel (now: <b>{domain}</b>)\n"
             "/forget_me — delete all my photos and results\n\n"
@@ -183,9 +221,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "edit.ask": "Write what to change, e.g. <code>/edit make it sunset</code>, as a reply to "
         "the photo.",
         "background.ask": "Pick a background or write <code>/background pink</code>, "
-        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>.",
-        "background.bad": "I did not understand the background “{value}”. Examples: pink, "
-        "#ffc0cb, gradient, transparent, on a marble table.",
+        "<code>/background #ffc0cb</code>, <code>/background on a marble table</code>. "
+        "Your own background: send its photo captioned /background right after the product "
+        "photo.",
+        "background.bad": "I did not understand the background “{value}”. Colours: {colours} "
+        "(and every CSS name), #ffc0cb or #fc0; a gradient: <code>gradient</code>, "
+        "<code>gradient pink blue</code>; <code>transparent</code>; presets: {presets}; or a "
+        "scene in a few words: <code>on a marble table with plants</code>.",
+        "background.no_product": "This photo will be the background, but send the product "
+        "photo first, then this photo with the caption /background.",
+        "background.on_photo": "Putting the product from your previous photo on this one.",
+        "missing.inpaint": "Backgrounds from a description are unavailable right now: the model "
+        "is not installed. Colours, presets, transparent and your own photo work: "
+        "<code>/background pink</code>.",
+        "result.wrong": "🎯 Wrong object?",
+        "result.card": "🛍 Card 3:4",
+        "result.wrong_none": "I found no other object in this photo. Try a shot where the "
+        "product is larger and stands apart from the background.",
+        "bg.caption": "Background: {what}",
+        "bg.transparent": "transparent (PNG)",
+        "bg.photo": "your photo",
+        "bg.gradient": "gradient {colours}",
+        "bg.object": "object {index} of {total}",
+        "bg.card": "Card {ratio}, {width}×{height}",
+        "preset.studio": "Studio",
+        "preset.blush": "Blush",
+        "preset.sky": "Sky",
+        "preset.marble": "Marble",
+        "preset.wood": "Wood",
+        "preset.concrete": "Concrete",
+        "preset.linen": "Linen",
         "button.back": "« Back",
         "button.cancel": "Cancel",
         "job.queued": "⏳ {op}: queued, {position} ahead of you.",

@@ -53,7 +53,11 @@ async def result_action(
     if not photo.path.exists():
         await query.answer(t(lang, "photo.gone"), show_alert=True)
         return
-    op, params = follow_up(job.op, dict(job.params), dict(result.payload))
+    asked = follow_up(job.op, dict(job.params), dict(result.payload))
+    if asked is None:  # nothing to ask for (e.g. no other object): say so, queue nothing
+        await query.answer(t(lang, f"result.{action}_none"), show_alert=True)
+        return
+    op, params = asked
     await query.answer(t(lang, f"op.{op}"))
     await jobs.request(
         user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=op, params=params

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
@@ -23,8 +24,11 @@ from services.jobs import JobHandle, JobRequest
 from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.gpt import GptCopywriter
+from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
+from services.operations.background import BackgroundOperation
+from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
@@ -44,6 +48,9 @@ class ServiceConfig:
     queue_max_per_user: int = 20
     tag_top_k: int = 5
     tag_min_probability: float | None = None
+    background_steps: int = 25  # diffusion steps of a generated background
+    #: ru -> en for background prompts (opus-mt-ru-en, wired by the lead); None = as typed
+    sam_model: str | None = None  # SAM_MODEL: forces vit_h / vit_l / vit_b for the cut
     preload: bool = False  # load every available model when the worker starts
     max_pixels: int = 50_000_000  # the intake gate's pixel budget (MAX_PIXELS)
     # /describe: the GPT path is on when a key is given (never printed: repr=False)
@@ -139,6 +146,16 @@ class ModelServices:
             cached = (now, operation.missing_weights())
             self._missing[op] = cached
         return list(cached[1])
+
+    def missing_weights_for(self, op: str, params: Mapping[str, Any]) -> list[str] | None:
+        """`missing_weights(op)`, plus what this job's params need beyond it (a generated
+        background needs the inpainting model; a colour does not)."""
+        missing = self.missing_weights(op)
+        operation = self.operations.get(op)
+        extra = getattr(operation, "missing_weights_for", None)
+        if missing is None or extra is None:
+            return missing
+        return list(dict.fromkeys([*missing, *extra(params)]))
 
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""
@@ -313,7 +330,28 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             missing=lambda names: missing_models(weights, names),
             gpt=gpt,
         ),
+        "background": BackgroundOperation(
+            ObjectCutter(weights, device=config.device, sam_variant=config.sam_model),
+            BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
+            painter_missing=lambda: missing_models(weights, ["inpaint"]),
+            steps=config.background_steps,
+            translate_to_english=english_or_as_is(translators),
+        ),
     }
+
+
+def english_or_as_is(translators: Translators) -> Callable[[str], str]:
+    """The Russian -> English hook of the diffusion prompts: opus-mt-ru-en when its weights
+    are there; without them the prompt goes to the model as the user wrote it."""
+
+    def to_english(text: str) -> str:
+        try:
+            return translators.to_english(text)
+        except ModelUnavailable:
+            log.warning("opus-mt-ru-en is missing: a Russian prompt goes to the model as typed")
+            return text
+
+    return to_english
 
 
 def default_translators(config: ServiceConfig) -> Translators:

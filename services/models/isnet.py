@@ -1,0 +1,117 @@
+"""Salient-object maps with ISNet (DIS) as ONNX, run by onnxruntime.
+
+The real weights are imgly's ISNet export (npm ``@imgly/background-removal-data``,
+``/models/medium``, fp16 inside, float32 in and out), written as WEIGHTS_DIR/isnet/model.onnx
+by ``vitrina weights download isnet``. The contract: one input [1, 3, S, S] float32, RGB
+resized to S², ``(x - 128) / 256``; output ``output`` [1, 1, S, S] in 0..1.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from services.errors import ModelUnavailable
+
+log = logging.getLogger("vitrina.isnet")
+MODEL_FILE = "model.onnx"
+DEFAULT_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class SaliencyMap:
+    probability: np.ndarray  # float32 H×W in 0..1 at the size asked for
+    seconds: float
+
+
+class IsnetSaliency:
+    """ISNet loaded lazily (once, under a lock) from WEIGHTS_DIR/isnet/model.onnx."""
+
+    name = "isnet"
+
+    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+        self.model_dir = Path(model_dir)
+        self.device = device
+        self._lock = threading.Lock()
+        self._session: Any = None
+        self._input = "input"
+        self._output = "output"
+        self._size = (DEFAULT_SIZE, DEFAULT_SIZE)
+
+    @property
+    def available(self) -> bool:
+        path = self.model_dir / MODEL_FILE
+        return path.is_file() and path.stat().st_size > 0
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self._session.get_providers()) if self._session is not None else []
+
+    def load(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is None:
+                self._load_locked()
+
+    def _load_locked(self) -> None:
+        import onnxruntime as ort
+
+        path = self.model_dir / MODEL_FILE
+        if not self.model_dir.is_dir():
+            raise ModelUnavailable(self.name, self.model_dir, "missing")
+        if not self.available:
+            raise ModelUnavailable(self.name, self.model_dir, f"no {MODEL_FILE}")
+        wanted = ["CPUExecutionProvider"]
+        if self.device.startswith("cuda"):
+            wanted.insert(0, "CUDAExecutionProvider")
+        providers = [p for p in wanted if p in ort.get_available_providers()]
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # fp16-weight models warn about every cast
+        try:
+            session = ort.InferenceSession(str(path), options, providers=providers)
+        except Exception as exc:  # truncated or foreign file
+            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
+            raise ModelUnavailable(self.name, self.model_dir, reason) from exc
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        self._input = inputs[0].name
+        names = [o.name for o in outputs]
+        self._output = "output" if "output" in names else names[0]
+        shape = inputs[0].shape  # [1, 3, S, S]; a dynamic axis keeps the default
+        size = [s if isinstance(s, int) and s > 0 else DEFAULT_SIZE for s in shape[-2:]]
+        self._size = (int(size[0]), int(size[1]))
+        if (
+            self.device.startswith("cuda")
+            and "CUDAExecutionProvider" not in session.get_providers()
+        ):
+            log.warning("onnxruntime has no CUDA provider here: ISNet runs on the CPU")
+        self._session = session
+
+    def predict(self, image: Image.Image, size: tuple[int, int] | None = None) -> SaliencyMap:
+        """Saliency of an RGB image, resized back to ``size`` (W, H; default: the image's)."""
+        import time
+
+        self.load()
+        started = time.perf_counter()
+        height, width = self._size
+        rgb = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+        x = (np.asarray(rgb, dtype=np.float32) - 128.0) / 256.0
+        x = np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        (out,) = self._session.run([self._output], {self._input: x})
+        prob = np.asarray(out, dtype=np.float32).reshape(out.shape[-2:])
+        prob = np.clip(prob, 0.0, 1.0)  # a sigmoid already; no min-max stretch of "nothing"
+        target = size or image.size
+        if (prob.shape[1], prob.shape[0]) != tuple(target):
+            resized = Image.fromarray(prob).resize(target, Image.Resampling.BILINEAR)
+            prob = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return SaliencyMap(prob, time.perf_counter() - started)

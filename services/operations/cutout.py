@@ -1,0 +1,299 @@
+"""The product cut out of a photo: saliency (ISNet) says which object, SAM refines its edge.
+
+``ObjectCutter.cut`` returns a cleaned alpha at the image's size (not feathered, not
+decontaminated: the compositor does that) and how many distinct candidates exist, so
+"Wrong object?" can ask for the next one. Per photo (``cache_key``) the saliency map, the SAM
+image embedding and the ranked candidates are kept in a small LRU.
+
+Paths, by what is installed:
+- ISNet + SAM: SAM prompted with the saliency box and points, the mask that agrees with
+  saliency fused with it ("isnet+sam"); SAM disagreeing everywhere -> saliency ("isnet:fallback");
+- ISNet only: the saliency alpha ("isnet");
+- SAM only: automatic masks ranked by services/imaging/automasks.py ("sam-auto");
+  a transparent image's own alpha stands in for saliency then ("alpha+sam").
+An RGBA image's alpha, when not opaque, is a strong hint: what is transparent is background
+(":alpha-hint" notes it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from services.errors import BadImage, JobCancelled
+from services.imaging import automasks as A
+from services.imaging import masks as M
+from services.models.isnet import IsnetSaliency
+from services.models.sam import SamSegmenter
+
+log = logging.getLogger("vitrina.cutout")
+
+#: The cut is computed with the long side at most this (SAM and ISNet see 1024 anyway),
+#: then the alpha is resized to the photo's size.
+WORK_SIDE = 1024
+CACHE_SIZE = 4
+
+
+@dataclass(frozen=True)
+class Cutout:
+    alpha: np.ndarray  # float32 H×W at the image's size, 0..1, 1 = the object; cleaned
+    candidate: int  # which candidate this is (0 = best)
+    candidates: int  # how many distinct candidates exist (>= 1)
+    source: str  # "isnet+sam" | "isnet" | "sam-auto" (+ ":note")
+    foreground_share: float  # alpha mean
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """Everything computed once per photo at the working size."""
+
+    candidates: tuple[np.ndarray, ...]  # float32 alphas, best first, distinct
+    source: str
+
+
+class ObjectCutter:
+    """Which object, and its mask. Models load lazily; each part is optional."""
+
+    def __init__(self, weights_dir: Path, device: str = "cpu", sam_variant: str | None = None):
+        self.weights_dir = Path(weights_dir)
+        self.device = device
+        self.isnet = IsnetSaliency(self.weights_dir / "isnet", device)
+        self.sam = SamSegmenter(
+            self.weights_dir / "sam", device, sam_variant, fp16=device.startswith("cuda")
+        )
+        self._lock = threading.Lock()
+        self._saliency: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._analyses: OrderedDict[str, _Analysis] = OrderedDict()
+
+    # ---- availability
+
+    def missing_weights(self) -> list[str]:
+        """[] when ISNet or SAM is there (either alone works); else both names."""
+        if self.isnet.available or self.sam.available:
+            return []
+        return ["isnet", "sam"]
+
+    def warm_up(self) -> None:
+        if self.isnet.available:
+            self.isnet.load()
+        if self.sam.available:
+            self.sam.load()
+
+    # ---- the cut
+
+    def cut(
+        self,
+        image: Image.Image,
+        *,
+        candidate: int = 0,
+        cache_key: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Cutout:
+        """The ``candidate``-th best distinct object of ``image`` (modulo the count)."""
+        if not isinstance(image, Image.Image) or image.width < 1 or image.height < 1:
+            raise BadImage("expected a non-empty PIL image")
+        has_isnet, has_sam = self.isnet.available, self.sam.available
+        if not (has_isnet or has_sam):
+            self.isnet.load()  # raises ModelUnavailable naming the folder and the command
+        timings: dict[str, float] = {}
+        work, hint = _working_copy(image)
+        key = None if cache_key is None else f"{cache_key}:{work.size}:{hint is not None}"
+
+        def check() -> None:
+            if cancelled is not None and cancelled():
+                raise JobCancelled("cancelled")
+
+        with self._lock:
+            analysis = self._analyses.get(key) if key is not None else None
+            if analysis is not None:
+                self._analyses.move_to_end(key)  # type: ignore[arg-type]
+        if analysis is None:
+            analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check)
+            if key is not None:
+                with self._lock:
+                    self._analyses[key] = analysis
+                    while len(self._analyses) > CACHE_SIZE:
+                        self._analyses.popitem(last=False)
+        count = len(analysis.candidates)
+        index = candidate % count
+        alpha = analysis.candidates[index]
+        if alpha.shape != (image.height, image.width):
+            resized = Image.fromarray(alpha).resize(image.size, Image.Resampling.BILINEAR)
+            alpha = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
+        return Cutout(
+            alpha=alpha,
+            candidate=index,
+            candidates=count,
+            source=analysis.source,
+            foreground_share=float(alpha.mean()),
+            timings=timings,
+        )
+
+    def _analyse(
+        self,
+        work: Image.Image,
+        hint: np.ndarray | None,
+        key: str | None,
+        has_isnet: bool,
+        has_sam: bool,
+        timings: dict[str, float],
+        check: Callable[[], None],
+    ) -> _Analysis:
+        check()
+        saliency = self._saliency_map(work, hint, key, has_isnet, timings)
+        check()
+        pixels = np.asarray(work.convert("RGB"))
+        note = ":alpha-hint" if hint is not None else ""
+        if not has_sam:
+            started = time.perf_counter()
+            assert saliency is not None
+            candidates = _saliency_candidates(saliency)
+            timings["choose"] = time.perf_counter() - started
+            return _Analysis(candidates, "isnet" + note)
+        started = time.perf_counter()
+        embedding = self.sam.embed(pixels, key)
+        timings["sam_embed"] = time.perf_counter() - started
+        check()
+        if saliency is None or M.prompts_from_saliency(saliency) is None:
+            return self._auto(pixels, embedding, timings, note)
+        if not has_isnet:  # the image's own alpha stood in for saliency
+            return self._prompted(saliency, embedding, timings, "", base="alpha")
+        return self._prompted(saliency, embedding, timings, note)
+
+    def _saliency_map(
+        self,
+        work: Image.Image,
+        hint: np.ndarray | None,
+        key: str | None,
+        has_isnet: bool,
+        timings: dict[str, float],
+    ) -> np.ndarray | None:
+        if not has_isnet:
+            return hint
+        cached = self._saliency.get(key) if key is not None else None
+        if cached is None:
+            started = time.perf_counter()
+            cached = self.isnet.predict(work).probability
+            timings["saliency"] = time.perf_counter() - started
+            if key is not None:
+                self._saliency[key] = cached
+                while len(self._saliency) > CACHE_SIZE:
+                    self._saliency.popitem(last=False)
+        if hint is None:
+            return cached
+        combined = cached * hint
+        # the transparent areas are surely background; if ISNet saw nothing inside, trust the hint
+        return combined if (combined >= M.THRESHOLD).any() else hint
+
+    def _prompted(
+        self,
+        saliency: np.ndarray,
+        embedding: object,
+        timings: dict[str, float],
+        note: str,
+        base: str = "isnet",
+    ) -> _Analysis:
+        prompts = M.prompts_from_saliency(saliency)
+        assert prompts is not None
+        started = time.perf_counter()
+        result = self.sam.predict(
+            embedding,  # type: ignore[arg-type]
+            box=prompts.box,
+            points=prompts.points,
+            labels=prompts.labels,
+        )
+        # each other salient object, prompted on its own, is an alternative
+        parts = M.saliency_components(saliency)
+        part_masks = []
+        for part in parts:
+            part_prompts = M.prompts_from_saliency(part.astype(np.float32), max_positive=1)
+            if part_prompts is None:
+                continue
+            one = self.sam.predict(
+                embedding,  # type: ignore[arg-type]
+                box=part_prompts.box,
+                points=part_prompts.points[:1],
+                labels=part_prompts.labels[:1],
+            )
+            best, _ = M.rank_by_agreement(list(one.masks), part)[0]
+            part_masks.append((one.masks[best], part))
+        timings["sam_predict"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        ranked = M.rank_by_agreement(list(result.masks), saliency)
+        best, agreement = ranked[0]
+        fused = M.fuse(result.masks[best], saliency)
+        if fused.fallback:
+            log.info("SAM disagrees with saliency (IoU %.2f): the saliency cut is kept", agreement)
+        alphas = [fused.alpha]
+        for mask, part in part_masks:
+            part_fused = M.fuse(mask, np.where(part, saliency, 0.0))
+            alphas.append(part_fused.alpha)
+        alphas.extend(M.clean_alpha(result.masks[i].astype(np.float32)) for i, _ in ranked[1:])
+        if fused.fallback:
+            alphas.append(M.clean_alpha(result.masks[best].astype(np.float32)))
+        candidates = _distinct_alphas(alphas)
+        timings["choose"] = time.perf_counter() - started
+        source = f"{base}:fallback" if fused.fallback else f"{base}+sam"
+        return _Analysis(candidates, source + note)
+
+    def _auto(
+        self, pixels: np.ndarray, embedding: object, timings: dict[str, float], note: str
+    ) -> _Analysis:
+        started = time.perf_counter()
+        items = self.sam.auto_masks(pixels, embedding)  # type: ignore[arg-type]
+        timings["sam_predict"] = time.perf_counter() - started
+        started = time.perf_counter()
+        order, rule = A.rank_auto_masks(items)
+        if not items:
+            alphas = [np.zeros(pixels.shape[:2], np.float32)]
+        elif order == [-1]:
+            alphas = [M.clean_alpha(A.complement_of_largest(items).astype(np.float32))]
+        else:
+            alphas = [M.clean_alpha(items[i].mask.astype(np.float32)) for i in order]
+        candidates = _distinct_alphas(alphas) or (alphas[0],)
+        timings["choose"] = time.perf_counter() - started
+        source = "sam-auto" + (":largest-is-background" if rule != "scored" else "")
+        return _Analysis(candidates, source + note)
+
+
+def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:
+    alphas = [M.clean_alpha(saliency)]
+    alphas.extend(M.clean_alpha(np.where(part, saliency, 0.0)) for part in
+                  M.saliency_components(saliency))  # fmt: skip
+    return _distinct_alphas(alphas) or (alphas[0],)
+
+
+def _distinct_alphas(alphas: list[np.ndarray]) -> tuple[np.ndarray, ...]:
+    keep = M.distinct([a >= M.THRESHOLD for a in alphas])
+    return tuple(alphas[i] for i in keep)
+
+
+def _working_copy(image: Image.Image) -> tuple[Image.Image, np.ndarray | None]:
+    """RGB at the working size, and the image's own alpha (0..1) when it is not opaque."""
+    hint = None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        alpha = rgba.getchannel("A")
+        if alpha.getextrema()[0] < 255:
+            hint = alpha
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        rgb = Image.alpha_composite(white, rgba).convert("RGB")
+    else:
+        rgb = image.convert("RGB")
+    scale = WORK_SIDE / max(rgb.size)
+    if scale < 1:
+        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
+        rgb = rgb.resize(size, Image.Resampling.BILINEAR)
+        hint = hint.resize(size, Image.Resampling.BILINEAR) if hint is not None else None
+    hint_array = None if hint is None else np.asarray(hint, dtype=np.float32) / 255.0
+    return rgb, hint_array
