@@ -81,14 +81,15 @@ def test_write_tiny_is_quick_and_rewrites_tiny_only(tiny_copy: Path) -> None:
 
 
 def test_missing_models_before_and_after(tmp_path: Path, tiny_weights: Path) -> None:
-    assert missing_models(tmp_path) == ["clip"]
+    assert missing_models(tmp_path) == list(load_manifest())  # every model, clip first
+    assert missing_models(tmp_path)[0] == "clip"
     assert missing_models(tiny_weights) == []
     assert missing_models(tiny_weights, ["clip"]) == []
 
 
 def test_verify_ok_on_tiny(tiny_weights: Path, tmp_path: Path) -> None:
     assert verify(tiny_weights) == []
-    assert tiny_models(tiny_weights) == ["clip"] and tiny_models(tmp_path) == []
+    assert tiny_models(tiny_weights) == list(load_manifest()) and tiny_models(tmp_path) == []
 
 
 def test_verify_reports_deleted_weights(tiny_copy: Path) -> None:
@@ -96,6 +97,8 @@ def test_verify_reports_deleted_weights(tiny_copy: Path) -> None:
     problems = verify(tiny_copy)
     assert len(problems) == 1 and "clip" in problems[0] and "weights" in problems[0]
     assert missing_models(tiny_copy) == ["clip"]
+    (tiny_copy / "pix2pix" / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    assert "pix2pix: no unet weights" in verify(tiny_copy)[1]
 
 
 def test_verify_reports_revision_marker_and_config(tiny_copy: Path) -> None:
@@ -148,7 +151,7 @@ def test_download_missing_only_skips_complete_but_not_tiny(
         download(tiny_copy, missing_only=True)
     marker = tiny_copy / "clip" / "vitrina.json"
     marker.write_text(json.dumps(json.loads(marker.read_text()) | {"tiny": False}))
-    assert download(tiny_copy, missing_only=True) == []  # complete real weights: nothing to do
+    assert download(tiny_copy, ["clip"], missing_only=True) == []  # real weights: nothing to do
 
 
 def test_download_connection_error_is_one_line(
@@ -193,15 +196,15 @@ def test_download_writes_snapshot_and_marker(
     stale.write_bytes(b"old")
 
     spec = load_manifest()["clip"]
-    assert download(tmp_path, offline=False) == [tmp_path / "clip"]
+    assert download(tmp_path, ["clip"], offline=False) == [tmp_path / "clip"]
     ((repo_id, kwargs),) = calls
     assert repo_id == spec.cpu_repo_id and kwargs["revision"] == spec.cpu_revision
     assert kwargs["allow_patterns"] == list(spec.cpu_files or ())
     assert not stale.exists()
     marker = read_marker(tmp_path / "clip")
     assert marker["tiny"] is False and marker["revision"] == spec.cpu_revision
-    assert verify(tmp_path) == []
-    assert download(tmp_path, offline=False, missing_only=True) == []
+    assert verify(tmp_path, ["clip"]) == []
+    assert download(tmp_path, ["clip"], offline=False, missing_only=True) == []
 
 
 def test_interrupted_download_counts_as_missing_and_resumes(
@@ -219,8 +222,8 @@ def test_interrupted_download_counts_as_missing_and_resumes(
     monkeypatch.setattr(huggingface_hub.HfApi, "model_info", fake_info)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", broken_snapshot)
     with pytest.raises(WeightsDownloadError, match="transfer broke"):
-        download(tmp_path, offline=False)
-    assert missing_models(tmp_path) == ["clip"]
+        download(tmp_path, ["clip"], offline=False)
+    assert missing_models(tmp_path, ["clip"]) == ["clip"]
     assert "did not finish" in verify(tmp_path)[0]
 
     seen = []
@@ -231,7 +234,7 @@ def test_interrupted_download_counts_as_missing_and_resumes(
         return str(local)
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", resuming_snapshot)
-    download(tmp_path, offline=False)
+    download(tmp_path, ["clip"], offline=False)
     assert "model.safetensors" in seen[0]  # same repo and revision: files kept for resuming
-    assert missing_models(tmp_path) == []
+    assert missing_models(tmp_path, ["clip"]) == []
     assert read_marker(tmp_path / "clip")["complete"] is True

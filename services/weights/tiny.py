@@ -13,9 +13,13 @@ from pathlib import Path
 
 from services.weights.manifest import _select, load_manifest, model_dir, read_marker, write_marker
 from services.weights.tiny_clip import tiny_clip
+from services.weights.tiny_pix2pix import tiny_pix2pix
 
 #: manifest name -> builder(folder, seed)
-TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {"clip": tiny_clip}
+TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
+    "clip": tiny_clip,
+    "pix2pix": tiny_pix2pix,
+}
 
 def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
     """Write small random-weight models of the real classes into ``dest/<name>/``.
