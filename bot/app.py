@@ -39,6 +39,10 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             tag_top_k=settings.tag_top_k,
             tag_min_probability=settings.tag_min_probability,
             preload=preload,
+            edit_steps=settings.edit_steps,
+            edit_guidance=settings.edit_guidance,
+            edit_image_guidance=settings.edit_image_guidance,
+            edit_max_side=settings.edit_max_side,
         )
     )
 

@@ -21,7 +21,9 @@ from services.errors import JobCancelled, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.clip import ClipTagger
+from services.models.pix2pix import Pix2PixEditor
 from services.operations import ALL_OPS, Operation, RunContext
+from services.operations.edit import EditDefaults, EditOperation
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.weights import missing_models, model_dir
@@ -39,6 +41,10 @@ class ServiceConfig:
     tag_top_k: int = 5
     tag_min_probability: float | None = None
     preload: bool = False  # load every available model when the worker starts
+    edit_steps: int = 20
+    edit_guidance: float = 7.5
+    edit_image_guidance: float = 1.5
+    edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
 
 
 class ModelServices:
@@ -226,4 +232,21 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             top_k=config.tag_top_k,
             min_probability=config.tag_min_probability,
         ),
+        **edit_operations(config),
+    }
+
+
+def edit_operations(config: ServiceConfig) -> dict[str, Operation]:
+    """night, tulips and edit: three operations over one instruct-pix2pix pipeline."""
+    weights = config.weights_dir
+    editor = Pix2PixEditor(model_dir(weights, "pix2pix"), device=config.device)
+    defaults = EditDefaults(
+        steps=config.edit_steps,
+        guidance=config.edit_guidance,
+        image_guidance=config.edit_image_guidance,
+        max_side=config.edit_max_side,
+    )
+    return {
+        op: EditOperation(op, editor, lambda: missing_models(weights, ["pix2pix"]), defaults)
+        for op in ("night", "tulips", "edit")
     }
