@@ -17,6 +17,7 @@ from typing import Any
 from bot.settings import Settings, SettingsError, load_settings
 from services.errors import ServiceError
 from services.imaging.decode import IMAGE_SUFFIXES
+from services.results import ImageResult
 
 PROCESS_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
 
@@ -51,6 +52,9 @@ async def process(
 
     services = build_services(settings)
     rows: list[dict[str, Any]] = []
+    out.mkdir(parents=True, exist_ok=True)
+    written: set[str] = set()
+    edited: dict[str, list[tuple[Path, Path]]] = {}  # op -> (original, edited file)
     async with services:
         for op in ops:
             missing = services.missing_weights(op)
@@ -77,14 +81,39 @@ async def process(
                 try:
                     result = await handle.result()
                     row["status"] = "done"
-                    row["result"] = _plain(result)
-                except ServiceError as exc:
-                    row["status"], row["error"] = "failed", str(exc)
+                    if isinstance(result, ImageResult):
+                        name = _output_name(image, op, written)
+                        await asyncio.to_thread(result.image.save, out / name, compress_level=3)
+                        row["result"] = {**result.facts, "output": name}
+                        edited.setdefault(op, []).append((image, out / name))
+                    else:
+                        row["result"] = _plain(result)
+                except Exception as exc:  # one file's failure is a row, not the end of the run
+                    row["status"], row["error"] = "failed", str(exc) or type(exc).__name__
                 rows.append(row)
                 bar.update()
                 refill()
     write_results(rows, out)
+    for op, pairs in edited.items():
+        sheet = await asyncio.to_thread(_contact_sheet, pairs)
+        await asyncio.to_thread(sheet.save, out / f"contact-{op}.jpg", quality=88)
     return rows
+
+
+def _output_name(image: Path, op: str, written: set[str]) -> str:
+    """``<stem>.<op>.png``, numbered when two inputs share a stem."""
+    name, number = f"{image.stem}.{op}.png", 2
+    while name in written:
+        name, number = f"{image.stem}-{number}.{op}.png", number + 1
+    written.add(name)
+    return name
+
+
+def _contact_sheet(pairs: list[tuple[Path, Path]]) -> Any:
+    from services.imaging.contact import contact_sheet
+    from services.imaging.decode import load_rgb
+
+    return contact_sheet([(load_rgb(a, 512), load_rgb(b, 512)) for a, b in pairs])
 
 
 def _plain(result: Any) -> Any:
@@ -128,7 +157,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     proc.add_argument("--night", action="store_true")
     proc.add_argument("--tulips", action="store_true")
-    proc.add_argument("--edit", metavar="PROMPT")
+    proc.add_argument("--edit", metavar="PROMPT", help="an instruction, e.g. 'add a vase'")
+    proc.add_argument("--preset", metavar="NAME", help="a named edit (services/edit_presets.tsv)")
+    proc.add_argument("--seed", type=int, default=None, help="edits: the same seed, same result")
+    proc.add_argument("--steps", type=int, default=None, help="edits: denoising steps")
     proc.add_argument("--background", metavar="SPEC")
     proc.add_argument("--describe", action="store_true")
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
@@ -161,8 +193,23 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     for flag in ("night", "tulips", "describe"):
         if getattr(args, flag):
             ops[flag] = {}
+    if args.edit and args.preset:
+        raise SettingsError("--edit and --preset are one edit each: give one of them")
     if args.edit:
         ops["edit"] = {"prompt": args.edit}
+    if args.preset:
+        from services.edit_presets import load_presets
+
+        if args.preset.lower() not in load_presets():
+            known = ", ".join(load_presets())
+            raise SettingsError(f"--preset: unknown preset {args.preset!r}; known: {known}")
+        ops["edit"] = {"preset": args.preset.lower()}
+    if args.steps is not None and not 1 <= args.steps <= 100:
+        raise SettingsError("--steps must be between 1 and 100")
+    for op in ("night", "tulips", "edit"):
+        if op in ops:
+            ops[op].update({k: v for k, v in (("seed", args.seed), ("steps", args.steps))
+                            if v is not None})  # fmt: skip
     if args.background:
         spec = parse_background(args.background)
         if spec is None:
