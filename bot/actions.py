@@ -11,6 +11,7 @@ from bot.commands import ParsedCommand
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
 from bot.texts import t
+from services.edit_presets import load_presets
 
 
 async def perform(
@@ -26,7 +27,8 @@ async def perform(
         return
     if parsed.problem is not None:
         value = html.escape(str(parsed.params.get("value", ""))[:100])
-        await message.answer(t(lang, parsed.problem, value=value))
+        presets = ", ".join(f"preset:{name}" for name in load_presets())
+        await message.answer(t(lang, parsed.problem, value=value, presets=presets))
         return
     for photo in photos:
         await jobs.request(

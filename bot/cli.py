@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
-from services.errors import ServiceError
 from services.imaging.decode import IMAGE_SUFFIXES
 from services.results import ImageResult
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiogram.types import BotCommand
 
+from services.edit_presets import load_presets
+
 #: command -> operation
 COMMAND_OPS = {
     "tag": "tag",
@@ -81,6 +83,11 @@ def parse_command(name: str, args: str) -> ParsedCommand | None:
     if op == "edit":
         if not args:
             return ParsedCommand(op, problem="edit.ask")
+        if args.lower().startswith("preset:"):  # /edit preset:starry
+            name = args.split(":", 1)[1].strip().lower()
+            if name not in load_presets():
+                return ParsedCommand(op, {"value": name}, problem="edit.bad_preset")
+            return ParsedCommand(op, {"preset": name})
         return ParsedCommand(op, {"prompt": args[:300]})
     if op == "background":
         if not args:

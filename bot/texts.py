@@ -91,6 +91,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.empty": "Уверенных тегов не нашлось. Попробуйте фото крупнее или при свете.",
         "tags.line": "• {ru} — {en} ({percent}%)",
         "tags.attributes": "<i>Свойства:</i> {attributes}",
+        "edit.ask_next": "✏️ Напишите следующим сообщением, что изменить на этом фото, например: "
+        "<i>добавь букет тюльпанов на кровать</i>. Можно по-русски или по-английски.",
+        "edit.caption": "{op}: готово. Изменено {percent}% кадра.",
+        "edit.caption_seed": "seed {seed} · шагов: {steps}",
+        "edit.oom": "Не хватило памяти видеокарты: сделано в меньшем рабочем размере ({size}).",
+        "edit.bad_preset": "Не знаю правку «{value}». Есть: {presets}.",
+        "job.step": "шаг {step}/{total}",
     },
     "en": {
         "start": (
@@ -178,6 +185,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "tags.empty": "No confident tags. Try a closer or brighter photo.",
         "tags.line": "• {ru} — {en} ({percent}%)",
         "tags.attributes": "<i>Attributes:</i> {attributes}",
+        "edit.ask_next": "✏️ Write in your next message what to change in this photo, e.g. "
+        "<i>put a bouquet of tulips on the bed</i>. Russian or English.",
+        "edit.caption": "{op}: done. {percent}% of the picture changed.",
+        "edit.caption_seed": "seed {seed} · steps: {steps}",
+        "edit.oom": "The GPU ran out of memory: made at a smaller working size ({size}).",
+        "edit.bad_preset": "I don't know the edit “{value}”. There are: {presets}.",
+        "job.step": "step {step}/{total}",
     },
 }
 

@@ -6,8 +6,8 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from handlers import admin, callbacks, commands, fallback, photos, results, start
+    from handlers import admin, callbacks, commands, edit_prompt, fallback, photos, results, start
 
     # photos before commands: a photo whose caption is /tag belongs to the photo handler
-    modules = [start, admin, photos, commands, callbacks, results, fallback]
+    modules = [start, admin, photos, commands, callbacks, results, edit_prompt, fallback]
     return [module.get_router() for module in modules]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import Bot, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
@@ -11,6 +12,7 @@ from bot.jobs import JobRunner
 from bot.keyboards import BackgroundPick, CancelJob, PhotoAction
 from bot.storage import Photo, Storage, User
 from bot.texts import t
+from handlers.edit_prompt import ask_instruction
 
 
 async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
@@ -27,8 +29,8 @@ async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: Use
 
 
 async def photo_action(
-    query: CallbackQuery, callback_data: PhotoAction, db: Storage, jobs: JobRunner, user: User,
-    lang: str,
+    query: CallbackQuery, callback_data: PhotoAction, bot: Bot, db: Storage, jobs: JobRunner,
+    user: User, lang: str, state: FSMContext,
 ) -> None:  # fmt: skip
     photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
     if photo is None:
@@ -42,7 +44,8 @@ async def photo_action(
             )
         return
     if action == "edit" and jobs.services.missing_weights("edit") == []:
-        await query.answer(t(lang, "edit.ask"), show_alert=True)
+        await query.answer(t(lang, "op.edit"))
+        await ask_instruction(bot, state, photo, lang)
         return
     await query.answer(t(lang, f"op.{action}"))
     await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)

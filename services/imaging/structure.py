@@ -59,7 +59,9 @@ def change_mask(
 
 def upscale_mask(mask: Image.Image, size: tuple[int, int]) -> Image.Image:
     """Bilinear: zeros far from the region stay exactly zero."""
-    return mask if mask.size == tuple(size) else mask.resize(tuple(size), Image.Resampling.BILINEAR)
+    if mask.size == tuple(size):
+        return mask
+    return mask.resize(tuple(size), Image.Resampling.BILINEAR)
 
 
 def blend(original: Image.Image, edited: Image.Image, mask: Image.Image) -> Image.Image:

@@ -79,6 +79,7 @@ class Pix2PixEditor:
         import torch
         from diffusers import StableDiffusionInstructPix2PixPipeline
         from diffusers.models.attention_processor import AttnProcessor2_0
+        from diffusers.utils import is_accelerate_available
         from diffusers.utils import logging as diffusers_logging
         from transformers.utils import logging as hf_logging
 
@@ -97,7 +98,7 @@ class Pix2PixEditor:
             pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
                 folder, dtype=dtype, variant="fp16" if fp16 else None,
                 safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-                local_files_only=True,
+                local_files_only=True, low_cpu_mem_usage=is_accelerate_available(),
             )  # fmt: skip
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
@@ -184,7 +185,8 @@ class Pix2PixEditor:
             last = step + 1 >= steps
             if last:
                 done["denoised"] = now
-            if progress is not None and (last or now - done["reported"] >= self.progress_interval_s):
+            due = last or now - done["reported"] >= self.progress_interval_s
+            if progress is not None and due:
                 done["reported"] = now
                 progress(0.95 * (step + 1) / steps, f"step {step + 1}/{steps}")
             if cancelled is not None and cancelled() and not last:
@@ -214,8 +216,13 @@ class Pix2PixEditor:
         }
         return [
             EditOutput(
-                image=edited.convert("RGB"), working_input=source, seed=int(seed),
-                steps=done["steps"], working_size=size, oom_retry=oom_retry, timings=timings,
+                image=edited.convert("RGB"),
+                working_input=source,
+                seed=int(seed),
+                steps=done["steps"],
+                working_size=size,
+                oom_retry=oom_retry,
+                timings=timings,
             )  # fmt: skip
             for edited, source, seed in zip(result.images, inputs, seeds, strict=True)
         ]
