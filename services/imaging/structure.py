@@ -24,8 +24,10 @@ from services.imaging.resize import to_size
 #: blur of both images that hides the VAE's round-trip noise.
 DIFF_THRESHOLD = 28
 SPECK_PX = 3  # opening size: changed areas thinner than this are noise
-DILATE_PX = 5  # grow the region so object borders (shadows, petals) are inside it
-FEATHER_PX = 3.0  # soft edge of the region
+#: Grow the region so object borders (shadows, petals) are inside it, then soften its edge;
+#: both in pixels at a 512 px working size, scaled with it.
+DILATE_PX = 5
+FEATHER_PX = 3.0
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,19 @@ class Blend:
 
 def change_mask(
     before: Image.Image, after: Image.Image, *, threshold: int = DIFF_THRESHOLD,
-    speck_px: int = SPECK_PX, dilate_px: int = DILATE_PX, feather_px: float = FEATHER_PX,
+    speck_px: int = SPECK_PX, dilate_px: int | None = None, feather_px: float | None = None,
 ) -> Image.Image:  # fmt: skip
-    """Where ``after`` differs from ``before`` (same size): an "L" mask, 0 outside, feathered."""
+    """Where ``after`` differs from ``before`` (same size): an "L" mask, 0 outside, feathered.
+
+    ``dilate_px``/``feather_px`` default to DILATE_PX/FEATHER_PX scaled to the working size.
+    """
     if before.size != after.size:
         raise ValueError(f"sizes differ: {before.size} vs {after.size}")
+    scale = max(before.size) / 512
+    if dilate_px is None:
+        dilate_px = max(1, round(DILATE_PX * scale))
+    if feather_px is None:
+        feather_px = max(0.5, FEATHER_PX * scale)
     soft = ImageFilter.GaussianBlur(1)
     a = np.asarray(before.convert("RGB").filter(soft), dtype=np.int16)
     b = np.asarray(after.convert("RGB").filter(soft), dtype=np.int16)

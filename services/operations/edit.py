@@ -101,9 +101,10 @@ class EditOperation:
         params = dict(params or {})
         preset: Preset | None = None
         prompt = bound_prompt(params.get("prompt") or "")
-        name = params.get("preset") or (None if prompt else self.name)
+        presets = load_presets()
+        own = self.name if self.name in presets else None  # /night, /tulips: their preset
+        name = params.get("preset") or (None if prompt else own)
         if name is not None:
-            presets = load_presets()
             preset = presets.get(str(name).strip().lower())
             if preset is None:
                 raise ServiceError(f"unknown edit preset {name!r}; known: {', '.join(presets)}")
