@@ -45,7 +45,8 @@ async def test_night_button_full_size_and_again(
     sent = user.send_photo(photos["coffee"])
     keyboard = await keyboard_for(emulator, sent)
     before = len(emulator.bot_messages)
-    await emulator.wait_for_callback_answer(user.press_button(keyboard, _action(keyboard, "night")))
+    night = user.press_button(keyboard, _action(keyboard, "night"))
+    await emulator.wait_for_callback_answer(night)
     result = await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before)
     assert result["reply_to_message_id"] == sent["message_id"]
     assert _size(result["photo_bytes"]) == _size(photos["coffee"])  # the original's size
