@@ -78,7 +78,6 @@ class Pix2PixEditor:
     def _load_locked(self) -> Any:
         import torch
         from diffusers import StableDiffusionInstructPix2PixPipeline
-        from diffusers.models.attention_processor import AttnProcessor2_0
         from diffusers.utils import is_accelerate_available
         from diffusers.utils import logging as diffusers_logging
         from transformers.utils import logging as hf_logging
@@ -103,15 +102,7 @@ class Pix2PixEditor:
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
             raise ModelUnavailable(self.name, folder, reason) from exc
-        pipe.set_progress_bar_config(disable=True)
-        # SDPA (flash / memory-efficient kernels on CUDA): diffusers' default on torch 2, set
-        # explicitly so that a config or an older default never leaves the slow path on.
-        pipe.unet.set_attn_processor(AttnProcessor2_0())
-        pipe.vae.set_attn_processor(AttnProcessor2_0())
-        pipe.vae.enable_slicing()  # a batch of four decodes one image at a time
-        for part in (pipe.unet, pipe.vae, pipe.text_encoder):
-            part.requires_grad_(False).eval()
-        return pipe.to(device)
+        return prepare_pipeline(pipe, device)
 
     @property
     def pipeline(self) -> Any:
@@ -226,6 +217,22 @@ class Pix2PixEditor:
             )  # fmt: skip
             for edited, source, seed in zip(result.images, inputs, seeds, strict=True)
         ]
+
+
+def prepare_pipeline(pipe: Any, device: Any) -> Any:
+    """What every pix2pix pipeline gets before its first use (the benchmark builds its own
+    pipelines from configs and prepares them here too)."""
+    from diffusers.models.attention_processor import AttnProcessor2_0
+
+    pipe.set_progress_bar_config(disable=True)
+    # SDPA (flash / memory-efficient kernels on CUDA): diffusers' default on torch 2, set
+    # explicitly so that a config or an older default never leaves the slow path on.
+    pipe.unet.set_attn_processor(AttnProcessor2_0())
+    pipe.vae.set_attn_processor(AttnProcessor2_0())
+    pipe.vae.enable_slicing()  # a batch of four decodes one image at a time
+    for part in (pipe.unet, pipe.vae, pipe.text_encoder):
+        part.requires_grad_(False).eval()
+    return pipe.to(device)
 
 
 def _free_memory() -> None:
