@@ -44,6 +44,10 @@ async def photo_action(
             )
         return
     if action == "edit" and jobs.services.missing_weights("edit") == []:
+        if query.message is not None and query.message.chat.type != "private":
+            # groups pass commands only to the bot: the next plain text would never arrive
+            await query.answer(t(lang, "edit.ask"), show_alert=True)
+            return
         await query.answer(t(lang, "op.edit"))
         await ask_instruction(bot, state, photo, lang)
         return
