@@ -15,9 +15,9 @@ weights, built in memory from their configs (nothing is downloaded):
 Each edit goes through services.models.pix2pix.Pix2PixEditor (SDPA attention, VAE slicing,
 per-job generator, step callback) at a square working size, classifier-free guidance on
 (the UNet sees a batch of 3). Full-size runs on CPU are slow (tens of seconds a step): with
-``--cpu-sd15-steps N`` they run 1 and N steps, and more steps are extrapolated from the
-difference, the per-step cost (marked "est."). Needs only torch, transformers, diffusers,
-numpy and pillow.
+``--cpu-sd15-steps N`` (default 3) they run N steps, and the missing steps are added at the
+median time between step ends, one UNet step (marked "est."). Needs only torch,
+transformers, diffusers, numpy and pillow.
 """
 
 from __future__ import annotations
@@ -126,23 +126,30 @@ def editor_for(pipe: Any, args: argparse.Namespace) -> Pix2PixEditor:
     return editor
 
 
-def measure(editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int) -> float:
+def measure(editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int
+            ) -> tuple[float, float]:  # fmt: skip
+    """Median seconds per edit, and the median time between step ends (one UNet step)."""
     import torch
 
     rng = np.random.default_rng(0)
     image = Image.fromarray(rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
+    editor.progress_interval_s = 0.0  # a report after every step: its timestamps
     for _ in range(warm):
         editor.edit([image], PROMPT, [1], steps=steps, max_side=size)
-    times = []
+    times, intervals = [], []
     for index in range(repeat):
+        stamps: list[float] = []
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         start = time.perf_counter()
-        editor.edit([image], PROMPT, [index], steps=steps, max_side=size)
+        editor.edit([image], PROMPT, [index], steps=steps, max_side=size,
+                    progress=lambda f, n, s=stamps: s.append(time.perf_counter()))  # fmt: skip
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        intervals += [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    per_step = statistics.median(intervals) if intervals else times[0] / steps
+    return statistics.median(times), per_step
 
 
 def model_rows(
@@ -155,27 +162,21 @@ def model_rows(
     cuda = args.device.startswith("cuda")
     rows = []
     for size in sizes:
-        measured: dict[int, float] = {}  # steps -> seconds, each measured once
-
-        def timed(n: int, size: int = size, measured: dict[int, float] = measured) -> float:
-            if n not in measured:
-                measured[n] = measure(editor, size, n, repeat, warm)
-            return measured[n]
-
+        measured: dict[int, tuple[float, float]] = {}  # steps -> (seconds, s/step)
         for steps in step_counts:
             if cuda:
                 torch.cuda.reset_peak_memory_stats()
             run_steps = steps
             if model == "sd15" and not cuda and steps > args.cpu_sd15_steps:
-                # t(1) and t(k) split the fixed costs (text encoder, VAE) from a step's cost
-                run_steps = max(2, args.cpu_sd15_steps)
-                one, k = timed(1), timed(run_steps)
-                seconds = one + (k - one) / (run_steps - 1) * (steps - 1)
-            else:
-                seconds = timed(steps)
+                run_steps = max(2, args.cpu_sd15_steps)  # then add the missing steps' cost
+            if run_steps not in measured:
+                measured[run_steps] = measure(editor, size, run_steps, repeat, warm)
+            seconds, per_step = measured[run_steps]
+            seconds += per_step * (steps - run_steps)
             estimated = run_steps != steps
             gpu_gb = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
-            rows.append((model, size, steps, run_steps, seconds, estimated, peak_rss_gb(), gpu_gb))
+            rows.append((model, size, steps, run_steps, seconds, per_step, estimated,
+                         peak_rss_gb(), gpu_gb))  # fmt: skip
             mark = " (est.)" if estimated else ""
             print(f"  {size}² {steps} steps: {seconds:.3f}s{mark}", flush=True)
     return rows
@@ -196,8 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cpu-sd15-steps",
         type=int,
-        default=2,
-        help="sd15 on CPU: steps actually run; 20-step figures extrapolated",
+        default=3,
+        help="sd15 on CPU: steps actually run; more are extrapolated",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
@@ -237,12 +238,12 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.empty_cache()
 
     print()
-    print("| model | size | steps | ran | s / edit | s / step | peak RSS GB | peak GPU GB |")
+    print("| model | size | steps | ran | s / edit | s / UNet step | peak RSS GB | peak GPU GB |")
     print("|---|---|---|---|---|---|---|---|")
-    for model, size, steps, ran, seconds, estimated, rss, gpu in rows:
+    for model, size, steps, ran, seconds, per_step, estimated, rss, gpu in rows:
         mark = " est." if estimated else ""
         print(f"| {model} | {size}² | {steps} | {ran} | {seconds:.3f}{mark} | "
-              f"{seconds / steps:.3f} | {rss:.2f} | {gpu:.2f} |")  # fmt: skip
+              f"{per_step:.3f} | {rss:.2f} | {gpu:.2f} |")  # fmt: skip
     goal = [r for r in rows if r[0] == "sd15" and r[1] == 512 and r[2] == 20]
     if goal and cuda:
         print(f"\ngoal <= 0.5 s for sd15 512² 20 steps: {goal[0][4]:.3f}s")
