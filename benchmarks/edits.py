@@ -231,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{model}: built in {time.perf_counter() - started:.1f}s, UNet {params:.1f} M "
               f"parameters")  # fmt: skip
         repeat = args.repeat or (3 if model == "tiny" else 1)
-        rows += model_rows(model, editors[0], sizes, step_counts, repeat, warm, args)
+        # full size on CPU: no warm-up run (minutes each; CPU kernels need none)
+        model_warm = 0 if model == "sd15" and not cuda and args.warm is None else warm
+        rows += model_rows(model, editors[0], sizes, step_counts, repeat, model_warm, args)
         del editors, pipe
         gc.collect()
         if cuda:
