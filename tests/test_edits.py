@@ -365,3 +365,26 @@ def test_edit_settings_are_checked():
     assert (settings.edit_steps, settings.edit_max_side, settings.edit_guidance) == (8, 640, 7.5)
     with pytest.raises(SettingsError, match="multiple of 8"):
         settings_from_mapping({"EDIT_MAX_SIDE": "500"})
+
+
+async def test_four_edits_of_one_preset_and_size_run_as_one_batch(tiny_weights, photos, tmp_path):
+    from services.layer import ModelServices, ServiceConfig
+
+    path = tmp_path / "room.png"
+    _photo(photos, "coffee", (97, 61)).save(path)
+    config = ServiceConfig(weights_dir=tiny_weights, edit_steps=2, edit_max_side=64)
+    async with ModelServices(config) as services:
+        editor = services.operations["night"].editor
+        editor.load()
+        rows: list[int] = []
+        hook = editor.pipeline.unet.register_forward_pre_hook(
+            lambda module, args: rows.append(args[0].shape[0])
+        )
+        try:
+            handles = [services.submit(JobRequest("night", user, path, {"seed": user}))
+                       for user in range(5)]  # fmt: skip
+            results = [await handle.result() for handle in handles]
+        finally:
+            hook.remove()
+    assert all(r.image.size == (97, 61) for r in results)
+    assert rows == [12, 12, 3, 3]  # 4 jobs x 3 guidance branches, 2 steps; then the fifth
