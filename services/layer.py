@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,8 +236,13 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
     }
 
 
-def edit_operations(config: ServiceConfig) -> dict[str, Operation]:
-    """night, tulips and edit: three operations over one instruct-pix2pix pipeline."""
+def edit_operations(
+    config: ServiceConfig, translate_to_english: Callable[[str], str] | None = None
+) -> dict[str, Operation]:
+    """night, tulips and edit: three operations over one instruct-pix2pix pipeline.
+
+    ``translate_to_english`` turns a Russian instruction into English (None: as written).
+    """
     weights = config.weights_dir
     editor = Pix2PixEditor(model_dir(weights, "pix2pix"), device=config.device)
     defaults = EditDefaults(
@@ -247,6 +252,12 @@ def edit_operations(config: ServiceConfig) -> dict[str, Operation]:
         max_side=config.edit_max_side,
     )
     return {
-        op: EditOperation(op, editor, lambda: missing_models(weights, ["pix2pix"]), defaults)
+        op: EditOperation(
+            op,
+            editor,
+            lambda: missing_models(weights, ["pix2pix"]),
+            defaults,
+            translate_to_english=translate_to_english,
+        )  # fmt: skip
         for op in ("night", "tulips", "edit")
     }
