@@ -12,6 +12,7 @@ from bot.commands import ParsedCommand
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
 from bot.texts import t
+from services.edit_presets import load_presets
 from services.imaging.backgrounds import PRESETS
 from services.imaging.colours import SUGGESTED
 
@@ -33,7 +34,9 @@ async def perform(
         return
     if parsed.problem is not None:
         value = html.escape(str(parsed.params.get("value", ""))[:100])
-        await message.answer(t(lang, parsed.problem, value=value, **_choices(lang)))
+        await message.answer(
+            t(lang, parsed.problem, value=value, **_choices(parsed.problem, lang))
+        )
         return
     for photo in photos:
         await jobs.request(
@@ -42,8 +45,10 @@ async def perform(
         )  # fmt: skip
 
 
-def _choices(lang: str) -> dict[str, str]:
-    """The lists an unknown background is answered with."""
+def _choices(problem: str, lang: str) -> dict[str, str]:
+    """The lists a wrong argument is answered with: an edit preset, or a background."""
+    if problem.startswith("edit."):
+        return {"presets": ", ".join(f"preset:{name}" for name in load_presets())}
     return {"colours": ", ".join(SUGGESTED.get(lang, SUGGESTED["en"])),
             "presets": ", ".join(PRESETS)}  # fmt: skip
 

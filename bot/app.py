@@ -51,6 +51,10 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             openai_model=settings.openai_model,
             openai_timeout_s=settings.openai_timeout_s,
             describe_gpt_language=settings.describe_gpt_language,
+            edit_steps=settings.edit_steps,
+            edit_guidance=settings.edit_guidance,
+            edit_image_guidance=settings.edit_image_guidance,
+            edit_max_side=settings.edit_max_side,
         )
     )
 

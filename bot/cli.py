@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings, SettingsError, load_settings
-from services.errors import ServiceError
 from services.imaging.decode import IMAGE_SUFFIXES
+from services.results import ImageResult
 
+EDIT_OPS = ("night", "tulips", "edit")
 PROCESS_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
 
 
@@ -48,11 +49,11 @@ async def process(
 
     from bot.app import build_services
     from services.jobs import JobHandle, JobRequest
-    from services.results import ImageResult
 
     services = build_services(settings)
     rows: list[dict[str, Any]] = []
     names: set[str] = set()
+    edited: dict[str, list[tuple[Path, Path]]] = {}  # op -> (original, result file)
     async with services:
         for op in ops:
             missing = services.missing_weights(op)
@@ -83,14 +84,20 @@ async def process(
                         path = await asyncio.to_thread(_save_image, result, image, op, out, names)
                         row["output"] = str(path)
                         row["result"] = {"file": path.name, **result.facts}
+                        edited.setdefault(op, []).append((image, path))
                     else:
                         row["result"] = _plain(result)
-                except ServiceError as exc:
-                    row["status"], row["error"] = "failed", str(exc)
+                except Exception as exc:  # one file's failure is a row, not the end of the run
+                    row["status"], row["error"] = "failed", str(exc) or type(exc).__name__
                 rows.append(row)
                 bar.update()
                 refill()
     write_results(rows, out)
+    for op, pairs in edited.items():  # originals above results, one sheet per operation
+        if op not in EDIT_OPS:
+            continue
+        sheet = await asyncio.to_thread(_contact_sheet, pairs)
+        await asyncio.to_thread(sheet.save, out / f"contact-{op}.jpg", quality=88)
     return rows
 
 
@@ -106,6 +113,13 @@ def _save_image(result: Any, image: Path, op: str, out: Path, names: set[str]) -
     path = out / name
     result.image.save(path, format="PNG")
     return path
+
+
+def _contact_sheet(pairs: list[tuple[Path, Path]]) -> Any:
+    from services.imaging.contact import contact_sheet
+    from services.imaging.decode import load_rgb
+
+    return contact_sheet([(load_rgb(a, 512), load_rgb(b, 512)) for a, b in pairs])
 
 
 def _plain(result: Any) -> Any:
@@ -157,7 +171,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     proc.add_argument("--night", action="store_true")
     proc.add_argument("--tulips", action="store_true")
-    proc.add_argument("--edit", metavar="PROMPT")
+    proc.add_argument("--edit", metavar="PROMPT", help="an instruction, e.g. 'add a vase'")
+    proc.add_argument("--preset", metavar="NAME", help="a named edit (services/edit_presets.tsv)")
+    proc.add_argument("--seed", type=int, default=None, help="edits: the same seed, same result")
+    proc.add_argument("--steps", type=int, default=None, help="edits: denoising steps")
     proc.add_argument(
         "--background", metavar="SPEC",
         help="a colour (pink, #ffc0cb), 'gradient pink blue', transparent, a preset "
@@ -203,8 +220,23 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             ops[flag] = {}
     if args.describe:
         ops["describe"] = {"domain": args.domain}
+    if args.edit and args.preset:
+        raise SettingsError("--edit and --preset are one edit each: give one of them")
     if args.edit:
         ops["edit"] = {"prompt": args.edit}
+    if args.preset:
+        from services.edit_presets import load_presets
+
+        if args.preset.lower() not in load_presets():
+            known = ", ".join(load_presets())
+            raise SettingsError(f"--preset: unknown preset {args.preset!r}; known: {known}")
+        ops["edit"] = {"preset": args.preset.lower()}
+    if args.steps is not None and not 1 <= args.steps <= 100:
+        raise SettingsError("--steps must be between 1 and 100")
+    for op in ("night", "tulips", "edit"):
+        if op in ops:
+            ops[op].update({k: v for k, v in (("seed", args.seed), ("steps", args.steps))
+                            if v is not None})  # fmt: skip
     if args.background:
         as_file = Path(args.background)
         if as_file.suffix.lower() in IMAGE_SUFFIXES and as_file.is_file():

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiogram.types import BotCommand
 
+from services.edit_presets import load_presets
 from services.imaging import backgrounds as background_presets
 from services.imaging import colours as colour_table
 
@@ -94,6 +95,11 @@ def parse_command(name: str, args: str) -> ParsedCommand | None:
     if op == "edit":
         if not args:
             return ParsedCommand(op, problem="edit.ask")
+        if args.lower().startswith("preset:"):  # /edit preset:starry
+            name = args.split(":", 1)[1].strip().lower()
+            if name not in load_presets():
+                return ParsedCommand(op, {"value": name}, problem="edit.bad_preset")
+            return ParsedCommand(op, {"preset": name})
         return ParsedCommand(op, {"prompt": args[:300]})
     if op == "background":
         if not args:

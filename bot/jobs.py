@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import logging
+import re
 import time
 from typing import Any
 
@@ -213,7 +215,8 @@ class JobRunner:
         if update.state is JobState.RUNNING:
             percent = round((update.progress or 0.0) * 100)
             if update.note:  # e.g. "step 5/20"
-                return t(lang, "job.running_note", op=op_name, percent=percent, note=update.note)
+                note = _localised_note(update.note, lang)
+                return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
             return t(lang, "job.running", op=op_name, percent=percent)
         if not update.position:
             return t(lang, "job.next", op=op_name)
@@ -390,3 +393,14 @@ class JobRunner:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
+
+
+_STEP_NOTE = re.compile(r"^step (\d+)/(\d+)$")
+
+
+def _localised_note(note: str, lang: str) -> str:
+    """Services say "step 5/20" in English; the user reads it in their language."""
+    match = _STEP_NOTE.match(note)
+    if match is None:
+        return html.escape(note)
+    return t(lang, "job.step", step=match[1], total=match[2])

@@ -11,6 +11,7 @@ from typing import Any
 from bot import backgrounds
 from bot.texts import t
 from services.describer.result import DescriptionResult
+from services.edit_presets import load_presets
 from services.models.clip import Tag, TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
@@ -41,6 +42,42 @@ FOLLOW_UPS: dict[str, FollowUp] = {
     "wrong": backgrounds.wrong_object,
     "card": backgrounds.card,
 }
+
+
+def _share_percent(share: float) -> str:
+    percent = share * 100
+    if 0 < percent < 1:
+        return "&lt;1"
+    return str(round(percent))
+
+
+def edit_caption(op: str) -> CaptionRenderer:
+    """Caption of an instruct-pix2pix result: what share changed, the instruction, the seed."""
+
+    def render(facts: dict[str, Any], lang: str) -> str:
+        name = t(lang, f"op.{op}")
+        preset = facts.get("preset")
+        if preset and op == "edit":
+            found = load_presets().get(str(preset))
+            label = (found.ru if lang == "ru" else found.en) if found else str(preset)
+            name = f"{name} ({html.escape(label)})"
+        share = _share_percent(float(facts.get("changed_share", 0.0)))
+        lines = [t(lang, "edit.caption", op=name, percent=share)]
+        if not preset:
+            said = str(facts.get("instruction") or facts.get("prompt") or "")
+            lines.append(f"«{html.escape(said[:300])}»")
+        seed, steps = facts.get("seed"), facts.get("steps")
+        lines.append(t(lang, "edit.caption_seed", seed=seed, steps=steps))
+        if facts.get("oom_retry"):
+            width, height = facts.get("working_size") or (0, 0)
+            lines.append(t(lang, "edit.oom", size=f"{width}×{height}"))
+        return "\n".join(lines)
+
+    return render
+
+
+for _op in ("night", "tulips", "edit"):
+    IMAGE_CAPTIONS[_op] = edit_caption(_op)
 
 
 def result_payload(result: Any) -> tuple[str, dict[str, Any]]:

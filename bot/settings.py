@@ -79,6 +79,10 @@ class Settings:
     shutdown_grace_s: float = 20.0
     rate_limit_burst: int = 15
     background_steps: int = 25
+    edit_steps: int = 20
+    edit_guidance: float = 7.5
+    edit_image_guidance: float = 1.5
+    edit_max_side: int = 512
 
     @property
     def photos_dir(self) -> Path:
@@ -145,6 +149,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    edit_max_side = int(_number("EDIT_MAX_SIDE", get("EDIT_MAX_SIDE") or "512", int, 64))
+    if edit_max_side % 8:
+        raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
     return Settings(
         bot_token=Secret(get("BOT_TOKEN")),
         telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -187,6 +194,12 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
         ),
         background_steps=int(_number("BACKGROUND_STEPS", get("BACKGROUND_STEPS") or "25", int, 1)),
+        edit_steps=int(_number("EDIT_STEPS", get("EDIT_STEPS") or "20", int, 1)),
+        edit_guidance=float(_number("EDIT_GUIDANCE", get("EDIT_GUIDANCE") or "7.5", float, 1.0)),
+        edit_image_guidance=float(
+            _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
+        ),
+        edit_max_side=edit_max_side,
     )
 
 

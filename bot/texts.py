@@ -147,6 +147,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "describe.by_gpt": "Текст написан GPT.",
         "describe.gpt_failed": "GPT не ответил ({reason}): текст составлен локально.",
         "describe.english_head": "<i>Английский оригинал:</i>",
+        "edit.ask_next": "✏️ Напишите следующим сообщением, что изменить на этом фото, например: "
+        "<i>добавь букет тюльпанов на кровать</i>. Можно по-русски или по-английски.",
+        "edit.caption": "{op}: готово. Изменено {percent}% кадра.",
+        "edit.caption_seed": "seed {seed} · шагов: {steps}",
+        "edit.oom": "Не хватило памяти видеокарты: сделано в меньшем рабочем размере ({size}).",
+        "edit.bad_preset": "Не знаю правку «{value}». Есть: {presets}.",
+        "job.step": "шаг {step}/{total}",
     },
     "en": {
         "start": (
@@ -293,6 +300,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "describe.by_gpt": "Written by GPT.",
         "describe.gpt_failed": "GPT did not answer ({reason}): the text was made locally.",
         "describe.english_head": "<i>The English original:</i>",
+        "edit.ask_next": "✏️ Write in your next message what to change in this photo, e.g. "
+        "<i>put a bouquet of tulips on the bed</i>. Russian or English.",
+        "edit.caption": "{op}: done. {percent}% of the picture changed.",
+        "edit.caption_seed": "seed {seed} · steps: {steps}",
+        "edit.oom": "The GPU ran out of memory: made at a smaller working size ({size}).",
+        "edit.bad_preset": "I don't know the edit “{value}”. There are: {presets}.",
+        "job.step": "step {step}/{total}",
     },
 }
 

@@ -11,6 +11,7 @@ def get_routers() -> list[Router]:
         callbacks,
         commands,
         descriptions,
+        edit_prompt,
         fallback,
         photos,
         privacy,
@@ -18,6 +19,10 @@ def get_routers() -> list[Router]:
         start,
     )
 
-    # photos before commands: a photo whose caption is /tag belongs to the photo handler
-    modules = [start, admin, privacy, photos, commands, callbacks, descriptions, results, fallback]
+    # photos before commands: a photo whose caption is /tag belongs to the photo handler;
+    # the Edit button's prompt (a state) before the catch-all.
+    modules = [
+        start, admin, privacy, photos, commands, callbacks, descriptions, results, edit_prompt,
+        fallback,
+    ]  # fmt: skip
     return [module.get_router() for module in modules]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
 from bot import keyboards
@@ -11,6 +12,7 @@ from bot.jobs import JobRunner
 from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
 from bot.storage import Photo, Storage, User
 from bot.texts import t
+from handlers.edit_prompt import ask_instruction
 
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
@@ -29,8 +31,8 @@ async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: Use
 
 
 async def photo_action(
-    query: CallbackQuery, callback_data: PhotoAction, db: Storage, jobs: JobRunner, user: User,
-    lang: str,
+    query: CallbackQuery, callback_data: PhotoAction, bot: Bot, db: Storage, jobs: JobRunner,
+    user: User, lang: str, state: FSMContext,
 ) -> None:  # fmt: skip
     photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
     if photo is None:
@@ -44,7 +46,12 @@ async def photo_action(
             )
         return
     if action == "edit" and jobs.services.missing_weights("edit") == []:
-        await query.answer(t(lang, "edit.ask"), show_alert=True)
+        if query.message is not None and query.message.chat.type != "private":
+            # groups pass commands only to the bot: the next plain text would never arrive
+            await query.answer(t(lang, "edit.ask"), show_alert=True)
+            return
+        await query.answer(t(lang, "op.edit"))
+        await ask_instruction(bot, state, photo, lang)
         return
     await query.answer(t(lang, f"op.{action}"))
     await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)

@@ -26,10 +26,12 @@ from services.models.clip import ClipTagger
 from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
+from services.models.pix2pix import Pix2PixEditor
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
+from services.operations.edit import EditDefaults, EditOperation
 from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.translation import Translators
@@ -60,6 +62,10 @@ class ServiceConfig:
     openai_timeout_s: float = 30.0
     openai_backoff_s: float = 1.0
     describe_gpt_language: str = "ru"  # "ru": GPT writes Russian; "en": English + opus-mt
+    edit_steps: int = 20
+    edit_guidance: float = 7.5
+    edit_image_guidance: float = 1.5
+    edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
 
 
 class ModelServices:
@@ -337,6 +343,34 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             steps=config.background_steps,
             translate_to_english=english_or_as_is(translators),
         ),
+        **edit_operations(config, english_or_as_is(translators)),
+    }
+
+
+def edit_operations(
+    config: ServiceConfig, translate_to_english: Callable[[str], str] | None = None
+) -> dict[str, Operation]:
+    """night, tulips and edit: three operations over one instruct-pix2pix pipeline.
+
+    ``translate_to_english`` turns a Russian instruction into English (None: as written).
+    """
+    weights = config.weights_dir
+    editor = Pix2PixEditor(model_dir(weights, "pix2pix"), device=config.device)
+    defaults = EditDefaults(
+        steps=config.edit_steps,
+        guidance=config.edit_guidance,
+        image_guidance=config.edit_image_guidance,
+        max_side=config.edit_max_side,
+    )
+    return {
+        op: EditOperation(
+            op,
+            editor,
+            lambda: missing_models(weights, ["pix2pix"]),
+            defaults,
+            translate_to_english=translate_to_english,
+        )  # fmt: skip
+        for op in ("night", "tulips", "edit")
     }
 
 

@@ -55,11 +55,11 @@ def test_process_tags_files_and_folders(
     out = tmp_path / "out"
     done = _run(
         "-m", "bot.cli", "process", str(folder), str(single), "--tag", "--domain", "hotel",
-        "--night", "-o", str(out),
+        "--describe", "-o", str(out),
         env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu", "QUEUE_MAX_PER_USER": "2"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "--night is not available yet" in done.stderr
+    assert "--describe is not available yet" in done.stderr
     rows = json.loads((out / "results.json").read_text())
     by_file = {Path(row["file"]).name: row for row in rows}
     assert set(by_file) == {"coffee.jpg", "rocket.png", "broken.jpg", "chelsea.jpg"}

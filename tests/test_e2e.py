@@ -180,7 +180,7 @@ async def test_planned_features_say_so_and_background_menu(
     user = emulator.user(16)
     keyboard = await keyboard_for(emulator, user.send_photo(photos["coffee"]))
     before = len(emulator.bot_messages)
-    user.press_button(keyboard, _action(keyboard, "night"))
+    user.press_button(keyboard, _action(keyboard, "describe"))
     assert "пока недоступно" in (await user.wait_for_message(after=before))["text"]
 
     user.press_button(keyboard, _action(keyboard, "background"))
@@ -314,7 +314,7 @@ async def test_admins_hear_about_missing_weights_and_get_stats(
     before = len(emulator.bot_messages)
     admin.send_text("/stats")
     stats = (await admin.wait_for_message(after=before))["text"]
-    assert "Users: 2, photos: 2" in stats and "tag ✗" in stats and "night —" in stats
+    assert "Users: 2, photos: 2" in stats and "tag ✗" in stats and "night ✗" in stats
     before = len(emulator.bot_messages)
     user.send_text("/stats")  # not an admin: an unknown command
     assert "Не знаю команду /stats" in (await user.wait_for_message(after=before))["text"]

@@ -97,6 +97,8 @@ def test_verify_reports_deleted_weights(tiny_copy: Path) -> None:
     problems = verify(tiny_copy)
     assert len(problems) == 1 and "clip" in problems[0] and "weights" in problems[0]
     assert missing_models(tiny_copy) == ["clip"]
+    (tiny_copy / "pix2pix" / "unet" / "diffusion_pytorch_model.safetensors").unlink()
+    assert "pix2pix: no unet weights" in verify(tiny_copy)[1]
 
 
 def test_verify_reports_revision_marker_and_config(tiny_copy: Path) -> None:

@@ -212,7 +212,39 @@ def _files_reason(folder: Path, spec: ModelSpec) -> str | None:
             return "no model_index.json"
         if not any(folder.glob("*/*.safetensors")) and not any(folder.glob("*/*.bin")):
             return "no component weights"
-        return None
+        return _diffusers_components_reason(folder)
+    return _torch_file_reason(folder, spec)
+
+
+_WEIGHTLESS = ("scheduler", "tokenizer", "tokenizer_2")
+#: Components we do not download (the loader passes None for them).
+_OPTIONAL = ("safety_checker", "feature_extractor", "image_encoder")
+
+
+def _diffusers_components_reason(folder: Path) -> str | None:
+    """Every model component named in model_index.json has its folder, config and weights."""
+    try:
+        index = json.loads((folder / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "model_index.json unreadable"
+    for name, value in index.items():
+        if name.startswith("_") or not isinstance(value, list) or None in value:
+            continue
+        if name in _OPTIONAL:
+            continue
+        part = folder / name
+        if not part.is_dir():
+            return f"no {name}/ folder"
+        if name in _WEIGHTLESS:
+            continue
+        if not (part / "config.json").is_file():
+            return f"no {name}/config.json"
+        if not any(part.glob("*.safetensors")) and not any(part.glob("*.bin")):
+            return f"no {name} weights"
+    return None
+
+
+def _torch_file_reason(folder: Path, spec: ModelSpec) -> str | None:
     # torch-file, npm-onnx: every file of some variant is there (globs match at least one file).
     for variant in spec.variants():
         if all(

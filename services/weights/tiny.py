@@ -18,6 +18,7 @@ from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
 from services.weights.tiny_inpaint import tiny_inpaint
 from services.weights.tiny_isnet import tiny_isnet
 from services.weights.tiny_sam import tiny_sam
+from services.weights.tiny_pix2pix import tiny_pix2pix
 
 #: manifest name -> builder(folder, seed)
 TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
@@ -28,6 +29,7 @@ TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "inpaint": tiny_inpaint,
     "isnet": tiny_isnet,
     "sam": tiny_sam,
+    "pix2pix": tiny_pix2pix,
 }
 
 def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:

@@ -1,0 +1,65 @@
+"""The Edit button: the user's next text message is the instruction (aiogram FSM).
+
+The state lives in the Dispatcher's FSM storage (MemoryStorage by default) and expires after
+PROMPT_TIMEOUT_S: a text written much later is an ordinary message again.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import Message, ReplyParameters
+
+from bot.commands import parse_command
+from bot.jobs import JobRunner
+from bot.storage import Photo, Storage, User
+from bot.texts import t
+
+PROMPT_TIMEOUT_S = 600.0
+
+
+class EditPrompt(StatesGroup):
+    instruction = State()
+
+
+async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str) -> None:
+    """Remember which photo the next text message edits, and ask for the instruction."""
+    await state.set_state(EditPrompt.instruction)
+    await state.set_data({"photo_id": photo.id, "asked_at": time.time()})
+    await bot.send_message(
+        photo.chat_id, t(lang, "edit.ask_next"),
+        reply_parameters=ReplyParameters(message_id=photo.message_id,
+                                         allow_sending_without_reply=True),
+    )  # fmt: skip
+
+
+async def instruction(
+    message: Message, state: FSMContext, db: Storage, jobs: JobRunner, user: User, lang: str
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    if time.time() - float(data.get("asked_at", 0.0)) > PROMPT_TIMEOUT_S:
+        raise SkipHandler  # stale: the message is handled as if nothing had been asked
+    photo = await db.get_photo(int(data.get("photo_id", 0)))
+    if photo is None or photo.deleted or not photo.path.exists():
+        await message.reply(t(lang, "photo.gone"))
+        return
+    parsed = parse_command("edit", (message.text or "").strip())
+    if parsed is None or parsed.problem is not None:
+        await message.reply(t(lang, "edit.ask"))
+        return
+    await jobs.request(
+        user_id=user.id, lang=lang, domain=user.domain, photo=photo, op="edit",
+        params=parsed.params,
+    )  # fmt: skip
+
+
+def get_router() -> Router:
+    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
+    router = Router(name=__name__)
+    router.message.register(instruction, EditPrompt.instruction, F.text, ~F.text.startswith("/"))
+    return router
