@@ -118,7 +118,7 @@ def test_colour_table_is_shared_and_complete() -> None:
 def test_an_unknown_colour_gets_the_choices(lang: str) -> None:
     parsed = parse_command("background", "pnik")
     assert parsed is not None and parsed.problem == "background.bad"
-    text = t(lang, "background.bad", value="pnik", **_choices(lang))
+    text = t(lang, "background.bad", value="pnik", **_choices("background.bad", lang))
     assert "pnik" in text and "#ffc0cb" in text and "gradient" in text
     assert "marble" in text and "transparent" in text
     for colour in ("розовый", "белый") if lang == "ru" else ("pink", "white"):

@@ -59,8 +59,10 @@ def test_process_tags_files_and_folders(
         env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu", "QUEUE_MAX_PER_USER": "2"},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "--describe is not available yet" in done.stderr
     rows = json.loads((out / "results.json").read_text())
+    described = [row for row in rows if row["op"] == "describe" and row["status"] == "done"]
+    assert len(described) == 3 and all(row["result"]["title"] for row in described)
+    rows = [row for row in rows if row["op"] == "tag"]
     by_file = {Path(row["file"]).name: row for row in rows}
     assert set(by_file) == {"coffee.jpg", "rocket.png", "broken.jpg", "chelsea.jpg"}
     assert by_file["broken.jpg"]["status"] == "failed"
@@ -68,7 +70,7 @@ def test_process_tags_files_and_folders(
     assert by_file["coffee.jpg"]["result"]["domain"] == "hotel" and len(tags) == 5
     assert all(tag["ru"] and tag["en"] for tag in tags)
     with (out / "results.csv").open() as handle:
-        assert len(list(csv.DictReader(handle))) == 4
+        assert len(list(csv.DictReader(handle))) == 8  # 4 files x (tag, describe)
 
 
 def test_process_without_weights_names_the_command(tmp_path: Path, photos: dict[str, bytes]):

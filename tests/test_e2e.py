@@ -173,16 +173,12 @@ async def test_button_of_a_photo_that_no_longer_exists(
     assert len(emulator.bot_messages) == before  # no job, no message
 
 
-async def test_planned_features_say_so_and_background_menu(
+async def test_background_menu_and_a_bad_background(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ):
     await start_bot()
     user = emulator.user(16)
     keyboard = await keyboard_for(emulator, user.send_photo(photos["coffee"]))
-    before = len(emulator.bot_messages)
-    user.press_button(keyboard, _action(keyboard, "describe"))
-    assert "пока недоступно" in (await user.wait_for_message(after=before))["text"]
-
     user.press_button(keyboard, _action(keyboard, "background"))
     menu = await emulator.wait_for_edit(
         keyboard["message_id"], lambda r: any(t == "pink" for t, _ in emulator.buttons(r))

@@ -350,7 +350,7 @@ def test_process_a_folder_with_night_and_a_preset(tiny_weights, photos, tmp_path
     for row in (r for r in rows if r["status"] == "done"):
         result = row["result"]
         assert result["seed"] == 4 and result["steps"] == 2
-        with Image.open(out / result["output"]) as edited, Image.open(row["file"]) as source:
+        with Image.open(row["output"]) as edited, Image.open(row["file"]) as source:
             assert edited.size == source.size
     assert {"coffee-night.png", "chelsea-edit.png"} <= {p.name for p in out.iterdir()}
     with Image.open(out / "contact-night.jpg") as sheet:
