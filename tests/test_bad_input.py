@@ -181,3 +181,39 @@ async def test_group_command_for_another_bot_is_ignored(
     assert "What I can do" in answer["text"]
     await asyncio.sleep(0.3)
     assert len([r for r in emulator.bot_messages if r["chat_id"] == -500]) == 1
+
+
+async def test_odd_arguments_get_clear_answers_and_bounded_jobs(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
+) -> None:
+    """Empty, 5 000-character, emoji-only and foreign-script arguments: a clear answer, and a
+    job only where the argument makes sense (its prompt bounded)."""
+    app = await start_bot(EDIT_STEPS="2", EDIT_MAX_SIDE="64")
+    user = emulator.user(7201, "en")
+    user.send_photo(photos["coffee"])
+    await user.wait_for_message(lambda r: bool(r["reply_markup"]))
+    cases = {
+        "/edit": "Write what to change",
+        "/edit     ": "Write what to change",
+        "/background pnik": "did not understand",
+        "/background #12": "did not understand",
+        "/background " + "x" * 5000: "did not understand",
+        "/edit preset:volcano": "preset:night",
+    }
+    for command, expected in cases.items():
+        before = len(emulator.bot_messages)
+        user.send_text(command)
+        answer = await user.wait_for_message(after=before, timeout=20)
+        assert expected in answer["text"], (command[:40], answer["text"])
+        assert no_traceback(answer)
+    assert await app.db._jobs("1 = 1", ()) == []  # none of those made a job
+
+    for command in ("/edit " + "сделай ночь " * 500, "/edit 🌷🌷🌷🌷", "/edit 夜にして"):
+        before = len(emulator.bot_messages)
+        user.send_text(command)
+        result = await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before,
+                                             timeout=60)  # fmt: skip
+        assert no_traceback(result)
+    jobs = await app.db._jobs("1 = 1", ())
+    assert len(jobs) == 3 and all(job.status == "done" for job in jobs)
+    assert all(len(job.params["prompt"]) <= 300 for job in jobs)  # bounded before the model

@@ -28,3 +28,26 @@ async def test_faults_on_downloads_and_sends_are_survived(
     served = {fault for _, fault in emulator.faults_served}
     assert served >= {"503", "drop", "500", "502html"}
     assert emulator.server_errors == []
+
+
+async def test_a_result_that_cannot_be_sent_stays_and_is_shown_again(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
+) -> None:
+    """sendPhoto keeps failing past every retry: the result stays stored, the progress
+    message says so with Show again, and the button delivers it once sending works."""
+    app = await start_bot(EDIT_STEPS="2", EDIT_MAX_SIDE="64")
+    user = emulator.user(8200, "en")
+    emulator.fail("sendPhoto", *["500"] * 5)  # as many as the retry middleware tries
+    user.send_photo(photos["coffee"], caption="/night")
+    notice = await user.wait_for_message(lambda r: "sending it failed" in (r["text"] or ""),
+                                         timeout=60)  # fmt: skip
+    job = await app.db.get_job(1)
+    assert job is not None and job.status == "done"
+    assert await app.db.get_result(job.id) is not None
+    assert not any(r["method"] == "sendPhoto" for r in user.bot_messages)
+    show = next(d for t, d in emulator.buttons(notice) if "Show again" in t)
+    before = len(emulator.bot_messages)
+    await emulator.wait_for_callback_answer(user.press_button(notice, show))
+    photo = await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before)
+    assert any(d.startswith(f"r:{job.id}:") for _, d in emulator.buttons(photo))
+    assert sum(r["method"] == "sendPhoto" for r in user.bot_messages) == 1
