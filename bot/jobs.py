@@ -30,6 +30,7 @@ from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Storage
+from bot.storage_errors import is_storage_failure
 from bot.texts import TEXTS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
@@ -263,8 +264,11 @@ class JobRunner:
             await self._finish(job, photo, handle, message_id, lang, op_name)
         except asyncio.CancelledError:
             raise
-        except Exception:  # e.g. the user erased their data meanwhile; the DB is the record
+        except Exception as exc:  # a full disk, a read-only database, the user erased it all
             log.exception("job %s: following or delivering it failed", job.id)
+            key = "error.storage" if is_storage_failure(exc) else "job.failed"
+            with contextlib.suppress(Exception):  # never silence: one short answer
+                await self._close_progress(photo, message_id, t(lang, key, op=op_name))
         finally:
             self._handles.pop(job.id, None)
 

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import errno
 import logging
-import sqlite3
 
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
+from bot.storage_errors import is_storage_failure
 from bot.texts import language_of, t
 
 log = logging.getLogger("vitrina.bot")
-STORAGE_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EIO}
-
-
-def is_storage_failure(exc: BaseException) -> bool:
-    """A full disk, a read-only or locked database: our side, temporary, nothing was saved."""
-    if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
-        return True
-    return isinstance(exc, OSError) and exc.errno in STORAGE_ERRNOS
 
 
 async def on_error(event: ErrorEvent) -> bool:

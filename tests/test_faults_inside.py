@@ -66,3 +66,19 @@ async def test_a_model_that_fails_to_load_marks_only_its_feature_unavailable(
     assert len(await app.db._jobs("1 = 1", ())) == 1
     alerts = [r for r in admin.bot_messages if "clip" in (r["text"] or "").lower()]
     assert len(alerts) == 1  # told once
+
+
+async def test_a_full_disk_when_a_result_is_stored_is_not_silence(
+    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    app = await start_bot()
+
+    async def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(app.db, "save_result", full)
+    user = emulator.user(9310, "en")
+    user.send_photo(photos["coffee"], caption="/tag")
+    answer = await user.wait_for_message(lambda r: "Temporarily unavailable" in (r["text"] or ""))
+    assert "sqlite" not in answer["text"].lower()
