@@ -217,3 +217,14 @@ async def test_odd_arguments_get_clear_answers_and_bounded_jobs(
     jobs = await app.db._jobs("1 = 1", ())
     assert len(jobs) == 3 and all(job.status == "done" for job in jobs)
     assert all(len(job.params["prompt"]) <= 300 for job in jobs)  # bounded before the model
+
+
+def test_the_pixel_budget_is_the_settings_not_pillows() -> None:
+    from services.errors import BadImage
+    from services.imaging.decode import inspect_image
+
+    data = bad.huge_png(8000)  # 64 MP
+    with pytest.raises(BadImage) as refused:
+        inspect_image(data, max_pixels=50_000_000)
+    assert refused.value.reason == "too_many_pixels"
+    assert inspect_image(data, max_pixels=70_000_000).width == 8000  # an operator's choice

@@ -56,9 +56,12 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS, min_side: int = MIN
     """Check that `data` is a whole, decodable image we support, of a sane size."""
     if not data:
         raise BadImage("empty file", "empty")
+    # Our budget decides (checked below, before any pixel is decoded); Pillow's own guard
+    # must not refuse what an operator allowed with a bigger MAX_PIXELS.
+    Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, max_pixels)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 fmt = image.format or "unknown"
                 if fmt not in FORMATS:
