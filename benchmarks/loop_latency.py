@@ -311,7 +311,7 @@ def main() -> None:
     parser.add_argument("--drain-s", type=float, default=60.0)
     parser.add_argument("--no-preload", action="store_true")
     parser.add_argument("--preimport", action="store_true",
-                        help="import torch/transformers/diffusers before polling starts")  # fmt: skip
+                        help="import torch/transformers/diffusers before polling")  # fmt: skip
     parser.add_argument("--no-worker", type=float, default=0.0, metavar="SECONDS",
                         help="edit jobs sleep this long instead of diffusing")  # fmt: skip
     parser.add_argument("--slow-ms", type=float, default=0.0)
@@ -349,7 +349,8 @@ def main() -> None:
         if getattr(args, name)
     ]
     print(f"\n/start latency, bot process vs emulator; device={args.device}, edits "
-          f"{args.steps} steps at {args.side}px, {args.photos} photos; aids: {aids or 'none'}")  # fmt: skip
+          f"{args.steps} steps at {args.side}px, {args.photos} photos; "
+          f"aids: {aids or 'none'}")  # fmt: skip
     print(f"{'phase':<10} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for phase in ("idle", "intake", "saturated"):
         n, p50, p99, worst = stats(results[phase])
