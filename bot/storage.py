@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -150,20 +151,21 @@ def _store_file(photos_dir: Path, data: bytes, extension: str) -> tuple[str, Pat
     """Hash and write the bytes (run in a thread: hashing 20 MB takes a while)."""
     digest = hashlib.sha256(data).hexdigest()
     path = photos_dir / digest[:2] / f"{digest}.{extension}"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".part")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    if not path.exists():  # the same photo sent twice at once: both writes are whole
+        _write_atomically(path, data)
     return digest, path
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Temp file + rename: a crash leaves the old file or the new one, never half of one."""
+    """Temp file + rename: a crash leaves the old file or the new one, never half of one.
+    The temp name is unique, so two threads writing the same path do not collide."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class Storage:

@@ -94,3 +94,20 @@ async def test_jobs_survive_a_restart(tmp_path: Path) -> None:
         assert (await db.get_job(queued.id)).error == "boom"
         await db.set_job_status(running.id, JobStatus.QUEUED)
         assert (await db.get_job(running.id)).started_at is None
+
+
+async def test_the_same_photo_stored_at_once_by_many_is_whole(tmp_path: Path) -> None:
+    """Users (or one user's album) sending identical bytes at the same moment."""
+    import asyncio
+
+    async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
+        await db.upsert_user(1, "en", None)
+        data = b"the same photo" * 10_000
+        photos = await asyncio.gather(*(
+            db.add_photo(user_id=1, chat_id=1, message_id=i, file_id=f"f{i}",
+                         file_unique_id=f"u{i}", data=data, width=64, height=64)
+            for i in range(16)
+        ))  # fmt: skip
+        assert len({photo.path for photo in photos}) == 1
+        assert photos[0].path.read_bytes() == data
+        assert not list(photos[0].path.parent.glob("*.part"))
