@@ -40,6 +40,7 @@ from services.weights import missing_models, model_dir
 log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
 LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for this long
+STOP_WAIT_S = 30.0  # how long stop() waits for the model thread's current work
 
 
 @dataclass(frozen=True)
@@ -108,8 +109,15 @@ class ModelServices:
         for task in list(self._finishing.values()):
             task.cancel()
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            # Let the model thread finish what it is doing (a load cannot be interrupted;
+            # a diffusion loop stops at its next step), off the loop and bounded: a model
+            # still loading in a stray thread could race another load in this process.
+            executor, self._executor = self._executor, None
+            stopping = asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+            try:
+                await asyncio.wait_for(stopping, STOP_WAIT_S)
+            except TimeoutError:
+                log.warning("the model worker did not stop within %.0fs", STOP_WAIT_S)
 
     async def drain(self, timeout: float) -> bool:
         """Start no more jobs; wait up to `timeout` s for the running batch to finish.
