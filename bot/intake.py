@@ -11,15 +11,13 @@ from pathlib import PurePath
 import aiohttp
 from aiogram import Bot
 from aiogram.exceptions import (
-    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
-    TelegramNetworkError,
     TelegramRetryAfter,
-    TelegramServerError,
 )
 from aiogram.types import Message
 
+from bot.retry import TRANSIENT
 from bot.storage import Photo, Storage
 from services.errors import BadImage
 from services.imaging.decode import IMAGE_SUFFIXES
@@ -27,10 +25,8 @@ from services.layer import ModelServices
 
 log = logging.getLogger("vitrina.bot")
 # What a flaky network or Bot API server raises: worth another try.
-RETRYABLE = (
-    TelegramNetworkError, TelegramServerError, ClientDecodeError, aiohttp.ClientError,
-    asyncio.TimeoutError,
-)  # fmt: skip
+# The Bot API's transient failures (bot/retry.py), plus what the raw file download raises.
+RETRYABLE = (*TRANSIENT, aiohttp.ClientError, asyncio.TimeoutError)
 DOWNLOAD_ERRORS = (TelegramAPIError, *RETRYABLE)
 
 
