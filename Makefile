@@ -1,5 +1,6 @@
 # make run: install and start the bot.  make test: install and run the whole suite.
 # make quality: the real-weights checks (fetches ISNet into REAL_WEIGHTS, outside the clone).
+# make bench: the performance table of issue 9 (benchmarks/run.py -> benchmarks/RESULTS.md).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -7,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality lint format clean
+.PHONY: run test quality bench lint format clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +37,11 @@ quality: $(STAMP)
 		echo "real ISNet in $(REAL_WEIGHTS): verified, reused" || \
 		$(VENV)/bin/vitrina weights download isnet --dir $(REAL_WEIGHTS)
 	VITRINA_REAL_WEIGHTS_DIR=$(REAL_WEIGHTS) $(PY) -m pytest -m realweights -s -q
+
+# Issue 9's goals P1-P7 in one table (benchmarks/RESULTS.md); a few minutes on CPU.
+BENCH_THREADS ?= 1
+bench: $(STAMP)
+	OMP_NUM_THREADS=$(BENCH_THREADS) PYTHONPATH=$(CURDIR) $(PY) benchmarks/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -48,6 +48,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.table import Row  # noqa: E402
 from services.weights import write_tiny  # noqa: E402
 from tests.emulator import BotAPIEmulator  # noqa: E402
 
@@ -100,8 +101,17 @@ raise SystemExit(run([]))
 """
 
 
+class _StampedAnswers(dict):  # type: ignore[type-arg]
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, {**value, "arrived": time.perf_counter()})
+
+
 class StampedEmulator(BotAPIEmulator):
-    """The tests' emulator, with the arrival time of every bot message."""
+    """The tests' emulator, with the arrival time of every bot message and button answer."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.answered_callbacks = _StampedAnswers()
 
     def _record(self, message: Any, *args: Any, **kwargs: Any) -> None:
         super()._record(message, *args, arrived=time.perf_counter(), **kwargs)
@@ -141,6 +151,27 @@ class Probe:
             self.slow.append(f"t=+{sent - self.epoch:.1f}s {latency:.0f} ms")
         return latency
 
+    async def keyboard(self, user_id: int) -> None:
+        """A photo of the button prober's own, whose Tags button `press` will use."""
+        sent = self.emulator.send_photo(user_id, photo_bytes(999), language_code="en")
+        self.photo_keyboard = await self.emulator.wait_for_message(
+            lambda r: r["reply_to_message_id"] == sent["message_id"] and r["reply_markup"],
+            timeout=60,
+        )
+        self.button_user = user_id
+
+    async def press(self, timeout: float = 30.0) -> float:
+        """A button press (Tags on the prober's photo): latency to the callback's answer."""
+        data = next(d for _, d in BotAPIEmulator.buttons(self.photo_keyboard)
+                    if d.endswith(":tag"))  # fmt: skip
+        sent = time.perf_counter()
+        query = self.emulator.press_button(self.button_user, self.photo_keyboard, data)
+        answer = await self.emulator.wait_for_callback_answer(query, timeout)
+        latency = (answer["arrived"] - sent) * 1000
+        if latency > 100:
+            self.slow.append(f"t=+{sent - self.epoch:.1f}s button {latency:.0f} ms")
+        return latency
+
 
 def bot_env(args: argparse.Namespace, emulator: BotAPIEmulator, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
@@ -150,6 +181,7 @@ def bot_env(args: argparse.Namespace, emulator: BotAPIEmulator, workdir: Path) -
         "EDIT_STEPS": str(args.steps), "EDIT_MAX_SIDE": str(args.side),
         "PROGRESS_INTERVAL_S": "1", "RATE_LIMIT_BURST": "500", "RATE_LIMIT_PER_MINUTE": "6000",
         "QUEUE_MAX_PER_USER": "50", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "MODEL_WORKER": getattr(args, "worker", "process"),
     }  # fmt: skip
     if args.no_preload:
         env["BENCH_NO_PRELOAD"] = "1"
@@ -239,6 +271,7 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, list[flo
             started = time.perf_counter()
             await probe.once(timeout=120)  # polling runs: "right after start"
             print(f"bot answering {time.perf_counter() - started:.1f}s after launch", flush=True)
+            await probe.keyboard(user_id=9_999)
             if args.py_spy:
                 profiler, raw = start_py_spy(args, process.pid, args.profile_s)
                 profile_started = time.perf_counter()
@@ -275,9 +308,10 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, list[flo
 
 
 async def probes(probe: Probe, n: int, gap: float) -> list[float]:
+    """/start and button presses, alternating."""
     latencies = []
-    for _ in range(n):
-        latencies.append(await probe.once())
+    for index in range(n):
+        latencies.append(await (probe.press() if index % 2 else probe.once()))
         await asyncio.sleep(gap)
     return latencies
 
@@ -298,8 +332,7 @@ async def wait_drained(emulator: BotAPIEmulator, limit_s: float) -> None:
             return
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--fp16", action="store_true", help="accepted; the bot decides dtype")
     parser.add_argument("--photos", type=int, default=12)
@@ -325,6 +358,50 @@ def main() -> None:
     parser.add_argument("--py-spy", choices=("threads", "gil"), default=None)
     parser.add_argument("--profile-s", type=int, default=12)
     parser.add_argument("--out", default=None, help="folder for bot.log and profiles")
+    parser.add_argument("--worker", choices=("process", "thread"), default="process",
+                        help="MODEL_WORKER of the bot")  # fmt: skip
+
+
+def measure_rows(args: argparse.Namespace) -> list[Row]:
+    """P1 for run.py: p99 of /start and button answers, worker in a thread vs a process."""
+    rows: list[Row] = []
+    p99s: dict[str, float] = {}
+    for worker in ("thread", "process"):
+        args.worker = worker
+        workdir = Path(tempfile.mkdtemp(prefix="vitrina-loop-"))
+        args.out = str(workdir)
+        write_tiny(workdir / "weights")
+        try:
+            results = asyncio.run(measure(args, workdir))
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        loaded = results["intake"] + results["saturated"]
+        _, p50, p99, worst = stats(loaded)
+        p99s[worker] = p99
+        how = (
+            f"bot process vs emulator, {args.photos} photos + /night {args.steps} steps "
+            f"{args.side}px queued, tiny weights; {len(loaded)} probes (/start + button)"
+        )
+        rows.append(Row("P1", f"answer p99 while saturated, worker in a {worker}",
+                        f"{p99:.1f} ms (p50 {p50:.1f}, max {worst:.1f})", "<= 50 ms",
+                        p99 <= 50 if worker == "process" else None, how))  # fmt: skip
+        _, idle50, idle99, _ = stats(results["idle"])
+        rows.append(
+            Row(
+                "P1",
+                f"answer p99 idle, worker in a {worker}",
+                f"{idle99:.1f} ms (p50 {idle50:.1f})",
+                note="same run, queue drained",
+            )
+        )
+    rows.append(Row("P1", "p99 thread / p99 process", f"{p99s['thread'] / p99s['process']:.2f}x",
+                    note="what the worker process buys"))  # fmt: skip
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="vitrina-loop-"))
     args.out = args.out or str(workdir)

@@ -15,6 +15,7 @@ from bot.alerts import AdminAlerts
 from bot.commands import bot_commands
 from bot.jobs import JobRunner
 from bot.middlewares import AlbumMiddleware, UserMiddleware
+from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
 from bot.retry import RetryRequests
@@ -55,6 +56,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             edit_guidance=settings.edit_guidance,
             edit_image_guidance=settings.edit_image_guidance,
             edit_max_side=settings.edit_max_side,
+            worker=settings.model_worker,
+            batch_window_ms=settings.batch_window_ms,
         )
     )
 
@@ -64,6 +67,8 @@ class Application:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        built_s = prebuild_response_models()
+        log.debug("Bot API response models built in %.0f ms", built_s * 1000)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         session.middleware(RetryRequests())
         self.bot = Bot(

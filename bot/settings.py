@@ -83,6 +83,8 @@ class Settings:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512
+    model_worker: str = "process"  # MODEL_WORKER: process | thread
+    batch_window_ms: float = 5.0
 
     @property
     def photos_dir(self) -> Path:
@@ -150,6 +152,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     edit_max_side = int(_number("EDIT_MAX_SIDE", get("EDIT_MAX_SIDE") or "512", int, 64))
+    model_worker = (get("MODEL_WORKER") or "process").lower()
+    if model_worker not in {"process", "thread"}:
+        raise SettingsError(f"MODEL_WORKER must be process or thread, got {model_worker!r}")
     if edit_max_side % 8:
         raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
     return Settings(
@@ -200,6 +205,10 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
         ),
         edit_max_side=edit_max_side,
+        model_worker=model_worker,
+        batch_window_ms=float(
+            _number("BATCH_WINDOW_MS", get("BATCH_WINDOW_MS") or "5", float, 0.0)
+        ),
     )
 
 

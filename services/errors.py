@@ -22,6 +22,9 @@ class ModelUnavailable(ServiceError):
             f"(or 'vitrina weights tiny {folder.parent}' for random test weights)"
         )
 
+    def __reduce__(self) -> tuple[object, ...]:  # crosses the worker process's pipe
+        return (type(self), (self.model, self.folder, self.reason))
+
 
 class BadImage(ServiceError):
     """The submitted file is not an image we can use. `reason` picks the user's message:
@@ -32,6 +35,9 @@ class BadImage(ServiceError):
         self.reason = reason
         self.fields = fields
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_bad_image, (str(self), self.reason, self.fields))
+
 
 class QueueFull(ServiceError):
     """The queue refused a job (globally full or the user has too many queued)."""
@@ -40,6 +46,9 @@ class QueueFull(ServiceError):
         self.per_user = per_user
         super().__init__("too many jobs for this user" if per_user else "the queue is full")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.per_user,))
+
 
 class JobCancelled(ServiceError):
     """The job was cancelled before it finished."""
@@ -47,3 +56,7 @@ class JobCancelled(ServiceError):
 
 class UnknownOperation(ServiceError):
     """No service implements the requested operation (yet)."""
+
+
+def _bad_image(message: str, reason: str, fields: dict[str, object]) -> BadImage:
+    return BadImage(message, reason, **fields)

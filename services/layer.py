@@ -1,9 +1,11 @@
-"""The service layer: one scheduler, one worker thread that owns the model device.
+"""The service layer: one scheduler in front of one model worker that owns the device.
 
-`submit()` puts a job in the fair queue and returns a handle at once. A single asyncio task
-takes jobs in fair order, gathers a batch of compatible jobs where the operation allows,
-and runs the batch on a one-thread executor, so torch never runs on the event loop and
-only one thread ever touches the GPU.
+`submit()` puts a job in the fair queue and returns a handle at once. The scheduler takes
+jobs in fair order, gathers a batch of compatible jobs where the operation allows (waiting
+up to BATCH_WINDOW_MS for a burst to join), and hands it to the worker
+(`services.worker`): a thread of this process or a process of its own (MODEL_WORKER).
+Two lanes: a diffusion batch and a quick batch may be in the worker at once, and the
+worker runs the quick one between two denoising steps of the other.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
-from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
+from services.operations import ALL_OPS, FinishContext, Operation, Outcome
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
@@ -36,11 +37,14 @@ from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.translation import Translators
 from services.weights import missing_models, model_dir
+from services.worker import LANE_DIFFUSION, LANE_QUICK, Engine
+from services.worker.engine import ThreadEngine
+from services.worker.process import OperationsFactory, ProcessEngine
 
 log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
 LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for this long
-STOP_WAIT_S = 30.0  # how long stop() waits for the model thread's current work
+STOP_WAIT_S = 30.0  # how long stop() waits for the model worker's current work
 
 
 @dataclass(frozen=True)
@@ -67,60 +71,70 @@ class ServiceConfig:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
+    worker: str = "thread"  # MODEL_WORKER: "process" (the bot's default) or "thread"
+    batch_window_ms: float = 0.0  # BATCH_WINDOW_MS: how long a batch waits for a burst
 
 
 class ModelServices:
     def __init__(
-        self, config: ServiceConfig, operations: Mapping[str, Operation] | None = None
-    ) -> None:
+        self, config: ServiceConfig, operations: Mapping[str, Operation] | None = None,
+        *, operations_factory: OperationsFactory | None = None,
+    ) -> None:  # fmt: skip
+        """`operations` given: they run in a thread of this process. Otherwise they are
+        built by `operations_factory` (default: `default_operations`), here for scheduling
+        and, with ``config.worker == "process"``, again inside the worker process."""
         self.config = config
+        factory = operations_factory or default_operations
         self.operations: dict[str, Operation] = dict(
-            operations if operations is not None else default_operations(config)
+            operations if operations is not None else factory(config)
         )
+        if config.worker == "process" and operations is None:
+            self.engine: Engine = ProcessEngine(factory, config)
+        else:
+            self.engine = ThreadEngine(self.operations)
         self._queue: FairQueue[JobHandle] = FairQueue(
             config.queue_max_size, config.queue_max_per_user
         )
-        self._wakeup = asyncio.Event()
-        self._executor: ThreadPoolExecutor | None = None
-        self._worker: asyncio.Task[None] | None = None
-        self._running: list[JobHandle] = []
+        self._lanes: dict[str, asyncio.Task[None]] = {}  # lane -> the batch running there
+        self._running: dict[JobHandle, int] = {}  # running handle -> its batch id
         self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
         self._missing: dict[str, tuple[float, list[str]]] = {}
+        self._started = False
         self._draining = False
         self._load_failures: dict[str, tuple[float, str]] = {}  # op -> (when, model)
 
     # ---- lifecycle
 
     async def start(self) -> None:
-        if self._worker is not None:
+        """Start the worker (never waits for models: with `preload` they load in the
+        worker while the bot already answers)."""
+        if self._started:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-worker")
-        self._worker = asyncio.create_task(self._work(), name="vitrina-model-worker")
+        self._started = True
+        await self.engine.start()
+        if self.config.preload:
+            ready = [name for name, op in self.operations.items() if not op.missing_weights()]
+            self.engine.warm_up(ready)
+        self._pump()
 
     async def stop(self) -> None:
         """Stop taking jobs. Queued handles stay unresolved: storage re-queues them later."""
-        if self._worker is not None:
-            self._worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker
-            self._worker = None
-        for handle in self._running:
+        if not self._started:
+            return
+        self._started = False
+        for handle, batch_id in list(self._running.items()):
             handle.cancel_requested.set()
-        for task in list(self._finishing.values()):
+            with contextlib.suppress(ServiceError):
+                self.engine.cancel(batch_id, handle.id)
+        for task in [*self._lanes.values(), *self._finishing.values()]:
             task.cancel()
-        if self._executor is not None:
-            # Let the model thread finish what it is doing (a load cannot be interrupted;
-            # a diffusion loop stops at its next step), off the loop and bounded: a model
-            # still loading in a stray thread could race another load in this process.
-            executor, self._executor = self._executor, None
-            stopping = asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
-            try:
-                await asyncio.wait_for(stopping, STOP_WAIT_S)
-            except TimeoutError:
-                log.warning("the model worker did not stop within %.0fs", STOP_WAIT_S)
+        for task in list(self._lanes.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.engine.stop(STOP_WAIT_S)
 
     async def drain(self, timeout: float) -> bool:
-        """Start no more jobs; wait up to `timeout` s for the running batch to finish.
+        """Start no more jobs; wait up to `timeout` s for the running batches to finish.
 
         True when nothing is left running. Queued jobs stay queued (their rows too), and a
         batch still running after the grace period is stopped by `stop()`; storage then
@@ -185,89 +199,101 @@ class ModelServices:
             raise UnknownOperation(request.op)
         handle = JobHandle(request, asyncio.get_running_loop())
         self._queue.put(request.user_id, handle)
-        handle._on_cancel = self._cancel_queued
+        handle._on_cancel = self._cancel
         self._publish_positions()
-        self._wakeup.set()
+        self._pump()
         return handle
+
+    def lane_of(self, request: JobRequest) -> str:
+        """ "diffusion" for jobs that run a denoising loop; "quick" for everything else."""
+        lane = getattr(self.operations[request.op], "lane", None)
+        return LANE_QUICK if lane is None else str(lane(request))
 
     async def inspect_image(self, data: bytes) -> ImageInfo:
         """Validate uploaded bytes off the loop (not on the model thread: no waiting on GPU)."""
         return await asyncio.to_thread(inspect_image, data, self.config.max_pixels)
 
-    # ---- the scheduler
+    # ---- the scheduler: at most one batch per lane in the worker at a time
 
-    def _cancel_queued(self, handle: JobHandle) -> None:
+    def _cancel(self, handle: JobHandle) -> None:
         if self._queue.remove(handle):
             handle._finish(JobCancelled("cancelled while queued"))
             self._log(handle)
             self._publish_positions()
+        elif handle in self._running:
+            with contextlib.suppress(ServiceError):  # a stopped worker: nothing to stop
+                self.engine.cancel(self._running[handle], handle.id)
         elif handle in self._finishing:
             self._finishing[handle].cancel()
 
     def _publish_positions(self) -> None:
-        for place, handle in enumerate(self._queue):
-            handle._set_position(place)
+        """Each queued job learns how many jobs of its own lane are ahead of it."""
+        places: dict[str, int] = {}
+        for handle in self._queue:
+            lane = self.lane_of(handle.request)
+            handle._set_position(places.get(lane, 0))
+            places[lane] = places.get(lane, 0) + 1
 
-    def _next_batch(self) -> list[JobHandle]:
-        first = self._queue.pop()
+    def _pump(self) -> None:
+        """Start a batch in every lane that is free and has work."""
+        if not self._started or self._draining:
+            return
+        for lane in (LANE_QUICK, LANE_DIFFUSION):
+            if lane in self._lanes:
+                continue
+            first = self._queue.pop_first(lambda h, lane=lane: self.lane_of(h.request) == lane)
+            if first is None:
+                continue
+            task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
+            self._lanes[lane] = task
+            task.add_done_callback(lambda _, lane=lane: self._lane_done(lane))
+
+    def _lane_done(self, lane: str) -> None:
+        self._lanes.pop(lane, None)
+        self._pump()
+
+    async def _run_lane(self, lane: str, first: JobHandle) -> None:
         operation = self.operations[first.request.op]
         key = operation.batch_key(first.request)
-        others = self._queue.pop_matching(
-            lambda h: h.request.op == first.request.op and operation.batch_key(h.request) == key,
-            operation.max_batch - 1,
-        )
-        return [first, *others]
 
-    async def _warm_up(self) -> None:
-        loop = asyncio.get_running_loop()
-        for name, operation in self.operations.items():
-            if operation.missing_weights():
-                continue
-            started = time.perf_counter()
-            try:
-                await loop.run_in_executor(self._executor, operation.warm_up)
-            except Exception as exc:  # the first job will report it to its user
-                log.warning("could not preload %s: %s", name, exc)
-                continue
-            log.info("%s ready in %.1fs", name, time.perf_counter() - started)
+        def same_batch(h: JobHandle) -> bool:
+            return h.request.op == first.request.op and operation.batch_key(h.request) == key
 
-    async def _work(self) -> None:
-        if self.config.preload:
-            await self._warm_up()
-        while True:
-            if not self._queue or self._draining:
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            batch = self._next_batch()
-            self._publish_positions()
-            await self._run_batch(batch)
+        room = operation.max_batch - 1
+        window = self.config.batch_window_ms / 1000
+        if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
+            await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
+        batch = [first, *self._queue.pop_matching(same_batch, room)]
+        self._publish_positions()
+        if first.cancel_requested.is_set():  # cancelled during the window
+            batch.remove(first)
+            first._finish(JobCancelled("cancelled while queued"))
+            self._log(first)
+            if not batch:
+                return
+        await self._run_batch(lane, batch)
 
-    async def _run_batch(self, batch: list[JobHandle]) -> None:
-        loop = asyncio.get_running_loop()
+    async def _run_batch(self, lane: str, batch: list[JobHandle]) -> None:
         operation = self.operations[batch[0].request.op]
+        batch_id = self.engine.new_batch_id()
         for handle in batch:
             handle._set_running()
-        self._running = batch
+            self._running[handle] = batch_id
 
         def report(fraction: float, note: str | None) -> None:
             for handle in batch:
-                loop.call_soon_threadsafe(handle._progress, fraction, note)
+                handle._progress(fraction, note)
 
-        context = RunContext(
-            report=report, is_cancelled=lambda: all(h.cancel_requested.is_set() for h in batch)
-        )
-        requests = [handle.request for handle in batch]
-        assert self._executor is not None
         try:
-            outcomes = await loop.run_in_executor(self._executor, operation.run, requests, context)
-        except ServiceError as exc:
-            outcomes = [exc] * len(batch)
-        except Exception as exc:  # a model bug must fail the jobs, not kill the worker
-            log.exception("operation %s crashed", operation.name)
+            outcomes = await self.engine.run_batch(
+                batch_id, operation.name, [h.request for h in batch], [h.id for h in batch],
+                lane, report,
+            )  # fmt: skip
+        except ServiceError as exc:  # the worker had stopped
             outcomes = [exc] * len(batch)
         finally:
-            self._running = []
+            for handle in batch:
+                self._running.pop(handle, None)
         for outcome in outcomes:
             if isinstance(outcome, ModelUnavailable):  # only this feature goes unavailable
                 self._load_failures[operation.name] = (time.monotonic(), outcome.model)
@@ -286,7 +312,12 @@ class ModelServices:
     async def _finish_async(self, handle: JobHandle, finish: Callable[..., object],
                             outcome: Outcome) -> None:  # fmt: skip
         """The operation's async step, off the worker: the next batch is already running."""
-        context = FinishContext(report=handle._progress, on_worker=self._on_worker)
+        op = handle.request.op
+
+        async def on_worker(method: str, *args: Any) -> Any:
+            return await self.engine.call(op, method, *args)
+
+        context = FinishContext(report=handle._progress, on_worker=on_worker)
         try:
             outcome = await finish(handle.request, outcome, context)  # type: ignore[misc]
         except asyncio.CancelledError:
@@ -302,11 +333,6 @@ class ModelServices:
             outcome = JobCancelled("cancelled while finishing")
         handle._finish(outcome)
         self._log(handle)
-
-    async def _on_worker(self, function: Callable[[], object]) -> object:
-        if self._executor is None:
-            raise ServiceError("the model worker has stopped")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function)
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request

@@ -56,6 +56,25 @@ class FairQueue(Generic[T]):
             del self._users[user]
         return item
 
+    def pop_first(self, predicate: Callable[[T], bool]) -> T | None:
+        """The first item in fair order that satisfies `predicate` (None if none does); its
+        user moves to the end of the rotation, as with `pop`."""
+        for item in self:
+            if predicate(item):
+                break
+        else:
+            return None
+        for user, items in self._users.items():
+            if item in items:
+                items.remove(item)
+                self._size -= 1
+                if items:
+                    self._users.move_to_end(user)
+                else:
+                    del self._users[user]
+                return item
+        return None  # pragma: no cover - the item was found above
+
     def pop_matching(self, predicate: Callable[[T], bool], limit: int) -> list[T]:
         """Up to `limit` items that satisfy `predicate`, taken in fair order (for batching)."""
         taken = [item for item in self if predicate(item)][: max(limit, 0)]

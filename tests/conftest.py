@@ -75,6 +75,10 @@ async def start_bot(
             "DEVICE": "cpu",
             "PROGRESS_INTERVAL_S": "0",
             "LOG_LEVEL": "DEBUG",
+            # The worker's contract is tested on both engines (test_worker.py) and the bot
+            # with a worker process end to end (test_e2e_worker.py); here a thread spares
+            # every test the seconds a process needs to import torch.
+            "MODEL_WORKER": "thread",
         } | overrides
         app = Application(settings_from_mapping(values))
         polls_before = sum(1 for method, _ in emulator.calls if method == "getUpdates")

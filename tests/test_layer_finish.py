@@ -37,12 +37,15 @@ class SlowFinish:
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
         return [f"ran {r.params['n']}" for r in requests]
 
+    def thread_name(self) -> str:
+        return threading.current_thread().name
+
     async def finish(self, request: JobRequest, outcome: Outcome, context: FinishContext
                      ) -> Outcome:  # fmt: skip
         if request.params.get("slow"):
             await self.gate.wait()
         # the worker thread is still usable from here (e.g. a local fallback)
-        thread = await context.on_worker(lambda: threading.current_thread().name)
+        thread = await context.on_worker("thread_name")
         self.worker_threads.append(thread)
         if request.params.get("fail"):
             raise ValueError("finish broke")

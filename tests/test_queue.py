@@ -101,14 +101,38 @@ def _services(op: RecordingOperation, **options: Any) -> ModelServices:
     return ModelServices(config, operations={"tag": op})
 
 
-async def test_preload_warms_available_models_before_the_first_job() -> None:
+async def test_preload_warms_available_models_in_the_worker() -> None:
     ready, absent = RecordingOperation(), RecordingOperation()
     absent.missing = ["clip"]
     for op in (ready, absent):
         async with _services(op, preload=True) as services:
+            for _ in range(100):  # start() returned at once; the worker preloads meanwhile
+                if "tag" in services.engine.warmed:
+                    break
+                await asyncio.sleep(0.01)
             await services.submit(JobRequest("tag", 1, Path("x"))).result()
-    assert ready.batches == [[-1], [1]] and ready.threads == {"model-worker_0"}
+    assert ready.batches == [[-1], [1]] and ready.threads == {"model-worker"}
     assert absent.batches == [[1]]
+
+
+async def test_a_job_does_not_wait_for_preloading_of_other_models() -> None:
+    gate = threading.Event()
+
+    class SlowToLoad(RecordingOperation):
+        def warm_up(self) -> None:
+            gate.wait(5)
+            super().warm_up()
+
+    slow, tag = SlowToLoad(), RecordingOperation()
+    config = ServiceConfig(weights_dir=Path("unused"), preload=True)
+    services = ModelServices(config, operations={"edit": slow, "tag": tag, "night": slow})
+    async with services:
+        await asyncio.sleep(0.05)  # the worker is inside the first warm-up (edit)
+        job = services.submit(JobRequest("tag", 1, Path("x")))
+        gate.set()
+        assert await asyncio.wait_for(job.result(), 5) == "ok-1"
+    # the tag job ran before the tagger's own preload and before the second slow model's
+    assert tag.batches[0] == [1]
 
 
 async def test_scheduler_is_fair_batches_and_runs_off_the_loop() -> None:
@@ -125,7 +149,7 @@ async def test_scheduler_is_fair_batches_and_runs_off_the_loop() -> None:
         gate.set()
         results = await asyncio.gather(*(h.result() for h in [blocker, *heavy, light]))
     assert results[-1] == "ok-2"
-    assert op.threads == {"model-worker_0"}
+    assert op.threads == {"model-worker"}
     # first batch after the blocker: key 0 jobs of user 1 (the head), then key 1 with user 2's
     assert op.batches[0] == [99]
     assert 2 in op.batches[2] and len(op.batches[2]) == 4

@@ -12,18 +12,30 @@ from services.jobs import JobRequest
 #: Every operation the bot offers; those without an implementation yet are "planned".
 ALL_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
 
+#: Quick jobs (tags, descriptions, cut-outs) never wait behind a diffusion: the worker runs
+#: them between two denoising steps of a running diffusion batch.
+LANE_QUICK = "quick"
+LANE_DIFFUSION = "diffusion"
+
 
 @dataclass
 class RunContext:
-    """Handed to an operation on the worker thread."""
+    """Handed to an operation on the worker thread.
+
+    Long loops (diffusion) call ``cancelled()`` between steps: besides answering, that is
+    where the worker runs quick jobs that arrived meanwhile (``between_steps``), so a /tag
+    never waits for a whole edit.
+    """
 
     report: Callable[[float, str | None], None]
     is_cancelled: Callable[[], bool]
+    between_steps: Callable[[], None] = lambda: None
 
     def progress(self, fraction: float, note: str | None = None) -> None:
         self.report(min(max(fraction, 0.0), 1.0), note)
 
     def cancelled(self) -> bool:
+        self.between_steps()
         return self.is_cancelled()
 
 
@@ -36,8 +48,9 @@ class FinishContext:
     """Handed to an operation's optional async ``finish`` step, on the event loop."""
 
     report: Callable[[float, str | None], None]
-    #: run a function on the model worker thread (queued behind the batch running there)
-    on_worker: Callable[[Callable[[], Any]], Awaitable[Any]]
+    #: ``await on_worker("method", *args)`` runs ``operation.method(*args)`` on the model
+    #: worker (its thread or its process: arguments and result must be picklable)
+    on_worker: Callable[..., Awaitable[Any]]
 
     def progress(self, fraction: float, note: str | None = None) -> None:
         self.report(min(max(fraction, 0.0), 1.0), note)
@@ -62,6 +75,14 @@ class Operation(Protocol):
     def warm_up(self) -> None:
         """Load the model(s) now, on the worker thread, so the first user does not wait."""
         ...
+
+
+class Laned(Protocol):
+    """An operation may also define ``lane(request) -> "quick" | "diffusion"`` (default
+    quick): a diffusion job runs in the slow lane and quick jobs overtake it between its
+    denoising steps."""
+
+    def lane(self, request: JobRequest) -> str: ...
 
 
 class Finishing(Protocol):

@@ -26,7 +26,7 @@ from services.imaging.compositing import fill_outward, over, transparent
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.models.inpaint import BackgroundPainter
-from services.operations import Outcome, RunContext
+from services.operations import LANE_DIFFUSION, LANE_QUICK, Outcome, RunContext
 from services.results import ImageResult
 
 KINDS = ("colour", "gradient", "transparent", "preset", "prompt", "photo")
@@ -86,6 +86,10 @@ class BackgroundOperation:
         if params.get("kind") == "prompt":
             missing += ["inpaint"] if self.painter is None else self._painter_missing()
         return missing
+
+    def lane(self, request: JobRequest) -> str:
+        """A generated scene is a diffusion; a colour, preset or photo is a quick cut."""
+        return LANE_DIFFUSION if request.params.get("kind") == "prompt" else LANE_QUICK
 
     def batch_key(self, request: JobRequest) -> Hashable:
         return (self.name, request.job_id, str(request.image_path))

@@ -135,13 +135,13 @@ class DescribeOperation:
             facts = facts_from(item.domain, caption.text, list(item.items), dict(item.attributes))
             copy, template = write_english(facts, item.seed, item.variant)
             written.append((item, caption.text, facts.tags, copy, template))
-        russian = self._to_russian([copy for *_, copy, _ in written])
+        russian = self.to_russian([copy for *_, copy, _ in written])
         return [
             _result(item, ru, copy, path, template=template, caption=caption, tags=tags)
             for (item, caption, tags, copy, template), ru in zip(written, russian, strict=True)
         ]
 
-    def _to_russian(self, copies: Sequence[Copy]) -> list[Copy]:
+    def to_russian(self, copies: Sequence[Copy]) -> list[Copy]:
         fields = [field for copy in copies for field in copy.fields()]
         # a field the model returned empty keeps its English: never an empty line
         translated = iter(
@@ -165,10 +165,10 @@ class DescribeOperation:
         except GptFailed as exc:
             path = f"local (GPT failed: {exc.reason})"
             context.progress(0.7, None)
-            return (await context.on_worker(lambda: self.local([prepared], path)))[0]
+            return (await context.on_worker("local", [prepared], path))[0]
         russian = reply.russian
         if russian is None:  # DESCRIBE_GPT_LANGUAGE=en: opus-mt writes the Russian
-            russian = (await context.on_worker(lambda: self._to_russian([reply.english])))[0]
+            russian = (await context.on_worker("to_russian", [reply.english]))[0]
         tags = (*prepared.items, *(term for _, term in prepared.attributes))
         return _result(prepared, russian, reply.english, "gpt", tags=tags)
 

@@ -26,7 +26,7 @@ from services.imaging.decode import load_rgb
 from services.imaging.resize import working_size
 from services.jobs import JobRequest
 from services.models.pix2pix import MAX_BATCH, EditOutput, Pix2PixEditor
-from services.operations import Outcome, RunContext
+from services.operations import LANE_DIFFUSION, Outcome, RunContext
 from services.results import ImageResult
 
 log = logging.getLogger("vitrina.jobs")
@@ -123,6 +123,9 @@ class EditOperation:
             keep_structure=preset.keep_structure if preset else bool(
                 params.get("keep_structure", True)),
         )  # fmt: skip
+
+    def lane(self, request: JobRequest) -> str:
+        return LANE_DIFFUSION
 
     def batch_key(self, request: JobRequest) -> Hashable:
         try:
