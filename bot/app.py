@@ -58,6 +58,7 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             edit_max_side=settings.edit_max_side,
             worker=settings.model_worker,
             batch_window_ms=settings.batch_window_ms,
+            worker_threads=settings.worker_threads,
         )
     )
 

@@ -85,6 +85,7 @@ class Settings:
     edit_max_side: int = 512
     model_worker: str = "process"  # MODEL_WORKER: process | thread
     batch_window_ms: float = 5.0
+    worker_threads: int = 0
 
     @property
     def photos_dir(self) -> Path:
@@ -209,6 +210,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         batch_window_ms=float(
             _number("BATCH_WINDOW_MS", get("BATCH_WINDOW_MS") or "5", float, 0.0)
         ),
+        worker_threads=int(_number("WORKER_THREADS", get("WORKER_THREADS") or "0", int, 0)),
     )
 
 

@@ -73,6 +73,7 @@ class ServiceConfig:
     edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
     worker: str = "thread"  # MODEL_WORKER: "process" (the bot's default) or "thread"
     batch_window_ms: float = 0.0  # BATCH_WINDOW_MS: how long a batch waits for a burst
+    worker_threads: int = 0  # WORKER_THREADS: torch CPU threads of a worker process; 0 = auto
 
 
 class ModelServices:

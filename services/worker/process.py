@@ -160,6 +160,7 @@ def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_l
     logging.basicConfig(
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s"
     )
+    _limit_threads(config)
     send_lock = threading.Lock()
 
     def emit(event: Event) -> None:
@@ -185,6 +186,21 @@ def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_l
 
     threading.Thread(target=read, name="worker-orders", daemon=True).start()
     runner.serve()
+
+
+def _limit_threads(config: Any) -> None:
+    """On CPU, leave the bot's process a core: torch would otherwise take them all and the
+    bot's answers would queue behind the worker for CPU time (WORKER_THREADS overrides)."""
+    threads = int(getattr(config, "worker_threads", 0) or 0)
+    if not threads and str(getattr(config, "device", "cpu")).startswith("cpu"):
+        if os.environ.get("OMP_NUM_THREADS"):
+            return  # the operator chose
+        threads = max(1, (os.cpu_count() or 2) - 1)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+        logging.getLogger("vitrina.worker").info("torch uses %d CPU threads", threads)
 
 
 def _picklable(event: Event, error: Exception) -> Event:
