@@ -49,6 +49,22 @@ def _job_count(database: Path) -> int:
         return 0
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
+
+
 def _result_jobs(emulator: BotAPIEmulator) -> Counter[int]:
     """Job id of every result image the users received (its buttons carry r:<job>:...)."""
     jobs: Counter[int] = Counter()
@@ -82,8 +98,15 @@ async def test_sigkill_mid_queue_loses_nothing_and_answers_once(
             assert asyncio.get_running_loop().time() < deadline, emulator.dump()
             await asyncio.sleep(0.05)
     finally:
+        workers = _children(process.pid)  # the model worker process (MODEL_WORKER=process)
         process.kill()  # SIGKILL: no shutdown handler runs
         await process.wait()
+    assert workers, "the bot runs its models in a worker process"
+    for _ in range(200):  # the worker sees the bot's pipe close and exits: no orphan holds
+        if not any(_alive(pid) for pid in workers):  # the GPU or the CPU
+            break
+        await asyncio.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers), "an orphaned model worker is still running"
     delivered_before = sum(_result_jobs(emulator).values())
     assert delivered_before < USERS * PHOTOS_EACH
 
