@@ -14,12 +14,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
+from services.errors import (
+    JobCancelled,
+    ModelUnavailable,
+    QueueFull,
+    ServiceError,
+    UnknownOperation,
+)
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.blip import Captioner
@@ -98,6 +104,9 @@ class ModelServices:
         )
         self._lanes: dict[str, asyncio.Task[None]] = {}  # lane -> the batch running there
         self._running: dict[JobHandle, int] = {}  # running handle -> its batch id
+        # (lane, batch key) of each queued job, computed once at submit: a batch key may
+        # read the photo's header, and the scheduler compares keys for every queued job
+        self._sorting: dict[JobHandle, tuple[str, Hashable]] = {}
         self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
         self._missing: dict[str, tuple[float, list[str]]] = {}
         self._started = False
@@ -199,11 +208,24 @@ class ModelServices:
         if request.op not in self.operations:
             raise UnknownOperation(request.op)
         handle = JobHandle(request, asyncio.get_running_loop())
-        self._queue.put(request.user_id, handle)
+        self._sorting[handle] = (self.lane_of(request), self._batch_key(handle))
+        try:
+            self._queue.put(request.user_id, handle)
+        except QueueFull:
+            del self._sorting[handle]
+            raise
         handle._on_cancel = self._cancel
         self._publish_positions()
         self._pump()
         return handle
+
+    def _batch_key(self, handle: JobHandle) -> Hashable:
+        request = handle.request
+        try:
+            return (request.op, self.operations[request.op].batch_key(request))
+        except Exception:  # odd params: the job runs alone and fails there, with its reason
+            log.warning("job %s: no batch key for params %r", handle.id, dict(request.params))
+            return ("alone", id(handle))
 
     def lane_of(self, request: JobRequest) -> str:
         """ "diffusion" for jobs that run a denoising loop; "quick" for everything else."""
@@ -218,6 +240,7 @@ class ModelServices:
 
     def _cancel(self, handle: JobHandle) -> None:
         if self._queue.remove(handle):
+            self._sorting.pop(handle, None)
             handle._finish(JobCancelled("cancelled while queued"))
             self._log(handle)
             self._publish_positions()
@@ -231,7 +254,7 @@ class ModelServices:
         """Each queued job learns how many jobs of its own lane are ahead of it."""
         places: dict[str, int] = {}
         for handle in self._queue:
-            lane = self.lane_of(handle.request)
+            lane = self._sorting[handle][0]
             handle._set_position(places.get(lane, 0))
             places[lane] = places.get(lane, 0) + 1
 
@@ -242,7 +265,7 @@ class ModelServices:
         for lane in (LANE_QUICK, LANE_DIFFUSION):
             if lane in self._lanes:
                 continue
-            first = self._queue.pop_first(lambda h, lane=lane: self.lane_of(h.request) == lane)
+            first = self._queue.pop_first(lambda h, lane=lane: self._sorting[h][0] == lane)
             if first is None:
                 continue
             task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
@@ -255,16 +278,18 @@ class ModelServices:
 
     async def _run_lane(self, lane: str, first: JobHandle) -> None:
         operation = self.operations[first.request.op]
-        key = operation.batch_key(first.request)
+        key = self._sorting.pop(first)[1]
 
         def same_batch(h: JobHandle) -> bool:
-            return h.request.op == first.request.op and operation.batch_key(h.request) == key
+            return self._sorting[h][1] == key
 
         room = operation.max_batch - 1
         window = self.config.batch_window_ms / 1000
         if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
             await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
         batch = [first, *self._queue.pop_matching(same_batch, room)]
+        for handle in batch[1:]:
+            del self._sorting[handle]
         self._publish_positions()
         if first.cancel_requested.is_set():  # cancelled during the window
             batch.remove(first)

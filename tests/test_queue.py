@@ -129,6 +129,8 @@ async def test_a_job_does_not_wait_for_preloading_of_other_models() -> None:
     async with services:
         await asyncio.sleep(0.05)  # the worker is inside the first warm-up (edit)
         job = services.submit(JobRequest("tag", 1, Path("x")))
+        while job.state is not JobState.RUNNING:  # handed to the worker, behind the load
+            await asyncio.sleep(0.001)
         gate.set()
         assert await asyncio.wait_for(job.result(), 5) == "ok-1"
     # the tag job ran before the tagger's own preload and before the second slow model's
