@@ -55,6 +55,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             edit_guidance=settings.edit_guidance,
             edit_image_guidance=settings.edit_image_guidance,
             edit_max_side=settings.edit_max_side,
+            result_cache=settings.result_cache,
+            features_dir=settings.features_dir,
         )
     )
 

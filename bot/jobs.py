@@ -29,7 +29,7 @@ from bot.alerts import AdminAlerts
 from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
-from bot.storage import Job, JobStatus, Photo, Storage
+from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.storage_errors import is_storage_failure
 from bot.texts import TEXTS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
@@ -75,11 +75,42 @@ class JobRunner:
             return None
         if op in ("tag", "describe"):
             params.setdefault("domain", domain)
+        # The result cache: a stat per model file, off the loop (a first call hashes configs).
+        key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
         job = await self.storage.create_job(
-            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params
-        )
+            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
+            cache_key=key,
+        )  # fmt: skip
+        if cached is not None and await self._answer_cached(job, photo, cached, lang):
+            return job
         await self._queue(job, photo, lang, resumed=False)
         return job
+
+    async def _answer_cached(self, job: Job, photo: Photo, cached: Result, lang: str) -> bool:
+        """A repeat: the stored result of an equal job (same key) becomes this job's and is
+        delivered like a finished one; no model runs and the queue is not asked. False when
+        the stored image file is gone (the job is then queued as usual)."""
+        payload = dict(cached.payload)
+        if cached.kind == "image":
+            if not payload.get("file"):
+                return False
+            results = self.storage.results_dir
+            path = await self.storage.link_result_file(job.id, results / str(payload["file"]))
+            if path is None:
+                return False
+            payload["file"] = path.name
+            if payload.get("preview"):
+                preview = await self.storage.link_result_file(job.id, results / payload["preview"])
+                payload["preview"] = preview.name if preview is not None else None
+        await self.storage.save_result(job.id, cached.kind, payload)
+        log.info("job=%s user=%s op=%s cache hit (result of job %s)",
+                 job.id, job.user_id, job.op, cached.job_id)  # fmt: skip
+        if not await self.redeliver(job, photo, lang):
+            await self._close_progress(
+                photo, None, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
+        return True
 
     async def resume_unfinished(self) -> int:
         """After a stop or a crash: send stored results that never reached their user, and
@@ -119,7 +150,9 @@ class JobRunner:
             path = self.storage.results_dir / str(result.payload.get("file", ""))
             if not path.is_file():
                 return False
-            encoded = await asyncio.to_thread(encode_stored, path)
+            preview = result.payload.get("preview")
+            stored = self.storage.results_dir / preview if preview else None
+            encoded = await asyncio.to_thread(encode_stored, path, stored)
             sent = await self.send_image(
                 photo, encoded, render_caption(job.op, result.payload, lang),
                 keyboards.result_actions(job.id, photo.id, job.op, lang),
@@ -178,7 +211,8 @@ class JobRunner:
         await self._send(photo, text)
 
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
-        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id)
+        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id,
+                             photo_sha256=photo.sha256)  # fmt: skip
         try:
             handle = self.services.submit(request)
         except QueueFull as exc:
@@ -299,7 +333,9 @@ class JobRunner:
             await self._deliver_image(job, photo, result, message_id, lang)
             return
         kind, payload = result_payload(result)
-        await self.storage.save_result(job.id, kind, payload)
+        await self.storage.save_result(
+            job.id, kind, payload, cacheable=getattr(result, "cacheable", True)
+        )
         # A text result takes the place of the progress message: one message per job.
         markup = keyboards.text_result_actions(job.id, job.op, lang)
         if await self._close_progress(photo, message_id, render_text(result, lang), markup):
@@ -311,11 +347,14 @@ class JobRunner:
         """File first, then the row, then the message: a result is never shown unsaved."""
         encoded = await asyncio.to_thread(encode, result)
         path = await self.storage.write_result_file(job.id, encoded.png, "png")
+        # the preview too: "Show again" and a cache hit send it without encoding again
+        preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
         payload = {
             **result.facts, "file": path.name, "width": encoded.width,
             "height": encoded.height, "mode": encoded.mode, "document": result.document,
+            "preview": preview.name,
         }  # fmt: skip
-        await self.storage.save_result(job.id, "image", payload)
+        await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
         caption = render_caption(job.op, result.facts, lang)
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         sent = await self.send_image(photo, encoded, caption, markup, document=result.document,

@@ -83,11 +83,17 @@ class Settings:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512
+    result_cache: bool = True  # RESULT_CACHE: a repeated job answered from storage
 
     @property
     def photos_dir(self) -> Path:
         """Photos users sent are kept next to the database, named by their sha256."""
         return self.database_path.parent / "photos"
+
+    @property
+    def features_dir(self) -> Path:
+        """Per-photo model features (CLIP embedding, saliency, SAM) next to the photos."""
+        return self.database_path.parent / "features"
 
     @property
     def max_image_bytes(self) -> int:
@@ -125,6 +131,16 @@ def _number(name: str, raw: str, kind: type[int] | type[float], minimum: float) 
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
+
+
+def _switch(name: str, raw: str, default: bool) -> bool:
+    if not raw:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
 
 
 def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
@@ -200,6 +216,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
         ),
         edit_max_side=edit_max_side,
+        result_cache=_switch("RESULT_CACHE", get("RESULT_CACHE"), True),
     )
 
 
