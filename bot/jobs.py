@@ -78,39 +78,47 @@ class JobRunner:
         # The result cache: a stat per model file, off the loop (a first call hashes configs).
         key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
+        if key is not None and cached is not None and self._files_exist(cached):
+            return await self._answer_cached(user_id, photo, op, params, key, cached, lang)
         job = await self.storage.create_job(
             user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
             cache_key=key,
         )  # fmt: skip
-        if cached is not None and await self._answer_cached(job, photo, cached, lang):
-            return job
         await self._queue(job, photo, lang, resumed=False)
         return job
 
-    async def _answer_cached(self, job: Job, photo: Photo, cached: Result, lang: str) -> bool:
+    def _files_exist(self, cached: Result) -> bool:
+        name = cached.payload.get("file")
+        return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
+
+    async def _answer_cached(
+        self, user_id: int, photo: Photo, op: str, params: dict[str, Any], key: str,
+        cached: Result, lang: str,
+    ) -> Job:  # fmt: skip
         """A repeat: the stored result of an equal job (same key) becomes this job's and is
-        delivered like a finished one; no model runs and the queue is not asked. False when
-        the stored image file is gone (the job is then queued as usual)."""
-        payload = dict(cached.payload)
-        if cached.kind == "image":
-            if not payload.get("file"):
-                return False
-            results = self.storage.results_dir
-            path = await self.storage.link_result_file(job.id, results / str(payload["file"]))
-            if path is None:
-                return False
-            payload["file"] = path.name
-            if payload.get("preview"):
-                preview = await self.storage.link_result_file(job.id, results / payload["preview"])
-                payload["preview"] = preview.name if preview is not None else None
-        await self.storage.save_result(job.id, cached.kind, payload)
+        delivered like a finished one (``redeliver``); no model runs, the queue is not asked.
+        Image files are linked, not copied. Were they erased meanwhile: the job is queued."""
+        job = await self.storage.create_cached_job(
+            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
+            cache_key=key, cached=cached,
+        )  # fmt: skip
         log.info("job=%s user=%s op=%s cache hit (result of job %s)",
-                 job.id, job.user_id, job.op, cached.job_id)  # fmt: skip
+                 job.id, user_id, op, cached.job_id)  # fmt: skip
+        if cached.kind == "image":
+            results = self.storage.results_dir
+            linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])
+            if cached.payload.get("preview") and linked is not None:
+                preview = results / str(cached.payload["preview"])
+                await self.storage.link_result_file(job.id, preview)  # else: encoded again
+            if linked is None:  # purged between the lookup and now (a race): run it after all
+                await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+                await self._queue(job, photo, lang, resumed=False)
+                return job
         if not await self.redeliver(job, photo, lang):
             await self._close_progress(
                 photo, None, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
             )
-        return True
+        return job
 
     async def resume_unfinished(self) -> int:
         """After a stop or a crash: send stored results that never reached their user, and

@@ -482,6 +482,36 @@ class Storage:
         assert job is not None
         return job
 
+    async def create_cached_job(
+        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any],
+        cache_key: str, cached: Result,
+    ) -> Job:  # fmt: skip
+        """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
+        (a hit waits for one commit, not two). An image result's files are named after the
+        new job (``<job id>.png``/``.jpg``: the caller links them, ``link_result_file``)."""
+        payload = dict(cached.payload)
+        now = _now()
+        async with self._lock:
+            cursor = await self.db.execute(
+                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
+                                     started_at, finished_at, delivered, cache_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.DONE, now, now,
+                 now, cache_key),
+            )  # fmt: skip
+            job_id = int(cursor.lastrowid or 0)
+            for field in ("file", "preview"):
+                if cached.kind == "image" and payload.get(field):
+                    payload[field] = f"{job_id}{Path(str(payload[field])).suffix}"
+            await self.db.execute(
+                "INSERT INTO results (job_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                (job_id, cached.kind, json.dumps(payload, ensure_ascii=False), now),
+            )
+            await self.db.commit()
+        job = await self.get_job(job_id)
+        assert job is not None
+        return job
+
     async def get_job(self, job_id: int) -> Job | None:
         if not _fits(job_id):
             return None
