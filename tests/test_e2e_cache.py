@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from bot.app import Application
+from services.errors import QueueFull
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
 
@@ -76,6 +77,18 @@ async def test_a_repeated_tag_is_answered_from_storage(
     assert one is not None and two is not None and one.cache_key and one.cache_key == two.cache_key
     assert (await app.db.get_result(2)).payload == (await app.db.get_result(1)).payload
     assert two.status == "done"
+
+    # a full queue does not stand in the way of a repeat: the queue is never asked
+    def full(request: Any) -> Any:
+        raise QueueFull(per_user=False)
+
+    app.services.submit = full  # type: ignore[method-assign]
+    before = len(emulator.bot_messages)
+    user.send_text("/tag", reply_to=sent["message_id"])
+    assert (await user.wait_for_message(has_tags, after=before, timeout=30))["text"] == first[
+        "text"
+    ]
+    del app.services.submit
 
     # another option is another key: the hotel vocabulary runs the model again
     await app.db.set_domain(user.user_id, "hotel")
