@@ -171,3 +171,22 @@ async def test_storage_finds_done_results_by_key_and_shares_files_safely(tmp_pat
         # erasing the first job's photo row removes its file name only: the link stays valid
         source.unlink()
         assert linked.read_bytes() == b"png bytes"
+
+
+async def test_erasing_a_photo_erases_its_features_unless_another_row_keeps_the_file(
+    tmp_path: Path,
+):
+    async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
+        await db.upsert_user(1, "en", None)
+        await db.upsert_user(2, "en", None)
+        rows = []
+        for user, data in ((1, b"mine"), (1, b"shared"), (2, b"shared")):
+            rows.append(await db.add_photo(
+                user_id=user, chat_id=user, message_id=len(rows) + 1, file_id="f",
+                file_unique_id="u", data=data, width=64, height=64,
+            ))  # fmt: skip
+        for photo in rows:
+            (db.features_dir / photo.sha256).mkdir(parents=True, exist_ok=True)
+        orphans = await db.erase_user(1)
+        assert db.features_dir / rows[0].sha256 in orphans  # only user 1 had it
+        assert db.features_dir / rows[1].sha256 not in orphans  # user 2 sent it too
