@@ -22,7 +22,7 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
 )
-from aiogram.types import BufferedInputFile, ReplyParameters
+from aiogram.types import BufferedInputFile, Message, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
@@ -160,13 +160,21 @@ class JobRunner:
                 return False
             preview = result.payload.get("preview")
             stored = self.storage.results_dir / preview if preview else None
-            encoded = await asyncio.to_thread(encode_stored, path, stored)
-            sent = await self.send_image(
-                photo, encoded, render_caption(job.op, result.payload, lang),
-                keyboards.result_actions(job.id, photo.id, job.op, lang),
-                document=bool(result.payload.get("document")),
-                name=f"vitrina-{job.op}-{job.id}.png",
-            )  # fmt: skip
+            options: dict[str, Any] = {
+                "caption": render_caption(job.op, result.payload, lang),
+                "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
+                "document": bool(result.payload.get("document")),
+                "name": f"vitrina-{job.op}-{job.id}.png",
+            }
+            # Telegram keeps what this bot sent: its file id sends it again without an upload
+            file_id = result.payload.get("telegram_file_id")
+            message = None
+            if file_id:
+                message = await self.send_image(photo, None, file_id=str(file_id), **options)
+            if message is None:
+                encoded = await asyncio.to_thread(encode_stored, path, stored)
+                message = await self.send_image(photo, encoded, **options)
+            sent = message is not None
         else:
             text = render_stored(result.kind, result.payload, lang)
             markup = keyboards.text_result_actions(job.id, job.op, lang)
@@ -365,10 +373,12 @@ class JobRunner:
         await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
         caption = render_caption(job.op, result.facts, lang)
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
-        sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
-                                     name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        message = await self.send_image(photo, encoded, caption=caption, markup=markup,
+                                        document=result.document,
+                                        name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        sent = message is not None
         if sent:
-            await self.storage.mark_delivered(job.id)
+            await self.storage.mark_delivered(job.id, file_id=_sent_file_id(message))
         if sent and message_id is not None:
             with contextlib.suppress(*SEND_ERRORS):
                 await self.bot.delete_message(photo.chat_id, message_id)
@@ -378,29 +388,30 @@ class JobRunner:
             )
 
     async def send_image(
-        self, photo: Photo, encoded: Any, caption: str, markup: Any, *, document: bool,
-        name: str,
-    ) -> bool:  # fmt: skip
+        self, photo: Photo, encoded: Any, *, caption: str, markup: Any, document: bool,
+        name: str, file_id: str | None = None,
+    ) -> Message | None:  # fmt: skip
         """The result as a photo (JPEG preview) or a document (the PNG) replying to the
-        user's photo."""
+        user's photo; by ``file_id`` (a file this bot sent before) instead of an upload when
+        given. The sent message, or None when it could not be sent."""
         reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
         try:
             if document:
-                file = BufferedInputFile(encoded.png, filename=name)
-                await self.bot.send_document(
+                file = file_id or BufferedInputFile(encoded.png, filename=name)
+                return await self.bot.send_document(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
                     reply_parameters=reply,
                 )  # fmt: skip
-            else:
-                file = BufferedInputFile(encoded.preview, filename=name.replace(".png", ".jpg"))
-                await self.bot.send_photo(
-                    photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply,
-                )  # fmt: skip
+            file = file_id or BufferedInputFile(
+                encoded.preview, filename=name.replace(".png", ".jpg")
+            )
+            return await self.bot.send_photo(
+                photo.chat_id, file, caption=caption, reply_markup=markup,
+                reply_parameters=reply,
+            )  # fmt: skip
         except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
-            return False
-        return True
+            return None
 
     async def _typing(self, chat_id: int) -> None:
         with contextlib.suppress(*SEND_ERRORS):
@@ -444,6 +455,13 @@ class JobRunner:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
+
+
+def _sent_file_id(message: Message) -> str | None:
+    """Telegram's id of the file a result message carries (the largest photo size)."""
+    if message.document is not None:
+        return message.document.file_id
+    return message.photo[-1].file_id if message.photo else None
 
 
 _STEP_NOTE = re.compile(r"^step (\d+)/(\d+)$")

@@ -533,9 +533,17 @@ class Storage:
         outage came between storing and sending), oldest first."""
         return await self._jobs("status = ? AND delivered = 0", (JobStatus.DONE,), "id ASC")
 
-    async def mark_delivered(self, job_id: int) -> None:
+    async def mark_delivered(self, job_id: int, *, file_id: str | None = None) -> None:
+        """The user has the result; ``file_id``: Telegram's id of the image sent, kept in the
+        result so "Show again" and cache hits send it without uploading it again."""
         async with self._lock:
             await self.db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+            if file_id:
+                await self.db.execute(
+                    "UPDATE results SET payload = json_set(payload, '$.telegram_file_id', ?) "
+                    "WHERE job_id = ?",
+                    (file_id, job_id),
+                )
             await self.db.commit()
 
     async def set_progress_message(self, job_id: int, message_id: int) -> None:

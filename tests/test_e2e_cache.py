@@ -116,6 +116,8 @@ async def test_a_repeated_colour_background_is_answered_from_storage_but_again_r
     labels = [text for text, _ in emulator.buttons(second)]
     assert labels == [text for text, _ in emulator.buttons(first)]
     assert button(second, ":again") != button(first, ":again")  # the new job's own buttons
+    sends = [params for method, params in emulator.calls if method == "sendPhoto"]
+    assert str(sends[-1]["photo"]).startswith("EMU")  # by Telegram's file id: no upload
 
     # Full size of the cached job: its own file, the same PNG
     stored_first, stored_second = await app.db.get_result(1), await app.db.get_result(2)
