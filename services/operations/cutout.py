@@ -37,7 +37,8 @@ from services.features import tag as feature_tag
 from services.imaging import automasks as A
 from services.imaging import masks as M
 from services.models.isnet import IsnetSaliency
-from services.models.sam import SamEmbedding, SamSegmenter
+from services.models.sam import SamSegmenter
+from services.operations.cut_features import CutFeatures
 from services.weights.revision import folder_revision
 
 log = logging.getLogger("vitrina.cutout")
@@ -133,12 +134,14 @@ class ObjectCutter:
                 self._analyses.move_to_end(key)  # type: ignore[arg-type]
         if analysis is None:
             disk = self._disk(cache_key, work, hint, has_isnet, has_sam)
-            analysis = disk.load_analysis(work.size) if disk is not None else None
+            stored = disk.load_candidates(work.size) if disk is not None else None
+            analysis = _Analysis(*stored) if stored is not None else None
             if analysis is None:
                 analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check,
                                          disk)  # fmt: skip
                 if disk is not None:
-                    analysis = disk.save_analysis(analysis)
+                    rounded = disk.save_candidates(analysis.candidates, analysis.source)
+                    analysis = _Analysis(rounded, analysis.source)
             if key is not None:
                 with self._lock:
                     self._analyses[key] = analysis
@@ -168,7 +171,7 @@ class ObjectCutter:
         has_sam: bool,
         timings: dict[str, float],
         check: Callable[[], None],
-        disk: _Disk | None = None,
+        disk: CutFeatures | None = None,
     ) -> _Analysis:
         check()
         saliency = self._saliency_map(work, hint, key, has_isnet, timings, disk)
@@ -202,7 +205,7 @@ class ObjectCutter:
         key: str | None,
         has_isnet: bool,
         timings: dict[str, float],
-        disk: _Disk | None = None,
+        disk: CutFeatures | None = None,
     ) -> np.ndarray | None:
         if not has_isnet:
             return hint
@@ -297,7 +300,7 @@ class ObjectCutter:
         return _Analysis(candidates, source + note)
 
     def _disk(self, photo: str | None, work: Image.Image, hint: np.ndarray | None,
-              has_isnet: bool, has_sam: bool) -> _Disk | None:  # fmt: skip
+              has_isnet: bool, has_sam: bool) -> CutFeatures | None:  # fmt: skip
         """The stored features of this photo, when there is a store and a sha256 key."""
         store = self.features
         if store is None or photo is None or store.folder(photo) is None:
@@ -310,87 +313,7 @@ class ObjectCutter:
             sam = feature_tag(folder_revision(self.sam.model_dir), checkpoint, self.device,
                               self.sam.fp16, work.size)  # fmt: skip
         cut = feature_tag(isnet if has_isnet else "none", sam, hint is not None, CUT_VERSION)
-        return _Disk(store, photo, isnet, sam, cut)
-
-
-@dataclass(frozen=True)
-class _Disk:
-    """One photo's features in the store, under the revision tags of the models in use."""
-
-    store: FeatureStore
-    photo: str
-    isnet: str
-    sam: str
-    cut: str
-
-    def load_saliency(self, size: tuple[int, int]) -> np.ndarray | None:
-        found = self.store.load(self.photo, "isnet", self.isnet, "saliency")
-        saliency = None if found is None else found.get("saliency")
-        if saliency is None:
-            return None
-        if saliency.shape != (size[1], size[0]):
-            self._bad("isnet", self.isnet, "saliency")
-            return None
-        return saliency.astype(np.float32)
-
-    def save_saliency(self, saliency: np.ndarray) -> np.ndarray:
-        half = saliency.astype(np.float16)
-        self.store.save(self.photo, "isnet", self.isnet, "saliency", {"saliency": half})
-        return half.astype(np.float32)  # what a later job reads back
-
-    def load_embedding(self, sam: SamSegmenter) -> SamEmbedding | None:
-        found = self.store.load(self.photo, "sam", self.sam, "embedding")
-        if found is None:
-            return None
-        try:
-            features, sizes = found["features"], found["sizes"]
-            if features.ndim != 4 or sizes.shape != (4,):
-                raise ValueError("wrong shape")
-        except (KeyError, ValueError):
-            self._bad("sam", self.sam, "embedding")
-            return None
-        import torch
-
-        sam.load()  # predict() needs the model even when the embedding comes from disk
-        tensor = torch.from_numpy(features.astype(np.float32)).to(sam.device)
-        h, w, ih, iw = (int(v) for v in sizes)
-        return SamEmbedding(tensor, (h, w), (ih, iw), 0.0)
-
-    def save_embedding(self, embedding: SamEmbedding) -> SamEmbedding:
-        import torch
-
-        half = embedding.features.detach().to("cpu", torch.float16).numpy()
-        sizes = np.array([*embedding.original_size, *embedding.input_size], np.int64)
-        self.store.save(self.photo, "sam", self.sam, "embedding",
-                        {"features": half, "sizes": sizes})  # fmt: skip
-        rounded = torch.from_numpy(half.astype(np.float32)).to(embedding.features.device)
-        return SamEmbedding(rounded, embedding.original_size, embedding.input_size,
-                            embedding.seconds)  # fmt: skip
-
-    def load_analysis(self, size: tuple[int, int]) -> _Analysis | None:
-        found = self.store.load(self.photo, "cutter", self.cut, "candidates")
-        if found is None:
-            return None
-        try:
-            stack, source = found["candidates"], str(found["source"])
-            if stack.ndim != 3 or stack.shape[0] < 1 or stack.shape[1:] != (size[1], size[0]):
-                raise ValueError("wrong shape")
-        except (KeyError, ValueError):
-            self._bad("cutter", self.cut, "candidates")
-            return None
-        return _Analysis(tuple(a.astype(np.float32) for a in stack), source)
-
-    def save_analysis(self, analysis: _Analysis) -> _Analysis:
-        stack = np.stack(analysis.candidates).astype(np.float16)
-        self.store.save(self.photo, "cutter", self.cut, "candidates",
-                        {"candidates": stack, "source": np.array(analysis.source)},
-                        compress=True)  # fmt: skip
-        return _Analysis(tuple(a.astype(np.float32) for a in stack), analysis.source)
-
-    def _bad(self, model: str, revision: str, what: str) -> None:
-        path = self.store.path(self.photo, model, revision, what)
-        if path is not None:
-            self.store.discard(path, "unexpected contents")
+        return CutFeatures(store, photo, isnet, sam, cut)
 
 
 def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:
