@@ -154,6 +154,7 @@ class JobRunner:
         result = await self.storage.get_result(job.id)
         if result is None:
             return False
+        sent_file: str | None = None
         if result.kind == "image":
             path = self.storage.results_dir / str(result.payload.get("file", ""))
             if not path.is_file():
@@ -174,13 +175,14 @@ class JobRunner:
             if message is None:
                 encoded = await asyncio.to_thread(encode_stored, path, stored)
                 message = await self.send_image(photo, encoded, **options)
+                sent_file = _sent_file_id(message) if message is not None else None
             sent = message is not None
         else:
             text = render_stored(result.kind, result.payload, lang)
             markup = keyboards.text_result_actions(job.id, job.op, lang)
             sent = text is not None and await self._send(photo, text, markup) is not None
         if sent:
-            await self.storage.mark_delivered(job.id)
+            await self.storage.mark_delivered(job.id, file_id=sent_file)
         return sent
 
     def cancel(self, job_id: int, user_id: int) -> bool:
