@@ -227,7 +227,7 @@ def _clip_row(store: Any, sha: str, image: Any, device: Any, dtype: Any,
                "the feature store (the describe job reads it)",
                f"{computed:.1f} ms vs {stored:.2f} ms ({computed - stored:.1f} ms saved)", "",
                None, f"full-size architecture, random weights, {device}, {dtype}, "
-               "incl. preprocessing")  # fmt: skip
+               f"{torch.get_num_threads()} torch threads, incl. preprocessing")  # fmt: skip
 
 
 def _sam_row(store: Any, sha: str, photo: np.ndarray, device: Any, half: bool, runs: int,
