@@ -268,7 +268,8 @@ def _sam_row(store: Any, sha: str, photo: np.ndarray, device: Any, half: bool, r
         "",
         None,
         f"full-size architecture, random weights, 1024x768, {device}"
-        f"{', fp16' if half else ''}; median of {max(1, runs)}; ISNet: tiny only "
+        f"{', fp16' if half else ''}, {torch.get_num_threads()} torch threads; "
+        f"median of {max(1, runs)}; ISNet: tiny only "
         "(its full-size graph is not buildable here), its map is stored the same way",
     )
     # fmt: skip
