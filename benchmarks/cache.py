@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--cache-n", type=int, default=10, help="photos per op (median of N)")
     _add(parser, "--cache-skip-bot", action="store_true", help="only the feature figures")
     _add(parser, "--cache-skip-sam", action="store_true", help="no SAM ViT-B figure")
-    _add(parser, "--cache-sam-runs", type=int, default=2)
+    _add(parser, "--cache-sam-runs", type=int, default=1, help="SAM embeddings timed")
 
 
 # ---- 1. the bot over the emulator
@@ -272,7 +272,6 @@ def _sam_row(store: Any, sha: str, photo: np.ndarray, device: Any, half: bool, r
         f"median of {max(1, runs)}; ISNet: tiny only "
         "(its full-size graph is not buildable here), its map is stored the same way",
     )
-    # fmt: skip
 
 
 def measure(args: argparse.Namespace) -> list[Row]:
