@@ -136,3 +136,35 @@ def test_only_sha256_keys_are_stored(tmp_path: Path) -> None:
     assert store.load("c" * 64, "clip", "r", "image")["x"].tolist() == [1.0, 1.0]
     store.remove("c" * 64)
     assert not (tmp_path / ("c" * 64)).exists()
+
+
+async def test_a_fresh_service_reuses_the_stored_cut_of_a_photo(
+    tiny_weights: Path, tmp_path: Path
+) -> None:
+    """The wiring: ServiceConfig.features_dir reaches the cutter through default_operations;
+    a second background of a photo in a new ModelServices (a restart) runs neither model."""
+    from services.jobs import JobRequest
+    from services.layer import ModelServices, ServiceConfig
+    from services.results import ImageResult
+
+    pixels = np.full((96, 128, 3), 230, np.uint8)
+    pixels[20:70, 30:90] = (40, 40, 190)
+    path = tmp_path / "photo.png"
+    Image.fromarray(pixels).save(path)
+    sha = file_sha256(path)
+    config = ServiceConfig(weights_dir=tiny_weights, features_dir=tmp_path / "features")
+    embedded = []
+    for value in ("#ffc0cb", "#000000"):
+        async with ModelServices(config) as services:
+            cutter = services.operations["background"].cutter  # type: ignore[attr-defined]
+            request = JobRequest("background", 1, path, {"kind": "colour", "value": value},
+                                 photo_sha256=sha)  # fmt: skip
+            result = await services.submit(request).result()
+            assert isinstance(result, ImageResult) and result.size == (128, 96)
+            embedded.append(cutter.sam.embeddings_computed)
+    assert embedded == [1, 0]
+    assert {p.name.split("-")[0] for p in (tmp_path / "features" / sha).iterdir()} == {
+        "isnet",
+        "sam",
+        "cutter",
+    }
