@@ -59,6 +59,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             worker=settings.model_worker,
             batch_window_ms=settings.batch_window_ms,
             worker_threads=settings.worker_threads,
+            result_cache=settings.result_cache,
+            features_dir=settings.features_dir,
         )
     )
 

@@ -22,14 +22,14 @@ from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
 )
-from aiogram.types import BufferedInputFile, ReplyParameters
+from aiogram.types import BufferedInputFile, Message, ReplyParameters
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
 from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
-from bot.storage import Job, JobStatus, Photo, Storage
+from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.storage_errors import is_storage_failure
 from bot.texts import TEXTS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
@@ -75,10 +75,49 @@ class JobRunner:
             return None
         if op in ("tag", "describe"):
             params.setdefault("domain", domain)
+        # The result cache: a stat per model file, off the loop (a first call hashes configs).
+        key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
+        if key is not None and cached is not None and self._files_exist(cached):
+            return await self._answer_cached(user_id, photo, op, params, key, cached, lang)
         job = await self.storage.create_job(
-            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params
-        )
+            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
+            cache_key=key,
+        )  # fmt: skip
         await self._queue(job, photo, lang, resumed=False)
+        return job
+
+    def _files_exist(self, cached: Result) -> bool:
+        name = cached.payload.get("file")
+        return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
+
+    async def _answer_cached(
+        self, user_id: int, photo: Photo, op: str, params: dict[str, Any], key: str,
+        cached: Result, lang: str,
+    ) -> Job:  # fmt: skip
+        """A repeat: the stored result of an equal job (same key) becomes this job's and is
+        delivered like a finished one (``redeliver``); no model runs, the queue is not asked.
+        Image files are linked, not copied. Were they erased meanwhile: the job is queued."""
+        job = await self.storage.create_cached_job(
+            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
+            cache_key=key, cached=cached,
+        )  # fmt: skip
+        log.info("job=%s user=%s op=%s cache hit (result of job %s)",
+                 job.id, user_id, op, cached.job_id)  # fmt: skip
+        if cached.kind == "image":
+            results = self.storage.results_dir
+            linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])
+            if cached.payload.get("preview") and linked is not None:
+                preview = results / str(cached.payload["preview"])
+                await self.storage.link_result_file(job.id, preview)  # else: encoded again
+            if linked is None:  # purged between the lookup and now (a race): run it after all
+                await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+                await self._queue(job, photo, lang, resumed=False)
+                return job
+        if not await self.redeliver(job, photo, lang):
+            await self._close_progress(
+                photo, None, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
         return job
 
     async def resume_unfinished(self) -> int:
@@ -115,23 +154,35 @@ class JobRunner:
         result = await self.storage.get_result(job.id)
         if result is None:
             return False
+        sent_file: str | None = None
         if result.kind == "image":
             path = self.storage.results_dir / str(result.payload.get("file", ""))
             if not path.is_file():
                 return False
-            encoded = await asyncio.to_thread(encode_stored, path)
-            sent = await self.send_image(
-                photo, encoded, render_caption(job.op, result.payload, lang),
-                keyboards.result_actions(job.id, photo.id, job.op, lang),
-                document=bool(result.payload.get("document")),
-                name=f"vitrina-{job.op}-{job.id}.png",
-            )  # fmt: skip
+            preview = result.payload.get("preview")
+            stored = self.storage.results_dir / preview if preview else None
+            options: dict[str, Any] = {
+                "caption": render_caption(job.op, result.payload, lang),
+                "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
+                "document": bool(result.payload.get("document")),
+                "name": f"vitrina-{job.op}-{job.id}.png",
+            }
+            # Telegram keeps what this bot sent: its file id sends it again without an upload
+            file_id = result.payload.get("telegram_file_id")
+            message = None
+            if file_id:
+                message = await self.send_image(photo, None, file_id=str(file_id), **options)
+            if message is None:
+                encoded = await asyncio.to_thread(encode_stored, path, stored)
+                message = await self.send_image(photo, encoded, **options)
+                sent_file = _sent_file_id(message) if message is not None else None
+            sent = message is not None
         else:
             text = render_stored(result.kind, result.payload, lang)
             markup = keyboards.text_result_actions(job.id, job.op, lang)
             sent = text is not None and await self._send(photo, text, markup) is not None
         if sent:
-            await self.storage.mark_delivered(job.id)
+            await self.storage.mark_delivered(job.id, file_id=sent_file)
         return sent
 
     def cancel(self, job_id: int, user_id: int) -> bool:
@@ -178,7 +229,8 @@ class JobRunner:
         await self._send(photo, text)
 
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
-        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id)
+        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id,
+                             photo_sha256=photo.sha256)  # fmt: skip
         try:
             handle = self.services.submit(request)
         except QueueFull as exc:
@@ -299,7 +351,9 @@ class JobRunner:
             await self._deliver_image(job, photo, result, message_id, lang)
             return
         kind, payload = result_payload(result)
-        await self.storage.save_result(job.id, kind, payload)
+        await self.storage.save_result(
+            job.id, kind, payload, cacheable=getattr(result, "cacheable", True)
+        )
         # A text result takes the place of the progress message: one message per job.
         markup = keyboards.text_result_actions(job.id, job.op, lang)
         if await self._close_progress(photo, message_id, render_text(result, lang), markup):
@@ -311,17 +365,22 @@ class JobRunner:
         """File first, then the row, then the message: a result is never shown unsaved."""
         encoded = await asyncio.to_thread(encode, result)
         path = await self.storage.write_result_file(job.id, encoded.png, "png")
+        # the preview too: "Show again" and a cache hit send it without encoding again
+        preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
         payload = {
             **result.facts, "file": path.name, "width": encoded.width,
             "height": encoded.height, "mode": encoded.mode, "document": result.document,
+            "preview": preview.name,
         }  # fmt: skip
-        await self.storage.save_result(job.id, "image", payload)
+        await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
         caption = render_caption(job.op, result.facts, lang)
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
-        sent = await self.send_image(photo, encoded, caption, markup, document=result.document,
-                                     name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        message = await self.send_image(photo, encoded, caption=caption, markup=markup,
+                                        document=result.document,
+                                        name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        sent = message is not None
         if sent:
-            await self.storage.mark_delivered(job.id)
+            await self.storage.mark_delivered(job.id, file_id=_sent_file_id(message))
         if sent and message_id is not None:
             with contextlib.suppress(*SEND_ERRORS):
                 await self.bot.delete_message(photo.chat_id, message_id)
@@ -331,29 +390,30 @@ class JobRunner:
             )
 
     async def send_image(
-        self, photo: Photo, encoded: Any, caption: str, markup: Any, *, document: bool,
-        name: str,
-    ) -> bool:  # fmt: skip
+        self, photo: Photo, encoded: Any, *, caption: str, markup: Any, document: bool,
+        name: str, file_id: str | None = None,
+    ) -> Message | None:  # fmt: skip
         """The result as a photo (JPEG preview) or a document (the PNG) replying to the
-        user's photo."""
+        user's photo; by ``file_id`` (a file this bot sent before) instead of an upload when
+        given. The sent message, or None when it could not be sent."""
         reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
         try:
             if document:
-                file = BufferedInputFile(encoded.png, filename=name)
-                await self.bot.send_document(
+                file = file_id or BufferedInputFile(encoded.png, filename=name)
+                return await self.bot.send_document(
                     photo.chat_id, file, caption=caption, reply_markup=markup,
                     reply_parameters=reply,
                 )  # fmt: skip
-            else:
-                file = BufferedInputFile(encoded.preview, filename=name.replace(".png", ".jpg"))
-                await self.bot.send_photo(
-                    photo.chat_id, file, caption=caption, reply_markup=markup,
-                    reply_parameters=reply,
-                )  # fmt: skip
+            file = file_id or BufferedInputFile(
+                encoded.preview, filename=name.replace(".png", ".jpg")
+            )
+            return await self.bot.send_photo(
+                photo.chat_id, file, caption=caption, reply_markup=markup,
+                reply_parameters=reply,
+            )  # fmt: skip
         except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
-            return False
-        return True
+            return None
 
     async def _typing(self, chat_id: int) -> None:
         with contextlib.suppress(*SEND_ERRORS):
@@ -397,6 +457,13 @@ class JobRunner:
             log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
             return False
         return True
+
+
+def _sent_file_id(message: Message) -> str | None:
+    """Telegram's id of the file a result message carries (the largest photo size)."""
+    if message.document is not None:
+        return message.document.file_id
+    return message.photo[-1].file_id if message.photo else None
 
 
 _STEP_NOTE = re.compile(r"^step (\d+)/(\d+)$")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,10 @@ log = logging.getLogger("vitrina.bot")
 def _unlink(paths: list[Path]) -> int:
     removed = 0
     for path in paths:
+        if path.is_dir():  # a photo's features folder
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+            continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
             removed += 1

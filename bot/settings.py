@@ -86,11 +86,17 @@ class Settings:
     model_worker: str = "process"  # MODEL_WORKER: process | thread
     batch_window_ms: float = 5.0
     worker_threads: int = 0
+    result_cache: bool = True  # RESULT_CACHE: a repeated job answered from storage
 
     @property
     def photos_dir(self) -> Path:
         """Photos users sent are kept next to the database, named by their sha256."""
         return self.database_path.parent / "photos"
+
+    @property
+    def features_dir(self) -> Path:
+        """Per-photo model features (CLIP embedding, saliency, SAM) next to the photos."""
+        return self.database_path.parent / "features"
 
     @property
     def max_image_bytes(self) -> int:
@@ -128,6 +134,16 @@ def _number(name: str, raw: str, kind: type[int] | type[float], minimum: float) 
     if value < minimum:
         raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
+
+
+def _switch(name: str, raw: str, default: bool) -> bool:
+    if not raw:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be on or off, got {raw!r}")
 
 
 def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
@@ -211,6 +227,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("BATCH_WINDOW_MS", get("BATCH_WINDOW_MS") or "5", float, 0.0)
         ),
         worker_threads=int(_number("WORKER_THREADS", get("WORKER_THREADS") or "0", int, 0)),
+        result_cache=_switch("RESULT_CACHE", get("RESULT_CACHE"), True),
     )
 
 

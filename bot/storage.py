@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
+import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -76,6 +79,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
     """,
+    # 3: the result cache: a job's key (photo sha256 + op + params + model revisions, see
+    # ModelServices.cache_key); a done job with the same key answers a repeat.
+    """
+    ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+    CREATE INDEX jobs_by_cache_key ON jobs(cache_key, id) WHERE cache_key IS NOT NULL;
+    """,
 )
 
 
@@ -129,6 +138,7 @@ class Job:
     created_at: str
     started_at: str | None
     finished_at: str | None
+    cache_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +166,27 @@ def _store_file(photos_dir: Path, data: bytes, extension: str) -> tuple[str, Pat
     return digest, path
 
 
+def _link_or_copy(source: Path, target: Path) -> bool:
+    """``target`` becomes the same file as ``source`` (a hard link; a copy where links are
+    not possible), atomically. Each job owns its own name, so erasing one job's files never
+    takes another's. False when ``source`` is gone."""
+    tmp = target.with_name(f"{target.name}.{uuid.uuid4().hex}.part")
+    try:
+        try:
+            os.link(source, tmp)
+        except FileNotFoundError:
+            return False
+        except OSError:  # another file system, or no hard links here
+            try:
+                shutil.copyfile(source, tmp)
+            except FileNotFoundError:
+                return False
+        tmp.replace(target)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     """Temp file + rename: a crash leaves the old file or the new one, never half of one.
     The temp name is unique, so two threads writing the same path do not collide."""
@@ -174,6 +205,8 @@ class Storage:
         self.photos_dir = photos_dir
         # Result images live beside the photos: data/results/<job id>.<ext>
         self.results_dir = photos_dir.parent / "results"
+        # Model features per photo: data/features/<sha256>/ (services/features.py)
+        self.features_dir = photos_dir.parent / "features"
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
 
@@ -189,6 +222,10 @@ class Storage:
         self._db = await aiosqlite.connect(self.database_path)
         self._db.row_factory = aiosqlite.Row
         await self._db.execute("PRAGMA journal_mode=WAL")
+        # WAL + NORMAL: a commit does not wait for fsync (5-20 ms on a busy disk; a cache hit
+        # is one commit). Safe against a crash of the process (the kill test); a power cut
+        # may lose the last commits, as it may the photo files (written without fsync).
+        await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._db.execute("PRAGMA busy_timeout=5000")
         await self._migrate()
@@ -355,7 +392,8 @@ class Storage:
     async def erase_photos(self, photo_ids: list[int]) -> list[Path]:
         """Delete photos with their jobs and results, in one transaction. Returns the files
         nothing refers to any more (photo files shared by another photo row are kept; result
-        files are `results_dir/<job id>.*`); the caller deletes them after the commit."""
+        files are `results_dir/<job id>.*`; with a photo file goes its features folder,
+        `features_dir/<sha256>`); the caller deletes them after the commit."""
         if not photo_ids:
             return []
         marks = ",".join("?" * len(photo_ids))
@@ -382,6 +420,9 @@ class Storage:
                 ) as cursor:
                     if await cursor.fetchone() is None:
                         orphans.append(Path(path))
+                        digest = Path(path).stem
+                        if re.fullmatch(r"[0-9a-f]{64}", digest):
+                            orphans.append(self.features_dir / digest)
             await self.db.commit()
         for job_id in job_ids:
             orphans.extend(self.results_dir.glob(f"{job_id}.*"))
@@ -428,18 +469,50 @@ class Storage:
     # ---- jobs
 
     async def create_job(
-        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any]
-    ) -> Job:
+        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any],
+        cache_key: str | None = None,
+    ) -> Job:  # fmt: skip
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
-                                     delivered)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 0)""",
-                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now()),
-            )
+                                     delivered, cache_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now(),
+                 cache_key),
+            )  # fmt: skip
             await self.db.commit()
             job_id = cursor.lastrowid
         job = await self.get_job(int(job_id or 0))
+        assert job is not None
+        return job
+
+    async def create_cached_job(
+        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any],
+        cache_key: str, cached: Result,
+    ) -> Job:  # fmt: skip
+        """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
+        (a hit waits for one commit, not two). An image result's files are named after the
+        new job (``<job id>.png``/``.jpg``: the caller links them, ``link_result_file``)."""
+        payload = dict(cached.payload)
+        now = _now()
+        async with self._lock:
+            cursor = await self.db.execute(
+                """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
+                                     started_at, finished_at, delivered, cache_key)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.DONE, now, now,
+                 now, cache_key),
+            )  # fmt: skip
+            job_id = int(cursor.lastrowid or 0)
+            for field in ("file", "preview"):
+                if cached.kind == "image" and payload.get(field):
+                    payload[field] = f"{job_id}{Path(str(payload[field])).suffix}"
+            await self.db.execute(
+                "INSERT INTO results (job_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
+                (job_id, cached.kind, json.dumps(payload, ensure_ascii=False), now),
+            )
+            await self.db.commit()
+        job = await self.get_job(job_id)
         assert job is not None
         return job
 
@@ -460,9 +533,17 @@ class Storage:
         outage came between storing and sending), oldest first."""
         return await self._jobs("status = ? AND delivered = 0", (JobStatus.DONE,), "id ASC")
 
-    async def mark_delivered(self, job_id: int) -> None:
+    async def mark_delivered(self, job_id: int, *, file_id: str | None = None) -> None:
+        """The user has the result; ``file_id``: Telegram's id of the image sent, kept in the
+        result so "Show again" and cache hits send it without uploading it again."""
         async with self._lock:
             await self.db.execute("UPDATE jobs SET delivered = 1 WHERE id = ?", (job_id,))
+            if file_id:
+                await self.db.execute(
+                    "UPDATE results SET payload = json_set(payload, '$.telegram_file_id', ?) "
+                    "WHERE job_id = ?",
+                    (file_id, job_id),
+                )
             await self.db.commit()
 
     async def set_progress_message(self, job_id: int, message_id: int) -> None:
@@ -506,6 +587,7 @@ class Storage:
                 created_at=row["created_at"],
                 started_at=row["started_at"],
                 finished_at=row["finished_at"],
+                cache_key=row["cache_key"],
             )
             for row in rows
         ]
@@ -525,8 +607,11 @@ class Storage:
 
     # ---- results
 
-    async def save_result(self, job_id: int, kind: str, payload: dict[str, Any]) -> None:
-        """Store a job's result and mark the job done, in one transaction."""
+    async def save_result(
+        self, job_id: int, kind: str, payload: dict[str, Any], *, cacheable: bool = True
+    ) -> None:
+        """Store a job's result and mark the job done, in one transaction. ``cacheable``
+        False: the result is not the answer to a repeat (its cache key is dropped)."""
         async with self._lock:
             await self.db.execute(
                 "INSERT OR REPLACE INTO results (job_id, kind, payload, created_at) "
@@ -534,8 +619,9 @@ class Storage:
                 (job_id, kind, json.dumps(payload, ensure_ascii=False), _now()),
             )
             await self.db.execute(
-                "UPDATE jobs SET status = ?, finished_at = ?, error = NULL WHERE id = ?",
-                (JobStatus.DONE, _now(), job_id),
+                "UPDATE jobs SET status = ?, finished_at = ?, error = NULL, "
+                "cache_key = CASE WHEN ? THEN cache_key END WHERE id = ?",
+                (JobStatus.DONE, _now(), cacheable, job_id),
             )
             await self.db.commit()
 
@@ -544,6 +630,23 @@ class Storage:
         path = self.results_dir / f"{job_id}.{extension}"
         await asyncio.to_thread(_write_atomically, path, data)
         return path
+
+    async def find_cached(self, cache_key: str) -> Result | None:
+        """The newest finished result stored under ``cache_key`` (None: a miss)."""
+        async with self.db.execute(
+            "SELECT r.job_id, r.kind, r.payload FROM jobs j JOIN results r ON r.job_id = j.id "
+            "WHERE j.cache_key = ? AND j.status = ? ORDER BY j.id DESC LIMIT 1",
+            (cache_key, JobStatus.DONE),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return Result(row["job_id"], row["kind"], json.loads(row["payload"])) if row else None
+
+    async def link_result_file(self, job_id: int, source: Path) -> Path | None:
+        """``results_dir/<job id><suffix>`` as the same file as ``source`` (another job's
+        result: a cache hit). None when ``source`` is gone."""
+        target = self.results_dir / f"{job_id}{source.suffix}"
+        linked = await asyncio.to_thread(_link_or_copy, source, target)
+        return target if linked else None
 
     async def get_result(self, job_id: int) -> Result | None:
         async with self.db.execute(

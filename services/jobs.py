@@ -32,6 +32,8 @@ class JobRequest:
     image_path: Path
     params: Mapping[str, Any] = field(default_factory=dict)
     job_id: int | None = None  # the storage id when the caller has one
+    #: sha256 of the photo file (the bot stores it): keys per-photo features, no re-hashing
+    photo_sha256: str | None = None
 
 
 @dataclass(frozen=True)

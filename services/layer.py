@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -26,6 +28,7 @@ from services.errors import (
     ServiceError,
     UnknownOperation,
 )
+from services.features import FeatureStore
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.blip import Captioner
@@ -43,6 +46,7 @@ from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.translation import Translators
 from services.weights import missing_models, model_dir
+from services.weights.revision import model_revision
 from services.worker import LANE_DIFFUSION, LANE_QUICK, Engine
 from services.worker.engine import ThreadEngine
 from services.worker.process import OperationsFactory, ProcessEngine
@@ -51,6 +55,8 @@ log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
 LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for this long
 STOP_WAIT_S = 30.0  # how long stop() waits for the model worker's current work
+#: Part of every result-cache key: bump when a change of code changes results.
+CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,9 @@ class ServiceConfig:
     worker: str = "thread"  # MODEL_WORKER: "process" (the bot's default) or "thread"
     batch_window_ms: float = 0.0  # BATCH_WINDOW_MS: how long a batch waits for a burst
     worker_threads: int = 0  # WORKER_THREADS: torch CPU threads of a worker process; 0 = auto
+    # Result cache and per-photo features (issue 9, P5)
+    result_cache: bool = True  # RESULT_CACHE: a repeated job is answered from storage
+    features_dir: Path | None = None  # CLIP/ISNet/SAM features per photo; None: not kept
 
 
 class ModelServices:
@@ -194,6 +203,32 @@ class ModelServices:
         if missing is None or extra is None:
             return missing
         return list(dict.fromkeys([*missing, *extra(params)]))
+
+    def cache_key(self, op: str, params: Mapping[str, Any], photo_sha256: str) -> str | None:
+        """The result-cache key of `op` on this photo with these params (None: not cacheable,
+        or the cache is off): sha256 over the photo, the op, what its result depends on
+        (``Operation.cache_identity``), the installed revision of each model it uses, the
+        device and CACHE_VERSION. Cheap: a few ``stat`` calls, no model is loaded."""
+        operation = self.operations.get(op)
+        identify = getattr(operation, "cache_identity", None)
+        if not self.config.result_cache or not photo_sha256 or identify is None:
+            return None
+        try:
+            identity = identify(params)
+        except Exception as exc:  # odd params: run the job, the operation will say what's wrong
+            log.debug("no cache key for %s %s: %s", op, dict(params), exc)
+            return None
+        if identity is None:
+            return None
+        identity = dict(identity)
+        models = list(identity.pop("models", []))
+        revisions = {name: model_revision(self.config.weights_dir, name) for name in models}
+        blob = {
+            "version": CACHE_VERSION, "op": op, "photo": photo_sha256, "params": identity,
+            "models": revisions, "device": self.config.device,
+        }  # fmt: skip
+        text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""
@@ -373,7 +408,8 @@ class ModelServices:
 def default_operations(config: ServiceConfig) -> dict[str, Operation]:
     """The operations this build implements, wired to their models (loaded lazily)."""
     weights = config.weights_dir
-    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
+    features = FeatureStore(config.features_dir) if config.features_dir else None
+    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device, features=features)
     translators = default_translators(config)
     gpt = None
     if config.openai_api_key:
@@ -397,7 +433,9 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             gpt=gpt,
         ),
         "background": BackgroundOperation(
-            ObjectCutter(weights, device=config.device, sam_variant=config.sam_model),
+            ObjectCutter(
+                weights, device=config.device, sam_variant=config.sam_model, features=features
+            ),  # fmt: skip
             BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
             painter_missing=lambda: missing_models(weights, ["inpaint"]),
             steps=config.background_steps,

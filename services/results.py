@@ -25,6 +25,8 @@ class ImageResult:
     image: Image.Image
     facts: dict[str, Any] = field(default_factory=dict)
     document: bool = False
+    #: False: do not answer a repeat of this job with it (e.g. degraded by a fallback)
+    cacheable: bool = True
 
     @property
     def size(self) -> tuple[int, int]:

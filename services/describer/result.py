@@ -39,5 +39,10 @@ class DescriptionResult:
     tags: tuple[str, ...] = field(default_factory=tuple)  # English tags the text used
 
     @property
+    def cacheable(self) -> bool:
+        """A local text written because GPT failed is not kept as the answer to a repeat."""
+        return not self.path.startswith("local (GPT failed")
+
+    @property
     def russian(self) -> Copy:
         return Copy(self.title, self.benefits, self.closing)

@@ -16,6 +16,8 @@ from services.vocabulary import ITEM, Term, load_vocabulary
 if TYPE_CHECKING:
     import torch
 
+    from services.features import FeatureStore
+
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 
 
@@ -43,9 +45,14 @@ class ClipTagger:
 
     name = "clip"
 
-    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+    def __init__(
+        self, model_dir: Path, device: str = "cpu", features: FeatureStore | None = None
+    ) -> None:
         self.model_dir = Path(model_dir)
         self.device = device
+        #: per-photo image embeddings on disk (services/features.py); None: not kept
+        self.features = features
+        self.images_embedded = 0  # for tests and logs: images the image tower ran on
         self._lock = threading.Lock()
         self._model: Any = None
         self._processor: Any = None
@@ -105,8 +112,12 @@ class ClipTagger:
         top_k: int = 5,
         min_probability: float | None = None,
         attribute_min_probability: float = 0.4,
+        keys: Sequence[str | None] | None = None,
     ) -> list[TagResult]:
         """Tag all ``images`` as one batch; one TagResult per image, in order.
+
+        ``keys`` (the photos' sha256, one per image): their image embeddings are read from
+        and kept in the feature store, so /tag then /describe of a photo embed it once.
 
         Probabilities are a softmax of ``logit_scale * cosine`` within each vocabulary group,
         so the items sum to 1 per image, and so does each attribute group. Tags are sorted by
@@ -140,7 +151,7 @@ class ClipTagger:
             groups.setdefault(term.group, []).append(index)
         with torch.inference_mode():
             terms, text = self._text_embeddings(domain)
-            image = self._image_embeddings(rgb)
+            image = self._stored_or_computed(rgb, keys)
             scale = self._model.logit_scale.float().exp()
             logits = (scale * image @ text.T).cpu()
             probs = torch.empty_like(logits)
@@ -192,6 +203,45 @@ class ClipTagger:
         pixels = self._processor.image_processor(images=images, return_tensors="pt")
         pixel_values = pixels["pixel_values"].to(self._model.device, self._model.dtype)
         return _normalise(_pooled(self._model.get_image_features(pixel_values=pixel_values)))
+
+    # ---- per-photo embeddings on disk (the feature store)
+
+    def _stored_or_computed(
+        self, images: list[Image.Image], keys: Sequence[str | None] | None
+    ) -> torch.Tensor:
+        """Image embeddings: those the store holds for ``keys``, the rest computed (one batch)
+        and stored. Kept in float32 (2-3 KB a photo): a stored one equals a fresh one."""
+        import numpy as np
+        import torch
+
+        store = self.features
+        if store is None or keys is None or len(keys) != len(images):
+            self.images_embedded += len(images)
+            return self._image_embeddings(images)
+        from services.features import tag as feature_tag
+        from services.weights.revision import folder_revision
+
+        revision = feature_tag(
+            folder_revision(self.model_dir), self._model.device, self._model.dtype
+        )
+        width = int(self._model.config.projection_dim)
+        rows: list[torch.Tensor | None] = []
+        for key in keys:
+            found = store.load(key, "clip", revision, "image") if key else None
+            vector = None if found is None else found.get("embedding")
+            if vector is not None and vector.shape != (width,):
+                store.discard(store.path(key, "clip", revision, "image"), "wrong shape")
+                vector = None
+            rows.append(None if vector is None else torch.from_numpy(vector.astype(np.float32)))
+        todo = [i for i, row in enumerate(rows) if row is None]
+        if todo:
+            self.images_embedded += len(todo)
+            computed = self._image_embeddings([images[i] for i in todo]).float().cpu()
+            for i, vector in zip(todo, computed, strict=True):
+                rows[i] = vector
+                if keys[i]:
+                    store.save(keys[i], "clip", revision, "image", {"embedding": vector.numpy()})
+        return torch.stack([row for row in rows if row is not None]).to(self._model.device)
 
 
 def _tag(term: Term, probability: float) -> Tag:

@@ -3,7 +3,7 @@ and knows how to batch. This module holds the contract they share."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -83,6 +83,21 @@ class Laned(Protocol):
     denoising steps."""
 
     def lane(self, request: JobRequest) -> str: ...
+
+
+class Cacheable(Protocol):
+    """An operation whose results the bot may cache defines ``cache_identity``.
+
+    It returns everything a job's result depends on besides the photo: the normalised
+    params and the settings that change the output (edit steps, guidance, tag top_k, the
+    vocabulary's content, ...), JSON-able, with the model folders the result comes from
+    under ``"models"`` (their installed revisions join the key: new weights, new key).
+    ``None``: this job is not cacheable (e.g. an edit without a seed is random). The service
+    layer turns it into a key with ``ModelServices.cache_key``; a repeat with the same key is
+    answered from storage without any model call. Must be cheap: no model is loaded.
+    """
+
+    def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any] | None: ...
 
 
 class Finishing(Protocol):

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
+from services.features import file_sha256
 from services.imaging import backgrounds
 from services.imaging.card import card_size, place
 from services.imaging.colours import DEFAULT_GRADIENT, normalise_hex
@@ -94,6 +95,34 @@ class BackgroundOperation:
     def batch_key(self, request: JobRequest) -> Hashable:
         return (self.name, request.job_id, str(request.image_path))
 
+    def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Every param counts (the seed too: "Again" is never a cached repeat), but the
+        background photo by its content, not by its row or path. Presets and generated
+        scenes are seeded (0 unless "Again" drew one), so they are deterministic."""
+        kind = str(params.get("kind", ""))
+        if kind not in KINDS:
+            return None
+        identity = {k: v for k, v in params.items()
+                    if k not in ("background_path", "background_photo_id")}  # fmt: skip
+        if kind == "photo":
+            source = params.get("background_path")
+            if not source:
+                return None
+            name = Path(str(source)).stem
+            identity["background"] = name if len(name) == 64 else _sha_or_none(source)
+        models = ["isnet", "sam"]
+        if kind == "prompt":
+            models.append("inpaint")
+            identity["steps"] = max(1, int(params.get("steps", self.steps) or self.steps))
+            identity["style"], identity["work_side"] = PROMPT_STYLE, self.work_side
+            if self.translate_to_english is not None and _CYRILLIC.search(
+                str(params.get("value", ""))
+            ):
+                models.append("opus-mt-ru-en")
+        identity["cutter"] = getattr(self.cutter, "identity", None)
+        identity["models"] = models
+        return identity
+
     def warm_up(self) -> None:
         self.cutter.warm_up()
 
@@ -101,15 +130,18 @@ class BackgroundOperation:
         outcomes: list[Outcome] = []
         for request in requests:
             try:
-                outcomes.append(self.make(request.image_path, request.params, context))
+                outcomes.append(self.make(request.image_path, request.params, context,
+                                          photo=request.photo_sha256))  # fmt: skip
             except ServiceError as exc:
                 outcomes.append(exc)
         return outcomes
 
     # ---- the work
 
-    def make(self, path: Any, params: Mapping[str, Any], context: RunContext) -> ImageResult:
-        """One background job: cut, lay out, build the background, composite."""
+    def make(self, path: Any, params: Mapping[str, Any], context: RunContext,
+             photo: str | None = None) -> ImageResult:  # fmt: skip
+        """One background job: cut, lay out, build the background, composite. ``photo``
+        (the file's sha256; hashed here when not given) keys the cut's stored features."""
         kind = str(params.get("kind", ""))
         if kind not in KINDS:
             raise BadBackground(f"unknown background kind {kind!r}; one of {', '.join(KINDS)}")
@@ -125,7 +157,7 @@ class BackgroundOperation:
         context.progress(0.05, None)
         cut = self.cutter.cut(
             _with_alpha(path) or image, candidate=int(params.get("candidate", 0) or 0),
-            cache_key=str(path),
+            cache_key=photo or _sha_or_none(path) or str(path),
             cancelled=context.cancelled,
         )  # fmt: skip
         if context.cancelled():
@@ -248,6 +280,13 @@ class BackgroundOperation:
         scene = fill_outward(np.asarray(painted.image, dtype=np.float32), ~keep)
         scene_image = Image.fromarray(np.clip(scene + 0.5, 0, 255).astype(np.uint8), "RGB")
         return over(rgba, scene_image.resize(rgba.size, Image.Resampling.LANCZOS), shadow=False)
+
+
+def _sha_or_none(path: Any) -> str | None:
+    try:
+        return file_sha256(Path(path))
+    except (OSError, TypeError):
+        return None
 
 
 def _with_alpha(path: Any) -> Image.Image | None:

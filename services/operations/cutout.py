@@ -3,7 +3,10 @@
 ``ObjectCutter.cut`` returns a cleaned alpha at the image's size (not feathered, not
 decontaminated: the compositor does that) and how many distinct candidates exist, so
 "Wrong object?" can ask for the next one. Per photo (``cache_key``) the saliency map, the SAM
-image embedding and the ranked candidates are kept in a small LRU.
+image embedding and the ranked candidates are kept in a small LRU; with a feature store and a
+photo sha256 as the key, on disk too (services/features.py: fp16, which changes no mask that
+matters; what is computed is rounded the same way, so a cut from disk equals a fresh one), so
+a later job or a restarted worker reuses them.
 
 Paths, by what is installed:
 - ISNet + SAM: SAM prompted with the saliency box and points, the mask that agrees with
@@ -29,10 +32,14 @@ import numpy as np
 from PIL import Image
 
 from services.errors import BadImage, JobCancelled
+from services.features import FeatureStore
+from services.features import tag as feature_tag
 from services.imaging import automasks as A
 from services.imaging import masks as M
 from services.models.isnet import IsnetSaliency
 from services.models.sam import SamSegmenter
+from services.operations.cut_features import CutFeatures
+from services.weights.revision import folder_revision
 
 log = logging.getLogger("vitrina.cutout")
 
@@ -40,6 +47,8 @@ log = logging.getLogger("vitrina.cutout")
 #: then the alpha is resized to the photo's size.
 WORK_SIDE = 1024
 CACHE_SIZE = 4
+#: Bump when the candidate ranking changes: stored candidates of older code are not reused.
+CUT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -63,9 +72,11 @@ class _Analysis:
 class ObjectCutter:
     """Which object, and its mask. Models load lazily; each part is optional."""
 
-    def __init__(self, weights_dir: Path, device: str = "cpu", sam_variant: str | None = None):
+    def __init__(self, weights_dir: Path, device: str = "cpu", sam_variant: str | None = None,
+                 features: FeatureStore | None = None):  # fmt: skip
         self.weights_dir = Path(weights_dir)
         self.device = device
+        self.features = features
         self.isnet = IsnetSaliency(self.weights_dir / "isnet", device)
         self.sam = SamSegmenter(
             self.weights_dir / "sam", device, sam_variant, fp16=device.startswith("cuda")
@@ -81,6 +92,11 @@ class ObjectCutter:
         if self.isnet.available or self.sam.available:
             return []
         return ["isnet", "sam"]
+
+    @property
+    def identity(self) -> list[str]:
+        """What, besides the model folders, decides the cut (part of result-cache keys)."""
+        return [self.sam.variant or "auto", self.device, f"cut{CUT_VERSION}"]
 
     def warm_up(self) -> None:
         if self.isnet.available:
@@ -117,7 +133,15 @@ class ObjectCutter:
             if analysis is not None:
                 self._analyses.move_to_end(key)  # type: ignore[arg-type]
         if analysis is None:
-            analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check)
+            disk = self._disk(cache_key, work, hint, has_isnet, has_sam)
+            stored = disk.load_candidates(work.size) if disk is not None else None
+            analysis = _Analysis(*stored) if stored is not None else None
+            if analysis is None:
+                analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check,
+                                         disk)  # fmt: skip
+                if disk is not None:
+                    rounded = disk.save_candidates(analysis.candidates, analysis.source)
+                    analysis = _Analysis(rounded, analysis.source)
             if key is not None:
                 with self._lock:
                     self._analyses[key] = analysis
@@ -147,9 +171,10 @@ class ObjectCutter:
         has_sam: bool,
         timings: dict[str, float],
         check: Callable[[], None],
+        disk: CutFeatures | None = None,
     ) -> _Analysis:
         check()
-        saliency = self._saliency_map(work, hint, key, has_isnet, timings)
+        saliency = self._saliency_map(work, hint, key, has_isnet, timings, disk)
         check()
         pixels = np.asarray(work.convert("RGB"))
         note = ":alpha-hint" if hint is not None else ""
@@ -160,7 +185,11 @@ class ObjectCutter:
             timings["choose"] = time.perf_counter() - started
             return _Analysis(candidates, "isnet" + note)
         started = time.perf_counter()
-        embedding = self.sam.embed(pixels, key)
+        embedding = disk.load_embedding(self.sam) if disk is not None else None
+        if embedding is None:
+            embedding = self.sam.embed(pixels, key)
+            if disk is not None:
+                embedding = disk.save_embedding(embedding)
         timings["sam_embed"] = time.perf_counter() - started
         check()
         if saliency is None or M.prompts_from_saliency(saliency) is None:
@@ -176,14 +205,19 @@ class ObjectCutter:
         key: str | None,
         has_isnet: bool,
         timings: dict[str, float],
+        disk: CutFeatures | None = None,
     ) -> np.ndarray | None:
         if not has_isnet:
             return hint
         cached = self._saliency.get(key) if key is not None else None
+        if cached is None and disk is not None:
+            cached = disk.load_saliency(work.size)
         if cached is None:
             started = time.perf_counter()
             cached = self.isnet.predict(work).probability
             timings["saliency"] = time.perf_counter() - started
+            if disk is not None:
+                cached = disk.save_saliency(cached)
             if key is not None:
                 self._saliency[key] = cached
                 while len(self._saliency) > CACHE_SIZE:
@@ -264,6 +298,22 @@ class ObjectCutter:
         timings["choose"] = time.perf_counter() - started
         source = "sam-auto" + (":largest-is-background" if rule != "scored" else "")
         return _Analysis(candidates, source + note)
+
+    def _disk(self, photo: str | None, work: Image.Image, hint: np.ndarray | None,
+              has_isnet: bool, has_sam: bool) -> CutFeatures | None:  # fmt: skip
+        """The stored features of this photo, when there is a store and a sha256 key."""
+        store = self.features
+        if store is None or photo is None or store.folder(photo) is None:
+            return None
+        isnet = feature_tag(folder_revision(self.isnet.model_dir), self.device, work.size)
+        sam = "none"
+        if has_sam:
+            found = self.sam.checkpoint()
+            checkpoint = found[0].name if found else ""
+            sam = feature_tag(folder_revision(self.sam.model_dir), checkpoint, self.device,
+                              self.sam.fp16, work.size)  # fmt: skip
+        cut = feature_tag(isnet if has_isnet else "none", sam, hint is not None, CUT_VERSION)
+        return CutFeatures(store, photo, isnet, sam, cut)
 
 
 def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
-from services.describer.local import facts_from, write_english
+from services.describer.local import TEMPLATES_PATH, facts_from, write_english
 from services.describer.result import Copy, DescriptionResult
 from services.errors import BadImage, ServiceError
 from services.imaging.decode import load_rgb
@@ -27,7 +28,8 @@ from services.models.clip import ClipTagger, TagResult
 from services.models.gpt import GptCopywriter, GptFailed
 from services.operations import FinishContext, Outcome, RunContext
 from services.translation import Translators
-from services.vocabulary import DOMAINS
+from services.vocabulary import DEFAULT_DIRECTORY, DOMAINS
+from services.weights.revision import file_digest
 
 GPT_MAX_SIDE = 1024
 
@@ -81,12 +83,30 @@ class DescribeOperation:
     def missing_weights(self) -> list[str]:
         return self._missing(self.needed_models())
 
-    def _options(self, request: JobRequest) -> tuple[str, int]:
-        domain = str(request.params.get("domain", "product"))
-        return (domain if domain in DOMAINS else "product"), int(request.params.get("variant", 0))
+    def _options(self, params: Mapping[str, Any]) -> tuple[str, int]:
+        domain = str(params.get("domain", "product"))
+        return (domain if domain in DOMAINS else "product"), int(params.get("variant", 0))
 
     def batch_key(self, request: JobRequest) -> Hashable:
-        return (self.name, self._options(request)[0])
+        return (self.name, self._options(request.params)[0])
+
+    def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The local path is deterministic (the variant picks the templates). The GPT path
+        is cached too, per variant, model and server: a repeat costs no API call and
+        "Another variant" (variant + 1) still asks GPT anew. A reply GPT failed to give
+        (the local fallback) is not cached: ``DescriptionResult.cacheable``."""
+        domain, variant = self._options(params)
+        identity: dict[str, Any] = {
+            "domain": domain, "variant": variant, "models": self.needed_models(),
+            "vocabulary": file_digest(DEFAULT_DIRECTORY / f"{domain}.tsv"),
+        }  # fmt: skip
+        if self.gpt is None:
+            identity["templates"] = file_digest(TEMPLATES_PATH)
+        else:
+            client = getattr(self.gpt, "_client", None)
+            identity["gpt"] = [self.gpt.model, self.gpt.language,
+                               str(getattr(client, "base_url", ""))]  # fmt: skip
+        return identity
 
     def warm_up(self) -> None:
         self.tagger.prepare(DOMAINS)
@@ -100,7 +120,10 @@ class DescribeOperation:
         loaded: list[tuple[int, Image.Image, str]] = []
         for index, request in enumerate(requests):
             try:
-                seed = hashlib.sha256(request.image_path.read_bytes()).hexdigest()
+                seed = (
+                    request.photo_sha256
+                    or hashlib.sha256(request.image_path.read_bytes()).hexdigest()
+                )
                 loaded.append((index, load_rgb(request.image_path, self.max_side), seed))
                 outcomes.append(None)
             except OSError:
@@ -109,11 +132,13 @@ class DescribeOperation:
                 outcomes.append(exc)
         if not loaded:
             return outcomes
-        domain = self._options(requests[0])[0]
-        tags = self.tagger.tag([image for _, image, _ in loaded], domain, top_k=5)
+        domain = self._options(requests[0].params)[0]
+        keys = [requests[index].photo_sha256 for index, _, _ in loaded]
+        images = [image for _, image, _ in loaded]
+        tags = self.tagger.tag(images, domain, top_k=5, keys=keys)
         context.progress(0.3, None)
         prepared = [
-            _prepare(domain, self._options(requests[index])[1], seed, image, tag)
+            _prepare(domain, self._options(requests[index].params)[1], seed, image, tag)
             for (index, image, seed), tag in zip(loaded, tags, strict=True)
         ]
         if self.gpt is not None:

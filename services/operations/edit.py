@@ -13,8 +13,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from PIL import Image
@@ -137,6 +137,22 @@ class EditOperation:
             return (self.name, "unreadable", request.job_id, id(request))
         return (self.name, plan, working_size(size, self.defaults.max_side))
 
+    def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Cacheable only with a seed: without one the worker draws a random seed, and a
+        repeated /night means "another one". "Again" asks with a new seed: a new key."""
+        seed = dict(params or {}).get("seed")
+        if seed is None:
+            return None
+        try:
+            plan = self.plan(params)
+        except ServiceError:
+            return None
+        models = ["pix2pix"]
+        if self.translate_to_english is not None and _CYRILLIC.search(plan.instruction):
+            models.append("opus-mt-ru-en")
+        return {"plan": asdict(plan), "seed": _seed(params), "max_side": self.defaults.max_side,
+                "models": models}  # fmt: skip
+
     def english(self, instruction: str) -> str:
         """The instruction in English: translated when it is Russian and a translator exists."""
         if self.translate_to_english is None or not _CYRILLIC.search(instruction):
@@ -228,7 +244,8 @@ class EditOperation:
         }
         if plan.preset is None and prompt != plan.instruction:
             facts["instruction"] = plan.instruction
-        return ImageResult(image=kept.image, facts=facts)
+        # a result made smaller after running out of memory is not what a repeat should get
+        return ImageResult(image=kept.image, facts=facts, cacheable=not output.oom_retry)
 
 
 def _seed(params: Any) -> int:
