@@ -27,6 +27,7 @@ from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
+from services.models.residency import ModelResidency
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
@@ -67,6 +68,9 @@ class ServiceConfig:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
+    # memory the models may hold (GB; 0 = no limit): least recently used ones are unloaded
+    gpu_memory_budget_gb: float = 0.0  # GPU_MEMORY_BUDGET_GB: models on CUDA
+    cpu_memory_budget_gb: float = 0.0  # CPU_MEMORY_BUDGET_GB: models on the CPU, in RAM
 
 
 class ModelServices:
@@ -74,8 +78,11 @@ class ModelServices:
         self, config: ServiceConfig, operations: Mapping[str, Operation] | None = None
     ) -> None:
         self.config = config
+        self.residency = ModelResidency.from_gb(
+            config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
+        )
         self.operations: dict[str, Operation] = dict(
-            operations if operations is not None else default_operations(config)
+            operations if operations is not None else default_operations(config, self.residency)
         )
         self._queue: FairQueue[JobHandle] = FairQueue(
             config.queue_max_size, config.queue_max_per_user
@@ -224,8 +231,10 @@ class ModelServices:
             if operation.missing_weights():
                 continue
             started = time.perf_counter()
-            try:
-                await loop.run_in_executor(self._executor, operation.warm_up)
+            try:  # preloading fills the memory budget but never unloads for it
+                await loop.run_in_executor(
+                    self._executor, self.residency.preload, operation.warm_up
+                )
             except Exception as exc:  # the first job will report it to its user
                 log.warning("could not preload %s: %s", name, exc)
                 continue
@@ -318,11 +327,20 @@ class ModelServices:
         )  # fmt: skip
 
 
-def default_operations(config: ServiceConfig) -> dict[str, Operation]:
-    """The operations this build implements, wired to their models (loaded lazily)."""
+def default_operations(
+    config: ServiceConfig, residency: ModelResidency | None = None
+) -> dict[str, Operation]:
+    """The operations this build implements, wired to their models (loaded lazily); every
+    model registers with ``residency`` (the worker's memory budget; None: a new one)."""
     weights = config.weights_dir
-    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
-    translators = default_translators(config)
+    residency = residency or ModelResidency.from_gb(
+        config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
+    )
+    tagger = residency.register(ClipTagger(model_dir(weights, "clip"), device=config.device))
+    translators = default_translators(config, residency)
+    cutter = ObjectCutter(weights, device=config.device, sam_variant=config.sam_model)
+    residency.register(cutter.isnet)
+    residency.register(cutter.sam)
     gpt = None
     if config.openai_api_key:
         gpt = GptCopywriter(
@@ -338,25 +356,27 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             min_probability=config.tag_min_probability,
         ),
         "describe": DescribeOperation(
-            Captioner(model_dir(weights, "blip"), device=config.device),
+            residency.register(Captioner(model_dir(weights, "blip"), device=config.device)),
             tagger,  # the same instance /tag uses: one CLIP in memory
             translators,
             missing=lambda names: missing_models(weights, names),
             gpt=gpt,
         ),
         "background": BackgroundOperation(
-            ObjectCutter(weights, device=config.device, sam_variant=config.sam_model),
-            BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
+            cutter,
+            residency.register(BackgroundPainter(model_dir(weights, "inpaint"), config.device)),
             painter_missing=lambda: missing_models(weights, ["inpaint"]),
             steps=config.background_steps,
             translate_to_english=english_or_as_is(translators),
         ),
-        **edit_operations(config, english_or_as_is(translators)),
+        **edit_operations(config, english_or_as_is(translators), residency),
     }
 
 
 def edit_operations(
-    config: ServiceConfig, translate_to_english: Callable[[str], str] | None = None
+    config: ServiceConfig,
+    translate_to_english: Callable[[str], str] | None = None,
+    residency: ModelResidency | None = None,
 ) -> dict[str, Operation]:
     """night, tulips and edit: three operations over one instruct-pix2pix pipeline.
 
@@ -364,6 +384,8 @@ def edit_operations(
     """
     weights = config.weights_dir
     editor = Pix2PixEditor(model_dir(weights, "pix2pix"), device=config.device)
+    if residency is not None:
+        residency.register(editor)
     defaults = EditDefaults(
         steps=config.edit_steps,
         guidance=config.edit_guidance,
@@ -396,10 +418,14 @@ def english_or_as_is(translators: Translators) -> Callable[[str], str]:
     return to_english
 
 
-def default_translators(config: ServiceConfig) -> Translators:
+def default_translators(
+    config: ServiceConfig, residency: ModelResidency | None = None
+) -> Translators:
     """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
     for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
-    return Translators(
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device).translate,
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device).translate,
-    )
+    en_ru = MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device)
+    ru_en = MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device)
+    if residency is not None:
+        residency.register(en_ru)
+        residency.register(ru_en)
+    return Translators(en_ru.translate, ru_en.translate)
