@@ -55,6 +55,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             edit_guidance=settings.edit_guidance,
             edit_image_guidance=settings.edit_image_guidance,
             edit_max_side=settings.edit_max_side,
+            gpu_memory_budget_gb=settings.gpu_memory_budget_gb,
+            cpu_memory_budget_gb=settings.cpu_memory_budget_gb,
         )
     )
 

@@ -83,6 +83,8 @@ class Settings:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512
+    gpu_memory_budget_gb: float = 0.0  # models on CUDA may hold this much; 0 = no limit
+    cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
 
     @property
     def photos_dir(self) -> Path:
@@ -200,6 +202,12 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
         ),
         edit_max_side=edit_max_side,
+        gpu_memory_budget_gb=float(
+            _number("GPU_MEMORY_BUDGET_GB", get("GPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
+        ),
+        cpu_memory_budget_gb=float(
+            _number("CPU_MEMORY_BUDGET_GB", get("CPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
+        ),
     )
 
 
