@@ -25,12 +25,20 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
         f"{op} {'✓' if missing == [] else ('—' if missing is None else '✗')}"
         for op, missing in services.availability().items()
     )
+    resident = services.resident_models()
+    models = ", ".join(f"{m.name} {_size(m.bytes)} {m.device}" for m in resident if m.loaded)
+    unloads = sum(m.unloads for m in resident)
     await message.answer(
         t(
             lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
             photos=counts["photos"], features=features,
         )
+        + "\n" + t(lang, "admin.models", models=models or "—", unloads=unloads)
     )  # fmt: skip
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**30:.2f} GB" if size >= 2**30 else f"{size / 2**20:.1f} MB"
 
 
 def get_router() -> Router:

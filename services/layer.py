@@ -27,7 +27,7 @@ from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
-from services.models.residency import ModelResidency
+from services.models.residency import ModelResidency, ResidentInfo
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
@@ -185,6 +185,10 @@ class ModelServices:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    def resident_models(self) -> list[ResidentInfo]:
+        """Each model of the worker: loaded or not, its memory, when last used (/stats)."""
+        return self.residency.snapshot()
 
     def submit(self, request: JobRequest) -> JobHandle:
         """Queue a job; raises QueueFull or UnknownOperation at once."""

@@ -64,7 +64,7 @@ async def test_the_bot_answers_while_models_are_still_loading(
 
     monkeypatch.setattr(ClipTagger, "_load_locked", held_load)
     try:
-        app = await start_bot()  # returns once polling has begun
+        app = await start_bot(ADMIN_IDS="1")  # returns once polling has begun
         models = app.services.residency.models
         emulator.user(1, "en").send_text("/start")
         assert await emulator.wait_for_message(lambda r: r["chat_id"] == 1)
@@ -78,3 +78,8 @@ async def test_the_bot_answers_while_models_are_still_loading(
     )
     assert reply["text"].count("•") == 5
     assert any(m.name == "clip" and m.loaded for m in models)
+    admin = emulator.user(1, "en")
+    before = len(emulator.bot_messages)
+    admin.send_text("/stats")
+    stats = (await admin.wait_for_message(after=before))["text"]
+    assert "Models in memory: clip " in stats and " MB cpu" in stats and "(unloads: 0)" in stats
