@@ -54,6 +54,7 @@ class ModelResidency:
         self.budgets = {device: int(b) for device, b in (budgets or {}).items() if b}
         self.models: list[ResidentModel] = []
         self.unloads = 0
+        self.peak: dict[str, int] = {}  # most bytes in use right after a load, per device
         self.events: deque[tuple[str, str, str]] = deque(maxlen=200)  # (event, model, why)
         self._lock = threading.RLock()  # one load (and its evictions) at a time
         self._local = threading.local()
@@ -116,9 +117,11 @@ class ModelResidency:
             if budget:
                 self._make_room(model, device, budget)
             yield
-            if budget and not getattr(self._local, "preloading", False) and model.loaded:
+            if budget and model.loaded:
                 used = self.used_bytes(device)
-                if used > budget:  # the estimate was short: measured now
+                self.peak[device] = max(self.peak.get(device, 0), used)
+                preloading = getattr(self._local, "preloading", False)
+                if used > budget and not preloading:  # the estimate was short: measured now
                     why = f"{model.name} measured {_gb(model.measured.get(device, 0))} loaded"
                     self._evict(device, budget, exclude=model, why=why)
 

@@ -1,0 +1,414 @@
+"""P6 residency: process memory idle and with every default model loaded, and the
+least-recently-used unloading under a memory budget.
+
+    .venv/bin/python benchmarks/residency_rss.py                     # CPU, ~3 min
+    python benchmarks/residency_rss.py --device cuda --fp16          # a GPU box
+    .venv/bin/python benchmarks/residency_rss.py --no-residency-full # tiny weights only
+
+Each figure comes from a fresh subprocess (RSS is read from /proc/self/status):
+- idle: the bot's services built the way ``python -m bot`` builds them, nothing loaded;
+- tiny: the same process after every registered model loaded through its real loader from
+  ``vitrina weights tiny`` folders;
+- full size: one subprocess per default model builds its full-size architecture with random
+  weights (CPU: fp32, CLIP ViT-B/32 and SAM ViT-B; CUDA: fp16, CLIP ViT-L/14 and SAM ViT-H in
+  fp32, as the bot runs them), and reports what it added to the RSS (and to the CUDA
+  allocator); ISNet loads the real ONNX file when one is found. The total is the idle RSS +
+  the model libraries' import + the sum of the per-model additions: ~10 GB of fp32 weights do
+  not fit in one process beside the other work on a small machine.
+The LRU part runs one sequence of jobs through ModelServices (tiny weights) with no budget
+and with a budget that fits about half of the models, counting loads and unloads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.table import Row, markdown  # noqa: E402
+
+MB = 2**20
+GB = 2**30
+LIBRARIES = ("torch", "transformers", "diffusers", "segment_anything", "onnxruntime")
+ISNET_FILES = (Path.home() / ".cache/vitrina/weights/isnet/model.onnx",)
+#: the job mix of the LRU sequence: (op, params)
+SEQUENCE = [
+    ("tag", {}), ("describe", {}), ("background", {"kind": "colour", "value": "#ffc0cb"}),
+    ("night", {"seed": 1}), ("tag", {}), ("background", {"kind": "prompt", "value": "a table"}),
+    ("describe", {}), ("night", {"seed": 2}), ("tag", {}), ("describe", {}),
+]  # fmt: skip
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options this benchmark reads (skipped when another benchmark added them)."""
+    known = parser._option_string_actions  # noqa: SLF001 - run.py shares one parser
+    options: list[tuple[str, dict[str, Any]]] = [
+        ("--device", {"default": "cpu"}),
+        ("--fp16", {"action": "store_true"}),
+        ("--residency-full", {"action": argparse.BooleanOptionalAction, "default": True,
+                              "help": "also measure full-size architectures (random weights)"}),
+        ("--residency-isnet", {"type": Path, "default": None,
+                               "help": "a real ISNet model.onnx (default: ~/.cache/vitrina)"}),
+    ]  # fmt: skip
+    for flag, spec in options:
+        if flag not in known:
+            parser.add_argument(flag, **spec)
+
+
+# ---- in the subprocesses
+
+
+def rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def child_services(weights: str, device: str, load_all: bool) -> dict[str, Any]:
+    """The bot's services, built as the bot builds them; then every model loaded."""
+    from bot.app import build_services
+    from bot.settings import settings_from_mapping
+
+    started = time.perf_counter()
+    services = build_services(settings_from_mapping({"WEIGHTS_DIR": weights, "DEVICE": device}))
+    models = services.residency.models
+    out: dict[str, Any] = {
+        "idle_rss": rss_bytes(),
+        "build_s": time.perf_counter() - started,
+        "loaded_after_build": sum(m.loaded for m in models),
+        "libraries_after_build": sorted(set(LIBRARIES) & set(sys.modules)),
+        "models": len(models),
+    }
+    if load_all:
+        for model in models:
+            model.load()
+        out["all_rss"] = rss_bytes()
+        out["held"] = {m.name: m.memory_bytes() for m in models}
+    return out
+
+
+def child_libraries() -> dict[str, Any]:
+    before = rss_bytes()
+    import diffusers  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import segment_anything  # noqa: F401
+    import torch  # noqa: F401
+    import transformers  # noqa: F401
+
+    return {"before": before, "after": rss_bytes()}
+
+
+def child_full(name: str, device: str, fp16: bool, isnet: str | None) -> dict[str, Any]:
+    """One default model at full size, random weights; what it adds to RSS and CUDA."""
+    import diffusers  # noqa: F401  (the libraries are in the baseline, not the model)
+    import segment_anything  # noqa: F401
+    import torch
+    import transformers  # noqa: F401
+
+    from services.models.resident import _tensor_bytes
+
+    cuda = device.startswith("cuda")
+    before, allocated = rss_bytes(), torch.cuda.memory_allocated() if cuda else 0
+    started = time.perf_counter()
+    if name == "isnet":
+        from services.models.isnet import IsnetSaliency
+
+        model = IsnetSaliency(Path(isnet or ""), device)  # type: ignore[assignment]
+        model.load()
+        held: dict[str, int] = model.memory_bytes()
+    else:
+        builder, half = FULL_SIZE[name](cuda)
+        dtype = torch.float16 if (fp16 and half) else torch.float32
+        model = materialise(builder, device, dtype)
+        held = {}
+        _tensor_bytes(model, set(), held, 0)
+    if cuda:
+        torch.cuda.synchronize()
+    return {
+        "rss_added": rss_bytes() - before,
+        "cuda_added": (torch.cuda.memory_allocated() - allocated) if cuda else 0,
+        "held": held,
+        "seconds": time.perf_counter() - started,
+        "label": FULL_LABELS[name](cuda),
+    }
+
+
+def materialise(build: Callable[[], Any], device: str, dtype: Any) -> Any:
+    """The architecture built on the meta device, then given real (random) memory: the same
+    tensors as a load, without minutes of weight initialisation on a small CPU."""
+    import torch
+
+    with torch.device("meta"):
+        model = build()
+    model = model.to(dtype=dtype).to_empty(device=device)
+    tie = getattr(model, "tie_weights", None)
+    if callable(tie):  # to_empty unties shared embeddings; a load keeps them tied
+        tie()
+    generator = torch.Generator(device=device).manual_seed(0)
+    with torch.no_grad():
+        for tensor in itertools.chain(model.parameters(), model.buffers()):
+            if tensor.is_floating_point():
+                tensor.normal_(0.0, 0.02, generator=generator)
+            else:
+                tensor.zero_()
+    return model.eval()
+
+
+def _unet(in_channels: int) -> Any:
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=64, in_channels=in_channels, out_channels=4, layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8,
+        down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+        up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+    )  # fmt: skip
+
+
+def _sd(in_channels: int) -> Any:
+    """An SD 1.5 pipeline's modules: UNet, VAE, CLIP text encoder."""
+    import torch
+    from diffusers import AutoencoderKL
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    vae = AutoencoderKL(
+        block_out_channels=(128, 256, 512, 512), latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
+    )  # fmt: skip
+    text = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072,
+                                        num_hidden_layers=12, num_attention_heads=12,
+                                        max_position_embeddings=77))  # fmt: skip
+    return torch.nn.ModuleDict({"unet": _unet(in_channels), "vae": vae, "text_encoder": text})
+
+
+def _clip(cuda: bool) -> Any:
+    from benchmarks.residency import CLIP_B32, CLIP_L14, clip
+
+    return clip(CLIP_L14 if cuda else CLIP_B32)
+
+
+def _blip() -> Any:
+    from transformers import BlipConfig, BlipForConditionalGeneration
+
+    return BlipForConditionalGeneration(BlipConfig(
+        vision_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
+                       "num_attention_heads": 16, "image_size": 384, "patch_size": 16},
+        text_config={"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
+    ))  # fmt: skip
+
+
+def _marian() -> Any:
+    from transformers import MarianConfig, MarianMTModel
+
+    return MarianMTModel(MarianConfig(
+        vocab_size=62518, d_model=512, encoder_layers=6, decoder_layers=6,
+        encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
+        decoder_ffn_dim=2048, decoder_start_token_id=62517, pad_token_id=62517,
+    ))  # fmt: skip
+
+
+def _sam(cuda: bool) -> Any:
+    from segment_anything import sam_model_registry
+
+    return sam_model_registry["vit_h" if cuda else "vit_b"](checkpoint=None)
+
+
+#: name -> (cuda -> (builder, loads in fp16 on CUDA))
+FULL_SIZE: dict[str, Callable[[bool], tuple[Callable[[], Any], bool]]] = {
+    "clip": lambda cuda: (lambda: _clip(cuda), True),
+    "pix2pix": lambda cuda: (lambda: _sd(8), True),
+    "inpaint": lambda cuda: (lambda: _sd(9), True),
+    "sam": lambda cuda: (lambda: _sam(cuda), False),  # fp32 weights, fp16 autocast on CUDA
+    "blip": lambda cuda: (_blip, True),
+    "opus-mt-en-ru": lambda cuda: (_marian, True),
+    "opus-mt-ru-en": lambda cuda: (_marian, True),
+}
+FULL_LABELS: dict[str, Callable[[bool], str]] = {
+    "clip": lambda cuda: "CLIP ViT-L/14" if cuda else "CLIP ViT-B/32",
+    "pix2pix": lambda cuda: "instruct-pix2pix (SD 1.5 UNet 8ch + VAE + text)",
+    "inpaint": lambda cuda: "SD 1.5 inpainting (UNet 9ch + VAE + text)",
+    "sam": lambda cuda: "SAM ViT-H" if cuda else "SAM ViT-B",
+    "blip": lambda cuda: "BLIP large",
+    "opus-mt-en-ru": lambda cuda: "opus-mt-en-ru (Marian)",
+    "opus-mt-ru-en": lambda cuda: "opus-mt-ru-en (Marian)",
+    "isnet": lambda cuda: "ISNet (real ONNX file)",
+}
+
+
+# ---- in the parent
+
+
+def run_child(*argv: str, timeout: float = 300) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.setdefault("OMP_NUM_THREADS", "2")
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", *argv],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"child {argv} failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+async def lru_sequence(weights: Path, photo: Path, budget_bytes: int | None) -> dict[str, Any]:
+    """SEQUENCE through the real scheduler and operations; loads/unloads and peak memory."""
+    from services.jobs import JobRequest
+    from services.layer import ModelServices, ServiceConfig
+
+    config = ServiceConfig(
+        weights_dir=weights, device="cpu", edit_steps=2, edit_max_side=64, background_steps=2,
+        cpu_memory_budget_gb=(budget_bytes or 0) / GB,
+    )  # fmt: skip
+    peak = 0
+    failed = []
+    async with ModelServices(config) as services:
+        residency = services.residency
+        for op, params in SEQUENCE:
+            handle = services.submit(JobRequest(op, 1, photo, params))
+            try:
+                await handle.result()
+            except Exception as exc:  # noqa: BLE001 - reported in the table
+                failed.append(f"{op}: {type(exc).__name__}")
+            peak = max(peak, residency.used_bytes("cpu"))
+        loads = sum(m.loads for m in residency.models)
+        sizes = [sum(m.measured.values()) for m in residency.models if m.loads]
+        peak = max(peak, residency.peak.get("cpu", 0))
+    return {"loads": loads, "unloads": residency.unloads, "peak": peak, "total": sum(sizes),
+            "largest": max(sizes), "failed": failed, "events": list(residency.events)}  # fmt: skip
+
+
+def measure(args: argparse.Namespace) -> list[Row]:
+    device = getattr(args, "device", "cpu")
+    fp16 = bool(getattr(args, "fp16", False))
+    full = bool(getattr(args, "residency_full", True))
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="vitrina-p6-") as scratch:
+        weights = Path(scratch) / "weights"
+        from services.weights import write_tiny
+
+        write_tiny(weights)
+        tiny = run_child("services", str(weights), device, "1")
+        idle = tiny["idle_rss"]
+        rows.append(Row(
+            "P6", "models loaded when the services are built (bot start-up)",
+            f"{tiny['loaded_after_build']} of {tiny['models']}", "0",
+            tiny["loaded_after_build"] == 0 and not tiny["libraries_after_build"],
+            f"no model library imported either ({', '.join(LIBRARIES)}); "
+            f"built in {tiny['build_s'] * 1000:.0f} ms",
+        ))  # fmt: skip
+        rows.append(Row("P6", "RSS idle: services built, nothing loaded", f"{idle / MB:.0f} MB",
+                        note="bot.app.build_services in a fresh process"))  # fmt: skip
+        held = sum(sum(h.values()) for h in tiny["held"].values())
+        rows.append(Row(
+            "P6", "RSS with every default model loaded, tiny weights (8 models)",
+            f"{tiny['all_rss'] / MB:.0f} MB",
+            note=f"real loaders; the libraries' code is most of it (weights {held / MB:.1f} MB)",
+        ))  # fmt: skip
+        if full:
+            rows += full_size_rows(device, fp16, idle, args)
+        photo = Path(scratch) / "photo.png"
+        _write_photo(photo)
+        free = asyncio.run(lru_sequence(weights, photo, None))
+        budget = max(free["total"] // 2, free["largest"] * 5 // 4)  # the largest must fit
+        tight = asyncio.run(lru_sequence(weights, photo, budget))
+    jobs = len(SEQUENCE)
+    rows.append(Row(
+        "P6", f"LRU, no budget: {jobs} jobs (tag, describe, background, night mixed)",
+        f"{free['loads']} loads, {free['unloads']} unloads", "0 unloads", free["unloads"] == 0,
+        f"tiny weights; every model loads once; {len(free['failed'])} failed",
+    ))  # fmt: skip
+    rows.append(Row(
+        "P6", f"LRU, CPU budget {budget / MB:.1f} MB of {free['total'] / MB:.1f} MB (all "
+        f"models): the same {jobs} jobs",
+        f"{tight['loads']} loads, {tight['unloads']} unloads; peak {tight['peak'] / MB:.1f} MB",
+        "peak <= budget", tight["peak"] <= budget and not tight["failed"],
+        "tiny weights; unloaded: " + ", ".join(name for _, name, _ in tight["events"]),
+    ))  # fmt: skip
+    return rows
+
+
+def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace) -> list[Row]:
+    cuda = device.startswith("cuda")
+    libraries = run_child("libraries")
+    libs = libraries["after"] - libraries["before"]
+    names = list(FULL_SIZE)
+    isnet = getattr(args, "residency_isnet", None) or next(
+        (p for p in ISNET_FILES if p.is_file()), None
+    )
+    if isnet is not None:
+        names.append("isnet")
+    rows, total_rss, total_cuda, total_held = [], 0, 0, 0
+    for name in names:
+        out = run_child("full", name, device, "1" if fp16 else "0", str(isnet or ""))
+        held = sum(out["held"].values())
+        total_rss += out["rss_added"]
+        total_cuda += out["cuda_added"]
+        total_held += held
+        where = f"CUDA +{out['cuda_added'] / GB:.2f} GB, " if cuda else ""
+        rows.append(Row(
+            "P6", f"  {out['label']}: RSS added", f"{out['rss_added'] / MB:.0f} MB",
+            note=f"{where}weights {held / MB:.0f} MB; built in {out['seconds']:.1f}s",
+        ))  # fmt: skip
+    dtype = "fp16 (SAM fp32)" if fp16 else "fp32"
+    rows.insert(0, Row(
+        "P6", f"RSS with every default model loaded, full-size architectures, {dtype}",
+        f"{(idle + libs + total_rss) / GB:.2f} GB",
+        note=f"idle {idle / MB:.0f} MB + libraries {libs / MB:.0f} MB + per-model additions "
+        f"(each in its own process, random weights; weights {total_held / GB:.2f} GB)"
+        + ("" if isnet else "; ISNet not found: not counted (~88 MB file)"),
+    ))  # fmt: skip
+    if cuda:
+        rows.insert(1, Row(
+            "P6", "VRAM of all default models (sum of per-model allocations)",
+            f"{total_cuda / GB:.2f} GB", "<= 12 GB", total_cuda <= 12 * GB,
+            "fp16 on CUDA, SAM fp32 with fp16 autocast; ISNet on onnxruntime not counted",
+        ))  # fmt: skip
+    return rows
+
+
+def _write_photo(path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = np.full((96, 128, 3), 235, np.uint8)
+    pixels[24:72, 40:88] = rng.integers(0, 120, (48, 48, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(path)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "services":
+            out = child_services(rest[0], rest[1], rest[2] == "1")
+        elif kind == "libraries":
+            out = child_libraries()
+        else:
+            out = child_full(rest[0], rest[1], rest[2] == "1", rest[3] or None)
+        print(json.dumps(out))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    rows = measure(args)
+    print(markdown(rows))
+    print(f"\n({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
