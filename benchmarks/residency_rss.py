@@ -9,12 +9,12 @@ Each figure comes from a fresh subprocess (RSS is read from /proc/self/status):
 - idle: the bot's services built the way ``python -m bot`` builds them, nothing loaded;
 - tiny: the same process after every registered model loaded through its real loader from
   ``vitrina weights tiny`` folders;
-- full size: one subprocess per default model builds its full-size architecture with random
-  weights (CPU: fp32, CLIP ViT-B/32 and SAM ViT-B; CUDA: fp16, CLIP ViT-L/14 and SAM ViT-H in
-  fp32, as the bot runs them), and reports what it added to the RSS (and to the CUDA
-  allocator); ISNet loads the real ONNX file when one is found. The total is the idle RSS +
-  the model libraries' import + the sum of the per-model additions: ~10 GB of fp32 weights do
-  not fit in one process beside the other work on a small machine.
+- full size: every default model's full-size architecture with random weights (CPU: fp32,
+  CLIP ViT-B/32 and SAM ViT-B; CUDA: fp16, CLIP ViT-L/14 and SAM ViT-H in fp32, as the bot
+  runs them), built side by side in one process, and what each added to the RSS (and to the
+  CUDA allocator); ISNet loads the real ONNX file when one is found. On a CPU box the two
+  SD 1.5 pipelines (~4.3 GB fp32 each) get a process each, so the total is the idle RSS + the
+  model libraries' import + the sum of the per-model additions.
 The LRU part runs one sequence of jobs through ModelServices (tiny weights) with no budget
 and with a budget that fits about half of the models, counting loads and unloads.
 """
@@ -43,7 +43,7 @@ from benchmarks.table import Row, markdown  # noqa: E402
 MB = 2**20
 GB = 2**30
 LIBRARIES = ("torch", "transformers", "diffusers", "segment_anything", "onnxruntime")
-ISNET_FILES = (Path.home() / ".cache/vitrina/weights/isnet/model.onnx",)
+ISNET_DIRS = (Path.home() / ".cache/vitrina/weights/isnet",)  # `make quality` fetches it
 #: the job mix of the LRU sequence: (op, params)
 SEQUENCE = [
     ("tag", {}), ("describe", {}), ("background", {"kind": "colour", "value": "#ffc0cb"}),
@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("--residency-full", {"action": argparse.BooleanOptionalAction, "default": True,
                               "help": "also measure full-size architectures (random weights)"}),
         ("--residency-isnet", {"type": Path, "default": None,
-                               "help": "a real ISNet model.onnx (default: ~/.cache/vitrina)"}),
+                               "help": "a folder with the real ISNet model.onnx"}),
     ]  # fmt: skip
     for flag, spec in options:
         if flag not in known:
@@ -72,10 +72,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def rss_bytes() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
+    from services.models.resident import process_rss_bytes
+
+    return process_rss_bytes()
 
 
 def child_services(weights: str, device: str, load_all: bool) -> dict[str, Any]:
@@ -101,23 +100,25 @@ def child_services(weights: str, device: str, load_all: bool) -> dict[str, Any]:
     return out
 
 
-def child_libraries() -> dict[str, Any]:
+def child_full(names: list[str], device: str, fp16: bool, isnet: str | None) -> dict[str, Any]:
+    """Default models at full size, random weights, kept side by side in this process;
+    what each adds to the RSS (and to the CUDA allocator)."""
     before = rss_bytes()
-    import diffusers  # noqa: F401
+    import diffusers  # noqa: F401  (the libraries are in the baseline, not the models)
     import onnxruntime  # noqa: F401
     import segment_anything  # noqa: F401
     import torch  # noqa: F401
     import transformers  # noqa: F401
 
-    return {"before": before, "after": rss_bytes()}
+    libraries = rss_bytes() - before
+    kept: list[Any] = []
+    models = [_full_one(name, device, fp16, isnet, kept) for name in names]
+    return {"libraries": libraries, "models": models}
 
 
-def child_full(name: str, device: str, fp16: bool, isnet: str | None) -> dict[str, Any]:
-    """One default model at full size, random weights; what it adds to RSS and CUDA."""
-    import diffusers  # noqa: F401  (the libraries are in the baseline, not the model)
-    import segment_anything  # noqa: F401
+def _full_one(name: str, device: str, fp16: bool, isnet: str | None, kept: list[Any]
+              ) -> dict[str, Any]:  # fmt: skip
     import torch
-    import transformers  # noqa: F401
 
     from services.models.resident import _tensor_bytes
 
@@ -136,6 +137,7 @@ def child_full(name: str, device: str, fp16: bool, isnet: str | None) -> dict[st
         model = materialise(builder, device, dtype)
         held = {}
         _tensor_bytes(model, set(), held, 0)
+    kept.append(model)
     if cuda:
         torch.cuda.synchronize()
     return {
@@ -343,17 +345,20 @@ def measure(args: argparse.Namespace) -> list[Row]:
 
 def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace) -> list[Row]:
     cuda = device.startswith("cuda")
-    libraries = run_child("libraries")
-    libs = libraries["after"] - libraries["before"]
-    names = list(FULL_SIZE)
     isnet = getattr(args, "residency_isnet", None) or next(
-        (p for p in ISNET_FILES if p.is_file()), None
+        (d for d in ISNET_DIRS if (d / "model.onnx").is_file()), None
     )
-    if isnet is not None:
-        names.append("isnet")
+    small = ["clip", "sam", "blip", "opus-mt-en-ru", "opus-mt-ru-en"]
+    small += ["isnet"] if isnet is not None else []
+    # on a CPU box the two SD 1.5 pipelines (~4.3 GB fp32 each) get a process each
+    groups = [[*small, "pix2pix", "inpaint"]] if cuda else [small, ["pix2pix"], ["inpaint"]]
+    outs, libs = [], 0
+    for group in groups:
+        out = run_child("full", ",".join(group), device, "1" if fp16 else "0", str(isnet or ""))
+        libs = max(libs, out["libraries"])
+        outs += out["models"]
     rows, total_rss, total_cuda, total_held = [], 0, 0, 0
-    for name in names:
-        out = run_child("full", name, device, "1" if fp16 else "0", str(isnet or ""))
+    for out in outs:
         held = sum(out["held"].values())
         total_rss += out["rss_added"]
         total_cuda += out["cuda_added"]
@@ -368,7 +373,8 @@ def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace)
         "P6", f"RSS with every default model loaded, full-size architectures, {dtype}",
         f"{(idle + libs + total_rss) / GB:.2f} GB",
         note=f"idle {idle / MB:.0f} MB + libraries {libs / MB:.0f} MB + per-model additions "
-        f"(each in its own process, random weights; weights {total_held / GB:.2f} GB)"
+        f"(random weights; {len(groups)} process(es): " + " | ".join(",".join(g) for g in groups)
+        + f"; weights {total_held / GB:.2f} GB)"
         + ("" if isnet else "; ISNet not found: not counted (~88 MB file)"),
     ))  # fmt: skip
     if cuda:
@@ -395,10 +401,8 @@ def main() -> None:
         kind, *rest = sys.argv[2:]
         if kind == "services":
             out = child_services(rest[0], rest[1], rest[2] == "1")
-        elif kind == "libraries":
-            out = child_libraries()
         else:
-            out = child_full(rest[0], rest[1], rest[2] == "1", rest[3] or None)
+            out = child_full(rest[0].split(","), rest[1], rest[2] == "1", rest[3] or None)
         print(json.dumps(out))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

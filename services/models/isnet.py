@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from services.errors import ModelUnavailable
-from services.models.resident import ResidentModel, in_use
+from services.models.resident import ResidentModel, in_use, process_rss_bytes
 
 log = logging.getLogger("vitrina.isnet")
 MODEL_FILE = "model.onnx"
@@ -41,6 +41,7 @@ class IsnetSaliency(ResidentModel):
         self.device = device
         super().__init__()
         self._session: Any = None
+        self._session_rss = 0  # what creating the session added to the process's RSS
         self._input = "input"
         self._output = "output"
         self._size = (DEFAULT_SIZE, DEFAULT_SIZE)
@@ -55,9 +56,14 @@ class IsnetSaliency(ResidentModel):
         return list(self._session.get_providers()) if self._session is not None else []
 
     def memory_bytes(self) -> dict[str, int]:
-        """onnxruntime's arena is not visible from Python: the model file's size stands in."""
-        path = self.model_dir / MODEL_FILE
-        return {self.memory_device: path.stat().st_size} if self.loaded else {}
+        """onnxruntime's memory is not visible from Python: on the CPU what creating the
+        session added to the RSS (fp16 weights run as fp32 there), at least the file's size."""
+        if not self.loaded:
+            return {}
+        size = (self.model_dir / MODEL_FILE).stat().st_size
+        if self.memory_device == "cpu":
+            size = max(size, self._session_rss)
+        return {self.memory_device: size}
 
     def _load_locked(self) -> None:
         import onnxruntime as ort
@@ -73,6 +79,7 @@ class IsnetSaliency(ResidentModel):
         providers = [p for p in wanted if p in ort.get_available_providers()]
         options = ort.SessionOptions()
         options.log_severity_level = 3  # fp16-weight models warn about every cast
+        before = process_rss_bytes()
         try:
             session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # truncated or foreign file
@@ -90,6 +97,7 @@ class IsnetSaliency(ResidentModel):
             and "CUDAExecutionProvider" not in session.get_providers()
         ):
             log.warning("onnxruntime has no CUDA provider here: ISNet runs on the CPU")
+        self._session_rss = process_rss_bytes() - before
         self._session = session
 
     @in_use

@@ -165,6 +165,17 @@ def in_use(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def process_rss_bytes() -> int:
+    """This process's resident memory (Linux /proc; 0 where it cannot be read)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def free_memory(device: str) -> None:
     gc.collect()
     if device.startswith("cuda"):
