@@ -17,11 +17,14 @@ import numpy as np
 from PIL import Image
 
 from services.errors import ModelUnavailable
-from services.models.resident import ResidentModel, in_use, process_rss_bytes
+from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.isnet")
 MODEL_FILE = "model.onnx"
 DEFAULT_SIZE = 1024
+#: RSS an onnxruntime CPU session adds per byte of this fp16 file: 423 MB for the real 88 MB
+#: ISNet (benchmarks/residency_rss.py); the memory budget counts it so
+ORT_CPU_FACTOR = 5
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,6 @@ class IsnetSaliency(ResidentModel):
         self.device = device
         super().__init__()
         self._session: Any = None
-        self._session_rss = 0  # what creating the session added to the process's RSS
         self._input = "input"
         self._output = "output"
         self._size = (DEFAULT_SIZE, DEFAULT_SIZE)
@@ -56,14 +58,14 @@ class IsnetSaliency(ResidentModel):
         return list(self._session.get_providers()) if self._session is not None else []
 
     def memory_bytes(self) -> dict[str, int]:
-        """onnxruntime's memory is not visible from Python: on the CPU what creating the
-        session added to the RSS (fp16 weights run as fp32 there), at least the file's size."""
-        if not self.loaded:
-            return {}
-        size = (self.model_dir / MODEL_FILE).stat().st_size
-        if self.memory_device == "cpu":
-            size = max(size, self._session_rss)
-        return {self.memory_device: size}
+        """onnxruntime's memory is not visible from Python: the file's size times what a
+        session was measured to hold (CPU: fp16 weights become fp32 and are pre-packed)."""
+        return {self.memory_device: self.estimate_bytes()} if self.loaded else {}
+
+    def estimate_bytes(self) -> int:
+        path = self.model_dir / MODEL_FILE
+        size = path.stat().st_size if path.is_file() else 0
+        return size * (ORT_CPU_FACTOR if self.memory_device == "cpu" else 1)
 
     def _load_locked(self) -> None:
         import onnxruntime as ort
@@ -79,7 +81,6 @@ class IsnetSaliency(ResidentModel):
         providers = [p for p in wanted if p in ort.get_available_providers()]
         options = ort.SessionOptions()
         options.log_severity_level = 3  # fp16-weight models warn about every cast
-        before = process_rss_bytes()
         try:
             session = ort.InferenceSession(str(path), options, providers=providers)
         except Exception as exc:  # truncated or foreign file
@@ -97,7 +98,6 @@ class IsnetSaliency(ResidentModel):
             and "CUDAExecutionProvider" not in session.get_providers()
         ):
             log.warning("onnxruntime has no CUDA provider here: ISNet runs on the CPU")
-        self._session_rss = process_rss_bytes() - before
         self._session = session
 
     @in_use
