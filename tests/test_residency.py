@@ -220,7 +220,9 @@ def test_services_register_every_model_once_and_load_none(tiny_weights: Path) ->
     )  # the CLIP of /tag and /describe is one entry, so is the editor of three edit ops
     assert operations["tag"].tagger is operations["describe"].tagger  # type: ignore[attr-defined]
     assert not any(m.loaded for m in residency.models)
-    assert all(info.bytes > 0 and not info.loaded for info in residency.snapshot())
+    snapshot = residency.snapshot()
+    assert all(info.bytes > 0 and not info.loaded and info.idle_s is None for info in snapshot)
+    assert pickle.loads(pickle.dumps(snapshot)) == snapshot  # /stats may ask another process
 
 
 def test_budget_settings() -> None:
