@@ -55,10 +55,11 @@ async def test_the_bot_answers_while_models_are_still_loading(
 ) -> None:
     """The application preloads every model in the worker; CLIP's load is held back here
     until the bot has started polling and answered /start."""
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
     real_load = ClipTagger._load_locked
 
     def held_load(self: ClipTagger) -> None:
+        entered.set()
         gate.wait(30)
         real_load(self)
 
@@ -66,6 +67,7 @@ async def test_the_bot_answers_while_models_are_still_loading(
     try:
         app = await start_bot(ADMIN_IDS="1")  # returns once polling has begun
         models = app.services.residency.models
+        assert entered.wait(10)  # the worker is inside CLIP's load now
         emulator.user(1, "en").send_text("/start")
         assert await emulator.wait_for_message(lambda r: r["chat_id"] == 1)
         assert not any(m.loaded for m in models)  # CLIP (the first to preload) still loading
