@@ -19,7 +19,7 @@ from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.isnet import IsnetSaliency
 from services.models.marian import MarianTranslator
-from services.models.residency import BudgetFull, ModelResidency
+from services.models.residency import BudgetFull, ModelResidency, preloading
 from services.models.resident import estimate_folder_bytes, weight_files
 from services.models.sam import SamSegmenter
 from services.weights import model_dir
@@ -115,6 +115,22 @@ def test_a_model_in_use_is_never_unloaded(tiny_weights: Path, image: Image.Image
     assert a.unload()
 
 
+def test_a_quick_job_between_steps_of_a_running_call_does_not_evict_it(
+    tiny_weights: Path, image: Image.Image, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker runs quick jobs between denoising steps, on the same thread: the model of
+    the running call stays, even past the budget."""
+    residency, (a, b, c), _ = sized(tiny_weights)
+    residency.budgets = {"cpu": max(m.estimate_bytes() for m in (a, b, c))}  # fits one
+    use(a, image)
+    with a.using(), caplog.at_level(logging.WARNING, "vitrina.residency"):
+        use(b, image)
+        assert a.loaded and b.loaded and "goes over the" in caplog.text and "clip" in caplog.text
+    use(c, image)  # both idle now: both go, the least recently used first
+    assert (a.loaded, b.loaded, c.loaded) == (False, False, True)
+    assert [name for _, name, _ in residency.events] == ["blip", "clip"]
+
+
 def test_calls_running_while_others_load_never_lose_their_model(
     tiny_weights: Path, image: Image.Image
 ) -> None:
@@ -170,9 +186,10 @@ def test_preloading_fills_the_budget_but_never_unloads(tiny_weights: Path) -> No
     residency, (a, b, c), budget = sized(tiny_weights)
     residency.budgets = {"cpu": budget}
     residency.preload(a.load)
-    residency.preload(b.load)
-    with pytest.raises(BudgetFull, match="first use"):
-        residency.preload(c.load)
+    with preloading():
+        b.load()
+        with pytest.raises(BudgetFull, match="first use"):
+            c.load()
     assert (a.loaded, b.loaded, c.loaded) == (True, True, False)
     c.load()  # a job's load does unload
     assert c.loaded and not a.loaded

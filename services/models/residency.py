@@ -28,10 +28,27 @@ log = logging.getLogger("vitrina.residency")
 GB = 1024**3
 M = TypeVar("M", bound=ResidentModel)
 T = TypeVar("T")
+_local = threading.local()  # .preloading: this thread is preloading (see `preloading`)
 
 
 class BudgetFull(Exception):  # noqa: N818 - a state, not a failure of a job
     """While preloading, a model that would need others unloaded is not loaded."""
+
+
+@contextlib.contextmanager
+def preloading() -> Iterator[None]:
+    """Around a warm-up on the worker: loads fill the memory budget but never unload a
+    model for it; one that does not fit raises BudgetFull (it loads at its first job)."""
+    before = getattr(_local, "preloading", False)
+    _local.preloading = True
+    try:
+        yield
+    finally:
+        _local.preloading = before
+
+
+def _preloading() -> bool:
+    return getattr(_local, "preloading", False)
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,6 @@ class ModelResidency:
         self.peak: dict[str, int] = {}  # most bytes in use right after a load, per device
         self.events: deque[tuple[str, str, str]] = deque(maxlen=200)  # (event, model, why)
         self._lock = threading.RLock()  # one load (and its evictions) at a time
-        self._local = threading.local()
 
     @classmethod
     def from_gb(cls, gpu_gb: float = 0.0, cpu_gb: float = 0.0) -> ModelResidency:
@@ -98,13 +114,9 @@ class ModelResidency:
     # ---- preloading: fill the budget, never unload for it
 
     def preload(self, function: Callable[[], T]) -> T:
-        """Run ``function`` (an operation's warm_up) so that a load which would need another
-        model unloaded raises BudgetFull instead: preloading never evicts."""
-        self._local.preloading = True
-        try:
+        """``function()`` (an operation's warm_up) under ``preloading()``."""
+        with preloading():
             return function()
-        finally:
-            self._local.preloading = False
 
     # ---- the budget
 
@@ -120,8 +132,7 @@ class ModelResidency:
             if budget and model.loaded:
                 used = self.used_bytes(device)
                 self.peak[device] = max(self.peak.get(device, 0), used)
-                preloading = getattr(self._local, "preloading", False)
-                if used > budget and not preloading:  # the estimate was short: measured now
+                if used > budget and not _preloading():  # the estimate was short: measured now
                     why = f"{model.name} measured {_gb(model.measured.get(device, 0))} loaded"
                     self._evict(device, budget, exclude=model, why=why)
 
@@ -130,7 +141,7 @@ class ModelResidency:
         used = self.used_bytes(device)
         if used + need <= budget:
             return
-        if getattr(self._local, "preloading", False):
+        if _preloading():
             raise BudgetFull(
                 f"{model.name} ({_gb(need)}) does not fit beside {_gb(used)} already loaded "
                 f"on {device} (budget {_gb(budget)}): left to load on first use"
