@@ -126,7 +126,7 @@ class ModelResidency:
         with self._lock:
             device = model.memory_device
             budget = self.budgets.get(device)
-            if budget:
+            if budget and not model.loaded:  # (another thread may have loaded it meanwhile)
                 self._make_room(model, device, budget)
             yield
             if budget and model.loaded:
