@@ -61,6 +61,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             worker_threads=settings.worker_threads,
             result_cache=settings.result_cache,
             features_dir=settings.features_dir,
+            gpu_memory_budget_gb=settings.gpu_memory_budget_gb,
+            cpu_memory_budget_gb=settings.cpu_memory_budget_gb,
         )
     )
 

@@ -87,6 +87,8 @@ class Settings:
     batch_window_ms: float = 5.0
     worker_threads: int = 0
     result_cache: bool = True  # RESULT_CACHE: a repeated job answered from storage
+    gpu_memory_budget_gb: float = 0.0  # models on CUDA may hold this much; 0 = no limit
+    cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
 
     @property
     def photos_dir(self) -> Path:
@@ -228,6 +230,12 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         ),
         worker_threads=int(_number("WORKER_THREADS", get("WORKER_THREADS") or "0", int, 0)),
         result_cache=_switch("RESULT_CACHE", get("RESULT_CACHE"), True),
+        gpu_memory_budget_gb=float(
+            _number("GPU_MEMORY_BUDGET_GB", get("GPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
+        ),
+        cpu_memory_budget_gb=float(
+            _number("CPU_MEMORY_BUDGET_GB", get("CPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
+        ),
     )
 
 

@@ -25,12 +25,23 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
         f"{op} {'✓' if missing == [] else ('—' if missing is None else '✗')}"
         for op, missing in services.availability().items()
     )
+    resident = await services.resident_models()
+    loaded = [m for m in resident or [] if m.loaded]
+    models = ", ".join(f"{m.name} {_size(m.bytes)} {m.device}" for m in loaded)
+    if resident is None:
+        models = "?"  # the worker is inside a load or a cut and did not answer in time
+    unloads = sum(m.unloads for m in resident or [])
     await message.answer(
         t(
             lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
             photos=counts["photos"], features=features,
         )
+        + "\n" + t(lang, "admin.models", models=models or "—", unloads=unloads)
     )  # fmt: skip
+
+
+def _size(size: int) -> str:
+    return f"{size / 2**30:.2f} GB" if size >= 2**30 else f"{size / 2**20:.1f} MB"
 
 
 def get_router() -> Router:

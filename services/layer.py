@@ -37,7 +37,8 @@ from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
 from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
-from services.operations import ALL_OPS, FinishContext, Operation, Outcome
+from services.models.residency import ModelResidency, ResidentInfo
+from services.operations import ALL_OPS, FinishContext, Operation, OperationSet, Outcome
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
@@ -89,6 +90,9 @@ class ServiceConfig:
     # Result cache and per-photo features (issue 9, P5)
     result_cache: bool = True  # RESULT_CACHE: a repeated job is answered from storage
     features_dir: Path | None = None  # CLIP/ISNet/SAM features per photo; None: not kept
+    # memory the models may hold (GB; 0 = no limit): least recently used ones are unloaded
+    gpu_memory_budget_gb: float = 0.0  # GPU_MEMORY_BUDGET_GB: models on CUDA
+    cpu_memory_budget_gb: float = 0.0  # CPU_MEMORY_BUDGET_GB: models on the CPU, in RAM
 
 
 class ModelServices:
@@ -100,9 +104,12 @@ class ModelServices:
         built by `operations_factory` (default: `default_operations`), here for scheduling
         and, with ``config.worker == "process"``, again inside the worker process."""
         self.config = config
+        self.residency = ModelResidency.from_gb(
+            config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
+        )  # the worker's when it is a thread; a worker process builds its own
         factory = operations_factory or default_operations
         self.operations: dict[str, Operation] = dict(
-            operations if operations is not None else factory(config)
+            operations if operations is not None else factory(config, self.residency)
         )
         if config.worker == "process" and operations is None:
             self.engine: Engine = ProcessEngine(factory, config)
@@ -237,6 +244,17 @@ class ModelServices:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    async def resident_models(self, timeout: float = 2.0) -> list[ResidentInfo] | None:
+        """Each model of the worker: loaded or not, its memory, when last used (/stats).
+        Asked of the worker itself (a process has its own copies); None if it is too busy
+        to answer within `timeout` (a load or a cut does not yield)."""
+        if isinstance(self.engine, ThreadEngine):
+            return self.residency.snapshot()
+        try:
+            return list(await asyncio.wait_for(self.engine.call("", "resident_models"), timeout))
+        except (TimeoutError, ServiceError):
+            return None
 
     def submit(self, request: JobRequest) -> JobHandle:
         """Queue a job; raises QueueFull or UnknownOperation at once."""
@@ -405,12 +423,25 @@ class ModelServices:
         )  # fmt: skip
 
 
-def default_operations(config: ServiceConfig) -> dict[str, Operation]:
-    """The operations this build implements, wired to their models (loaded lazily)."""
+def default_operations(
+    config: ServiceConfig, residency: ModelResidency | None = None
+) -> OperationSet:
+    """The operations this build implements, wired to their models (loaded lazily); every
+    model registers with ``residency`` (the worker's memory budget; None: a new one)."""
     weights = config.weights_dir
     features = FeatureStore(config.features_dir) if config.features_dir else None
-    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device, features=features)
-    translators = default_translators(config)
+    residency = residency or ModelResidency.from_gb(
+        config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
+    )
+    tagger = residency.register(
+        ClipTagger(model_dir(weights, "clip"), device=config.device, features=features)
+    )
+    translators = default_translators(config, residency)
+    cutter = ObjectCutter(
+        weights, device=config.device, sam_variant=config.sam_model, features=features
+    )
+    residency.register(cutter.isnet)
+    residency.register(cutter.sam)
     gpt = None
     if config.openai_api_key:
         gpt = GptCopywriter(
@@ -418,35 +449,41 @@ def default_operations(config: ServiceConfig) -> dict[str, Operation]:
             language=config.describe_gpt_language, timeout_s=config.openai_timeout_s,
             backoff_s=config.openai_backoff_s,
         )  # fmt: skip
-    return {
-        "tag": TagOperation(
-            tagger,
-            missing=lambda: missing_models(weights, ["clip"]),
-            top_k=config.tag_top_k,
-            min_probability=config.tag_min_probability,
-        ),
-        "describe": DescribeOperation(
-            Captioner(model_dir(weights, "blip"), device=config.device),
-            tagger,  # the same instance /tag uses: one CLIP in memory
-            translators,
-            missing=lambda names: missing_models(weights, names),
-            gpt=gpt,
-        ),
-        "background": BackgroundOperation(
-            ObjectCutter(
-                weights, device=config.device, sam_variant=config.sam_model, features=features
-            ),  # fmt: skip
-            BackgroundPainter(model_dir(weights, "inpaint"), device=config.device),
-            painter_missing=lambda: missing_models(weights, ["inpaint"]),
-            steps=config.background_steps,
-            translate_to_english=english_or_as_is(translators),
-        ),
-        **edit_operations(config, english_or_as_is(translators)),
-    }
+    operations = OperationSet(
+        {
+            "tag": TagOperation(
+                tagger,
+                missing=lambda: missing_models(weights, ["clip"]),
+                top_k=config.tag_top_k,
+                min_probability=config.tag_min_probability,
+            ),
+            "describe": DescribeOperation(
+                residency.register(Captioner(model_dir(weights, "blip"), device=config.device)),
+                tagger,  # the same instance /tag uses: one CLIP in memory
+                translators,
+                missing=lambda names: missing_models(weights, names),
+                gpt=gpt,
+            ),
+            "background": BackgroundOperation(
+                cutter,
+                residency.register(
+                    BackgroundPainter(model_dir(weights, "inpaint"), config.device)
+                ),
+                painter_missing=lambda: missing_models(weights, ["inpaint"]),
+                steps=config.background_steps,
+                translate_to_english=english_or_as_is(translators),
+            ),
+            **edit_operations(config, english_or_as_is(translators), residency),
+        }
+    )
+    operations.residency = residency
+    return operations
 
 
 def edit_operations(
-    config: ServiceConfig, translate_to_english: Callable[[str], str] | None = None
+    config: ServiceConfig,
+    translate_to_english: Callable[[str], str] | None = None,
+    residency: ModelResidency | None = None,
 ) -> dict[str, Operation]:
     """night, tulips and edit: three operations over one instruct-pix2pix pipeline.
 
@@ -454,6 +491,8 @@ def edit_operations(
     """
     weights = config.weights_dir
     editor = Pix2PixEditor(model_dir(weights, "pix2pix"), device=config.device)
+    if residency is not None:
+        residency.register(editor)
     defaults = EditDefaults(
         steps=config.edit_steps,
         guidance=config.edit_guidance,
@@ -486,10 +525,14 @@ def english_or_as_is(translators: Translators) -> Callable[[str], str]:
     return to_english
 
 
-def default_translators(config: ServiceConfig) -> Translators:
+def default_translators(
+    config: ServiceConfig, residency: ModelResidency | None = None
+) -> Translators:
     """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
     for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
-    return Translators(
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device).translate,
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device).translate,
-    )
+    en_ru = MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device)
+    ru_en = MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device)
+    if residency is not None:
+        residency.register(en_ru)
+        residency.register(ru_en)
+    return Translators(en_ru.translate, ru_en.translate)

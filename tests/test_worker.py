@@ -157,3 +157,13 @@ async def test_errors_cross_the_process_boundary_intact() -> None:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__
+
+
+async def test_the_worker_reports_the_models_it_holds(
+    services: ModelServices, photo_files: dict[str, Path]
+) -> None:
+    await services.submit(JobRequest("tag", 1, photo_files["coffee"])).result()
+    resident = await services.resident_models(timeout=30)
+    assert resident is not None
+    loaded = {model.name for model in resident if model.loaded}
+    assert "clip" in loaded and all(m.bytes > 0 for m in resident if m.loaded)

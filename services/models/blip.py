@@ -11,7 +11,6 @@ needs no padding and a batch decodes exactly as its images would one by one.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from PIL import Image
 
 from services.errors import ModelUnavailable
 from services.models.clip import to_rgb
+from services.models.resident import ResidentModel, in_use
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 DEFAULT_PROMPT = "a photography of"
@@ -32,10 +32,11 @@ class Caption:
     prompt: str
 
 
-class Captioner:
+class Captioner(ResidentModel):
     """BLIP/BLIP-2 loaded lazily from one folder of WEIGHTS_DIR; ``caption`` is batched."""
 
     name = "blip"
+    _held = ("_model", "_processor")
 
     def __init__(
         self,
@@ -53,20 +54,9 @@ class Captioner:
         self.prompt = prompt
         self.num_beams = num_beams
         self.max_new_tokens = max_new_tokens
-        self._lock = threading.Lock()
+        super().__init__()
         self._model: Any = None
         self._processor: Any = None
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def load(self) -> None:
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is None:
-                self._load_locked()
 
     def _load_locked(self) -> None:
         import torch
@@ -103,6 +93,7 @@ class Captioner:
         self._processor = processor
         self._model = model.to(device).eval()
 
+    @in_use
     def caption(self, images: Sequence[Image.Image]) -> list[Caption]:
         """One caption per image, in order; all images in one generate call."""
         if not images:

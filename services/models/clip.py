@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from services.errors import BadImage, ModelUnavailable
+from services.models.resident import ResidentModel, in_use
 from services.vocabulary import ITEM, Term, load_vocabulary
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class TagResult:
     attributes: tuple[Tag, ...] = ()  # at most one per attribute group (colour, material…)
 
 
-class ClipTagger:
+class ClipTagger(ResidentModel):
     """CLIP (transformers ``CLIPModel``) loaded lazily from one folder of WEIGHTS_DIR.
 
     ``load`` is idempotent and thread-safe; ``tag`` loads on first use. Text embeddings of a
@@ -44,6 +44,7 @@ class ClipTagger:
     """
 
     name = "clip"
+    _held = ("_model", "_processor", "_text")
 
     def __init__(
         self, model_dir: Path, device: str = "cpu", features: FeatureStore | None = None
@@ -53,22 +54,10 @@ class ClipTagger:
         #: per-photo image embeddings on disk (services/features.py); None: not kept
         self.features = features
         self.images_embedded = 0  # for tests and logs: images the image tower ran on
-        self._lock = threading.Lock()
+        super().__init__()
         self._model: Any = None
         self._processor: Any = None
         self._text: dict[str, tuple[tuple[Term, ...], torch.Tensor]] = {}
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def load(self) -> None:
-        """Load model and processor once; ModelUnavailable names the folder when it can't."""
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is None:
-                self._load_locked()
 
     def _load_locked(self) -> None:
         import torch
@@ -95,6 +84,7 @@ class ClipTagger:
         self._processor = processor
         self._model = model.to(device).eval()
 
+    @in_use
     def prepare(self, domains: Sequence[str]) -> None:
         """Load the model and embed the domains' vocabularies now, not at the first request."""
         self.load()
@@ -104,6 +94,7 @@ class ClipTagger:
             for domain in domains:
                 self._text_embeddings(domain)
 
+    @in_use
     def tag(
         self,
         images: Sequence[Image.Image],

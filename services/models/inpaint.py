@@ -9,7 +9,6 @@ the callback, so it lands within one step.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from services.errors import JobCancelled, ModelUnavailable
+from services.models.resident import ResidentModel, in_use
 
 DEFAULT_NEGATIVE = (
     "text, watermark, logo, letters, people, hands, blurry, lowres, deformed, distorted, "
@@ -34,41 +34,33 @@ class PaintResult:
     seconds: float
 
 
-class BackgroundPainter:
+class BackgroundPainter(ResidentModel):
     """SD 1.5 inpainting loaded from one folder of WEIGHTS_DIR."""
 
     name = "inpaint"
+    _held = ("_pipe",)
 
     def __init__(self, model_dir: Path, device: str = "cpu") -> None:
         self.model_dir = Path(model_dir)
         self.device = device
-        self._lock = threading.Lock()
+        super().__init__()
         self._pipe: Any = None
 
     @property
-    def loaded(self) -> bool:
-        return self._pipe is not None
-
-    @property
+    @in_use
     def vae_scale(self) -> int:
         """Pixels per latent cell (8 for SD 1.5): working sizes are multiples of it."""
         self.load()
         return int(self._pipe.vae_scale_factor)
 
     @property
+    @in_use
     def native_side(self) -> int:
         """The side the model was trained at: UNet sample size × vae_scale (512 for SD 1.5)."""
         self.load()
         return int(self._pipe.unet.config.sample_size) * self.vae_scale
 
-    def load(self) -> None:
-        if self._pipe is not None:
-            return
-        with self._lock:
-            if self._pipe is None:
-                self._pipe = self._load_locked()
-
-    def _load_locked(self) -> Any:
+    def _load_locked(self) -> None:
         import torch
         from diffusers import StableDiffusionInpaintPipeline
         from diffusers.utils import logging as diffusers_logging
@@ -96,8 +88,9 @@ class BackgroundPainter:
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
             raise ModelUnavailable(self.name, folder, reason) from exc
         pipe.set_progress_bar_config(disable=True)
-        return pipe.to(device)
+        self._pipe = pipe.to(device)
 
+    @in_use
     def paint(
         self, image: Image.Image, mask: Image.Image, prompt: str, *, seed: int, steps: int,
         guidance: float = 7.5, negative_prompt: str = DEFAULT_NEGATIVE,

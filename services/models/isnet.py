@@ -9,7 +9,6 @@ resized to S², ``(x - 128) / 256``; output ``output`` [1, 1, S, S] in 0..1.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,14 @@ import numpy as np
 from PIL import Image
 
 from services.errors import ModelUnavailable
+from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.isnet")
 MODEL_FILE = "model.onnx"
 DEFAULT_SIZE = 1024
+#: RSS an onnxruntime CPU session adds per byte of this fp16 file: 423 MB for the real 88 MB
+#: ISNet (benchmarks/residency_rss.py); the memory budget counts it so
+ORT_CPU_FACTOR = 5
 
 
 @dataclass(frozen=True)
@@ -30,15 +33,16 @@ class SaliencyMap:
     seconds: float
 
 
-class IsnetSaliency:
+class IsnetSaliency(ResidentModel):
     """ISNet loaded lazily (once, under a lock) from WEIGHTS_DIR/isnet/model.onnx."""
 
     name = "isnet"
+    _held = ("_session",)
 
     def __init__(self, model_dir: Path, device: str = "cpu") -> None:
         self.model_dir = Path(model_dir)
         self.device = device
-        self._lock = threading.Lock()
+        super().__init__()
         self._session: Any = None
         self._input = "input"
         self._output = "output"
@@ -50,19 +54,18 @@ class IsnetSaliency:
         return path.is_file() and path.stat().st_size > 0
 
     @property
-    def loaded(self) -> bool:
-        return self._session is not None
-
-    @property
     def providers(self) -> list[str]:
         return list(self._session.get_providers()) if self._session is not None else []
 
-    def load(self) -> None:
-        if self._session is not None:
-            return
-        with self._lock:
-            if self._session is None:
-                self._load_locked()
+    def memory_bytes(self) -> dict[str, int]:
+        """onnxruntime's memory is not visible from Python: the file's size times what a
+        session was measured to hold (CPU: fp16 weights become fp32 and are pre-packed)."""
+        return {self.memory_device: self.estimate_bytes()} if self.loaded else {}
+
+    def estimate_bytes(self) -> int:
+        path = self.model_dir / MODEL_FILE
+        size = path.stat().st_size if path.is_file() else 0
+        return size * (ORT_CPU_FACTOR if self.memory_device == "cpu" else 1)
 
     def _load_locked(self) -> None:
         import onnxruntime as ort
@@ -97,6 +100,7 @@ class IsnetSaliency:
             log.warning("onnxruntime has no CUDA provider here: ISNet runs on the CPU")
         self._session = session
 
+    @in_use
     def predict(self, image: Image.Image, size: tuple[int, int] | None = None) -> SaliencyMap:
         """Saliency of an RGB image, resized back to ``size`` (W, H; default: the image's)."""
         import time

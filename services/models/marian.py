@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from services.errors import ModelUnavailable
+from services.models.resident import ResidentModel, in_use
 
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 _TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json")
 
 
-class MarianTranslator:
+class MarianTranslator(ResidentModel):
     """Loads lazily from ``WEIGHTS_DIR/opus-mt-<src>-<tgt>``; safe to call from any thread."""
+
+    _held = ("_model", "_tokenizer")
 
     def __init__(
         self,
@@ -40,21 +43,10 @@ class MarianTranslator:
         self.max_input_tokens = max_input_tokens
         self.max_new_tokens = max_new_tokens
         self.max_batch = max_batch
-        self._load_lock = threading.Lock()
+        super().__init__()
         self._run_lock = threading.Lock()  # one generate at a time: callers share the model
         self._model: Any = None
         self._tokenizer: Any = None
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def load(self) -> None:
-        if self._model is not None:
-            return
-        with self._load_lock:
-            if self._model is None:
-                self._load_locked()
 
     def _load_locked(self) -> None:
         import warnings
@@ -89,6 +81,7 @@ class MarianTranslator:
         self._tokenizer = tokenizer
         self._model = model.to(device).eval()
 
+    @in_use
     def translate(self, sentences: Sequence[str]) -> list[str]:
         """Translate each sentence; inputs past ``max_input_tokens`` are cut, not refused."""
         if not sentences:

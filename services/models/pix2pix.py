@@ -9,7 +9,6 @@ gives the same picture whether it ran alone or in a batch of four.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from PIL import Image
 
 from services.errors import JobCancelled, ModelUnavailable
 from services.imaging.resize import smaller, to_working, working_size
+from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.models")
 
@@ -47,10 +47,11 @@ class EditOutput:
     timings: dict[str, float] = field(default_factory=dict)  # seconds: load, denoise, decode
 
 
-class Pix2PixEditor:
+class Pix2PixEditor(ResidentModel):
     """``edit()`` many photos of one size with one instruction in a single pipeline call."""
 
     name = "pix2pix"
+    _held = ("_pipe",)
 
     def __init__(
         self, model_dir: Path, device: str = "cpu", *, progress_interval_s: float = 0.25
@@ -58,24 +59,10 @@ class Pix2PixEditor:
         self.model_dir = Path(model_dir)
         self.device = device
         self.progress_interval_s = progress_interval_s
-        self._lock = threading.Lock()
+        super().__init__()
         self._pipe: Any = None
-        self.load_s = 0.0
 
-    @property
-    def loaded(self) -> bool:
-        return self._pipe is not None
-
-    def load(self) -> None:
-        if self._pipe is not None:
-            return
-        with self._lock:
-            if self._pipe is None:
-                started = time.perf_counter()
-                self._pipe = self._load_locked()
-                self.load_s = time.perf_counter() - started
-
-    def _load_locked(self) -> Any:
+    def _load_locked(self) -> None:
         import torch
         from diffusers import StableDiffusionInstructPix2PixPipeline
         from diffusers.utils import is_accelerate_available
@@ -102,13 +89,15 @@ class Pix2PixEditor:
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
             raise ModelUnavailable(self.name, folder, reason) from exc
-        return prepare_pipeline(pipe, device)
+        self._pipe = prepare_pipeline(pipe, device)
 
     @property
+    @in_use
     def pipeline(self) -> Any:
         self.load()
         return self._pipe
 
+    @in_use
     def edit(
         self,
         images: Sequence[Image.Image],

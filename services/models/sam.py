@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from services.errors import ModelUnavailable
+from services.models.resident import ResidentModel, in_use
 from services.models.sam_arch import CHECKPOINTS, CONFIG_FILE, build_sam
 
 if TYPE_CHECKING:  # scipy-free import: benchmarks run on bare GPU boxes
@@ -51,10 +51,11 @@ class SamMasks:
     seconds: float
 
 
-class SamSegmenter:
+class SamSegmenter(ResidentModel):
     """SAM loaded lazily (once, under a lock) from WEIGHTS_DIR/sam/."""
 
     name = "sam"
+    _held = ("_model", "_predictor", "_cache")
 
     def __init__(
         self, model_dir: Path, device: str = "cpu", variant: str | None = None, fp16: bool = False
@@ -67,7 +68,7 @@ class SamSegmenter:
         self.device = device
         self.variant = variant
         self.fp16 = fp16 and device.startswith("cuda")
-        self._lock = threading.Lock()
+        super().__init__()
         self._model: Any = None
         self._predictor: Any = None
         self._cache: OrderedDict[str, SamEmbedding] = OrderedDict()
@@ -101,6 +102,15 @@ class SamSegmenter:
     def available(self) -> bool:
         return self.checkpoint() is not None
 
+    def weight_bytes_per_element(self) -> int:
+        return 4  # fp32 weights on every device; fp16 on CUDA is autocast, not a cast
+
+    def estimate_bytes(self) -> int:  # only the checkpoint this device would load
+        if self.measured:
+            return self.measured.get(self.memory_device, 0)
+        found = self.checkpoint()
+        return found[0].stat().st_size if found is not None else 0
+
     def _config(self) -> dict[str, Any] | None:
         try:
             return json.loads((self.model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
@@ -108,17 +118,6 @@ class SamSegmenter:
             return None
 
     # ---- loading
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def load(self) -> None:
-        if self._model is not None:
-            return
-        with self._lock:
-            if self._model is None:
-                self._load_locked()
 
     def _load_locked(self) -> None:
         import torch
@@ -158,6 +157,7 @@ class SamSegmenter:
 
     # ---- embedding
 
+    @in_use
     def embed(self, image: np.ndarray, cache_key: str | None = None) -> SamEmbedding:
         """The image embedding of an RGB uint8 H×W×3 array; cached under ``cache_key``."""
         self.load()
@@ -192,6 +192,7 @@ class SamSegmenter:
 
     # ---- prompts
 
+    @in_use
     def predict(
         self,
         embedding: SamEmbedding,
@@ -204,6 +205,7 @@ class SamSegmenter:
         """SAM's masks for one prompt, at the embedded image's size."""
         import torch
 
+        self.load()
         started = time.perf_counter()
         has_points = points is not None and len(points) > 0
         with torch.inference_mode(), self._autocast():
@@ -221,6 +223,7 @@ class SamSegmenter:
             masks.astype(bool), scores.astype(np.float32), time.perf_counter() - started
         )
 
+    @in_use
     def auto_masks(
         self, image: np.ndarray, embedding: SamEmbedding, points_per_side: int = 16
     ) -> list[AutoMask]:

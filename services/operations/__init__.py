@@ -39,6 +39,13 @@ class RunContext:
         return self.is_cancelled()
 
 
+class OperationSet(dict[str, "Operation"]):
+    """The operations of one worker, by name, with the memory residency of their models
+    (``services.models.residency``), so the worker can report what it holds."""
+
+    residency: Any = None
+
+
 Outcome = Any  # a result, or the exception that one request of the batch failed with
 T = TypeVar("T")
 

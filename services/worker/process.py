@@ -33,7 +33,7 @@ from services.worker.runner import BatchRunner
 
 log = logging.getLogger("vitrina.worker")
 #: Builds the operations inside the worker process: a module-level function (picklable).
-OperationsFactory = Callable[[Any], Mapping[str, Operation]]
+OperationsFactory = Callable[..., Mapping[str, Operation]]
 RESTART_LIMIT = 20  # deaths in a row before the engine gives up restarting
 
 

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from services.errors import ServiceError
+from services.models.residency import BudgetFull, preloading
 from services.operations import Operation, RunContext
 from services.worker.messages import (
     LANE_DIFFUSION,
@@ -145,10 +146,18 @@ class BatchRunner:
 
     def _call(self, order: Call) -> CallDone:
         try:
+            if not order.op:  # about the worker itself
+                return CallDone(order.call_id, value=self._worker_call(order.method))
             method = getattr(self.operations[order.op], order.method)
             return CallDone(order.call_id, value=method(*order.args))
         except Exception as exc:
             return CallDone(order.call_id, error=exc)
+
+    def _worker_call(self, method: str) -> object:
+        if method == "resident_models":  # /stats: what this worker holds in memory
+            residency = getattr(self.operations, "residency", None)
+            return residency.snapshot() if residency is not None else []
+        raise AttributeError(f"the worker has no call {method!r}")
 
     def _warm_up(self, name: str) -> WarmedUp:
         operation = self.operations[name]
@@ -156,7 +165,10 @@ class BatchRunner:
         try:
             if operation.missing_weights():
                 return WarmedUp(name, 0.0, "missing weights")
-            operation.warm_up()
+            with preloading():  # fills the memory budget, never unloads for it
+                operation.warm_up()
+        except BudgetFull as exc:  # loads at its first job, making room then
+            return WarmedUp(name, time.perf_counter() - started, f"not preloaded: {exc}")
         except Exception as exc:  # the first job reports it to its user
             return WarmedUp(name, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
         return WarmedUp(name, time.perf_counter() - started)
