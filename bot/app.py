@@ -55,6 +55,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             edit_guidance=settings.edit_guidance,
             edit_image_guidance=settings.edit_image_guidance,
             edit_max_side=settings.edit_max_side,
+            translation_runtime=settings.translation_runtime,
+            clip_runtime=settings.clip_runtime,
         )
     )
 

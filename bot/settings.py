@@ -83,6 +83,8 @@ class Settings:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512
+    translation_runtime: str = "auto"  # auto | transformers | ctranslate2
+    clip_runtime: str = "auto"  # auto | torch | onnx
 
     @property
     def photos_dir(self) -> Path:
@@ -152,6 +154,12 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     edit_max_side = int(_number("EDIT_MAX_SIDE", get("EDIT_MAX_SIDE") or "512", int, 64))
     if edit_max_side % 8:
         raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
+    runtimes = {}
+    for name, allowed in (("TRANSLATION_RUNTIME", ("auto", "transformers", "ctranslate2")),
+                          ("CLIP_RUNTIME", ("auto", "torch", "onnx"))):  # fmt: skip
+        runtimes[name] = get(name).lower() or "auto"
+        if runtimes[name] not in allowed:
+            raise SettingsError(f"{name} must be {', '.join(allowed)}, got {runtimes[name]!r}")
     return Settings(
         bot_token=Secret(get("BOT_TOKEN")),
         telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -200,6 +208,8 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
             _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
         ),
         edit_max_side=edit_max_side,
+        translation_runtime=runtimes["TRANSLATION_RUNTIME"],
+        clip_runtime=runtimes["CLIP_RUNTIME"],
     )
 
 

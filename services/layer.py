@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services import runtimes
 from services.errors import JobCancelled, ModelUnavailable, ServiceError, UnknownOperation
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
@@ -25,7 +26,6 @@ from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
-from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
 from services.operations import ALL_OPS, FinishContext, Operation, Outcome, RunContext
 from services.operations.background import BackgroundOperation
@@ -67,6 +67,9 @@ class ServiceConfig:
     edit_guidance: float = 7.5
     edit_image_guidance: float = 1.5
     edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
+    # CPU runtimes (services/runtimes.py): auto = the converted, checked folder on the CPU
+    translation_runtime: str = "auto"  # auto | transformers | ctranslate2
+    clip_runtime: str = "auto"  # auto | torch | onnx
 
 
 class ModelServices:
@@ -321,7 +324,10 @@ class ModelServices:
 def default_operations(config: ServiceConfig) -> dict[str, Operation]:
     """The operations this build implements, wired to their models (loaded lazily)."""
     weights = config.weights_dir
-    tagger = ClipTagger(model_dir(weights, "clip"), device=config.device)
+    tagger = ClipTagger(
+        model_dir(weights, "clip"), device=config.device,
+        image_encoder=runtimes.clip_image_encoder(weights, config.device, config.clip_runtime),
+    )  # fmt: skip
     translators = default_translators(config)
     gpt = None
     if config.openai_api_key:
@@ -399,7 +405,8 @@ def english_or_as_is(translators: Translators) -> Callable[[str], str]:
 def default_translators(config: ServiceConfig) -> Translators:
     """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
     for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
+    weights, device, runtime = config.weights_dir, config.device, config.translation_runtime
     return Translators(
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device).translate,
-        MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device).translate,
+        runtimes.translator(weights, "opus-mt-en-ru", device, runtime).translate,
+        runtimes.translator(weights, "opus-mt-ru-en", device, runtime).translate,
     )

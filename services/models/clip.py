@@ -6,7 +6,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
@@ -14,9 +14,15 @@ from services.errors import BadImage, ModelUnavailable
 from services.vocabulary import ITEM, Term, load_vocabulary
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+class ImageEncoder(Protocol):
+    def encode(self, pixel_values: np.ndarray) -> np.ndarray | None:
+        """``get_image_features`` of CLIP-processed pixels; None: use torch instead."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,12 @@ class ClipTagger:
 
     name = "clip"
 
-    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+    def __init__(self, model_dir: Path, device: str = "cpu", *,
+                 image_encoder: ImageEncoder | None = None) -> None:  # fmt: skip
         self.model_dir = Path(model_dir)
         self.device = device
+        #: another runtime for the image tower (services/models/clip_onnx.py); None: torch
+        self.image_encoder = image_encoder
         self._lock = threading.Lock()
         self._model: Any = None
         self._processor: Any = None
@@ -190,6 +199,12 @@ class ClipTagger:
 
     def _image_embeddings(self, images: list[Image.Image]) -> torch.Tensor:
         pixels = self._processor.image_processor(images=images, return_tensors="pt")
+        if self.image_encoder is not None:
+            import torch
+
+            encoded = self.image_encoder.encode(pixels["pixel_values"].float().numpy())
+            if encoded is not None:  # None: the encoder refused its files; torch below
+                return _normalise(torch.from_numpy(encoded).to(self._model.device))
         pixel_values = pixels["pixel_values"].to(self._model.device, self._model.dtype)
         return _normalise(_pooled(self._model.get_image_features(pixel_values=pixel_values)))
 

@@ -52,7 +52,7 @@ class Ct2MarianTranslator:
 
     @property
     def active_runtime(self) -> str:
-        """"ctranslate2", or "transformers" once the folder was refused (after load)."""
+        """The runtime in use: "transformers" once the folder was refused (after load)."""
         return "transformers" if self._unusable else self.runtime
 
     @property
@@ -149,5 +149,5 @@ class Ct2MarianTranslator:
         rows = self._ids(sentences, fallback.num_beams, fallback.max_new_tokens - 1)
         # The same cut as MarianTranslator: 2n + 9 tokens there include the start token.
         cut = [ids[: 2 * n + 8] for ids, n in rows]
-        return [" ".join(text.split())
-                for text in self._tokenizer.batch_decode(cut, skip_special_tokens=True)]  # fmt: skip
+        texts = self._tokenizer.batch_decode(cut, skip_special_tokens=True)
+        return [" ".join(text.split()) for text in texts]
