@@ -17,13 +17,14 @@ defaults), converted exactly as ``vitrina weights convert`` converts the real on
 - ISNet (already ONNX, unchanged): ONNX Runtime time per 1024² image, the real file from
   ~/.cache/vitrina/weights/isnet when present, else the tiny one.
 
-Every timing at 1 and 2 threads (``--threads``), median of ``--repeat`` runs after a warm-up.
+Every timing at 1 and 2 threads (``--runtimes-threads``), median of ``--runtimes-repeat`` runs after a warm-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -60,9 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add("--device", default="cpu", help="cpu or cuda")
     add("--fp16", action="store_true", help="half precision on CUDA (torch, CTranslate2)")
-    add("--repeat", type=int, default=3, help="timed runs per figure (median)")
-    add("--threads", default="1,2", help="CPU thread counts to time, comma-separated")
-    add("--marian-tokens", type=int, default=32, help="tokens generated per sentence")
+    add("--runtimes-repeat", type=int, default=2, help="timed runs per figure (median)")
+    add("--runtimes-threads", default="1,2", help="CPU thread counts to time, comma-separated")
+    add("--marian-tokens", type=int, default=24, help="tokens generated per sentence")
 
 
 def _timed(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> float:
@@ -88,7 +89,7 @@ def _sync(device: str) -> Callable[[], None]:
 def _threads(args: argparse.Namespace) -> list[int]:
     if args.device.startswith("cuda"):
         return [2]  # the GPU does the work; one row per figure
-    return [int(t) for t in str(args.threads).split(",") if t.strip()]
+    return [int(t) for t in str(args.runtimes_threads).split(",") if t.strip()]
 
 
 # --- full-size models, random weights -------------------------------------------------------
@@ -195,8 +196,8 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
                                              min_decoding_length=tokens)  # fmt: skip
             assert all(len(r.hypotheses[0]) == tokens for r in out)
 
-        hf_s = _timed(hf, args.repeat, _sync(device))
-        ct2_s = _timed(ct2, args.repeat, _sync(device))
+        hf_s = _timed(hf, args.runtimes_repeat, _sync(device))
+        ct2_s = _timed(ct2, args.runtimes_repeat, _sync(device))
         ratio = hf_s / ct2_s
         where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
         rows.append(Row(
@@ -210,6 +211,8 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
             + (" (fp16)" if dtype == torch.float16 else ""),
         ))  # fmt: skip
         del translator
+    if not cuda:
+        rows.append(_int8_row(args, source, dest, sources, tokens, 1))
     if check is not None:
         rows.append(Row(
             GOAL, "opus-mt-en-ru CTranslate2 vs transformers: same tokens (the convert check)",
@@ -217,6 +220,45 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
             f"4 probe sentences, {check['max_new_tokens']} tokens; conversion {convert_s:.1f}s",
         ))  # fmt: skip
     return rows
+
+
+def _int8_row(args: argparse.Namespace, source: Path, dest: Path, sources: list[list[str]],
+              tokens: int, threads: int) -> Row:  # fmt: skip
+    """What CTranslate2's int8 (not adopted: not the same outputs) would give."""
+    import ctranslate2
+    from transformers import MarianTokenizer
+
+    from services.weights.convert_marian import BEAMS, PROBE_TOKENS, PROBES, _transformers_ids
+
+    translator = ctranslate2.Translator(str(dest), compute_type="int8", intra_threads=threads)
+    seconds = _timed(lambda: translator.translate_batch(
+        sources, beam_size=4, max_decoding_length=tokens, min_decoding_length=tokens),
+        args.runtimes_repeat, lambda: None)  # fmt: skip
+    tokenizer = MarianTokenizer.from_pretrained(source)
+    probes = PROBES["en"]
+    reference = _transformers_ids(source, probes)
+    probe_tokens = [tokenizer.convert_ids_to_tokens(tokenizer(p)["input_ids"]) for p in probes]
+    same = []
+    for mode, beams in (("greedy", 1), ("beam", BEAMS)):
+        out = translator.translate_batch(probe_tokens, beam_size=beams,
+                                         max_decoding_length=PROBE_TOKENS)  # fmt: skip
+        ids = [tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in out]
+        same.append(sum(a == b for a, b in zip(ids, reference[mode], strict=True)))
+    return Row(
+        GOAL,
+        f"opus-mt-en-ru CTranslate2 int8 tokens/s ({threads} thread; not adopted)",
+        f"{tokens * len(sources) / seconds:.0f} tok/s; probes token-identical to transformers: "
+        f"greedy {same[0]}/{len(probes)}, beam {same[1]}/{len(probes)}",
+        "", None, "int8 weights change the outputs: reported, never used by `auto`",
+    )  # fmt: skip
+
+
+def load_row(started: tuple[float, float, float]) -> Row:
+    now = os.getloadavg()
+    return Row(GOAL, "machine load during this benchmark (1-min load average, start / end)",
+               f"{started[0]:.1f} / {now[0]:.1f} on {os.cpu_count()} cores", "", None,
+               "other processes share the CPU: thread-count figures above load ~cores are "
+               "noisy")  # fmt: skip
 
 
 # --- CLIP -----------------------------------------------------------------------------------
@@ -258,8 +300,8 @@ def clip_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
             def ort(as_numpy: Any = as_numpy, session: Any = session) -> None:
                 session.run([OUTPUT], {INPUT: as_numpy})
 
-            torch_s = _timed(tower, args.repeat, _sync(device))
-            ort_s = _timed(ort, args.repeat, lambda: None)
+            torch_s = _timed(tower, args.runtimes_repeat, _sync(device))
+            ort_s = _timed(ort, args.runtimes_repeat, lambda: None)
             ratio = torch_s / ort_s
             where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
             rows.append(Row(
@@ -297,7 +339,9 @@ def isnet_rows(args: argparse.Namespace, tiny: Path) -> list[Row]:
     for threads in _threads(args):
         session = open_session(path, args.device, threads)
         feed = {session.get_inputs()[0].name: pixels}
-        seconds = _timed(lambda s=session, f=feed: s.run(None, f), args.repeat, lambda: None)
+        seconds = _timed(
+            lambda s=session, f=feed: s.run(None, f), args.runtimes_repeat, lambda: None
+        )
         where = f"{threads} thread{'s' * (threads > 1)}" if not args.device.startswith(
             "cuda") else args.device  # fmt: skip
         rows.append(Row(GOAL, f"ISNet ONNX Runtime time per 1024² image ({where})",
@@ -310,6 +354,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
     from services.weights import write_tiny
 
     rows: list[Row] = []
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="vitrina-runtimes-") as temp:
         work = Path(temp)
         tiny = work / "tiny"
@@ -320,7 +365,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
             except ImportError as exc:  # a GPU box without ctranslate2 or onnx
                 rows.append(Row(GOAL, part.__name__, "skipped", "", None, f"missing: {exc}"))
         rows += isnet_rows(args, tiny)
-    return rows
+    return [*rows, load_row(load)]
 
 
 def main() -> None:
