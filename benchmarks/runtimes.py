@@ -17,7 +17,8 @@ defaults), converted exactly as ``vitrina weights convert`` converts the real on
 - ISNet (already ONNX, unchanged): ONNX Runtime time per 1024² image, the real file from
   ~/.cache/vitrina/weights/isnet when present, else the tiny one.
 
-Every timing at 1 and 2 threads (``--runtimes-threads``), median of ``--runtimes-repeat`` runs after a warm-up.
+Every timing at 1 and 2 threads (``--runtimes-threads``), median of ``--runtimes-repeat``
+runs after a warm-up.
 """
 
 from __future__ import annotations
