@@ -82,18 +82,21 @@ def _load(source: Path) -> tuple[Any, Any]:
 
 
 def convert_clip(source: Path, dest: Path) -> dict[str, Any]:
-    import onnx
-    import onnxruntime
-    import torch
+    from importlib.metadata import PackageNotFoundError, version
 
     from services.models.clip_onnx import ONNX_FILE
 
     model, _ = _load(source)
     export_image_tower(model, dest / ONNX_FILE)
+    versions = {}
+    for package in ("torch", "onnx", "onnxruntime"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:  # onnx itself is not needed to export or run
+            versions[package] = None
     return {
         "converter": "torch.onnx.export (TorchScript exporter), vision_model + visual_projection",
-        "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
-                     "onnxruntime": onnxruntime.__version__},  # fmt: skip
+        "versions": versions,
         "opset": OPSET,
         "compute_type": "float32",
     }
