@@ -18,7 +18,7 @@ defaults), converted exactly as ``vitrina weights convert`` converts the real on
   ~/.cache/vitrina/weights/isnet when present, else the tiny one.
 
 Every timing at 1 and 2 threads (``--runtimes-threads``), median of ``--runtimes-repeat``
-runs after a warm-up.
+runs after a warm-up, the two runtimes timed in turns (robust to a busy machine).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add("--device", default="cpu", help="cpu or cuda")
     add("--fp16", action="store_true", help="half precision on CUDA (torch, CTranslate2)")
-    add("--runtimes-repeat", type=int, default=2, help="timed runs per figure (median)")
+    add("--runtimes-repeat", type=int, default=3, help="timed runs per figure (median)")
     add("--runtimes-threads", default="1,2", help="CPU thread counts to time, comma-separated")
     add("--marian-tokens", type=int, default=24, help="tokens generated per sentence")
 
@@ -77,6 +77,23 @@ def _timed(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> floa
         sync()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def _paired(a: Callable[[], Any], b: Callable[[], Any], repeat: int,
+            sync: Callable[[], None]) -> tuple[float, float]:  # fmt: skip
+    """Medians of ``a`` and ``b`` timed in turns (a, b, a, b...), so that a busy spell of
+    the machine's other processes falls on both sides of the ratio."""
+    a()
+    b()
+    sync()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(repeat):
+        for fn, out in ((a, times[0]), (b, times[1])):
+            started = time.perf_counter()
+            fn()
+            sync()
+            out.append(time.perf_counter() - started)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def _sync(device: str) -> Callable[[], None]:
@@ -197,8 +214,7 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
                                              min_decoding_length=tokens)  # fmt: skip
             assert all(len(r.hypotheses[0]) == tokens for r in out)
 
-        hf_s = _timed(hf, args.runtimes_repeat, _sync(device))
-        ct2_s = _timed(ct2, args.runtimes_repeat, _sync(device))
+        hf_s, ct2_s = _paired(hf, ct2, args.runtimes_repeat, _sync(device))
         ratio = hf_s / ct2_s
         where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
         rows.append(Row(
@@ -301,8 +317,7 @@ def clip_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
             def ort(as_numpy: Any = as_numpy, session: Any = session) -> None:
                 session.run([OUTPUT], {INPUT: as_numpy})
 
-            torch_s = _timed(tower, args.runtimes_repeat, _sync(device))
-            ort_s = _timed(ort, args.runtimes_repeat, lambda: None)
+            torch_s, ort_s = _paired(tower, ort, args.runtimes_repeat, _sync(device))
             ratio = torch_s / ort_s
             where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
             rows.append(Row(
