@@ -356,8 +356,8 @@ def isnet_rows(args: argparse.Namespace, tiny: Path) -> list[Row]:
         session = open_session(path, args.device, threads)
         feed = {session.get_inputs()[0].name: pixels}
         seconds = _timed(
-            lambda s=session, f=feed: s.run(None, f), args.runtimes_repeat, lambda: None
-        )
+            lambda s=session, f=feed: s.run(None, f), min(args.runtimes_repeat, 2), lambda: None
+        )  # seconds per run: two are enough
         where = f"{threads} thread{'s' * (threads > 1)}" if not args.device.startswith(
             "cuda") else args.device  # fmt: skip
         rows.append(Row(GOAL, f"ISNet ONNX Runtime time per 1024² image ({where})",
