@@ -63,6 +63,8 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
             features_dir=settings.features_dir,
             gpu_memory_budget_gb=settings.gpu_memory_budget_gb,
             cpu_memory_budget_gb=settings.cpu_memory_budget_gb,
+            translation_runtime=settings.translation_runtime,
+            clip_runtime=settings.clip_runtime,
         )
     )
 

@@ -197,6 +197,12 @@ def _parser() -> argparse.ArgumentParser:
     download.add_argument("names", nargs="*", help="models to fetch (default: all)")
     download.add_argument("--missing", action="store_true", help="only absent models")
     download.add_argument("--dir", type=Path, default=None)
+    convert = weights.add_parser(
+        "convert", help="convert for the faster CPU runtimes (CTranslate2, ONNX) and check"
+    )
+    convert.add_argument("names", nargs="*", help="opus-mt-en-ru, opus-mt-ru-en, clip "
+                         "(default: each one present)")  # fmt: skip
+    convert.add_argument("--dir", type=Path, default=None)
     verify = weights.add_parser("verify", help="check the weights folder")
     verify.add_argument("names", nargs="*", help="models to check (default: all)")
     verify.add_argument("--dir", type=Path, default=None)
@@ -296,9 +302,12 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
                 failed += 1
         if fetched:
             _say(f"downloaded: {', '.join(str(path) for path in fetched)}")
+            failed += _convert_wanted(target, [path.name for path in fetched], settings)
         elif not failed:
             _say(f"weights in {target}: nothing missing")
         return 1 if failed else 0
+    if args.weights_command == "convert":
+        return _convert(target, args.names or None)
     try:
         problems = weights.verify(
             target,
@@ -308,6 +317,9 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # an unknown model name
         _say(f"vitrina: {exc}")
         return 2
+    from services.weights.convert import verify_converted
+
+    problems += verify_converted(target, args.names or None)
     for problem in problems:
         _say(f"vitrina: {problem}")
     for name in weights.tiny_models(target, args.names or None):
@@ -315,6 +327,38 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     if not problems:
         _say(f"weights in {target}: OK")
     return 1 if problems else 0
+
+
+def _convert(target: Path, names: list[str] | None) -> int:
+    """`vitrina weights convert`: 0 when every conversion passed its check."""
+    from services.weights.convert import ConversionError, convert
+
+    try:
+        done = convert(target, names)
+    except (ValueError, ConversionError) as exc:
+        _say(f"vitrina: {exc}")
+        return 2 if isinstance(exc, ValueError) else 1
+    if not done:
+        _say(f"weights in {target}: nothing to convert (no opus-mt or clip folder)")
+    for item in done:
+        verdict = "checked" if item.passed else "FAILED its check (not used)"
+        _say(f"{item.folder} ({item.runtime}, {item.seconds:.1f}s): {verdict}: {item.summary}")
+    return 0 if all(item.passed for item in done) else 1
+
+
+def _convert_wanted(target: Path, names: list[str], settings: Settings) -> int:
+    """After a download: convert what TRANSLATION_RUNTIME / CLIP_RUNTIME would use."""
+    from services.device import resolve_device
+    from services.weights.convert import CONVERTIBLE
+
+    cpu = resolve_device(settings.device) == "cpu"
+    setting = {"ctranslate2": settings.translation_runtime, "onnx": settings.clip_runtime}
+    wanted = [
+        name for name in names if name in CONVERTIBLE
+        and (setting[CONVERTIBLE[name][0]] in ("ctranslate2", "onnx")
+             or setting[CONVERTIBLE[name][0]] == "auto" and cpu)
+    ]  # fmt: skip
+    return _convert(target, wanted) if wanted else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

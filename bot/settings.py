@@ -89,6 +89,8 @@ class Settings:
     result_cache: bool = True  # RESULT_CACHE: a repeated job answered from storage
     gpu_memory_budget_gb: float = 0.0  # models on CUDA may hold this much; 0 = no limit
     cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
+    translation_runtime: str = "auto"  # auto | transformers | ctranslate2
+    clip_runtime: str = "auto"  # auto | torch | onnx
 
     @property
     def photos_dir(self) -> Path:
@@ -176,6 +178,12 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         raise SettingsError(f"MODEL_WORKER must be process or thread, got {model_worker!r}")
     if edit_max_side % 8:
         raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
+    runtimes = {}
+    for name, allowed in (("TRANSLATION_RUNTIME", ("auto", "transformers", "ctranslate2")),
+                          ("CLIP_RUNTIME", ("auto", "torch", "onnx"))):  # fmt: skip
+        runtimes[name] = get(name).lower() or "auto"
+        if runtimes[name] not in allowed:
+            raise SettingsError(f"{name} must be {', '.join(allowed)}, got {runtimes[name]!r}")
     return Settings(
         bot_token=Secret(get("BOT_TOKEN")),
         telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
@@ -236,6 +244,8 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         cpu_memory_budget_gb=float(
             _number("CPU_MEMORY_BUDGET_GB", get("CPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
         ),
+        translation_runtime=runtimes["TRANSLATION_RUNTIME"],
+        clip_runtime=runtimes["CLIP_RUNTIME"],
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services import runtimes
 from services.errors import (
     JobCancelled,
     ModelUnavailable,
@@ -35,9 +36,9 @@ from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
-from services.models.marian import MarianTranslator
 from services.models.pix2pix import Pix2PixEditor
 from services.models.residency import ModelResidency, ResidentInfo
+from services.models.resident import ResidentModel
 from services.operations import ALL_OPS, FinishContext, Operation, OperationSet, Outcome
 from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
@@ -93,6 +94,9 @@ class ServiceConfig:
     # memory the models may hold (GB; 0 = no limit): least recently used ones are unloaded
     gpu_memory_budget_gb: float = 0.0  # GPU_MEMORY_BUDGET_GB: models on CUDA
     cpu_memory_budget_gb: float = 0.0  # CPU_MEMORY_BUDGET_GB: models on the CPU, in RAM
+    # CPU runtimes (services/runtimes.py): auto = the converted, checked folder on the CPU
+    translation_runtime: str = "auto"  # auto | transformers | ctranslate2
+    clip_runtime: str = "auto"  # auto | torch | onnx
 
 
 class ModelServices:
@@ -233,6 +237,7 @@ class ModelServices:
         blob = {
             "version": CACHE_VERSION, "op": op, "photo": photo_sha256, "params": identity,
             "models": revisions, "device": self.config.device,
+            "runtimes": [self.config.clip_runtime, self.config.translation_runtime],
         }  # fmt: skip
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
@@ -434,7 +439,12 @@ def default_operations(
         config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
     )
     tagger = residency.register(
-        ClipTagger(model_dir(weights, "clip"), device=config.device, features=features)
+        ClipTagger(
+            model_dir(weights, "clip"),
+            device=config.device,
+            features=features,
+            image_encoder=runtimes.clip_image_encoder(weights, config.device, config.clip_runtime),
+        )  # fmt: skip
     )
     translators = default_translators(config, residency)
     cutter = ObjectCutter(
@@ -530,9 +540,11 @@ def default_translators(
 ) -> Translators:
     """opus-mt both ways. ``Translators.to_english`` is the hook /edit and /background take
     for Russian prompts (thread-safe; English passes through; loads ru-en on first use)."""
-    en_ru = MarianTranslator(model_dir(config.weights_dir, "opus-mt-en-ru"), config.device)
-    ru_en = MarianTranslator(model_dir(config.weights_dir, "opus-mt-ru-en"), config.device)
-    if residency is not None:
-        residency.register(en_ru)
-        residency.register(ru_en)
+    weights, device, runtime = config.weights_dir, config.device, config.translation_runtime
+    en_ru = runtimes.translator(weights, "opus-mt-en-ru", device, runtime)
+    ru_en = runtimes.translator(weights, "opus-mt-ru-en", device, runtime)
+    if residency is not None:  # a CTranslate2 translator holds no torch model
+        for translator in (en_ru, ru_en):
+            if isinstance(translator, ResidentModel):
+                residency.register(translator)
     return Translators(en_ru.translate, ru_en.translate)

@@ -230,11 +230,17 @@ def test_estimate_before_the_first_load(tiny_weights: Path, tmp_path: Path) -> N
 
 def test_services_register_every_model_once_and_load_none(tiny_weights: Path) -> None:
     residency = ModelResidency()
-    operations = default_operations(ServiceConfig(weights_dir=tiny_weights), residency)
+    config = ServiceConfig(weights_dir=tiny_weights, translation_runtime="transformers")
+    operations = default_operations(config, residency)
     names = sorted(m.name for m in residency.models)
     assert names == sorted(
         ["clip", "blip", "opus-mt-en-ru", "opus-mt-ru-en", "isnet", "sam", "inpaint", "pix2pix"]
     )  # the CLIP of /tag and /describe is one entry, so is the editor of three edit ops
+    # on CTranslate2 (the default on CPU once converted) the translators hold no torch model
+    # and stay outside the budget
+    ct2 = ModelResidency()
+    default_operations(ServiceConfig(weights_dir=tiny_weights), ct2)
+    assert sorted(m.name for m in ct2.models) == [n for n in names if not n.startswith("opus")]
     assert operations["tag"].tagger is operations["describe"].tagger  # type: ignore[attr-defined]
     assert not any(m.loaded for m in residency.models)
     snapshot = residency.snapshot()

@@ -29,7 +29,10 @@ def test_importing_the_bot_loads_no_model_library() -> None:
 
 
 async def test_no_model_loads_before_its_first_job(tiny_weights: Path, photo_path: Path) -> None:
-    services = ModelServices(ServiceConfig(weights_dir=tiny_weights, device="cpu"))
+    config = ServiceConfig(
+        weights_dir=tiny_weights, device="cpu", translation_runtime="transformers"
+    )
+    services = ModelServices(config)
     models = services.residency.models
     assert len(models) == 8 and not any(m.loaded for m in models)
     async with services:

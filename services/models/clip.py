@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
@@ -14,11 +14,17 @@ from services.models.resident import ResidentModel, in_use
 from services.vocabulary import ITEM, Term, load_vocabulary
 
 if TYPE_CHECKING:
+    import numpy as np
     import torch
 
     from services.features import FeatureStore
 
 _WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+class ImageEncoder(Protocol):
+    def encode(self, pixel_values: np.ndarray) -> np.ndarray | None:
+        """``get_image_features`` of CLIP-processed pixels; None: use torch instead."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +53,15 @@ class ClipTagger(ResidentModel):
     _held = ("_model", "_processor", "_text")
 
     def __init__(
-        self, model_dir: Path, device: str = "cpu", features: FeatureStore | None = None
-    ) -> None:
+        self, model_dir: Path, device: str = "cpu", features: FeatureStore | None = None, *,
+        image_encoder: ImageEncoder | None = None,
+    ) -> None:  # fmt: skip
         self.model_dir = Path(model_dir)
         self.device = device
         #: per-photo image embeddings on disk (services/features.py); None: not kept
         self.features = features
+        #: another runtime for the image tower (services/models/clip_onnx.py); None: torch
+        self.image_encoder = image_encoder
         self.images_embedded = 0  # for tests and logs: images the image tower ran on
         super().__init__()
         self._model: Any = None
@@ -192,6 +201,12 @@ class ClipTagger(ResidentModel):
 
     def _image_embeddings(self, images: list[Image.Image]) -> torch.Tensor:
         pixels = self._processor.image_processor(images=images, return_tensors="pt")
+        if self.image_encoder is not None:
+            import torch
+
+            encoded = self.image_encoder.encode(pixels["pixel_values"].float().numpy())
+            if encoded is not None:  # None: the encoder refused its files; torch below
+                return _normalise(torch.from_numpy(encoded).to(self._model.device))
         pixel_values = pixels["pixel_values"].to(self._model.device, self._model.dtype)
         return _normalise(_pooled(self._model.get_image_features(pixel_values=pixel_values)))
 
@@ -212,8 +227,10 @@ class ClipTagger(ResidentModel):
         from services.features import tag as feature_tag
         from services.weights.revision import folder_revision
 
-        revision = feature_tag(
-            folder_revision(self.model_dir), self._model.device, self._model.dtype
+        encoder = self.image_encoder
+        runtime = "onnx" if encoder is not None and encoder.usable else "torch"
+        revision = feature_tag(  # embeddings of two runtimes never mix in the store
+            folder_revision(self.model_dir), self._model.device, self._model.dtype, runtime
         )
         width = int(self._model.config.projection_dim)
         rows: list[torch.Tensor | None] = []

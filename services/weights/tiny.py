@@ -63,4 +63,18 @@ def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) ->
             seed=seed,
         )
         written.append(folder)
+    _convert_tiny(dest, [folder.name for folder in written])
     return written
+
+
+def _convert_tiny(dest: Path, names: list[str]) -> None:
+    """The converted runtimes' folders (opus-mt-*-ct2, clip-onnx) from the tiny models, so
+    tests and the bot run that path too: about a second each, checked like the real ones."""
+    from services.weights.convert import CONVERTIBLE, ConversionError, convert
+
+    wanted = [name for name in names if name in CONVERTIBLE]
+    if wanted:
+        done = convert(dest, wanted)
+        failed = [c.name for c in done if not c.passed]
+        if failed:  # the tiny models are built to convert exactly; say so loudly if not
+            raise ConversionError(f"tiny conversions failed their check: {', '.join(failed)}")

@@ -113,6 +113,8 @@ def _tiny_marian(folder: Path, seed: int, source: str, target: str) -> None:
     with torch.random.fork_rng(devices=[]):  # seed the init without touching global state
         torch.manual_seed(seed)
         model = MarianMTModel(config).eval()
+    # as every real opus-mt config (transformers' convert_marian_to_pytorch): never emit <pad>
+    model.generation_config.bad_words_ids = [[pad]]
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
