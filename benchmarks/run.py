@@ -60,7 +60,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="comma-separated goals, e.g. P1,P3")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     wanted = {g.strip().upper() for g in parser.parse_known_args()[0].only.split(",") if g}
     modules = []
     for goal, name, function in PARTS:
@@ -107,8 +107,8 @@ def main() -> None:
         f"{time.perf_counter() - began:.0f} s.\n\nMachine: {machine()}\n\n{table}\n"
     )
     print(text)
-    Path(args.out).write_text(text)
-    print(f"written to {args.out}")
+    Path(args.results).write_text(text)
+    print(f"written to {args.results}")
 
 
 if __name__ == "__main__":
