@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from services.models.marian import MarianTranslator
+from services.models.resident import LOADING
 
 log = logging.getLogger("vitrina.runtimes")
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json")
@@ -65,7 +66,7 @@ class Ct2MarianTranslator:
             if self._unusable is not None:
                 self.fallback.load()
             return
-        with self._load_lock:
+        with self._load_lock, LOADING:
             if self._translator is None and self._unusable is None:
                 self._load_locked()
         if self._unusable is not None:

@@ -40,6 +40,12 @@ SKIPPED_FOLDERS = ("safety_checker",)
 _DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
+#: One model load at a time in a process. transformers and diffusers build a model on the
+#: meta device through process-wide switches, so two loads at once in two threads corrupt
+#: each other ("Cannot copy out of meta tensor"). Conversions take it too.
+LOADING = threading.RLock()
+
+
 class ResidentModel:
     """Load once under a lock; ``unload()`` when idle; memory by device; last use."""
 
@@ -105,7 +111,8 @@ class ResidentModel:
                 if self.loaded:
                     return
                 started = time.perf_counter()
-                self._load_locked()
+                with LOADING:
+                    self._load_locked()
                 self.load_s = time.perf_counter() - started
                 self.loads += 1
             self.measured = self.memory_bytes()

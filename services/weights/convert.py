@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from services.models.resident import LOADING
 from services.weights.manifest import (
     incomplete_reason,
     load_manifest,
@@ -145,8 +146,9 @@ def convert_one(source: Path, dest: Path, name: str) -> Conversion:
     staging.mkdir(parents=True)
     try:
         convert_fn, check_fn = _steps(runtime)
-        details = convert_fn(source, staging)
-        check = check_fn(source, staging)
+        with LOADING:  # from_pretrained inside: one model load at a time in a process
+            details = convert_fn(source, staging)
+            check = check_fn(source, staging)
     except Exception as exc:
         shutil.rmtree(staging, ignore_errors=True)
         text = " ".join(str(exc).split())[:300]
