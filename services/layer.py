@@ -73,6 +73,9 @@ class ServiceConfig:
     edit_max_side: int = 512  # the model's working size: long side, a multiple of 8
     worker: str = "thread"  # MODEL_WORKER: "process" (the bot's default) or "thread"
     batch_window_ms: float = 0.0  # BATCH_WINDOW_MS: how long a batch waits for a burst
+    #: SERVICE_BACKEND: "local" (the worker above) or redis://host:port/db (taskiq workers)
+    backend: str = "local"
+    redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
 
 
 class ModelServices:
@@ -88,14 +91,25 @@ class ModelServices:
         self.operations: dict[str, Operation] = dict(
             operations if operations is not None else factory(config)
         )
-        if config.worker == "process" and operations is None:
-            self.engine: Engine = ProcessEngine(factory, config)
+        if config.backend.startswith("redis://"):
+            from services.worker.redis_engine import RedisEngine  # taskiq only when used
+
+            self.engine: Engine = RedisEngine(
+                config.backend, visibility_s=config.redis_visibility_s
+            )
+        elif config.worker == "process" and operations is None:
+            self.engine = ProcessEngine(factory, config)
         else:
             self.engine = ThreadEngine(self.operations)
         self._queue: FairQueue[JobHandle] = FairQueue(
             config.queue_max_size, config.queue_max_per_user
         )
-        self._lanes: dict[str, asyncio.Task[None]] = {}  # lane -> the batch running there
+        # lane -> the batches out in the worker(s): at most engine.capacity(lane) at once
+        self._lanes: dict[str, set[asyncio.Task[None]]] = {
+            LANE_QUICK: set(),
+            LANE_DIFFUSION: set(),
+        }
+        self.engine.on_capacity = self._pump
         self._running: dict[JobHandle, int] = {}  # running handle -> its batch id
         self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
         self._missing: dict[str, tuple[float, list[str]]] = {}
@@ -126,9 +140,10 @@ class ModelServices:
             handle.cancel_requested.set()
             with contextlib.suppress(ServiceError):
                 self.engine.cancel(batch_id, handle.id)
-        for task in [*self._lanes.values(), *self._finishing.values()]:
+        lanes = [task for tasks in self._lanes.values() for task in tasks]
+        for task in [*lanes, *self._finishing.values()]:
             task.cancel()
-        for task in list(self._lanes.values()):
+        for task in lanes:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.engine.stop(STOP_WAIT_S)
@@ -239,17 +254,17 @@ class ModelServices:
         if not self._started or self._draining:
             return
         for lane in (LANE_QUICK, LANE_DIFFUSION):
-            if lane in self._lanes:
-                continue
-            first = self._queue.pop_first(lambda h, lane=lane: self.lane_of(h.request) == lane)
-            if first is None:
-                continue
-            task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
-            self._lanes[lane] = task
-            task.add_done_callback(lambda _, lane=lane: self._lane_done(lane))
+            running = self._lanes[lane]
+            while len(running) < self.engine.capacity(lane):
+                first = self._queue.pop_first(lambda h, lane=lane: self.lane_of(h.request) == lane)
+                if first is None:
+                    break
+                task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
+                running.add(task)
+                task.add_done_callback(lambda done, lane=lane: self._lane_done(lane, done))
 
-    def _lane_done(self, lane: str) -> None:
-        self._lanes.pop(lane, None)
+    def _lane_done(self, lane: str, task: asyncio.Task[None]) -> None:
+        self._lanes[lane].discard(task)
         self._pump()
 
     async def _run_lane(self, lane: str, first: JobHandle) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +26,8 @@ def redis_server(folder: Path) -> Iterator[str]:
     if binary is None:
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
     port = free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]  # fmt: skip
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
+            "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -43,3 +45,53 @@ def redis_server(folder: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float = 3.0,
+                 ops: str = "", edit_max_side: int = 64) -> subprocess.Popen[bytes]:  # fmt: skip
+    """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code)."""
+    env = {
+        **os.environ,
+        "SERVICE_BACKEND": url,
+        "WEIGHTS_DIR": str(weights),
+        "DEVICE": "cpu",
+        "EDIT_MAX_SIDE": str(edit_max_side),
+        "REDIS_VISIBILITY_S": str(visibility_s),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "BOT_TOKEN": "",
+        "OPENAI_API_KEY": "",
+    }
+    args = [sys.executable, "-m", "bot.cli", "worker", "--id", worker_id]
+    if ops:
+        args += ["--ops", ops]
+    return subprocess.Popen(args, env=env, cwd=Path(__file__).resolve().parents[1])
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_workers(url: str, ids: set[str], timeout: float = 60.0,
+                     processes: tuple[subprocess.Popen[bytes], ...] = ()) -> None:  # fmt: skip
+    """Until every named worker has sent a heartbeat."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(client.exists(f"vitrina:worker:{worker_id}") for worker_id in ids):
+                return
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError("a worker process exited before its first heartbeat")
+            time.sleep(0.1)
+        raise RuntimeError(f"workers {sorted(ids)} sent no heartbeat in {timeout:.0f}s")
+    finally:
+        client.close()
