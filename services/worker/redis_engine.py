@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,7 @@ class RedisEngine(Engine):
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self.live_workers: list[dict[str, Any]] = []
+        self.answered_by: Counter[str] = Counter()  # worker id -> outcomes received
         self._started = False
 
     async def start(self) -> None:
@@ -205,16 +207,19 @@ class RedisEngine(Engine):
         data = await self.redis.get(result_key(self.bot, *key))
         if data is None:
             return
+        worker = ""
         try:
-            value = unpack(data)
+            worker, value = unpack(data)
         except Exception as exc:  # a class this bot cannot load: that job fails
             value = ServiceError(f"unreadable result: {exc}")
-        self._finish(key, value)
+        self._finish(key, value, worker)
 
-    def _finish(self, key: tuple[str, int], value: Any) -> None:
+    def _finish(self, key: tuple[str, int], value: Any, worker: str = "") -> None:
         pending = self._pending.get(key)
         if pending is None or pending.future.done():
             return
+        if worker:
+            self.answered_by[worker] += 1
         if key[0] == "batch":
             if isinstance(value, BaseException):
                 value = [value] * pending.size

@@ -31,6 +31,7 @@ from services.worker.messages import Call, RunBatch
 PREFIX = "vitrina:"
 GROUP = "vitrina-workers"
 TASK = "vitrina.run"
+PING = "vitrina.ping"  # a no-op message: wakes a reader up to reclaim a dead worker's job
 LANES = (LANE_QUICK, LANE_DIFFUSION)
 PHOTO_TTL_S = 24 * 3600
 RESULT_TTL_S = 3600

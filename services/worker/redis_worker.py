@@ -27,6 +27,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from taskiq import Context, TaskiqDepends
+from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 
 from services.errors import JobCancelled, ServiceError
@@ -46,6 +47,7 @@ from services.worker.redis_protocol import (
     GROUP,
     LANES,
     MAX_REFUSALS,
+    PING,
     RESULT_TTL_S,
     TASK,
     Notice,
@@ -98,6 +100,7 @@ class RedisWorker:
         for broker in self.brokers.values():
             broker.is_worker_process = True
             broker.register_task(self._task_function(), task_name=TASK)
+            broker.register_task(_ping, task_name=PING)
         self._ids = itertools.count(1)
         self._waiting: dict[tuple[str, int], asyncio.Future[Event]] = {}
         self._local: dict[tuple[str, int], RemoteOrder] = {}  # local id -> order
@@ -248,9 +251,9 @@ class RedisWorker:
         """Store the outcome once (a redelivered job's second answer is dropped), then
         tell its bot. Outcomes that do not pickle become a plain error for their job."""
         try:
-            data = pack(outcome)
+            data = pack((self.id, outcome))
         except Exception as exc:
-            data = pack(_plain(outcome, exc))
+            data = pack((self.id, _plain(outcome, exc)))
         key = result_key(payload.bot, payload.kind, payload.number)
         if await self.redis.set(key, data, nx=True, ex=RESULT_TTL_S):
             notice = Notice("done", payload.kind, payload.number, worker=self.id)
@@ -319,6 +322,21 @@ class RedisWorker:
             if ids:
                 await self.redis.xclaim(stream(lane), GROUP, broker.consumer_name, 0, ids,
                                         justid=True)  # fmt: skip
+            elif await self._orphans(lane):
+                # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
+                # new message: a no-op message wakes a free worker's reader up to do it.
+                await AsyncKicker(PING, broker, {}).kiq()
+
+    async def _orphans(self, lane: str) -> bool:
+        """A message some worker has held silently for longer than the visibility timeout."""
+        stale = await self.redis.xpending_range(
+            stream(lane), GROUP, min="-", max="+", count=1, idle=int(self.visibility_s * 1000)
+        )
+        return bool(stale)
+
+
+async def _ping() -> None:
+    """The no-op task that wakes a reader up (see `_beat`)."""
 
 
 def _plain(outcome: Any, error: Exception) -> Any:
