@@ -60,6 +60,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "Заполните {folder}: <code>vitrina weights download --missing</code>.",
         "admin.stats": "<b>Статистика</b>\nВ очереди: {queued}\nЗадачи за 24 ч: {jobs}\n"
         "Пользователей: {users}, фото: {photos}\nФункции: {features}",
+        "admin.workers": "Воркеры ({count}):\n{workers}",
+        "admin.no_workers": "Воркеров нет: задачи ждут в Redis.",
         "error.unexpected": "Что-то пошло не так. Попробуйте ещё раз; ваше фото сохранено.",
         "error.storage": "Сервис временно недоступен: проблема с хранилищем на нашей стороне. "
         "Попробуйте через несколько минут.",
@@ -211,6 +213,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "Fill {folder}: <code>vitrina weights download --missing</code>.",
         "admin.stats": "<b>Stats</b>\nQueued: {queued}\nJobs in 24 h: {jobs}\n"
         "Users: {users}, photos: {photos}\nFeatures: {features}",
+        "admin.workers": "Workers ({count}):\n{workers}",
+        "admin.no_workers": "No workers alive: jobs wait in Redis.",
         "error.unexpected": "Something went wrong. Try again; your photo is saved.",
         "error.storage": "Temporarily unavailable: a storage problem on our side. Try again in "
         "a few minutes.",

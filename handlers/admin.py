@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -25,12 +27,28 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
         f"{op} {'✓' if missing == [] else ('—' if missing is None else '✗')}"
         for op, missing in services.availability().items()
     )
-    await message.answer(
-        t(
-            lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
-            photos=counts["photos"], features=features,
-        )
+    text = t(
+        lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
+        photos=counts["photos"], features=features,
     )  # fmt: skip
+    workers = services.workers()
+    if workers is not None:  # SERVICE_BACKEND=redis://: the machines serving the jobs
+        lines = "\n".join(_worker_line(worker) for worker in workers)
+        key = "admin.workers" if workers else "admin.no_workers"
+        text += "\n" + t(lang, key, count=len(workers), workers=lines)
+    await message.answer(text)
+
+
+def _worker_line(worker: dict[str, Any]) -> str:
+    """One heartbeat: id · device · free memory · what runs now · batches served."""
+    free = worker.get("free_bytes")
+    busy = ", ".join(op for op in (worker.get("busy") or {}).values() if op) or "idle"
+    served = ", ".join(f"{op} {n}" for op, n in sorted((worker.get("served") or {}).items()))
+    parts = [str(worker.get("id")), str(worker.get("device"))]
+    if free is not None:
+        parts.append(f"{free / 2**30:.1f} GB free")
+    parts += [busy, served or "—"]
+    return "• " + html.escape(" · ".join(parts))
 
 
 def get_router() -> Router:

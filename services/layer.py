@@ -204,6 +204,11 @@ class ModelServices:
         """`missing_weights` of every operation the bot offers."""
         return {op: self.missing_weights(op) for op in ALL_OPS}
 
+    def workers(self) -> list[dict[str, Any]] | None:
+        """Live worker machines' heartbeats (SERVICE_BACKEND=redis://); None in-process."""
+        live = getattr(self.engine, "live_workers", None)
+        return None if live is None else list(live)
+
     @property
     def queued(self) -> int:
         return len(self._queue)

@@ -85,11 +85,15 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
     url, processes = workers
     app = await start_bot(
         SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS="80",
-        EDIT_MAX_SIDE="64",
+        EDIT_MAX_SIDE="64", ADMIN_IDS="99",
     )  # fmt: skip
     engine = app.services.engine
     assert isinstance(engine, RedisEngine)
     assert {w["id"] for w in engine.live_workers} == set(WORKERS)
+    admin = emulator.user(99, "en")
+    admin.send_text("/stats")
+    stats = (await admin.wait_for_message(lambda r: "Workers" in (r["text"] or "")))["text"]
+    assert "Workers (2):" in stats and "• w1 · cpu · idle" in stats and "• w2 · cpu" in stats
 
     # 10 mixed jobs from 5 users: a /tag and a /night each
     users, keyboards = [], []
