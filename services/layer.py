@@ -283,6 +283,9 @@ class ModelServices:
         window = self.config.batch_window_ms / 1000
         if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
             await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
+        slots = self.engine.capacity(lane)
+        if slots > 1:  # several workers: a burst is shared out, not one worker's batch
+            room = min(room, -(-(sum(map(same_batch, self._queue)) + 1) // slots) - 1)
         batch = [first, *self._queue.pop_matching(same_batch, room)]
         self._publish_positions()
         if first.cancel_requested.is_set():  # cancelled during the window

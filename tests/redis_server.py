@@ -25,6 +25,7 @@ def redis_server(folder: Path) -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
+    folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
             "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]  # fmt: skip
@@ -48,13 +49,14 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 
 def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float = 3.0,
-                 ops: str = "", edit_max_side: int = 64) -> subprocess.Popen[bytes]:  # fmt: skip
+                 ops: str = "", edit_max_side: int = 64, device: str = "cpu",
+                 ) -> subprocess.Popen[bytes]:  # fmt: skip
     """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code)."""
     env = {
         **os.environ,
         "SERVICE_BACKEND": url,
         "WEIGHTS_DIR": str(weights),
-        "DEVICE": "cpu",
+        "DEVICE": device,
         "EDIT_MAX_SIDE": str(edit_max_side),
         "REDIS_VISIBILITY_S": str(visibility_s),
         "OMP_NUM_THREADS": "1",
