@@ -81,11 +81,11 @@ async def run(args: argparse.Namespace) -> None:
         workdir = Path(tmp)
         weights = workdir / "weights"
         weights.mkdir()
+        write_tiny(weights)
         if args.tiny:
-            write_tiny(weights)
             how = "tiny CLIP"
         else:
-            full_size_clip(weights / "clip")
+            full_size_clip(weights / "clip")  # replaces the tiny one
             how = "full-size CLIP ViT-B/32, random weights"
         how += f", {args.device}, 1 torch thread per worker"
         photos = _photos(workdir, args.photos)
