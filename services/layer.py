@@ -184,6 +184,9 @@ class ModelServices:
         failure = self._load_failures.get(op)
         if failure is not None and now - failure[0] < LOAD_FAILURE_TTL_S:
             return [failure[1]]
+        remote = getattr(self.engine, "missing_weights", None)
+        if remote is not None and (answer := remote(op)) is not None:
+            return answer  # worker machines have their own weights (SERVICE_BACKEND=redis)
         cached = self._missing.get(op)
         if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
             cached = (now, operation.missing_weights())

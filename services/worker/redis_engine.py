@@ -112,6 +112,17 @@ class RedisEngine(Engine):
     def capacity(self, lane: str) -> int:
         return max(1, sum(lane in w.get("lanes", ()) for w in self.live_workers))
 
+    def missing_weights(self, op: str) -> list[str] | None:
+        """What the live workers lack to run `op`: [] when one of them can; None when no
+        worker is alive (the bot then judges by its own WEIGHTS_DIR)."""
+        serving = [w for w in self.live_workers if op in w.get("ops", ())]
+        if not self.live_workers:
+            return None
+        if not serving:
+            return [f"a worker serving {op}"]
+        lacks = [list(w.get("missing", {}).get(op, [])) for w in serving]
+        return [] if any(not lack for lack in lacks) else lacks[0]
+
     async def _poll_workers(self) -> None:
         while True:
             await asyncio.sleep(WORKERS_POLL_S)

@@ -308,7 +308,9 @@ class RedisWorker:
 
     async def _beat(self, interval: float) -> None:
         free = await asyncio.to_thread(free_device_memory, self.device)
+        missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
         state = {
+            "missing": missing,
             "id": self.id, "device": self.device, "ops": sorted(self.ops), "lanes": list(LANES),
             "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
         }  # fmt: skip
