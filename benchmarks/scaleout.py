@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -37,20 +38,26 @@ from tests.redis_server import (  # noqa: E402
 )
 
 
-async def one_job_s(config: ServiceConfig, photo: Path, repeat: int) -> float:
-    """Median seconds of one /tag submitted alone (after a warm-up job)."""
-    async with ModelServices(config) as services:
-        await services.submit(JobRequest("tag", 1, photo)).result()
-        times = []
+async def one_job_s(configs: list[ServiceConfig], photo: Path, repeat: int) -> list[float]:
+    """Median seconds of one /tag submitted alone, per config; the configs take turns job by
+    job (after a warm-up job each), so a noisy machine weighs on both alike."""
+    async with contextlib.AsyncExitStack() as stack:
+        services = [await stack.enter_async_context(ModelServices(c)) for c in configs]
+        for service in services:
+            await service.submit(JobRequest("tag", 1, photo)).result()
+        times: list[list[float]] = [[] for _ in services]
         for _ in range(repeat):
-            started = time.perf_counter()
-            await services.submit(JobRequest("tag", 1, photo)).result()
-            times.append(time.perf_counter() - started)
-    return statistics.median(times)
+            for service, samples in zip(services, times, strict=True):
+                started = time.perf_counter()
+                await service.submit(JobRequest("tag", 1, photo)).result()
+                samples.append(time.perf_counter() - started)
+    return [statistics.median(samples) for samples in times]
 
 
-async def burst_per_s(config: ServiceConfig, photos: list[Path], repeat: int) -> float:
-    """Best jobs/s of a burst: every photo a /tag from a user of its own, all at once."""
+async def burst_per_s(config: ServiceConfig, photos: list[Path], repeat: int
+                      ) -> tuple[float, str]:  # fmt: skip
+    """Best jobs/s of a burst (every photo a /tag from a user of its own, all at once), and
+    how many batches each worker answered."""
     async with ModelServices(config) as services:
         await services.submit(JobRequest("tag", 1, photos[0])).result()  # every worker warm:
         await asyncio.gather(*(services.submit(JobRequest("tag", i, p)).result()
@@ -61,7 +68,8 @@ async def burst_per_s(config: ServiceConfig, photos: list[Path], repeat: int) ->
             handles = [services.submit(JobRequest("tag", i, p)) for i, p in enumerate(photos)]
             await asyncio.gather(*(h.result() for h in handles))
             best = max(best, len(photos) / (time.perf_counter() - started))
-    return best
+        answered = getattr(services.engine, "answered_by", {})
+    return best, ", ".join(f"{w}: {n} batches" for w, n in sorted(answered.items()))
 
 
 def main() -> None:
@@ -89,34 +97,42 @@ async def run(args: argparse.Namespace) -> None:
             how = "full-size CLIP ViT-B/32, random weights"
         how += f", {args.device}, 1 torch thread per worker"
         photos = _photos(workdir, args.photos)
-        local_s = await one_job_s(
-            ServiceConfig(weights, device=args.device, worker="process"), photos[0], args.repeat
-        )
+        local = ServiceConfig(weights, device=args.device, worker="process", batch_window_ms=5)
         with redis_server(workdir / "redis") as url:
             remote = ServiceConfig(weights, device=args.device, batch_window_ms=5, backend=url)
             workers = [start_worker(url, weights, "bench-1", ops="tag", device=args.device)]
             try:
                 await asyncio.to_thread(wait_for_workers, url, {"bench-1"}, 120, tuple(workers))
-                redis_s = await one_job_s(remote, photos[0], args.repeat)
-                one = await burst_per_s(remote, photos, args.bursts)
+                local_s, redis_s = await one_job_s([local, remote], photos[0], args.repeat)
+                one, one_spread = await burst_per_s(remote, photos, args.bursts)
                 workers.append(
                     start_worker(url, weights, "bench-2", ops="tag", device=args.device)
                 )
                 await asyncio.to_thread(wait_for_workers, url, {"bench-2"}, 120, tuple(workers))
-                two = await burst_per_s(remote, photos, args.bursts)
+                two, two_spread = await burst_per_s(remote, photos, args.bursts)
             finally:
                 for worker in workers:
                     stop_worker(worker)
     n = args.photos
     rows = [
-        Row("S1", f"/tag burst of {n} photos, 1 worker", f"{one:.1f} jobs/s", note=how),
-        Row("S1", f"/tag burst of {n} photos, 2 workers", f"{two:.1f} jobs/s", note=how),
+        Row(
+            "S1",
+            f"/tag burst of {n} photos, 1 worker",
+            f"{one:.1f} jobs/s",
+            note=f"{how}; {one_spread}",
+        ),  # fmt: skip
+        Row(
+            "S1",
+            f"/tag burst of {n} photos, 2 workers",
+            f"{two:.1f} jobs/s",
+            note=f"{how}; {two_spread}",
+        ),  # fmt: skip
         Row("S1", "2 workers / 1 worker", f"{two / one:.2f}x", note="same run"),
         Row(
             "S2",
             "one /tag, in-process worker (MODEL_WORKER=process)",
             f"{local_s * 1e3:.0f} ms",
-            note=f"median of {args.repeat}",
+            note=f"median of {args.repeat}, taking turns with the next row",
         ),  # fmt: skip
         Row(
             "S2",

@@ -109,6 +109,7 @@ class ModelServices:
             LANE_QUICK: set(),
             LANE_DIFFUSION: set(),
         }
+        self._choosing = dict.fromkeys(self._lanes, 0)  # lane tasks still gathering a batch
         self.engine.on_capacity = self._pump
         self._running: dict[JobHandle, int] = {}  # running handle -> its batch id
         self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
@@ -267,6 +268,7 @@ class ModelServices:
                 first = self._queue.pop_first(lambda h, lane=lane: self.lane_of(h.request) == lane)
                 if first is None:
                     break
+                self._choosing[lane] += 1
                 task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
                 running.add(task)
                 task.add_done_callback(lambda done, lane=lane: self._lane_done(lane, done))
@@ -284,12 +286,18 @@ class ModelServices:
 
         room = operation.max_batch - 1
         window = self.config.batch_window_ms / 1000
-        if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
-            await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
-        slots = self.engine.capacity(lane)
-        if slots > 1:  # several workers: a burst is shared out, not one worker's batch
-            room = min(room, -(-(sum(map(same_batch, self._queue)) + 1) // slots) - 1)
-        batch = [first, *self._queue.pop_matching(same_batch, room)]
+        try:
+            if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
+                await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
+            choosing = self._choosing[lane]
+            if self.engine.capacity(lane) > 1 and choosing > 1:
+                # several workers free at once: the burst is shared out between the batches
+                # being gathered now, not all of it one worker's batch
+                share = -(-(sum(map(same_batch, self._queue)) + choosing) // choosing)
+                room = min(room, share - 1)
+            batch = [first, *self._queue.pop_matching(same_batch, room)]
+        finally:
+            self._choosing[lane] -= 1
         self._publish_positions()
         if first.cancel_requested.is_set():  # cancelled during the window
             batch.remove(first)
