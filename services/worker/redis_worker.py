@@ -180,6 +180,13 @@ class RedisWorker:
         try:
             order = await self._localise(payload)
             event = await self._execute(payload, order)
+        except Exception as exc:  # an expired photo, Redis away: this job fails, not silently
+            log.warning("%s %s failed before running: %s", payload.kind, payload.op, exc)
+            error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
+            if isinstance(payload.order, RunBatch):
+                event = BatchDone(payload.number, [error] * len(payload.order.requests))
+            else:
+                event = CallDone(payload.number, error=error)
         finally:
             self.busy[lane] = None
         if isinstance(event, BatchDone):
