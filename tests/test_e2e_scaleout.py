@@ -9,7 +9,6 @@ in Telegram reaches the job running on a worker.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,7 @@ import redis
 
 from bot.storage import JobStatus
 from services.worker.redis_engine import RedisEngine
+from services.worker.redis_protocol import GROUP, stream
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
 from tests.redis_server import start_worker, stop_worker, wait_for_workers
@@ -54,15 +54,13 @@ def _is_tags(record: Json) -> bool:
 
 
 def _busy_worker(url: str, lane: str) -> str | None:
+    """The worker holding a message of this lane (read, not yet acknowledged)."""
     client = redis.Redis.from_url(url)
     try:
-        for name in WORKERS:
-            raw = client.get(f"vitrina:worker:{name}")
-            if raw is not None and json.loads(raw)["busy"].get(lane):
-                return name
+        pending = client.xpending_range(stream(lane), GROUP, min="-", max="+", count=1)
     finally:
         client.close()
-    return None
+    return pending[0]["consumer"].decode().split(":")[0] if pending else None
 
 
 async def _all_finished(app: Any, ids: range, timeout: float) -> list[JobStatus]:
@@ -84,7 +82,7 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
 ) -> None:  # fmt: skip
     url, processes = workers
     app = await start_bot(
-        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS="80",
+        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS="120",
         EDIT_MAX_SIDE="64", ADMIN_IDS="99",
     )  # fmt: skip
     engine = app.services.engine
@@ -122,8 +120,11 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 60
     while (victim := _busy_worker(url, "diffusion")) is None:
-        assert loop.time() < deadline, "the night never started on a worker"
-        await asyncio.sleep(0.02)
+        job = await app.db.get_job(11)
+        assert loop.time() < deadline and (job is None or job.status is not JobStatus.DONE), (
+            f"the night never seen running on a worker: {job}"
+        )
+        await asyncio.sleep(0.01)
     os.kill(processes[victim].pid, signal.SIGKILL)
     survivor = next(name for name in WORKERS if name != victim)
     before = engine.answered_by[survivor]

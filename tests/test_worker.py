@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull
+from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, ServiceError
 from services.jobs import JobHandle, JobRequest, JobState
 from services.layer import ModelServices, ServiceConfig
 from services.models.clip import TagResult
@@ -172,3 +172,21 @@ async def test_errors_cross_the_process_boundary_intact() -> None:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__
+
+
+async def test_a_photo_gone_from_redis_fails_its_job_cleanly(
+    services: ModelServices, photo_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if services.engine.kind != "redis":
+        pytest.skip("photos travel through Redis only with SERVICE_BACKEND=redis://")
+
+    async def expired(path: Path) -> str:  # as if its TTL ran out before a worker took it
+        return "0" * 64
+
+    monkeypatch.setattr(services.engine, "_upload", expired)
+    handle = services.submit(JobRequest("tag", 1, photo_files["coffee"]))
+    with pytest.raises(ServiceError, match="expired"):
+        await asyncio.wait_for(handle.result(), 30)
+    monkeypatch.undo()
+    tag = services.submit(JobRequest("tag", 2, photo_files["rocket"]))
+    assert isinstance(await asyncio.wait_for(tag.result(), 30), TagResult)
