@@ -30,7 +30,7 @@ from taskiq import Context, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 
-from services.errors import JobCancelled, ServiceError
+from services.errors import ServiceError
 from services.operations import LANE_DIFFUSION, Operation
 from services.worker.messages import (
     BatchDone,
@@ -358,4 +358,4 @@ def _plain(outcome: Any, error: Exception) -> Any:
     return outcome
 
 
-__all__ = ["JobCancelled", "RedisWorker"]
+__all__ = ["RedisWorker"]
