@@ -2,6 +2,9 @@
 #   docker build -t vitrina .
 #   docker run --gpus all --env-file env/.env -v $PWD/weights:/app/weights \
 #              -v $PWD/data:/app/data vitrina
+#   a worker machine (SERVICE_BACKEND=redis://...): the same image, another command:
+#   docker run --gpus all --env-file env/.env -v $PWD/weights:/app/weights \
+#              vitrina vitrina worker --device cuda:0
 FROM nvidia/cuda:13.0.1-cudnn-runtime-ubuntu24.04
 
 ENV DEBIAN_FRONTEND=noninteractive \

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality bench lint format clean
+.PHONY: run test quality bench lint format clean redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,15 @@ run: $(STAMP) env/.env
 		echo "Starting anyway: features whose weights are missing answer 'unavailable'."
 	$(PY) -m bot
 
-test: $(STAMP)
+# The scale-out tests start a real redis-server (Debian's) on a free loopback port.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+redis:
+	@command -v redis-server >/dev/null || \
+		{ echo "installing redis-server (Debian)"; \
+		  $(SUDO) apt-get install -y -qq redis-server >/dev/null 2>&1 || \
+		  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }; }
+
+test: $(STAMP) redis
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -m "not realweights"  # those run in `make quality`
 

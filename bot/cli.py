@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bot import worker_cli
 from bot.settings import Settings, SettingsError, load_settings
 from services.imaging.decode import IMAGE_SUFFIXES
 from services.results import ImageResult
@@ -206,6 +207,7 @@ def _parser() -> argparse.ArgumentParser:
     verify = weights.add_parser("verify", help="check the weights folder")
     verify.add_argument("names", nargs="*", help="models to check (default: all)")
     verify.add_argument("--dir", type=Path, default=None)
+    worker_cli.add_parser(sub)
     return parser
 
 
@@ -373,6 +375,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
         if args.command == "weights":
             return _weights(args, settings)
+        if args.command == "worker":
+            return worker_cli.run_worker(args, settings)
         ops = _ops(args)
         if not ops:
             _say("vitrina: say what to do, e.g. --tag")

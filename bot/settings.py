@@ -64,6 +64,7 @@ class Settings:
     allowed_users: frozenset[int] = frozenset()
     admin_ids: frozenset[int] = frozenset()
     service_backend: str = "local"
+    redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
     log_level: str = "INFO"
     clip_model: str | None = None
     sam_model: str | None = None  # vit_h | vit_l | vit_b; None: vit_h on CUDA, vit_b on CPU
@@ -201,6 +202,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         allowed_users=_ids("ALLOWED_USERS", get("ALLOWED_USERS")),
         admin_ids=_ids("ADMIN_IDS", get("ADMIN_IDS")),
         service_backend=backend,
+        redis_visibility_s=float(
+            _number("REDIS_VISIBILITY_S", get("REDIS_VISIBILITY_S") or "60", float, 1.0)
+        ),
         log_level=level,
         clip_model=get("CLIP_MODEL") or None,
         sam_model=sam_model,

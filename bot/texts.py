@@ -61,6 +61,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Статистика</b>\nВ очереди: {queued}\nЗадачи за 24 ч: {jobs}\n"
         "Пользователей: {users}, фото: {photos}\nФункции: {features}",
         "admin.models": "Модели в памяти: {models} (выгрузок: {unloads})",
+        "admin.workers": "Воркеры ({count}):\n{workers}",
+        "admin.no_workers": "Воркеров нет: задачи ждут в Redis.",
         "error.unexpected": "Что-то пошло не так. Попробуйте ещё раз; ваше фото сохранено.",
         "error.storage": "Сервис временно недоступен: проблема с хранилищем на нашей стороне. "
         "Попробуйте через несколько минут.",
@@ -213,6 +215,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "admin.stats": "<b>Stats</b>\nQueued: {queued}\nJobs in 24 h: {jobs}\n"
         "Users: {users}, photos: {photos}\nFeatures: {features}",
         "admin.models": "Models in memory: {models} (unloads: {unloads})",
+        "admin.workers": "Workers ({count}):\n{workers}",
+        "admin.no_workers": "No workers alive: jobs wait in Redis.",
         "error.unexpected": "Something went wrong. Try again; your photo is saved.",
         "error.storage": "Temporarily unavailable: a storage problem on our side. Try again in "
         "a few minutes.",

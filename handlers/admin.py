@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command
@@ -31,13 +33,29 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
     if resident is None:
         models = "?"  # the worker is inside a load or a cut and did not answer in time
     unloads = sum(m.unloads for m in resident or [])
-    await message.answer(
-        t(
-            lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
-            photos=counts["photos"], features=features,
-        )
-        + "\n" + t(lang, "admin.models", models=models or "—", unloads=unloads)
+    text = t(
+        lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
+        photos=counts["photos"], features=features,
     )  # fmt: skip
+    text += "\n" + t(lang, "admin.models", models=models or "—", unloads=unloads)
+    workers = services.workers()
+    if workers is not None:  # SERVICE_BACKEND=redis://: the machines serving the jobs
+        lines = "\n".join(_worker_line(worker) for worker in workers)
+        key = "admin.workers" if workers else "admin.no_workers"
+        text += "\n" + t(lang, key, count=len(workers), workers=lines)
+    await message.answer(text)
+
+
+def _worker_line(worker: dict[str, Any]) -> str:
+    """One heartbeat: id · device · free memory · what runs now · batches served."""
+    free = worker.get("free_bytes")
+    busy = ", ".join(op for op in (worker.get("busy") or {}).values() if op) or "idle"
+    served = ", ".join(f"{op} {n}" for op, n in sorted((worker.get("served") or {}).items()))
+    parts = [str(worker.get("id")), str(worker.get("device"))]
+    if free is not None:
+        parts.append(f"{free / 2**30:.1f} GB free")
+    parts += [busy, served or "—"]
+    return "• " + html.escape(" · ".join(parts))
 
 
 def _size(size: int) -> str:

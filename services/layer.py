@@ -97,6 +97,9 @@ class ServiceConfig:
     # CPU runtimes (services/runtimes.py): auto = the converted, checked folder on the CPU
     translation_runtime: str = "auto"  # auto | transformers | ctranslate2
     clip_runtime: str = "auto"  # auto | torch | onnx
+    #: SERVICE_BACKEND: "local" (the worker above) or redis://host:port/db (taskiq workers)
+    backend: str = "local"
+    redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
 
 
 class ModelServices:
@@ -115,14 +118,26 @@ class ModelServices:
         self.operations: dict[str, Operation] = dict(
             operations if operations is not None else factory(config, self.residency)
         )
-        if config.worker == "process" and operations is None:
-            self.engine: Engine = ProcessEngine(factory, config)
+        if config.backend.startswith("redis://"):
+            from services.worker.redis_engine import RedisEngine  # taskiq only when used
+
+            self.engine: Engine = RedisEngine(
+                config.backend, visibility_s=config.redis_visibility_s
+            )
+        elif config.worker == "process" and operations is None:
+            self.engine = ProcessEngine(factory, config)
         else:
             self.engine = ThreadEngine(self.operations)
         self._queue: FairQueue[JobHandle] = FairQueue(
             config.queue_max_size, config.queue_max_per_user
         )
-        self._lanes: dict[str, asyncio.Task[None]] = {}  # lane -> the batch running there
+        # lane -> the batches out in the worker(s): at most engine.capacity(lane) at once
+        self._lanes: dict[str, set[asyncio.Task[None]]] = {
+            LANE_QUICK: set(),
+            LANE_DIFFUSION: set(),
+        }
+        self._choosing = dict.fromkeys(self._lanes, 0)  # lane tasks still gathering a batch
+        self.engine.on_capacity = self._pump
         self._running: dict[JobHandle, int] = {}  # running handle -> its batch id
         # (lane, batch key) of each queued job, computed once at submit: a batch key may
         # read the photo's header, and the scheduler compares keys for every queued job
@@ -156,9 +171,10 @@ class ModelServices:
             handle.cancel_requested.set()
             with contextlib.suppress(ServiceError):
                 self.engine.cancel(batch_id, handle.id)
-        for task in [*self._lanes.values(), *self._finishing.values()]:
+        lanes = [task for tasks in self._lanes.values() for task in tasks]
+        for task in [*lanes, *self._finishing.values()]:
             task.cancel()
-        for task in list(self._lanes.values()):
+        for task in lanes:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.engine.stop(STOP_WAIT_S)
@@ -199,6 +215,9 @@ class ModelServices:
         failure = self._load_failures.get(op)
         if failure is not None and now - failure[0] < LOAD_FAILURE_TTL_S:
             return [failure[1]]
+        remote = getattr(self.engine, "missing_weights", None)
+        if remote is not None and (answer := remote(op)) is not None:
+            return answer  # worker machines have their own weights (SERVICE_BACKEND=redis)
         cached = self._missing.get(op)
         if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
             cached = (now, operation.missing_weights())
@@ -245,6 +264,11 @@ class ModelServices:
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""
         return {op: self.missing_weights(op) for op in ALL_OPS}
+
+    def workers(self) -> list[dict[str, Any]] | None:
+        """Live worker machines' heartbeats (SERVICE_BACKEND=redis://); None in-process."""
+        live = getattr(self.engine, "live_workers", None)
+        return None if live is None else list(live)
 
     @property
     def queued(self) -> int:
@@ -321,17 +345,18 @@ class ModelServices:
         if not self._started or self._draining:
             return
         for lane in (LANE_QUICK, LANE_DIFFUSION):
-            if lane in self._lanes:
-                continue
-            first = self._queue.pop_first(lambda h, lane=lane: self._sorting[h][0] == lane)
-            if first is None:
-                continue
-            task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
-            self._lanes[lane] = task
-            task.add_done_callback(lambda _, lane=lane: self._lane_done(lane))
+            running = self._lanes[lane]
+            while len(running) < self.engine.capacity(lane):
+                first = self._queue.pop_first(lambda h, lane=lane: self._sorting[h][0] == lane)
+                if first is None:
+                    break
+                self._choosing[lane] += 1
+                task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
+                running.add(task)
+                task.add_done_callback(lambda done, lane=lane: self._lane_done(lane, done))
 
-    def _lane_done(self, lane: str) -> None:
-        self._lanes.pop(lane, None)
+    def _lane_done(self, lane: str, task: asyncio.Task[None]) -> None:
+        self._lanes[lane].discard(task)
         self._pump()
 
     async def _run_lane(self, lane: str, first: JobHandle) -> None:
@@ -343,11 +368,20 @@ class ModelServices:
 
         room = operation.max_batch - 1
         window = self.config.batch_window_ms / 1000
-        if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
-            await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
-        batch = [first, *self._queue.pop_matching(same_batch, room)]
-        for handle in batch[1:]:
-            del self._sorting[handle]
+        try:
+            if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
+                await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
+            choosing = self._choosing[lane]
+            if self.engine.capacity(lane) > 1 and choosing > 1:
+                # several workers free at once: the burst is shared out between the batches
+                # being gathered now, not all of it one worker's batch
+                share = -(-(sum(map(same_batch, self._queue)) + choosing) // choosing)
+                room = min(room, share - 1)
+            batch = [first, *self._queue.pop_matching(same_batch, room)]
+            for handle in batch[1:]:
+                del self._sorting[handle]
+        finally:
+            self._choosing[lane] -= 1
         self._publish_positions()
         if first.cancel_requested.is_set():  # cancelled during the window
             batch.remove(first)

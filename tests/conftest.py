@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +17,7 @@ from bot.app import Application
 from bot.settings import settings_from_mapping
 from services.weights import write_tiny
 from tests.emulator import BotAPIEmulator
+from tests.redis_server import redis_server
 
 
 def encode(array: np.ndarray, fmt: str = "JPEG", max_side: int = 320) -> bytes:
@@ -48,6 +49,13 @@ def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("weights")
     write_tiny(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server for the scale-out tests (SERVICE_BACKEND=redis://)."""
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -17,16 +17,17 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
-from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull
+from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, ServiceError
 from services.jobs import JobHandle, JobRequest, JobState
 from services.layer import ModelServices, ServiceConfig
 from services.models.clip import TagResult
 from services.worker import WorkerDied
 from services.worker.process import ProcessEngine
+from tests.redis_server import start_worker, stop_worker, wait_for_workers
 
 # One worker per engine for the whole module: a process worker costs seconds to start.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-ENGINES = ["thread", "process"]
+ENGINES = ["thread", "process", "redis"]
 EDIT = {"steps": 30}  # tiny pix2pix at 64 px: a few ms a step, long enough to overtake
 
 
@@ -44,6 +45,20 @@ def photo_files(photos: dict[str, bytes], tmp_path: Path) -> dict[str, Path]:
 @pytest_asyncio.fixture(params=ENGINES, scope="module", loop_scope="module")
 async def services(request: pytest.FixtureRequest, tiny_weights: Path
                    ) -> AsyncIterator[ModelServices]:  # fmt: skip
+    if request.param == "redis":  # the bot here, one `vitrina worker` process, a real Redis
+        url = request.getfixturevalue("redis_url")[:-1] + "1"  # a database of its own
+        config = ServiceConfig(
+            tiny_weights, edit_max_side=64, batch_window_ms=20, backend=url,
+            redis_visibility_s=3.0,
+        )  # fmt: skip
+        worker = start_worker(url, tiny_weights, "contract")
+        try:
+            await asyncio.to_thread(wait_for_workers, url, {"contract"}, 60, (worker,))
+            async with ModelServices(config) as running:
+                yield running
+        finally:
+            stop_worker(worker)
+        return
     config = ServiceConfig(
         tiny_weights, worker=request.param, edit_max_side=64, batch_window_ms=20
     )
@@ -167,3 +182,21 @@ async def test_the_worker_reports_the_models_it_holds(
     assert resident is not None
     loaded = {model.name for model in resident if model.loaded}
     assert "clip" in loaded and all(m.bytes > 0 for m in resident if m.loaded)
+
+
+async def test_a_photo_gone_from_redis_fails_its_job_cleanly(
+    services: ModelServices, photo_files: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if services.engine.kind != "redis":
+        pytest.skip("photos travel through Redis only with SERVICE_BACKEND=redis://")
+
+    async def expired(path: Path) -> str:  # as if its TTL ran out before a worker took it
+        return "0" * 64
+
+    monkeypatch.setattr(services.engine, "_upload", expired)
+    handle = services.submit(JobRequest("tag", 1, photo_files["coffee"]))
+    with pytest.raises(ServiceError, match="expired"):
+        await asyncio.wait_for(handle.result(), 30)
+    monkeypatch.undo()
+    tag = services.submit(JobRequest("tag", 2, photo_files["rocket"]))
+    assert isinstance(await asyncio.wait_for(tag.result(), 30), TagResult)

@@ -58,6 +58,8 @@ class Engine:
         self._pending: dict[tuple[str, int], _Pending] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.warmed: dict[str, str | None] = {}  # op -> None (ready) or why it failed
+        #: Called when `capacity()` grows (a worker machine joined): the scheduler pumps.
+        self.on_capacity: Callable[[], None] | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -69,6 +71,11 @@ class Engine:
         raise NotImplementedError
 
     # ---- what the scheduler uses (on the event loop)
+
+    def capacity(self, lane: str) -> int:
+        """How many batches of this lane the scheduler may hand over at once (one worker
+        here; the Redis engine: one per live worker)."""
+        return 1
 
     def new_batch_id(self) -> int:
         return next(self._ids)

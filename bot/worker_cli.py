@@ -1,0 +1,62 @@
+"""`vitrina worker`: serve the bot's jobs from Redis on this machine (one process per GPU)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import signal
+
+from bot.app import service_config
+from bot.settings import Settings, SettingsError
+from services.device import resolve_device
+from services.layer import default_operations
+from services.worker.messages import WarmUp
+
+log = logging.getLogger("vitrina.worker")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    worker = sub.add_parser("worker", help="serve jobs from SERVICE_BACKEND=redis://...")
+    worker.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: DEVICE)")
+    worker.add_argument("--ops", default="", help="comma-separated operations (default: all)")
+    worker.add_argument("--preload", action="store_true", help="load the models at start")
+    worker.add_argument(
+        "--diffusion-min-free-mb", type=int, default=0,
+        help="refuse a diffusion job (another worker takes it) below this free GPU memory",
+    )  # fmt: skip
+    worker.add_argument("--id", default=None, help="worker name in /stats (default: host-pid)")
+
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.service_backend.startswith("redis://"):
+        raise SettingsError("vitrina worker needs SERVICE_BACKEND=redis://host:port/db")
+    from services.worker.redis_worker import RedisWorker  # taskiq only when used
+
+    config = service_config(settings)
+    device = resolve_device(args.device or settings.device)
+    config = dataclasses.replace(config, device=device, backend="local")
+    operations = default_operations(config)
+    ops = [op.strip() for op in args.ops.split(",") if op.strip()] or list(operations)
+    unknown = sorted(set(ops) - set(operations))
+    if unknown:
+        raise SettingsError(f"--ops: unknown operations {', '.join(unknown)}")
+    worker = RedisWorker(
+        settings.service_backend, operations, device=device, ops=ops,
+        visibility_s=settings.redis_visibility_s,
+        diffusion_min_free_mb=args.diffusion_min_free_mb, worker_id=args.id,
+    )  # fmt: skip
+    if args.preload:
+        worker.runner.submit(
+            WarmUp(tuple(op for op in ops if not operations[op].missing_weights()))
+        )
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, worker.stop)
+        await worker.run()
+
+    asyncio.run(main())
+    return 0

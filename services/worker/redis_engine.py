@@ -1,0 +1,242 @@
+"""`RedisEngine`: the bot's side of SERVICE_BACKEND=redis:// (taskiq + taskiq-redis).
+
+`run_batch` / `call` become taskiq tasks on the lane's stream (photos uploaded first, by
+hash, with a TTL); outcomes come back as Redis keys announced on the bot's channel, with a
+slow poll as a safety net for a missed notice. Cancel is published to every worker and
+remembered in a set for a job no worker has taken yet.
+
+Fairness stays in the bot: `capacity(lane)` is the number of live workers (heartbeats), and
+`ModelServices` keeps at most that many batches per lane out in Redis, so the streams never
+hold more than the workers can take and the FairQueue decides who goes next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from taskiq.kicker import AsyncKicker
+from taskiq_redis import RedisStreamBroker
+
+from services.errors import ServiceError
+from services.worker.engine import Engine
+from services.worker.messages import (
+    BatchDone,
+    Call,
+    CallDone,
+    Cancel,
+    Order,
+    Progress,
+    RunBatch,
+    WarmUp,
+)
+from services.worker.redis_protocol import (
+    CANCEL_CHANNEL,
+    LANES,
+    PHOTO_TTL_S,
+    PREFIX,
+    RESULT_TTL_S,
+    TASK,
+    Notice,
+    RemoteOrder,
+    bot_channel,
+    cancelled_key,
+    make_broker,
+    pack,
+    photo_key,
+    result_key,
+    unpack,
+)
+
+log = logging.getLogger("vitrina.worker")
+POLL_S = 2.0  # results are also polled this often (a notice lost with a reconnect)
+WORKERS_POLL_S = 1.0
+
+
+class RedisEngine(Engine):
+    kind = "redis"
+
+    def __init__(self, url: str, *, visibility_s: float = 60.0) -> None:
+        super().__init__()
+        self.url = url
+        self.bot = uuid.uuid4().hex[:12]
+        self.redis = aioredis.from_url(url)
+        self.brokers: dict[str, RedisStreamBroker] = {
+            lane: make_broker(url, lane, visibility_s=visibility_s) for lane in LANES
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()
+        self.live_workers: list[dict[str, Any]] = []
+        self.answered_by: Counter[str] = Counter()  # worker id -> outcomes received
+        self._started = False
+
+    async def start(self) -> None:
+        await super().start()
+        if self._started:
+            return
+        self._started = True
+        for broker in self.brokers.values():
+            await broker.startup()  # declares the consumer group: jobs wait for workers
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(bot_channel(self.bot))
+        self._tasks = [
+            asyncio.create_task(self._notices(pubsub), name="vitrina-redis-notices"),
+            asyncio.create_task(self._poll_results(), name="vitrina-redis-poll"),
+            asyncio.create_task(self._poll_workers(), name="vitrina-redis-workers"),
+        ]
+        await self._refresh_workers()
+
+    async def stop(self, wait_s: float) -> None:
+        if not self._started:
+            return
+        self._started = False
+        for task in [*self._tasks, *self._sending]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._sending, return_exceptions=True)
+        self._fail_all(ServiceError("the bot stopped waiting for its workers"))
+        for broker in self.brokers.values():
+            with contextlib.suppress(Exception):
+                await broker.shutdown()
+        await self.redis.aclose()
+
+    # ---- capacity: how many batches per lane the scheduler may have out at once
+
+    def capacity(self, lane: str) -> int:
+        return max(1, sum(lane in w.get("lanes", ()) for w in self.live_workers))
+
+    def missing_weights(self, op: str) -> list[str] | None:
+        """What the live workers lack to run `op`: [] when one of them can; None when no
+        worker is alive (the bot then judges by its own WEIGHTS_DIR)."""
+        serving = [w for w in self.live_workers if op in w.get("ops", ())]
+        if not self.live_workers:
+            return None
+        if not serving:
+            return [f"a worker serving {op}"]
+        lacks = [list(w.get("missing", {}).get(op, [])) for w in serving]
+        return [] if any(not lack for lack in lacks) else lacks[0]
+
+    async def _poll_workers(self) -> None:
+        while True:
+            await asyncio.sleep(WORKERS_POLL_S)
+            with contextlib.suppress(Exception):
+                await self._refresh_workers()
+
+    async def _refresh_workers(self) -> None:
+        before = {lane: self.capacity(lane) for lane in LANES}
+        keys = [key async for key in self.redis.scan_iter(match=f"{PREFIX}worker:*")]
+        values = await self.redis.mget(keys) if keys else []
+        self.live_workers = sorted(
+            (json.loads(v) for v in values if v is not None), key=lambda w: str(w.get("id"))
+        )
+        if any(self.capacity(lane) > n for lane, n in before.items()) and self.on_capacity:
+            self.on_capacity()
+
+    # ---- orders
+
+    def _send(self, order: Order) -> None:
+        if not self._started:
+            raise ServiceError("the Redis engine has stopped")
+        if isinstance(order, RunBatch | Call):
+            task = asyncio.get_running_loop().create_task(self._kick(order))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        elif isinstance(order, Cancel):
+            task = asyncio.get_running_loop().create_task(self._cancel(order))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        elif isinstance(order, WarmUp):
+            log.debug("warm-up is the workers' own (vitrina worker --preload)")
+
+    async def _kick(self, order: RunBatch | Call) -> None:
+        key = ("batch", order.batch_id) if isinstance(order, RunBatch) else ("call", order.call_id)
+        try:
+            photos: dict[str, str] = {}
+            if isinstance(order, RunBatch):
+                for request in order.requests:
+                    photos[str(request.image_path)] = await self._upload(request.image_path)
+            payload = RemoteOrder(self.bot, order, photos)
+            broker = self.brokers[payload.lane]
+            await AsyncKicker(TASK, broker, {}).kiq(payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # Redis unreachable, an unreadable photo: this job fails
+            log.warning("could not queue %s %s: %s", key[0], order.op, exc)
+            error = exc if isinstance(exc, ServiceError) else ServiceError(f"queue: {exc}")
+            self._finish(key, error)
+
+    async def _upload(self, path: Path) -> str:
+        data = await asyncio.to_thread(path.read_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        key = photo_key(digest)
+        if not await self.redis.expire(key, PHOTO_TTL_S):  # already there: TTL renewed
+            await self.redis.set(key, data, ex=PHOTO_TTL_S)
+        return digest
+
+    async def _cancel(self, order: Cancel) -> None:
+        with contextlib.suppress(Exception):
+            key = cancelled_key(self.bot, order.batch_id)
+            await self.redis.sadd(key, order.job_id)
+            await self.redis.expire(key, RESULT_TTL_S)
+            await self.redis.publish(
+                CANCEL_CHANNEL, pack((self.bot, order.batch_id, order.job_id))
+            )
+
+    # ---- results and progress
+
+    async def _notices(self, pubsub: Any) -> None:
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                notice: Notice = unpack(message["data"])
+                if notice.kind == "progress":
+                    self._dispatch(Progress(notice.number, notice.fraction, notice.note))
+                else:
+                    await self._fetch((notice.result_kind, notice.number))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _poll_results(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_S)
+            for key in list(self._pending):
+                with contextlib.suppress(Exception):
+                    await self._fetch(key)
+
+    async def _fetch(self, key: tuple[str, int]) -> None:
+        if key not in self._pending:
+            return  # answered already (a notice and the poll both saw it)
+        data = await self.redis.get(result_key(self.bot, *key))
+        if data is None:
+            return
+        worker = ""
+        try:
+            worker, value = unpack(data)
+        except Exception as exc:  # a class this bot cannot load: that job fails
+            value = ServiceError(f"unreadable result: {exc}")
+        self._finish(key, value, worker)
+
+    def _finish(self, key: tuple[str, int], value: Any, worker: str = "") -> None:
+        pending = self._pending.get(key)
+        if pending is None or pending.future.done():
+            return
+        if worker:
+            self.answered_by[worker] += 1
+        if key[0] == "batch":
+            if isinstance(value, BaseException):
+                value = [value] * pending.size
+            self._dispatch(BatchDone(key[1], list(value)))
+        elif isinstance(value, CallDone):
+            self._dispatch(CallDone(key[1], value.value, value.error))
+        else:
+            error = value if isinstance(value, BaseException) else ServiceError(str(value))
+            self._dispatch(CallDone(key[1], error=error))

@@ -1,0 +1,151 @@
+"""What the bot and `vitrina worker` machines share over Redis (SERVICE_BACKEND=redis://).
+
+Jobs are taskiq tasks on two RedisStreamBrokers, one stream per lane, read by the consumer
+group of all workers and acknowledged after completion: a worker takes one message per lane
+at a time (``xread_count=1``, one task at a time per lane), so the bot's FairQueue keeps
+deciding who goes next. A message whose worker died (no ack, no heartbeat refreshing it)
+is reclaimed by another worker after `visibility_s` (XAUTOCLAIM in taskiq-redis).
+
+Keys (all under ``vitrina:``):
+- ``photo:<sha256>``: a photo's bytes, with a TTL; workers keep a local copy by hash.
+- ``result:<bot>:<kind>:<id>``: a pickled outcome, stored once (SET NX) with a TTL.
+- ``bot:<bot>`` (pub/sub): progress and "result stored" notices for one bot process.
+- ``cancel`` (pub/sub) + ``cancelled:<bot>:<batch>`` (set, TTL): Cancel orders.
+- ``worker:<id>``: a worker's heartbeat (JSON, TTL): ops, lanes, models, free memory.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+from taskiq.serializers import PickleSerializer
+from taskiq_redis import RedisStreamBroker
+
+from services.operations import LANE_DIFFUSION, LANE_QUICK
+from services.worker.messages import Call, RunBatch
+
+PREFIX = "vitrina:"
+GROUP = "vitrina-workers"
+TASK = "vitrina.run"
+PING = "vitrina.ping"  # a no-op message: wakes a reader up to reclaim a dead worker's job
+LANES = (LANE_QUICK, LANE_DIFFUSION)
+PHOTO_TTL_S = 24 * 3600
+RESULT_TTL_S = 3600
+CANCEL_CHANNEL = PREFIX + "cancel"
+STREAM_MAXLEN = 10_000
+MAX_REFUSALS = 50  # re-queued this often (no worker has the op or the memory): it fails
+
+
+def stream(lane: str) -> str:
+    return f"{PREFIX}lane:{lane}"
+
+
+def photo_key(digest: str) -> str:
+    return f"{PREFIX}photo:{digest}"
+
+
+def result_key(bot: str, kind: str, number: int) -> str:
+    return f"{PREFIX}result:{bot}:{kind}:{number}"
+
+
+def bot_channel(bot: str) -> str:
+    return f"{PREFIX}bot:{bot}"
+
+
+def cancelled_key(bot: str, batch_id: int) -> str:
+    return f"{PREFIX}cancelled:{bot}:{batch_id}"
+
+
+def worker_key(worker_id: str) -> str:
+    return f"{PREFIX}worker:{worker_id}"
+
+
+@dataclass(frozen=True)
+class RemoteOrder:
+    """One RunBatch or Call as a task payload; photos travel as ``{path: sha256}``."""
+
+    bot: str
+    order: RunBatch | Call
+    photos: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return "batch" if isinstance(self.order, RunBatch) else "call"
+
+    @property
+    def number(self) -> int:
+        order = self.order
+        return order.batch_id if isinstance(order, RunBatch) else order.call_id
+
+    @property
+    def op(self) -> str:
+        return self.order.op
+
+    @property
+    def lane(self) -> str:
+        return self.order.lane if isinstance(self.order, RunBatch) else LANE_QUICK
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Published on the bot's channel: progress of a batch, or "its result is stored"."""
+
+    kind: str  # "progress" | "done"
+    result_kind: str  # "batch" | "call"
+    number: int
+    fraction: float = 0.0
+    note: str | None = None
+    worker: str = ""
+
+
+def make_broker(url: str, lane: str, *, visibility_s: float, consumer: str | None = None,
+                xread_block_ms: int = 1000) -> RedisStreamBroker:  # fmt: skip
+    """The lane's broker: ack after completion, one message at a time, reclaim after
+    `visibility_s` of silence from the worker holding it."""
+    broker = RedisStreamBroker(
+        url,
+        queue_name=stream(lane),
+        consumer_group_name=GROUP,
+        consumer_name=consumer,
+        consumer_id="0",  # a group made after jobs were queued still sees them
+        xread_block=xread_block_ms,
+        xread_count=1,
+        maxlen=STREAM_MAXLEN,  # acked entries are trimmed (approximately) past this
+        idle_timeout=int(visibility_s * 1000),
+        unacknowledged_batch_size=1,
+        unacknowledged_lock_timeout=max(1.0, visibility_s),
+    )
+    return broker.with_serializer(PickleSerializer())
+
+
+# ---- outcomes: pickled, images as PNG bytes
+
+
+def _png_image(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.copy() if image.mode == "P" else image  # type: ignore[return-value]
+
+
+class _Pickler(pickle.Pickler):
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, Image.Image) and obj.mode in {"RGB", "RGBA", "L", "LA", "1"}:
+            buffer = io.BytesIO()
+            obj.save(buffer, format="PNG", compress_level=1)
+            return _png_image, (buffer.getvalue(),)
+        return NotImplemented
+
+
+def pack(value: Any) -> bytes:
+    """Pickle with PIL images as PNG (lossless, smaller than raw pixels)."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> Any:
+    return pickle.loads(data)  # noqa: S301 - our own Redis, written by our own workers

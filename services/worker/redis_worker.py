@@ -1,0 +1,361 @@
+"""`vitrina worker`: one process per device that serves the bot's jobs from Redis.
+
+It runs the same `BatchRunner` and operations as the in-process engines; taskiq's
+`Receiver` reads one message per lane at a time from the lane streams (so a quick job runs
+between the steps of a diffusion here too) and acknowledges it once the outcome is stored.
+A heartbeat loop publishes what the worker holds and keeps its own unacknowledged messages
+fresh (XCLAIM to itself): only a worker that stopped beating loses its job to another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import hashlib
+import itertools
+import json
+import logging
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+from taskiq import Context, TaskiqDepends
+from taskiq.kicker import AsyncKicker
+from taskiq.receiver import Receiver
+
+from services.errors import ServiceError
+from services.operations import LANE_DIFFUSION, Operation
+from services.worker.messages import (
+    BatchDone,
+    Call,
+    CallDone,
+    Cancel,
+    Event,
+    Progress,
+    RunBatch,
+    Shutdown,
+)
+from services.worker.redis_protocol import (
+    CANCEL_CHANNEL,
+    GROUP,
+    LANES,
+    MAX_REFUSALS,
+    PING,
+    RESULT_TTL_S,
+    TASK,
+    Notice,
+    RemoteOrder,
+    bot_channel,
+    cancelled_key,
+    make_broker,
+    pack,
+    photo_key,
+    result_key,
+    stream,
+    unpack,
+)
+from services.worker.runner import BatchRunner
+
+log = logging.getLogger("vitrina.worker")
+
+
+def free_device_memory(device: str) -> int | None:
+    """Free bytes on a CUDA device (None on CPU: no budget to check)."""
+    if not device.startswith("cuda"):
+        return None
+    import torch  # the worker owns torch; imported lazily
+
+    free, _total = torch.cuda.mem_get_info(torch.device(device))
+    return int(free)
+
+
+class RedisWorker:
+    """Consumes the lane streams; `await run()` until `stop()`."""
+
+    def __init__(
+        self, url: str, operations: Mapping[str, Operation], *, device: str = "cpu",
+        ops: Sequence[str] | None = None, visibility_s: float = 60.0,
+        diffusion_min_free_mb: int = 0, worker_id: str | None = None,
+    ) -> None:  # fmt: skip
+        self.url = url
+        self.operations = operations
+        self.ops = set(ops) if ops else set(operations)
+        self.device = device
+        self.visibility_s = visibility_s
+        self.diffusion_min_free_mb = diffusion_min_free_mb
+        self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.runner = BatchRunner(operations, self._emit_threadsafe)
+        self.redis = aioredis.from_url(url)
+        self.brokers = {
+            lane: make_broker(url, lane, visibility_s=visibility_s, consumer=f"{self.id}:{lane}")
+            for lane in LANES
+        }
+        for broker in self.brokers.values():
+            broker.is_worker_process = True
+            broker.register_task(self._task_function(), task_name=TASK)
+            broker.register_task(_ping, task_name=PING)
+        self._ids = itertools.count(1)
+        self._waiting: dict[tuple[str, int], asyncio.Future[Event]] = {}
+        self._local: dict[tuple[str, int], RemoteOrder] = {}  # local id -> order
+        self._remote: dict[tuple[str, int], int] = {}  # (bot, batch) -> local batch id
+        self._photos = Path(tempfile.mkdtemp(prefix="vitrina-worker-"))
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._finish = asyncio.Event()
+        self.served: dict[str, int] = {}  # op -> batches run (the models it holds, roughly)
+        self.busy: dict[str, str | None] = dict.fromkeys(LANES)
+
+    # ---- lifecycle
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        thread = asyncio.create_task(asyncio.to_thread(self.runner.serve))
+        receivers = [
+            asyncio.create_task(
+                Receiver(broker, max_async_tasks=1, max_prefetch=0).listen(self._finish)
+            )
+            for broker in self.brokers.values()
+        ]
+        side = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._cancels())]
+        log.info("worker %s serving %s on %s (%s)", self.id, sorted(self.ops), self.device,
+                 self.url)  # fmt: skip
+        try:
+            await self._finish.wait()
+            await asyncio.gather(*receivers, return_exceptions=True)
+        finally:
+            for task in side:
+                task.cancel()
+            self.runner.submit(Shutdown())
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(thread, 30)
+            for broker in self.brokers.values():
+                with contextlib.suppress(Exception):
+                    await broker.shutdown()
+            with contextlib.suppress(Exception):
+                await self.redis.delete(f"vitrina:worker:{self.id}")
+            await self.redis.aclose()
+
+    def stop(self) -> None:
+        """Take no new message; the running ones finish and are acknowledged."""
+        self._finish.set()
+
+    # ---- one task: a RunBatch or a Call from a bot
+
+    def _task_function(self) -> Any:
+        """A plain function per broker (taskiq renames what it registers)."""
+
+        async def run(
+            payload: RemoteOrder,
+            context: Context = TaskiqDepends(),  # noqa: B008 - taskiq's dependency injection
+        ) -> None:
+            await self._run_task(payload, context)
+
+        return run
+
+    async def _run_task(self, payload: RemoteOrder, context: Context) -> None:
+        refusal = self._refusal(payload)
+        if refusal is not None:
+            count = int(context.message.labels.get("X-Taskiq-requeue", 0))
+            if count < MAX_REFUSALS:
+                log.info("refused %s %s: %s", payload.kind, payload.op, refusal)
+                await asyncio.sleep(0.2)  # let a worker that can take it get there first
+                await context.requeue()  # raises NoResultError: acked, queued again
+            error = ServiceError(f"no worker can run it: {refusal}")
+            if isinstance(payload.order, RunBatch):
+                await self._store(payload, [error] * len(payload.order.requests))
+            else:
+                await self._store(payload, CallDone(payload.number, error=error))
+            return
+        key = result_key(payload.bot, payload.kind, payload.number)
+        if await self.redis.exists(key):  # a redelivered job already answered: nothing to do
+            return
+        lane = payload.lane
+        self.busy[lane] = f"{payload.op}"
+        try:
+            order = await self._localise(payload)
+            event = await self._execute(payload, order)
+        except Exception as exc:  # an expired photo, Redis away: this job fails, not silently
+            log.warning("%s %s failed before running: %s", payload.kind, payload.op, exc)
+            error = exc if isinstance(exc, ServiceError) else ServiceError(str(exc))
+            if isinstance(payload.order, RunBatch):
+                event = BatchDone(payload.number, [error] * len(payload.order.requests))
+            else:
+                event = CallDone(payload.number, error=error)
+        finally:
+            self.busy[lane] = None
+        if isinstance(event, BatchDone):
+            self.served[payload.op] = self.served.get(payload.op, 0) + 1
+            await self._store(payload, event.outcomes)
+        elif isinstance(event, CallDone):
+            await self._store(payload, event)
+
+    def _refusal(self, payload: RemoteOrder) -> str | None:
+        if payload.op not in self.ops or payload.op not in self.operations:
+            return f"this worker does not serve {payload.op}"
+        if payload.lane == LANE_DIFFUSION and self.diffusion_min_free_mb > 0:
+            free = free_device_memory(self.device)
+            if free is not None and free < self.diffusion_min_free_mb * 2**20:
+                return f"{free // 2**20} MB free on {self.device}"
+        return None
+
+    async def _localise(self, payload: RemoteOrder) -> RunBatch | Call:
+        """The order with its photos fetched from Redis into this worker's folder."""
+        order = payload.order
+        if not isinstance(order, RunBatch):
+            return order
+        requests = []
+        for request in order.requests:
+            digest = payload.photos.get(str(request.image_path))
+            if digest is None:
+                requests.append(request)
+                continue
+            local = self._photos / f"{digest}.img"
+            if not local.exists():
+                data = await self.redis.get(photo_key(digest))
+                if data is None:
+                    raise ServiceError("the photo expired in Redis before a worker took it")
+                if hashlib.sha256(data).hexdigest() != digest:
+                    raise ServiceError("the photo in Redis does not match its hash")
+                partial = local.with_suffix(f".{uuid.uuid4().hex}.part")
+                await asyncio.to_thread(partial.write_bytes, data)
+                partial.replace(local)
+            requests.append(dataclasses.replace(request, image_path=local))
+        return dataclasses.replace(order, requests=tuple(requests))
+
+    async def _execute(self, payload: RemoteOrder, order: RunBatch | Call) -> Event:
+        assert self._loop is not None
+        number = next(self._ids)
+        if isinstance(order, RunBatch):
+            local: RunBatch | Call = dataclasses.replace(order, batch_id=number)
+            kind = "batch"
+        else:
+            local = dataclasses.replace(order, call_id=number)
+            kind = "call"
+        future: asyncio.Future[Event] = self._loop.create_future()
+        self._waiting[(kind, number)] = future
+        self._local[(kind, number)] = payload
+        if kind == "batch":
+            self._remote[(payload.bot, payload.number)] = number
+        try:
+            self.runner.submit(local)
+            if kind == "batch":  # Cancel orders that arrived while the job was queued
+                cancelled = await self.redis.smembers(cancelled_key(payload.bot, payload.number))
+                for job_id in cancelled:
+                    self.runner.submit(Cancel(number, int(job_id)))
+            return await future
+        finally:
+            self._waiting.pop((kind, number), None)
+            self._local.pop((kind, number), None)
+            self._remote.pop((payload.bot, payload.number), None)
+
+    async def _store(self, payload: RemoteOrder, outcome: Any) -> None:
+        """Store the outcome once (a redelivered job's second answer is dropped), then
+        tell its bot. Outcomes that do not pickle become a plain error for their job."""
+        try:
+            data = pack((self.id, outcome))
+        except Exception as exc:
+            data = pack((self.id, _plain(outcome, exc)))
+        key = result_key(payload.bot, payload.kind, payload.number)
+        if await self.redis.set(key, data, nx=True, ex=RESULT_TTL_S):
+            notice = Notice("done", payload.kind, payload.number, worker=self.id)
+            await self.redis.publish(bot_channel(payload.bot), pack(notice))
+
+    # ---- events from the runner thread
+
+    def _emit_threadsafe(self, event: Event) -> None:
+        loop = self._loop
+        if loop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._on_event, event)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Progress):
+            payload = self._local.get(("batch", event.batch_id))
+            if payload is not None:
+                notice = Notice("progress", "batch", payload.number, event.fraction, event.note,
+                                self.id)  # fmt: skip
+                asyncio.ensure_future(self.redis.publish(bot_channel(payload.bot), pack(notice)))
+            return
+        key = ("batch", event.batch_id) if isinstance(event, BatchDone) else None
+        if isinstance(event, CallDone):
+            key = ("call", event.call_id)
+        future = self._waiting.get(key) if key is not None else None
+        if future is not None and not future.done():
+            future.set_result(event)
+
+    # ---- side loops
+
+    async def _cancels(self) -> None:
+        pubsub = self.redis.pubsub()
+        await pubsub.subscribe(CANCEL_CHANNEL)
+        try:
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                bot, batch_id, job_id = unpack(message["data"])
+                local = self._remote.get((bot, batch_id))
+                if local is not None:
+                    self.runner.submit(Cancel(local, job_id))
+        finally:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+
+    async def _heartbeat(self) -> None:
+        interval = max(0.2, self.visibility_s / 4)
+        while True:
+            with contextlib.suppress(Exception):  # Redis away for a moment: try again
+                await self._beat(interval)
+            await asyncio.sleep(interval)
+
+    async def _beat(self, interval: float) -> None:
+        free = await asyncio.to_thread(free_device_memory, self.device)
+        missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
+        state = {
+            "missing": missing,
+            "id": self.id, "device": self.device, "ops": sorted(self.ops), "lanes": list(LANES),
+            "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
+        }  # fmt: skip
+        await self.redis.set(f"vitrina:worker:{self.id}", json.dumps(state),
+                             ex=max(2, int(interval * 3 + 1)))  # fmt: skip
+        for lane, broker in self.brokers.items():  # keep what we hold from being reclaimed
+            pending = await self.redis.xpending_range(
+                stream(lane), GROUP, min="-", max="+", count=10, consumername=broker.consumer_name
+            )
+            ids = [entry["message_id"] for entry in pending]
+            if ids:
+                await self.redis.xclaim(stream(lane), GROUP, broker.consumer_name, 0, ids,
+                                        justid=True)  # fmt: skip
+            elif await self._orphans(lane):
+                # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
+                # new message: a no-op message wakes a free worker's reader up to do it.
+                await AsyncKicker(PING, broker, {}).kiq()
+
+    async def _orphans(self, lane: str) -> bool:
+        """A message some worker has held silently for longer than the visibility timeout."""
+        stale = await self.redis.xpending_range(
+            stream(lane), GROUP, min="-", max="+", count=1, idle=int(self.visibility_s * 1000)
+        )
+        return bool(stale)
+
+
+async def _ping() -> None:
+    """The no-op task that wakes a reader up (see `_beat`)."""
+
+
+def _plain(outcome: Any, error: Exception) -> Any:
+    if isinstance(outcome, list):
+        return [_plain(item, error) for item in outcome]
+    try:
+        pack(outcome)
+    except Exception:
+        return ServiceError(f"unpicklable result {type(outcome).__name__}: {error}")
+    return outcome
+
+
+__all__ = ["RedisWorker"]

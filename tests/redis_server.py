@@ -1,0 +1,99 @@
+"""A real `redis-server` for the scale-out tests: free loopback port, temp dir, no persistence."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def redis_server(folder: Path) -> Iterator[str]:
+    """Start redis-server, yield its redis:// URL, stop it at the end."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
+            "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]  # fmt: skip
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start (exit code {process.poll()})")
+            time.sleep(0.02)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float = 3.0,
+                 ops: str = "", edit_max_side: int = 64, device: str = "cpu",
+                 ) -> subprocess.Popen[bytes]:  # fmt: skip
+    """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code)."""
+    env = {
+        **os.environ,
+        "SERVICE_BACKEND": url,
+        "WEIGHTS_DIR": str(weights),
+        "DEVICE": device,
+        "EDIT_MAX_SIDE": str(edit_max_side),
+        "REDIS_VISIBILITY_S": str(visibility_s),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "BOT_TOKEN": "",
+        "OPENAI_API_KEY": "",
+    }
+    args = [sys.executable, "-m", "bot.cli", "worker", "--id", worker_id]
+    if ops:
+        args += ["--ops", ops]
+    return subprocess.Popen(args, env=env, cwd=Path(__file__).resolve().parents[1])
+
+
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def wait_for_workers(url: str, ids: set[str], timeout: float = 60.0,
+                     processes: tuple[subprocess.Popen[bytes], ...] = ()) -> None:  # fmt: skip
+    """Until every named worker has sent a heartbeat."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(client.exists(f"vitrina:worker:{worker_id}") for worker_id in ids):
+                return
+            if any(process.poll() is not None for process in processes):
+                raise RuntimeError("a worker process exited before its first heartbeat")
+            time.sleep(0.1)
+        raise RuntimeError(f"workers {sorted(ids)} sent no heartbeat in {timeout:.0f}s")
+    finally:
+        client.close()
