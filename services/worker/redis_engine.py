@@ -100,12 +100,15 @@ class RedisEngine(Engine):
         self._started = False
         for task in [*self._tasks, *self._sending]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._sending, return_exceptions=True)
+        # every step bounded: a stop that hangs on Redis would hang the bot's shutdown
+        # (a full-suite run once hung here in the scale-out e2e test's teardown)
+        await asyncio.wait([*self._tasks, *self._sending] or [asyncio.sleep(0)], timeout=wait_s)
         self._fail_all(ServiceError("the bot stopped waiting for its workers"))
         for broker in self.brokers.values():
             with contextlib.suppress(Exception):
-                await broker.shutdown()
-        await self.redis.aclose()
+                await asyncio.wait_for(broker.shutdown(), 5)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.redis.aclose(), 5)
 
     # ---- capacity: how many batches per lane the scheduler may have out at once
 
