@@ -102,7 +102,9 @@ class RedisEngine(Engine):
             task.cancel()
         # every step bounded: a stop that hangs on Redis would hang the bot's shutdown
         # (a full-suite run once hung here in the scale-out e2e test's teardown)
-        await asyncio.wait([*self._tasks, *self._sending] or [asyncio.sleep(0)], timeout=wait_s)
+        pending = [*self._tasks, *self._sending]
+        if pending:
+            await asyncio.wait(pending, timeout=wait_s)
         self._fail_all(ServiceError("the bot stopped waiting for its workers"))
         for broker in self.brokers.values():
             with contextlib.suppress(Exception):
