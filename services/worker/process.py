@@ -35,6 +35,7 @@ log = logging.getLogger("vitrina.worker")
 #: Builds the operations inside the worker process: a module-level function (picklable).
 OperationsFactory = Callable[..., Mapping[str, Operation]]
 RESTART_LIMIT = 20  # deaths in a row before the engine gives up restarting
+WORKER_NICENESS = 10  # the worker process's CPU priority below the bot's
 
 
 class ProcessEngine(Engine):
@@ -161,6 +162,7 @@ def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_l
         level=log_level, format="%(asctime)s %(levelname)s %(name)s[worker]: %(message)s"
     )
     _limit_threads(config)
+    _yield_cpu_to_the_bot()
     send_lock = threading.Lock()
 
     def emit(event: Event) -> None:
@@ -186,6 +188,14 @@ def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_l
 
     threading.Thread(target=read, name="worker-orders", daemon=True).start()
     runner.serve()
+
+
+def _yield_cpu_to_the_bot() -> None:
+    """Run the models at a lower CPU priority than the bot (nice +WORKER_NICENESS): on a
+    busy CPU box the scheduler then gives the bot's answers the core first, and the models
+    take whatever is left (a GPU worker barely uses the CPU either way)."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(WORKER_NICENESS)
 
 
 def _limit_threads(config: Any) -> None:
