@@ -100,7 +100,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
         ),  # fmt: skip
         Row(
             "P2",
-            "tags answered before the edit ended",
+            "tags sent during the edit and answered before it ended",
             f"{done_before_edit}/{len(waits)}",
             "all",
             done_before_edit == len(waits),

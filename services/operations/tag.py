@@ -18,7 +18,7 @@ class TagOperation:
     """CLIP zero-shot tags from the user's domain vocabulary."""
 
     name = "tag"
-    max_batch = 8
+    max_batch = 16  # the bare model's best CPU batch for ViT-B/32 (benchmarks/batching.py)
     max_side = 1024  # CLIP sees 224 px; no need to keep a 12 MP photo in memory
 
     def __init__(
