@@ -134,7 +134,7 @@ async def bot_overhead(args: argparse.Namespace, workdir: Path) -> list[float]:
     """Seconds from sending a photo captioned /tag to the tags message, `repeat` times; a
     new photo each time (a repeated one is answered by the result cache, P5)."""
     env_args = argparse.Namespace(device="cpu", steps=3, side=64, no_preload=False,
-                                  no_worker=0.0, preimport=False, prebuild=False,
+                                  no_worker=0.0, preimport=False,
                                   switch_ms=0.0, slow_ms=0.0, worker="process")  # fmt: skip
     times = []
     async with StampedEmulator() as emulator:

@@ -73,15 +73,6 @@ if os.environ.get("BENCH_PREIMPORT"):  # what the worker imports lazily, done be
     import torch, transformers, diffusers  # noqa
     from transformers import CLIPModel, BlipForConditionalGeneration, MarianMTModel  # noqa
     from diffusers import StableDiffusionInstructPix2PixPipeline  # noqa
-if os.environ.get("BENCH_PREBUILD"):  # aiogram builds Response[T] (pydantic) on first use
-    import aiogram.methods as methods
-    from aiogram.client.session.base import Response
-    for name in methods.__all__:
-        returning = getattr(getattr(methods, name), "__returning__", None)
-        try:
-            Response[returning]
-        except Exception:  # base classes: __returning__ is not a type
-            pass
 if os.environ.get("BENCH_SWITCH_MS"):
     sys.setswitchinterval(float(os.environ["BENCH_SWITCH_MS"]) / 1000)
 slow_ms = float(os.environ.get("BENCH_SLOW_MS") or 0)
@@ -189,8 +180,6 @@ def bot_env(args: argparse.Namespace, emulator: BotAPIEmulator, workdir: Path) -
         env["BENCH_NO_WORKER"] = str(args.no_worker)
     if args.preimport:
         env["BENCH_PREIMPORT"] = "1"
-    if args.prebuild:
-        env["BENCH_PREBUILD"] = "1"
     if args.switch_ms:
         env["BENCH_SWITCH_MS"] = str(args.switch_ms)
     if args.slow_ms:
@@ -348,11 +337,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-worker", type=float, default=0.0, metavar="SECONDS",
                         help="edit jobs sleep this long instead of diffusing")  # fmt: skip
     parser.add_argument("--slow-ms", type=float, default=0.0)
-    parser.add_argument(
-        "--prebuild",
-        action="store_true",
-        help="build aiogram's pydantic Response[T] models before polling",
-    )
     parser.add_argument("--switch-ms", type=float, default=0.0,
                         help="sys.setswitchinterval in the bot (default 5 ms)")  # fmt: skip
     parser.add_argument("--py-spy", choices=("threads", "gil"), default=None)
@@ -409,7 +393,6 @@ def main() -> None:
         for name in (
             "no_preload",
             "preimport",
-            "prebuild",
             "no_worker",
             "switch_ms",
             "slow_ms",

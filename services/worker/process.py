@@ -118,10 +118,9 @@ class ProcessEngine(Engine):
         if generation != self._generation or self._stopping:
             return
         process = self.process
-        code = process.exitcode if process is not None else None
         if process is not None:
-            process.join(0.5)
-            code = process.exitcode
+            process.join(0)  # reap it without blocking the loop (the pipe closed: it is gone)
+        code = process.exitcode if process is not None else None
         log.error("the model worker process died (exit code %s); starting a new one", code)
         self._fail_all(WorkerDied(f"the model worker process died (exit code {code})"))
         self.process, self._conn = None, None
