@@ -50,8 +50,10 @@ def redis_server(folder: Path) -> Iterator[str]:
 
 def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float = 3.0,
                  ops: str = "", edit_max_side: int = 64, device: str = "cpu",
+                 env: dict[str, str] | None = None, log: Path | None = None,
                  ) -> subprocess.Popen[bytes]:  # fmt: skip
-    """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code)."""
+    """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code).
+    `env` adds settings (the worker's own: EDIT_STEPS, ...); `log` takes its output."""
     env = {
         **os.environ,
         "SERVICE_BACKEND": url,
@@ -63,11 +65,17 @@ def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float
         "MKL_NUM_THREADS": "1",
         "BOT_TOKEN": "",
         "OPENAI_API_KEY": "",
-    }
+    } | (env or {})
     args = [sys.executable, "-m", "bot.cli", "worker", "--id", worker_id]
     if ops:
         args += ["--ops", ops]
-    return subprocess.Popen(args, env=env, cwd=Path(__file__).resolve().parents[1])
+    output = log.open("ab") if log is not None else None
+    try:
+        return subprocess.Popen(args, env=env, cwd=Path(__file__).resolve().parents[1],
+                                stdout=output, stderr=output)  # fmt: skip
+    finally:
+        if output is not None:
+            output.close()
 
 
 def stop_worker(process: subprocess.Popen[bytes]) -> None:

@@ -133,7 +133,10 @@ async def test_gpt_failures_fall_back_to_the_local_path(
         server.script = list(script)
         async with ModelServices(_gpt_config(tiny_weights, server.url)) as services:
             result = await describe(services, photo_files["coffee"], domain="hotel")
-    assert len(server.requests) == 3
+    attempts = [r for r in caplog.records if r.getMessage().startswith("GPT attempt")]
+    assert len(attempts) == 3
+    # under load a timed-out attempt may not even have connected: the server saw fewer
+    assert len(server.requests) == 3 if script[0] == 500 else 1 <= len(server.requests) <= 3
     reason = "HTTP 500" if script[0] == 500 else "no answer in 0.5 s"
     assert result.path == f"local (GPT failed: {reason})"
     assert_structure(result)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
 
 from services.errors import BadImage
-from services.operations import LANE_DIFFUSION, LANE_QUICK
+from services.jobs import JobRequest
+from services.layer import ServiceConfig, default_operations
+from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
 from services.results import ImageResult
 from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import pack, unpack
@@ -37,3 +41,22 @@ def test_capacity_and_availability_follow_the_live_workers() -> None:
     assert engine.missing_weights("describe") == ["a worker serving describe"]
     engine.live_workers = engine.live_workers[:1]
     assert engine.missing_weights("night") == ["pix2pix"]
+
+
+def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> None:
+    """A Redis worker reads only its operations' `lanes`: a job outside them would wait
+    for a worker that never reads its stream."""
+    operations = default_operations(ServiceConfig(tiny_weights))
+    requests = {
+        "background": [{"kind": "colour", "value": "#ffffff"}, {"kind": "prompt", "value": "a"}],
+        "night": [{}], "tulips": [{}], "edit": [{"prompt": "make it blue"}],
+        "tag": [{}], "describe": [{"domain": "product"}],
+    }  # fmt: skip
+    assert set(requests) == set(operations)
+    for op, params_list in requests.items():
+        operation = operations[op]
+        lanes = {getattr(operation, "lane", lambda r: LANE_QUICK)(
+            JobRequest(op, 1, Path("x.jpg"), params)) for params in params_list}  # fmt: skip
+        assert lanes <= set(lanes_of(operation)), op
+    assert lanes_of(operations["tag"]) == (LANE_QUICK,)
+    assert lanes_of(operations["night"]) == (LANE_DIFFUSION,)

@@ -87,9 +87,17 @@ class Operation(Protocol):
 class Laned(Protocol):
     """An operation may also define ``lane(request) -> "quick" | "diffusion"`` (default
     quick): a diffusion job runs in the slow lane and quick jobs overtake it between its
-    denoising steps."""
+    denoising steps. ``lanes`` names every lane its jobs can take (a Redis worker reads
+    only those streams)."""
+
+    lanes: tuple[str, ...]
 
     def lane(self, request: JobRequest) -> str: ...
+
+
+def lanes_of(operation: object) -> tuple[str, ...]:
+    """The lanes an operation's jobs can take: its ``lanes``, else the quick lane only."""
+    return tuple(getattr(operation, "lanes", (LANE_QUICK,)))
 
 
 class Cacheable(Protocol):

@@ -61,6 +61,7 @@ class BackgroundOperation:
     """One photo per run (max_batch 1): a cut is per image, and a prompt job is a diffusion."""
 
     name = "background"
+    lanes = (LANE_QUICK, LANE_DIFFUSION)
     max_batch = 1
 
     def __init__(

@@ -78,6 +78,7 @@ class EditOperation:
     """One of the edit ops; the three share one Pix2PixEditor (one model in memory)."""
 
     max_batch = MAX_BATCH
+    lanes = (LANE_DIFFUSION,)
 
     def __init__(
         self, name: str, editor: Pix2PixEditor, missing: Callable[[], list[str]],

@@ -47,6 +47,8 @@ from services.worker.redis_protocol import (
     TASK,
     Notice,
     RemoteOrder,
+    alive_ttl_s,
+    bot_alive_key,
     bot_channel,
     cancelled_key,
     make_broker,
@@ -67,7 +69,8 @@ class RedisEngine(Engine):
     def __init__(self, url: str, *, visibility_s: float = 60.0) -> None:
         super().__init__()
         self.url = url
-        self.bot = uuid.uuid4().hex[:12]
+        self.bot = uuid.uuid4().hex[:12]  # this process: a restarted bot is a new one
+        self.visibility_s = visibility_s
         self.redis = aioredis.from_url(url)
         self.brokers: dict[str, RedisStreamBroker] = {
             lane: make_broker(url, lane, visibility_s=visibility_s) for lane in LANES
@@ -83,6 +86,7 @@ class RedisEngine(Engine):
         if self._started:
             return
         self._started = True
+        await self._beat()  # before any order: a worker drops orders of a silent bot
         for broker in self.brokers.values():
             await broker.startup()  # declares the consumer group: jobs wait for workers
         pubsub = self.redis.pubsub()
@@ -91,6 +95,7 @@ class RedisEngine(Engine):
             asyncio.create_task(self._notices(pubsub), name="vitrina-redis-notices"),
             asyncio.create_task(self._poll_results(), name="vitrina-redis-poll"),
             asyncio.create_task(self._poll_workers(), name="vitrina-redis-workers"),
+            asyncio.create_task(self._heartbeat(), name="vitrina-redis-heartbeat"),
         ]
         await self._refresh_workers()
 
@@ -98,14 +103,19 @@ class RedisEngine(Engine):
         if not self._started:
             return
         self._started = False
+        # every step bounded: a stop that hangs on Redis would hang the bot's shutdown
+        # (a full-suite run once hung here in the scale-out e2e test's teardown).
+        # Orders being sent go out first: the Cancel of each running job among them.
+        if self._sending:
+            await asyncio.wait(list(self._sending), timeout=min(wait_s, 5))
         for task in [*self._tasks, *self._sending]:
             task.cancel()
-        # every step bounded: a stop that hangs on Redis would hang the bot's shutdown
-        # (a full-suite run once hung here in the scale-out e2e test's teardown)
         pending = [*self._tasks, *self._sending]
         if pending:
             await asyncio.wait(pending, timeout=wait_s)
         self._fail_all(ServiceError("the bot stopped waiting for its workers"))
+        with contextlib.suppress(Exception):  # workers drop what this bot left queued
+            await asyncio.wait_for(self.redis.delete(bot_alive_key(self.bot)), 5)
         for broker in self.brokers.values():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(broker.shutdown(), 5)
@@ -127,6 +137,15 @@ class RedisEngine(Engine):
             return [f"a worker serving {op}"]
         lacks = [list(w.get("missing", {}).get(op, [])) for w in serving]
         return [] if any(not lack for lack in lacks) else lacks[0]
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(max(0.2, self.visibility_s / 4))
+            with contextlib.suppress(Exception):  # Redis away for a moment: try again
+                await self._beat()
+
+    async def _beat(self) -> None:
+        await self.redis.set(bot_alive_key(self.bot), b"1", ex=alive_ttl_s(self.visibility_s))
 
     async def _poll_workers(self) -> None:
         while True:

@@ -12,6 +12,9 @@ Keys (all under ``vitrina:``):
 - ``bot:<bot>`` (pub/sub): progress and "result stored" notices for one bot process.
 - ``cancel`` (pub/sub) + ``cancelled:<bot>:<batch>`` (set, TTL): Cancel orders.
 - ``worker:<id>``: a worker's heartbeat (JSON, TTL): ops, lanes, models, free memory.
+- ``alive:<bot>``: a bot process's heartbeat (TTL: twice the visibility timeout). A worker drops
+  the orders of a bot that stopped beating (its restart queues them again from SQLite) and
+  cancels the one it is running.
 """
 
 from __future__ import annotations
@@ -37,7 +40,9 @@ PHOTO_TTL_S = 24 * 3600
 RESULT_TTL_S = 3600
 CANCEL_CHANNEL = PREFIX + "cancel"
 STREAM_MAXLEN = 10_000
-MAX_REFUSALS = 50  # re-queued this often (no worker has the op or the memory): it fails
+REFUSAL_PAUSE_S = 0.3  # a refusing worker waits this long: one that can take it gets there
+MAX_REFUSALS = 50  # re-queued this often while no other live worker could take it: it fails
+MAX_REQUEUES = 2000  # the guard against two workers refusing one job to each other forever
 
 
 def stream(lane: str) -> str:
@@ -62,6 +67,16 @@ def cancelled_key(bot: str, batch_id: int) -> str:
 
 def worker_key(worker_id: str) -> str:
     return f"{PREFIX}worker:{worker_id}"
+
+
+def bot_alive_key(bot: str) -> str:
+    return f"{PREFIX}alive:{bot}"
+
+
+def alive_ttl_s(visibility_s: float) -> int:
+    """How long a bot's heartbeat lasts: a bot silent this long is presumed dead. Twice the
+    visibility timeout (and 5 s at least): a bot's busy moment must never cost its jobs."""
+    return max(5, int(2 * visibility_s + 0.999))
 
 
 @dataclass(frozen=True)

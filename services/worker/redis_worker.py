@@ -31,7 +31,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 
 from services.errors import ServiceError
-from services.operations import LANE_DIFFUSION, Operation
+from services.operations import LANE_DIFFUSION, Operation, lanes_of
 from services.worker.messages import (
     BatchDone,
     Call,
@@ -47,11 +47,14 @@ from services.worker.redis_protocol import (
     GROUP,
     LANES,
     MAX_REFUSALS,
+    MAX_REQUEUES,
     PING,
+    REFUSAL_PAUSE_S,
     RESULT_TTL_S,
     TASK,
     Notice,
     RemoteOrder,
+    bot_alive_key,
     bot_channel,
     cancelled_key,
     make_broker,
@@ -60,6 +63,7 @@ from services.worker.redis_protocol import (
     result_key,
     stream,
     unpack,
+    worker_key,
 )
 from services.worker.runner import BatchRunner
 
@@ -93,9 +97,13 @@ class RedisWorker:
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.runner = BatchRunner(operations, self._emit_threadsafe)
         self.redis = aioredis.from_url(url)
+        # only the streams its operations use: a tag-only worker never reads a diffusion
+        # job, and the bot counts it in the quick lane's capacity only
+        served_lanes = {lane for op in self.ops for lane in lanes_of(operations[op])}
+        self.lanes = tuple(lane for lane in LANES if lane in served_lanes)
         self.brokers = {
             lane: make_broker(url, lane, visibility_s=visibility_s, consumer=f"{self.id}:{lane}")
-            for lane in LANES
+            for lane in self.lanes
         }
         for broker in self.brokers.values():
             broker.is_worker_process = True
@@ -109,7 +117,8 @@ class RedisWorker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._finish = asyncio.Event()
         self.served: dict[str, int] = {}  # op -> batches run (the models it holds, roughly)
-        self.busy: dict[str, str | None] = dict.fromkeys(LANES)
+        self.busy: dict[str, str | None] = dict.fromkeys(self.lanes)
+        self._orphaned: set[tuple[str, int]] = set()  # (bot, batch) cancelled: its bot died
 
     # ---- lifecycle
 
@@ -138,7 +147,7 @@ class RedisWorker:
                 with contextlib.suppress(Exception):
                     await broker.shutdown()
             with contextlib.suppress(Exception):
-                await self.redis.delete(f"vitrina:worker:{self.id}")
+                await self.redis.delete(worker_key(self.id))
             await self.redis.aclose()
 
     def stop(self) -> None:
@@ -162,18 +171,23 @@ class RedisWorker:
         refusal = self._refusal(payload)
         if refusal is not None:
             count = int(context.message.labels.get("X-Taskiq-requeue", 0))
-            if count < MAX_REFUSALS:
-                log.info("refused %s %s: %s", payload.kind, payload.op, refusal)
-                await asyncio.sleep(0.2)  # let a worker that can take it get there first
+            others = await self._others_serving(payload)
+            if count < (MAX_REQUEUES if others else MAX_REFUSALS):
+                log.log(logging.INFO if count == 0 else logging.DEBUG,
+                        "refused %s %s (%d others serve it): %s", payload.kind, payload.op,
+                        others, refusal)  # fmt: skip
+                await asyncio.sleep(REFUSAL_PAUSE_S)  # one that can take it gets there first
                 await context.requeue()  # raises NoResultError: acked, queued again
-            error = ServiceError(f"no worker can run it: {refusal}")
-            if isinstance(payload.order, RunBatch):
-                await self._store(payload, [error] * len(payload.order.requests))
-            else:
-                await self._store(payload, CallDone(payload.number, error=error))
+            await self._store_error(payload, ServiceError(f"no worker can run it: {refusal}"))
             return
         key = result_key(payload.bot, payload.kind, payload.number)
         if await self.redis.exists(key):  # a redelivered job already answered: nothing to do
+            return
+        if not await self.redis.exists(bot_alive_key(payload.bot)):
+            # its bot died (or stopped) after sending it: the restarted bot queues the job
+            # again from its SQLite rows, so running this one would be wasted work
+            log.info("dropped %s %s: its bot %s is gone", payload.kind, payload.op, payload.bot)
+            await self._store_error(payload, ServiceError("the bot that sent it is gone"))
             return
         lane = payload.lane
         self.busy[lane] = f"{payload.op}"
@@ -194,6 +208,23 @@ class RedisWorker:
             await self._store(payload, event.outcomes)
         elif isinstance(event, CallDone):
             await self._store(payload, event)
+
+    async def _store_error(self, payload: RemoteOrder, error: ServiceError) -> None:
+        if isinstance(payload.order, RunBatch):
+            await self._store(payload, [error] * len(payload.order.requests))
+        else:
+            await self._store(payload, CallDone(payload.number, error=error))
+
+    async def _others_serving(self, payload: RemoteOrder) -> int:
+        """Live workers besides this one that serve the order's op in its lane."""
+        count = 0
+        async for key in self.redis.scan_iter(match=worker_key("*")):
+            with contextlib.suppress(Exception):
+                state = json.loads(await self.redis.get(key) or b"{}")
+                if (state.get("id") != self.id and payload.op in state.get("ops", ())
+                        and payload.lane in state.get("lanes", ())):  # fmt: skip
+                    count += 1
+        return count
 
     def _refusal(self, payload: RemoteOrder) -> str | None:
         if payload.op not in self.ops or payload.op not in self.operations:
@@ -253,6 +284,7 @@ class RedisWorker:
             self._waiting.pop((kind, number), None)
             self._local.pop((kind, number), None)
             self._remote.pop((payload.bot, payload.number), None)
+            self._orphaned.discard((payload.bot, payload.number))
 
     async def _store(self, payload: RemoteOrder, outcome: Any) -> None:
         """Store the outcome once (a redelivered job's second answer is dropped), then
@@ -318,11 +350,13 @@ class RedisWorker:
         missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
         state = {
             "missing": missing,
-            "id": self.id, "device": self.device, "ops": sorted(self.ops), "lanes": list(LANES),
+            "id": self.id, "device": self.device, "ops": sorted(self.ops),
+            "lanes": list(self.lanes),
             "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
         }  # fmt: skip
-        await self.redis.set(f"vitrina:worker:{self.id}", json.dumps(state),
+        await self.redis.set(worker_key(self.id), json.dumps(state),
                              ex=max(2, int(interval * 3 + 1)))  # fmt: skip
+        await self._cancel_orphans()
         for lane, broker in self.brokers.items():  # keep what we hold from being reclaimed
             pending = await self.redis.xpending_range(
                 stream(lane), GROUP, min="-", max="+", count=10, consumername=broker.consumer_name
@@ -335,6 +369,19 @@ class RedisWorker:
                 # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
                 # new message: a no-op message wakes a free worker's reader up to do it.
                 await AsyncKicker(PING, broker, {}).kiq()
+
+    async def _cancel_orphans(self) -> None:
+        """Cancel the running batches whose bot stopped beating (it re-runs them itself)."""
+        for (bot, batch), local in list(self._remote.items()):
+            if (bot, batch) in self._orphaned or await self.redis.exists(bot_alive_key(bot)):
+                continue
+            payload = self._local.get(("batch", local))
+            if payload is None or not isinstance(payload.order, RunBatch):
+                continue
+            log.info("cancelling %s batch %s: its bot %s is gone", payload.op, batch, bot)
+            self._orphaned.add((bot, batch))
+            for job_id in payload.order.job_ids:
+                self.runner.submit(Cancel(local, job_id))
 
     async def _orphans(self, lane: str) -> bool:
         """A message some worker has held silently for longer than the visibility timeout."""

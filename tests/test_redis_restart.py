@@ -1,0 +1,95 @@
+"""SERVICE_BACKEND=redis://: the bot is SIGKILLed while a worker runs its job.
+
+The bot's SQLite rows are what the user is owed: the restarted bot queues the job again and
+answers it once. The worker notices that the bot which sent the running job stopped beating
+and cancels it, rather than spending the GPU on a result nobody will read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+import redis
+
+from services.errors import JobCancelled
+from services.worker.redis_protocol import GROUP, PREFIX, stream, unpack
+from tests.emulator import BotAPIEmulator
+from tests.redis_server import start_worker, stop_worker, wait_for_workers
+from tests.test_kill import PROMPT, _env, _result_jobs, _start
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+VISIBILITY_S = 2.0  # a bot silent for 5 s (twice this, 5 s at least) is presumed dead
+STEPS = "300"  # the worker's diffusion runs long enough to be caught, and killed, mid-run
+
+
+def _holder(client: redis.Redis) -> str | None:
+    pending = client.xpending_range(stream("diffusion"), GROUP, min="-", max="+", count=1)
+    return pending[0]["consumer"].decode().split(":")[0] if pending else None
+
+
+async def _until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, what
+        await asyncio.sleep(0.05)
+
+
+def _job(database: Path) -> tuple[str, int] | None:
+    with sqlite3.connect(database) as db:
+        row = db.execute("SELECT status, delivered FROM jobs").fetchone()
+    return None if row is None else (str(row[0]), int(row[1]))
+
+
+async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
+    tmp_path: Path, tiny_weights: Path, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    redis_url: str,
+) -> None:  # fmt: skip
+    url = redis_url[:-1] + "4"  # a database of its own
+    client = redis.Redis.from_url(url)
+    worker = start_worker(
+        url,
+        tiny_weights,
+        "solo",
+        visibility_s=VISIBILITY_S,
+        env={"BACKGROUND_STEPS": STEPS},
+        log=tmp_path / "worker.log",
+    )
+    database = tmp_path / "data" / "vitrina.sqlite3"
+    env = _env(emulator, tiny_weights, database) | {
+        "SERVICE_BACKEND": url, "REDIS_VISIBILITY_S": str(VISIBILITY_S),
+    }  # fmt: skip
+    bot = None
+    try:
+        await asyncio.to_thread(wait_for_workers, url, {"solo"}, 90, (worker,))
+        bot = await _start(env, tmp_path)
+        emulator.user(300, "en").send_photo(photos["coffee"], caption=PROMPT)
+        await _until(lambda: _holder(client) == "solo", 90, "the job never reached the worker")
+        bot.kill()  # SIGKILL: no shutdown, no Cancel sent; the job stays in Redis
+        await bot.wait()
+        bot = None
+        assert _job(database) == ("running", 0)
+
+        # the worker sees the bot's heartbeat lapse and cancels the orphan (acknowledged)
+        await _until(lambda: _holder(client) is None, 30, "the orphaned job kept running")
+        results = client.keys(PREFIX + "result:*:batch:*")
+        assert len(results) == 1, results
+        answered_by, outcomes = unpack(client.get(results[0]))
+        assert answered_by == "solo" and isinstance(outcomes[0], JobCancelled), outcomes
+
+        bot = await _start(env, tmp_path)  # the restart: SQLite says the job is owed
+        await _until(lambda: _job(database) == ("done", 1), 180,
+                     f"not answered after the restart: {_job(database)}")  # fmt: skip
+    finally:
+        if bot is not None:
+            bot.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(bot.wait(), 60)
+        stop_worker(worker)
+        client.close()
+    assert list(_result_jobs(emulator).values()) == [1]  # one result image, sent once
+    texts = [t or "" for r in emulator.bot_messages for t in [r["text"], *r.get("edits", [])]]
+    assert any("restarted" in text for text in texts)  # the user was told it resumed
