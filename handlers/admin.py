@@ -47,14 +47,17 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
 
 
 def _worker_line(worker: dict[str, Any]) -> str:
-    """One heartbeat: id · device · free memory · what runs now · batches served."""
+    """One heartbeat: id · device · free memory · what runs now · batches served · the
+    models it holds."""
     free = worker.get("free_bytes")
     busy = ", ".join(op for op in (worker.get("busy") or {}).values() if op) or "idle"
     served = ", ".join(f"{op} {n}" for op, n in sorted((worker.get("served") or {}).items()))
+    models = ", ".join(f"{m.get('name')} {_size(int(m.get('bytes') or 0))}"
+                       for m in worker.get("models") or ())  # fmt: skip
     parts = [str(worker.get("id")), str(worker.get("device"))]
     if free is not None:
         parts.append(f"{free / 2**30:.1f} GB free")
-    parts += [busy, served or "—"]
+    parts += [busy, served or "—", models or "—"]
     return "• " + html.escape(" · ".join(parts))
 
 

@@ -113,6 +113,12 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
         assert sum(map(_is_tags, chat)) == 1, "a tag answered twice or not at all"
         assert sum(r["method"] == "sendPhoto" for r in chat) == 1, "a night answered twice"
     assert set(engine.answered_by) == set(WORKERS), engine.answered_by  # both worked
+    await asyncio.sleep(2 * VISIBILITY_S / 4 + 1.5)  # a heartbeat, then the bot's poll
+    before = len(emulator.bot_messages)
+    admin.send_text("/stats")
+    stats = (await admin.wait_for_message(lambda r: "Workers" in (r["text"] or ""),
+                                          after=before))["text"]  # fmt: skip
+    assert "w1/clip" in stats or "w2/clip" in stats, stats  # the models each worker holds
 
     # a worker dies mid-edit: the other one finishes that job; nothing is answered twice
     user, keyboard = users[0], keyboards[0]

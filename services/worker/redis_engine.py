@@ -27,6 +27,7 @@ from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
 
 from services.errors import ServiceError
+from services.models.residency import ResidentInfo
 from services.worker.engine import Engine
 from services.worker.messages import (
     BatchDone,
@@ -164,6 +165,15 @@ class RedisEngine(Engine):
             self.on_capacity()
 
     # ---- orders
+
+    async def call(self, op: str, method: str, *args: Any) -> Any:
+        if op == "" and method == "resident_models":  # each worker's, from its heartbeat
+            return [
+                ResidentInfo(**{**model, "name": f"{worker.get('id')}/{model['name']}"})
+                for worker in self.live_workers
+                for model in worker.get("models", ())
+            ]
+        return await super().call(op, method, *args)
 
     def _send(self, order: Order) -> None:
         if not self._started:

@@ -349,7 +349,7 @@ class RedisWorker:
         free = await asyncio.to_thread(free_device_memory, self.device)
         missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
         state = {
-            "missing": missing,
+            "missing": missing, "models": await asyncio.to_thread(self._models),
             "id": self.id, "device": self.device, "ops": sorted(self.ops),
             "lanes": list(self.lanes),
             "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
@@ -369,6 +369,17 @@ class RedisWorker:
                 # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
                 # new message: a no-op message wakes a free worker's reader up to do it.
                 await AsyncKicker(PING, broker, {}).kiq()
+
+    def _models(self) -> list[dict[str, Any]]:
+        """The models loaded now (read from the heartbeat thread; a model being loaded or
+        unloaded at this moment may be missed until the next beat)."""
+        residency = getattr(self.operations, "residency", None)
+        if residency is None:
+            return []
+        try:
+            return [dataclasses.asdict(m) for m in residency.snapshot() if m.loaded]
+        except Exception:  # a model changing under us: next beat
+            return []
 
     async def _cancel_orphans(self) -> None:
         """Cancel the running batches whose bot stopped beating (it re-runs them itself)."""
