@@ -24,17 +24,28 @@ from tests.redis_server import start_worker, stop_worker, wait_for_workers
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 PINK = {"kind": "colour", "value": "#ffc0cb"}
+VISIBILITY_S = 3.0
+LONG_SCENES = {"BACKGROUND_STEPS": "300"}  # a generated scene outlasts the visibility timeout
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fleet(redis_url: str, tiny_weights: Path) -> AsyncIterator[ModelServices]:
     url = redis_url[:-1] + "3"  # a database of its own
     workers = {
-        "full": start_worker(url, tiny_weights, "full"),
-        "cuts": start_worker(url, tiny_weights, "cuts", ops="background,tag"),
+        "full": start_worker(
+            url, tiny_weights, "full", visibility_s=VISIBILITY_S, env=LONG_SCENES
+        ),
+        "cuts": start_worker(
+            url,
+            tiny_weights,
+            "cuts",
+            visibility_s=VISIBILITY_S,
+            ops="background,tag",
+            env=LONG_SCENES,
+        ),
     }
     config = ServiceConfig(tiny_weights, edit_max_side=64, batch_window_ms=5, backend=url,
-                           redis_visibility_s=3.0)  # fmt: skip
+                           redis_visibility_s=VISIBILITY_S)  # fmt: skip
     try:
         await asyncio.to_thread(wait_for_workers, url, set(workers), 90,
                                 tuple(workers.values()))  # fmt: skip
@@ -118,3 +129,28 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     assert served.get("full", 0) >= 4, served
     assert served.get("cuts", 0) <= 1, served
     assert time.monotonic() - started < 120
+
+
+def _served(services: ModelServices, op: str) -> int:
+    return sum(w.get("served", {}).get(op, 0) for w in _engine(services).live_workers)
+
+
+async def test_a_job_longer_than_the_visibility_timeout_runs_once(
+    fleet: ModelServices, photo_files: dict[str, Path]
+) -> None:
+    """The worker running it keeps its message fresh (heartbeat), so the idle worker never
+    reclaims it: one run, one answer, while quick jobs pass through both workers."""
+    scene = {"kind": "prompt", "value": "on a marble table"}
+    before = _served(fleet, "background")
+    handle = fleet.submit(JobRequest("background", 20, photo_files["chelsea"], scene))
+    while handle.state is not JobState.RUNNING:
+        await asyncio.sleep(0.05)
+    tags = []
+    while not handle.done:  # the other worker keeps reading the streams meanwhile
+        tags.append(fleet.submit(JobRequest("tag", 21, photo_files["rocket"])))
+        await asyncio.sleep(0.5)
+    await handle.result()
+    assert handle.run_s > 2 * VISIBILITY_S, handle.run_s  # it did outlast the timeout
+    await asyncio.gather(*(tag.result() for tag in tags))
+    await asyncio.sleep(VISIBILITY_S / 4 + 1.5)  # a heartbeat, then the bot's poll
+    assert _served(fleet, "background") == before + 1  # run by one worker, once
