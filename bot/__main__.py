@@ -8,6 +8,8 @@ import sys
 from bot.app import Application
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
+from services.errors import BackendUnreachable
+from services.worker.redis_url import password
 
 
 async def main(settings: Settings) -> None:
@@ -28,10 +30,11 @@ def run(argv: list[str] | None = None) -> int:
         return 2
     if "--check" in args:
         return 0
-    setup_logging(settings.log_level, [settings.bot_token.get(), settings.openai_api_key.get()])
+    secrets = [settings.bot_token.get(), settings.openai_api_key.get()]
+    setup_logging(settings.log_level, [*secrets, password(settings.service_backend)])
     try:
         asyncio.run(main(settings))
-    except SettingsError as exc:
+    except (SettingsError, BackendUnreachable) as exc:
         sys.stderr.write(f"vitrina: {exc}\n")
         return 2
     except KeyboardInterrupt:

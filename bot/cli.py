@@ -16,6 +16,7 @@ from typing import Any
 
 from bot import worker_cli
 from bot.settings import Settings, SettingsError, load_settings
+from services.errors import BackendUnreachable
 from services.imaging.decode import IMAGE_SUFFIXES
 from services.results import ImageResult
 
@@ -386,7 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say("vitrina: no images found")
             return 2
         rows = asyncio.run(process(settings, images, ops, args.out))
-    except (SettingsError, FileNotFoundError) as exc:
+    except (SettingsError, FileNotFoundError, BackendUnreachable) as exc:
         _say(f"vitrina: {exc}")
         return 2
     failed = sum(row["status"] != "done" for row in rows)

@@ -9,6 +9,11 @@ class ServiceError(Exception):
     """Base class for errors a job can end with."""
 
 
+class BackendUnreachable(ServiceError):
+    """SERVICE_BACKEND's Redis did not answer at start (the message names it without its
+    password): the bot or worker says so in one line instead of starting half-way."""
+
+
 class ModelUnavailable(ServiceError):
     """A model's folder is missing or incomplete under WEIGHTS_DIR."""
 

@@ -98,7 +98,7 @@ class ServiceConfig:
     translation_runtime: str = "auto"  # auto | transformers | ctranslate2
     clip_runtime: str = "auto"  # auto | torch | onnx
     #: SERVICE_BACKEND: "local" (the worker above) or redis://host:port/db (taskiq workers)
-    backend: str = "local"
+    backend: str = field(default="local", repr=False)  # a redis:// URL may hold a password
     redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
 
 

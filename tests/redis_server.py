@@ -20,15 +20,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path) -> Iterator[str]:
-    """Start redis-server, yield its redis:// URL, stop it at the end."""
+def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
+                 ) -> Iterator[str]:  # fmt: skip
+    """Start redis-server, yield its redis:// URL, stop it at the end. `persist`: an
+    append-only file in `folder`, so a restart on the same port finds its data again."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
     folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    port = port or free_port()
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
-            "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"]  # fmt: skip
+            "", "--appendonly", "yes" if persist else "no", "--daemonize", "no",
+            "--loglevel", "warning"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from services.errors import BadImage
+from bot import cli
+from services.errors import BackendUnreachable, BadImage
 from services.jobs import JobRequest
-from services.layer import ServiceConfig, default_operations
+from services.layer import ModelServices, ServiceConfig, default_operations
 from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
 from services.results import ImageResult
 from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import pack, unpack
+from services.worker.redis_url import password, redacted
+from tests.redis_server import free_port
 
 
 def test_outcomes_travel_with_images_as_png_exactly() -> None:
@@ -60,3 +64,34 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
         assert lanes <= set(lanes_of(operation)), op
     assert lanes_of(operations["tag"]) == (LANE_QUICK,)
     assert lanes_of(operations["night"]) == (LANE_DIFFUSION,)
+
+
+def test_a_redis_url_is_shown_and_logged_without_its_password() -> None:
+    url = "redis://vitrina:s3cret-pass@10.0.0.5:6380/2"
+    assert redacted(url) == "redis://vitrina:***@10.0.0.5:6380/2"
+    assert password(url) == "s3cret-pass" and password("redis://h:1/0") == ""
+    assert redacted("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+    assert "s3cret" not in repr(ServiceConfig(Path("w"), backend=url))
+
+
+async def test_an_unreachable_redis_is_one_clear_error_without_the_password(
+    tmp_path: Path,
+) -> None:
+    url = f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0"  # nothing listens there
+    with pytest.raises(BackendUnreachable) as caught:
+        async with ModelServices(ServiceConfig(tmp_path, backend=url)):
+            pass
+    assert "cannot reach Redis at redis://:***@127.0.0.1" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_vitrina_worker_says_in_one_line_that_redis_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SERVICE_BACKEND", f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0")
+    monkeypatch.setenv("WEIGHTS_DIR", str(tmp_path))
+    monkeypatch.setenv("DEVICE", "cpu")
+    assert cli.main(["worker", "--id", "w"]) == 2
+    err = capsys.readouterr().err
+    assert "vitrina: cannot reach Redis at redis://:***@127.0.0.1" in err
+    assert "Traceback" not in err and "s3cret" not in err

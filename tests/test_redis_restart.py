@@ -16,9 +16,11 @@ import pytest
 import redis
 
 from services.errors import JobCancelled
+from services.jobs import JobRequest, JobState
+from services.layer import ModelServices, ServiceConfig
 from services.worker.redis_protocol import GROUP, PREFIX, stream, unpack
 from tests.emulator import BotAPIEmulator
-from tests.redis_server import start_worker, stop_worker, wait_for_workers
+from tests.redis_server import free_port, redis_server, start_worker, stop_worker, wait_for_workers
 from tests.test_kill import PROMPT, _env, _result_jobs, _start
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -93,3 +95,42 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
     assert list(_result_jobs(emulator).values()) == [1]  # one result image, sent once
     texts = [t or "" for r in emulator.bot_messages for t in [r["text"], *r.get("edits", [])]]
     assert any("restarted" in text for text in texts)  # the user was told it resumed
+
+
+async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
+    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes]
+) -> None:
+    """Redis (append-only file, as in the README's compose) goes down and comes back on its
+    port: a job sent meanwhile waits (its send is retried), the worker's readers and
+    Cancel/notice subscriptions reconnect, and later jobs run as before."""
+    photo = tmp_path / "coffee.img"
+    photo.write_bytes(photos["coffee"])
+    port, folder = free_port(), tmp_path / "redis"
+    server = redis_server(folder, port=port, persist=True)
+    url = server.__enter__()
+    worker = start_worker(
+        url, tiny_weights, "phoenix", visibility_s=VISIBILITY_S, edit_max_side=192
+    )
+    config = ServiceConfig(tiny_weights, backend=url, redis_visibility_s=VISIBILITY_S)
+    try:
+        await asyncio.to_thread(wait_for_workers, url, {"phoenix"}, 90, (worker,))
+        async with ModelServices(config) as services:
+            first = await services.submit(JobRequest("tag", 1, photo)).result()
+            server.__exit__(None, None, None)  # Redis stops
+            during = services.submit(JobRequest("tag", 2, photo))
+            await asyncio.sleep(1.0)
+            server = redis_server(folder, port=port, persist=True)
+            server.__enter__()  # ... and is back, with its data
+            assert (await asyncio.wait_for(during.result(), 60)).tags == first.tags
+            for user in (3, 4):
+                handle = services.submit(JobRequest("tag", user, photo))
+                assert (await asyncio.wait_for(handle.result(), 30)).tags == first.tags
+            night = services.submit(JobRequest("night", 5, photo, {"steps": 100}))
+            while night.state is not JobState.RUNNING or night.run_s == 0:
+                await asyncio.sleep(0.02)
+            night.cancel()  # reaches the worker over the re-made Cancel subscription
+            with pytest.raises(JobCancelled):
+                await asyncio.wait_for(night.result(), 60)
+    finally:
+        stop_worker(worker)
+        server.__exit__(None, None, None)

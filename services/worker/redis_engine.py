@@ -22,7 +22,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
 
@@ -52,10 +51,14 @@ from services.worker.redis_protocol import (
     bot_alive_key,
     bot_channel,
     cancelled_key,
+    check_reachable,
+    client,
+    listen_forever,
     make_broker,
     pack,
     photo_key,
     result_key,
+    subscribe,
     unpack,
 )
 
@@ -72,7 +75,7 @@ class RedisEngine(Engine):
         self.url = url
         self.bot = uuid.uuid4().hex[:12]  # this process: a restarted bot is a new one
         self.visibility_s = visibility_s
-        self.redis = aioredis.from_url(url)
+        self.redis = client(url)
         self.brokers: dict[str, RedisStreamBroker] = {
             lane: make_broker(url, lane, visibility_s=visibility_s) for lane in LANES
         }
@@ -86,14 +89,16 @@ class RedisEngine(Engine):
         await super().start()
         if self._started:
             return
+        await check_reachable(self.redis, self.url)
         self._started = True
         await self._beat()  # before any order: a worker drops orders of a silent bot
         for broker in self.brokers.values():
             await broker.startup()  # declares the consumer group: jobs wait for workers
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(bot_channel(self.bot))
+        channel = bot_channel(self.bot)
+        notices = listen_forever(self.redis, channel, self._notice,
+                                 first=await subscribe(self.redis, channel))  # fmt: skip
         self._tasks = [
-            asyncio.create_task(self._notices(pubsub), name="vitrina-redis-notices"),
+            asyncio.create_task(notices, name="vitrina-redis-notices"),
             asyncio.create_task(self._poll_results(), name="vitrina-redis-poll"),
             asyncio.create_task(self._poll_workers(), name="vitrina-redis-workers"),
             asyncio.create_task(self._heartbeat(), name="vitrina-redis-heartbeat"),
@@ -225,19 +230,12 @@ class RedisEngine(Engine):
 
     # ---- results and progress
 
-    async def _notices(self, pubsub: Any) -> None:
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                notice: Notice = unpack(message["data"])
-                if notice.kind == "progress":
-                    self._dispatch(Progress(notice.number, notice.fraction, notice.note))
-                else:
-                    await self._fetch((notice.result_kind, notice.number))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+    async def _notice(self, data: bytes) -> None:
+        notice: Notice = unpack(data)
+        if notice.kind == "progress":
+            self._dispatch(Progress(notice.number, notice.fraction, notice.note))
+        else:
+            await self._fetch((notice.result_kind, notice.number))
 
     async def _poll_results(self) -> None:
         while True:

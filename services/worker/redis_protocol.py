@@ -19,18 +19,30 @@ Keys (all under ``vitrina:``):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
+import logging
 import pickle
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis.asyncio as aioredis
 from PIL import Image
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq.serializers import PickleSerializer
 from taskiq_redis import RedisStreamBroker
 
+from services.errors import BackendUnreachable
 from services.operations import LANE_DIFFUSION, LANE_QUICK
 from services.worker.messages import Call, RunBatch
+from services.worker.redis_url import password, redacted
 
+log = logging.getLogger("vitrina.worker")
 PREFIX = "vitrina:"
 GROUP = "vitrina-workers"
 TASK = "vitrina.run"
@@ -43,6 +55,60 @@ STREAM_MAXLEN = 10_000
 REFUSAL_PAUSE_S = 0.3  # a refusing worker waits this long: one that can take it gets there
 MAX_REFUSALS = 50  # re-queued this often while no other live worker could take it: it fails
 MAX_REQUEUES = 2000  # the guard against two workers refusing one job to each other forever
+
+
+def connection_options() -> dict[str, Any]:
+    """For every Redis client here: a command that meets a dropped connection (Redis
+    restarted, a network blip) reconnects and is retried instead of failing its job."""
+    return {"retry": Retry(ExponentialBackoff(cap=2.0, base=0.1), 6),
+            "retry_on_error": [RedisConnectionError, RedisTimeoutError]}  # fmt: skip
+
+
+def client(url: str) -> aioredis.Redis:
+    return aioredis.from_url(url, **connection_options())
+
+
+async def check_reachable(client: Any, url: str) -> None:
+    """PING, or BackendUnreachable naming the server (never its password)."""
+    try:
+        await client.ping()
+    except Exception as exc:
+        reason = str(exc).replace(password(url), "***") if password(url) else str(exc)
+        raise BackendUnreachable(f"cannot reach Redis at {redacted(url)}: {reason}") from None
+
+
+async def subscribe(client: aioredis.Redis, channel: str) -> Any:
+    """A pub/sub subscribed to `channel` (subscribe before sending what it answers)."""
+    pubsub = client.pubsub()
+    await pubsub.subscribe(channel)
+    return pubsub
+
+
+async def listen_forever(client: aioredis.Redis, channel: str,
+                         handle: Callable[[bytes], Awaitable[None]], first: Any = None,
+                         ) -> None:  # fmt: skip
+    """Hand every message on `channel` to `handle`, subscribing again whenever Redis is
+    lost (a pub/sub does not survive a reconnect; `first`: one already subscribed)."""
+    pubsub, pause = first, 0.5
+    while True:
+        try:
+            if pubsub is None:
+                pubsub = await subscribe(client, channel)
+            pause = 0.5
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    await handle(message["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: lost Redis (%s); subscribing again", channel, exc)
+        finally:
+            if pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            pubsub = None
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 10.0)
 
 
 def stream(lane: str) -> str:
@@ -133,6 +199,7 @@ def make_broker(url: str, lane: str, *, visibility_s: float, consumer: str | Non
         idle_timeout=int(visibility_s * 1000),
         unacknowledged_batch_size=1,
         unacknowledged_lock_timeout=max(1.0, visibility_s),
+        **connection_options(),
     )
     return broker.with_serializer(PickleSerializer())
 

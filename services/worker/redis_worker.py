@@ -25,10 +25,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
 from taskiq import Context, TaskiqDepends
 from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
+from taskiq_redis import RedisStreamBroker
 
 from services.errors import ServiceError
 from services.operations import LANE_DIFFUSION, Operation, lanes_of
@@ -57,6 +57,9 @@ from services.worker.redis_protocol import (
     bot_alive_key,
     bot_channel,
     cancelled_key,
+    check_reachable,
+    client,
+    listen_forever,
     make_broker,
     pack,
     photo_key,
@@ -65,6 +68,7 @@ from services.worker.redis_protocol import (
     unpack,
     worker_key,
 )
+from services.worker.redis_url import redacted
 from services.worker.runner import BatchRunner
 
 log = logging.getLogger("vitrina.worker")
@@ -96,7 +100,7 @@ class RedisWorker:
         self.diffusion_min_free_mb = diffusion_min_free_mb
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.runner = BatchRunner(operations, self._emit_threadsafe)
-        self.redis = aioredis.from_url(url)
+        self.redis = client(url)
         # only the streams its operations use: a tag-only worker never reads a diffusion
         # job, and the bot counts it in the quick lane's capacity only
         served_lanes = {lane for op in self.ops for lane in lanes_of(operations[op])}
@@ -124,16 +128,16 @@ class RedisWorker:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
+        await check_reachable(self.redis, self.url)
         thread = asyncio.create_task(asyncio.to_thread(self.runner.serve))
         receivers = [
-            asyncio.create_task(
-                Receiver(broker, max_async_tasks=1, max_prefetch=0).listen(self._finish)
-            )
-            for broker in self.brokers.values()
+            asyncio.create_task(self._serve_lane(lane, broker))
+            for lane, broker in self.brokers.items()
         ]
-        side = [asyncio.create_task(self._heartbeat()), asyncio.create_task(self._cancels())]
+        cancels = listen_forever(self.redis, CANCEL_CHANNEL, self._cancel)
+        side = [asyncio.create_task(self._heartbeat()), asyncio.create_task(cancels)]
         log.info("worker %s serving %s on %s (%s)", self.id, sorted(self.ops), self.device,
-                 self.url)  # fmt: skip
+                 redacted(self.url))  # fmt: skip
         try:
             await self._finish.wait()
             await asyncio.gather(*receivers, return_exceptions=True)
@@ -149,6 +153,24 @@ class RedisWorker:
             with contextlib.suppress(Exception):
                 await self.redis.delete(worker_key(self.id))
             await self.redis.aclose()
+
+    async def _serve_lane(self, lane: str, broker: RedisStreamBroker) -> None:
+        """taskiq's Receiver for one lane, listening again after Redis was lost (it ends
+        when its connection breaks; without this the worker would beat on, serving nothing).
+        Redis may also have come back empty: the consumer group is declared again."""
+        pause = 0.5
+        while not self._finish.is_set():
+            try:
+                await Receiver(broker, max_async_tasks=1, max_prefetch=0).listen(self._finish)
+            except Exception as exc:
+                log.warning("lane %s lost Redis (%s); listening again", lane, exc)
+            if self._finish.is_set():
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+            with contextlib.suppress(Exception):
+                await broker.startup()  # declares the consumer group if Redis lost it
+                pause = 0.5
 
     def stop(self) -> None:
         """Take no new message; the running ones finish and are acknowledged."""
@@ -323,20 +345,11 @@ class RedisWorker:
 
     # ---- side loops
 
-    async def _cancels(self) -> None:
-        pubsub = self.redis.pubsub()
-        await pubsub.subscribe(CANCEL_CHANNEL)
-        try:
-            async for message in pubsub.listen():
-                if message.get("type") != "message":
-                    continue
-                bot, batch_id, job_id = unpack(message["data"])
-                local = self._remote.get((bot, batch_id))
-                if local is not None:
-                    self.runner.submit(Cancel(local, job_id))
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
+    async def _cancel(self, data: bytes) -> None:
+        bot, batch_id, job_id = unpack(data)
+        local = self._remote.get((bot, batch_id))
+        if local is not None:
+            self.runner.submit(Cancel(local, job_id))
 
     async def _heartbeat(self) -> None:
         interval = max(0.2, self.visibility_s / 4)
