@@ -8,6 +8,9 @@ and cancels it, rather than spending the GPU on a result nobody will read.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import signal
 import sqlite3
 from pathlib import Path
@@ -98,8 +101,9 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
 
 
 async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
-    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes]
-) -> None:
+    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes],
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
     """Redis (append-only file, as in the README's compose) goes down and comes back on its
     port: a job sent meanwhile waits (its send is retried), the worker's readers and
     Cancel/notice subscriptions reconnect, and later jobs run as before."""
@@ -131,6 +135,24 @@ async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
             night.cancel()  # reaches the worker over the re-made Cancel subscription
             with pytest.raises(JobCancelled):
                 await asyncio.wait_for(night.result(), 60)
+
+            # Redis comes back *empty*: the bot sees its heartbeat gone and sends again what
+            # it had sent, so a job Redis lost is still answered
+            os.kill(worker.pid, signal.SIGSTOP)  # the job waits in Redis, untaken
+            client = redis.Redis.from_url(url)
+            queued = client.xlen(stream("quick"))
+            lost = services.submit(JobRequest("tag", 6, photo))
+            await _until(lambda: client.xlen(stream("quick")) > queued, 30, "never queued")
+            client.close()
+            server.__exit__(None, None, None)
+            shutil.rmtree(folder)
+            server = redis_server(folder, port=port, persist=True)
+            server.__enter__()
+            os.kill(worker.pid, signal.SIGCONT)
+            assert (await asyncio.wait_for(lost.result(), 60)).tags == first.tags
+            assert "sending 1 orders again" in caplog.text
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker.pid, signal.SIGCONT)
         stop_worker(worker)
         server.__exit__(None, None, None)

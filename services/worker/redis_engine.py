@@ -19,6 +19,7 @@ import json
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ from services.worker.messages import (
     WarmUp,
 )
 from services.worker.redis_protocol import (
+    BOT_BEAT_S,
     CANCEL_CHANNEL,
     LANES,
     PHOTO_TTL_S,
@@ -81,9 +83,11 @@ class RedisEngine(Engine):
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
+        self._orders: dict[tuple[str, int], RunBatch | Call] = {}  # sent, not answered yet
         self.live_workers: list[dict[str, Any]] = []
         self.answered_by: Counter[str] = Counter()  # worker id -> outcomes received
         self._started = False
+        self._beaten = False  # a first heartbeat was set (a vanished one means lost data)
 
     async def start(self) -> None:
         await super().start()
@@ -146,12 +150,28 @@ class RedisEngine(Engine):
 
     async def _heartbeat(self) -> None:
         while True:
-            await asyncio.sleep(max(0.2, self.visibility_s / 4))
+            await asyncio.sleep(min(BOT_BEAT_S, self.visibility_s / 4))
             with contextlib.suppress(Exception):  # Redis away for a moment: try again
                 await self._beat()
 
     async def _beat(self) -> None:
-        await self.redis.set(bot_alive_key(self.bot), b"1", ex=alive_ttl_s(self.visibility_s))
+        before = await self.redis.set(
+            bot_alive_key(self.bot), b"1", ex=alive_ttl_s(self.visibility_s), get=True
+        )
+        if before is None and self._beaten:
+            self._resend()  # our heartbeat vanished: Redis came back empty (or we stalled)
+        self._beaten = True
+
+    def _resend(self) -> None:
+        """Send every unanswered order again: Redis lost them with its data. (After a mere
+        stall of this bot a job may run twice; it is still answered once, `SET NX`.)"""
+        orders = [o for key, o in self._orders.items() if key in self._pending]
+        self._orders = {self._key(o): o for o in orders}
+        if orders:
+            log.warning("Redis lost this bot's state (restarted empty?): sending %d orders "
+                        "again", len(orders))  # fmt: skip
+        for order in orders:
+            self._start_sending(self._kick(order))
 
     async def _poll_workers(self) -> None:
         while True:
@@ -184,18 +204,26 @@ class RedisEngine(Engine):
         if not self._started:
             raise ServiceError("the Redis engine has stopped")
         if isinstance(order, RunBatch | Call):
-            task = asyncio.get_running_loop().create_task(self._kick(order))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._orders[self._key(order)] = order
+            self._start_sending(self._kick(order))
         elif isinstance(order, Cancel):
-            task = asyncio.get_running_loop().create_task(self._cancel(order))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+            self._start_sending(self._cancel(order))
         elif isinstance(order, WarmUp):
             log.debug("warm-up is the workers' own (vitrina worker --preload)")
 
+    def _start_sending(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    @staticmethod
+    def _key(order: RunBatch | Call) -> tuple[str, int]:
+        return (
+            ("batch", order.batch_id) if isinstance(order, RunBatch) else ("call", order.call_id)
+        )
+
     async def _kick(self, order: RunBatch | Call) -> None:
-        key = ("batch", order.batch_id) if isinstance(order, RunBatch) else ("call", order.call_id)
+        key = self._key(order)
         try:
             photos: dict[str, str] = {}
             if isinstance(order, RunBatch):
@@ -258,6 +286,7 @@ class RedisEngine(Engine):
         self._finish(key, value, worker)
 
     def _finish(self, key: tuple[str, int], value: Any, worker: str = "") -> None:
+        self._orders.pop(key, None)
         pending = self._pending.get(key)
         if pending is None or pending.future.done():
             return

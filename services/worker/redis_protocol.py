@@ -52,6 +52,7 @@ PHOTO_TTL_S = 24 * 3600
 RESULT_TTL_S = 3600
 CANCEL_CHANNEL = PREFIX + "cancel"
 STREAM_MAXLEN = 10_000
+BOT_BEAT_S = 1.0  # a bot's heartbeat: often, so that Redis losing it is noticed at once
 REFUSAL_PAUSE_S = 0.3  # a refusing worker waits this long: one that can take it gets there
 MAX_REFUSALS = 50  # re-queued this often while no other live worker could take it: it fails
 MAX_REQUEUES = 2000  # the guard against two workers refusing one job to each other forever

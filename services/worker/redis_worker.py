@@ -43,6 +43,7 @@ from services.worker.messages import (
     Shutdown,
 )
 from services.worker.redis_protocol import (
+    BOT_BEAT_S,
     CANCEL_CHANNEL,
     GROUP,
     LANES,
@@ -123,6 +124,7 @@ class RedisWorker:
         self.served: dict[str, int] = {}  # op -> batches run (the models it holds, roughly)
         self.busy: dict[str, str | None] = dict.fromkeys(self.lanes)
         self._orphaned: set[tuple[str, int]] = set()  # (bot, batch) cancelled: its bot died
+        self._bot_missing: dict[str, float] = {}  # bot -> when its heartbeat was first missed
 
     # ---- lifecycle
 
@@ -205,7 +207,7 @@ class RedisWorker:
         key = result_key(payload.bot, payload.kind, payload.number)
         if await self.redis.exists(key):  # a redelivered job already answered: nothing to do
             return
-        if not await self.redis.exists(bot_alive_key(payload.bot)):
+        if not await self._bot_alive(payload.bot):
             # its bot died (or stopped) after sending it: the restarted bot queues the job
             # again from its SQLite rows, so running this one would be wasted work
             log.info("dropped %s %s: its bot %s is gone", payload.kind, payload.op, payload.bot)
@@ -230,6 +232,16 @@ class RedisWorker:
             await self._store(payload, event.outcomes)
         elif isinstance(event, CallDone):
             await self._store(payload, event)
+
+    async def _bot_alive(self, bot: str) -> bool:
+        """Its heartbeat is there, or comes back within a few of its beats (Redis was just
+        restarted empty: the bot sets it again and sends its orders again)."""
+        for attempt in range(3):
+            if await self.redis.exists(bot_alive_key(bot)):
+                return True
+            if attempt < 2:
+                await asyncio.sleep(BOT_BEAT_S * 1.5)
+        return False
 
     async def _store_error(self, payload: RemoteOrder, error: ServiceError) -> None:
         if isinstance(payload.order, RunBatch):
@@ -395,15 +407,23 @@ class RedisWorker:
             return []
 
     async def _cancel_orphans(self) -> None:
-        """Cancel the running batches whose bot stopped beating (it re-runs them itself)."""
+        """Cancel the running batches whose bot stopped beating (it re-runs them itself).
+        Missing for a few of its beats, not once: Redis may just have come back empty."""
+        now = time.monotonic()
         for (bot, batch), local in list(self._remote.items()):
-            if (bot, batch) in self._orphaned or await self.redis.exists(bot_alive_key(bot)):
+            if (bot, batch) in self._orphaned:
+                continue
+            if await self.redis.exists(bot_alive_key(bot)):
+                self._bot_missing.pop(bot, None)
+                continue
+            if now - self._bot_missing.setdefault(bot, now) < 3 * BOT_BEAT_S:
                 continue
             payload = self._local.get(("batch", local))
             if payload is None or not isinstance(payload.order, RunBatch):
                 continue
             log.info("cancelling %s batch %s: its bot %s is gone", payload.op, batch, bot)
             self._orphaned.add((bot, batch))
+            self._bot_missing.pop(bot, None)
             for job_id in payload.order.job_ids:
                 self.runner.submit(Cancel(local, job_id))
 
