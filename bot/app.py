@@ -19,7 +19,7 @@ from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
 from bot.retry import RetryRequests
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from bot.storage import Storage
 from handlers import get_routers
 from handlers.errors import on_error
@@ -36,8 +36,6 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
 
 def service_config(settings: Settings, *, preload: bool = False) -> ServiceConfig:
     """What the services need from the settings (the bot's and `vitrina worker`'s)."""
-    if settings.service_backend.startswith("rediss://"):
-        raise SettingsError("SERVICE_BACKEND: rediss:// (TLS) is not supported yet; use redis://")
     return ServiceConfig(
         weights_dir=settings.weights_dir,
         device=resolve_device(settings.device),

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from services.worker.redis_url import REDIS_SCHEMES, redacted
+
 DEFAULT_ENV_FILE = Path("env/.env")
 DEFAULT_API_URL = "https://api.telegram.org"
 TELEGRAM_DOWNLOAD_LIMIT_MB = 20
@@ -161,8 +163,10 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     if device not in {"auto", "cpu", "cuda"} and not device.startswith("cuda:"):
         raise SettingsError(f"DEVICE must be auto, cpu or cuda, got {device!r}")
     backend = get("SERVICE_BACKEND") or "local"
-    if backend != "local" and not backend.startswith(("redis://", "rediss://")):
-        raise SettingsError(f"SERVICE_BACKEND must be 'local' or a redis:// URL, got {backend!r}")
+    if backend != "local" and not backend.startswith(REDIS_SCHEMES):
+        raise SettingsError(
+            f"SERVICE_BACKEND must be 'local' or a redis:// URL, got {redacted(backend)!r}"
+        )
     min_prob = get("TAG_MIN_PROBABILITY")
     gpt_language = (get("DESCRIBE_GPT_LANGUAGE") or "ru").lower()
     if gpt_language not in {"ru", "en"}:

@@ -13,6 +13,7 @@ from bot.settings import Settings, SettingsError
 from services.device import resolve_device
 from services.layer import default_operations
 from services.worker.messages import WarmUp
+from services.worker.redis_url import REDIS_SCHEMES
 
 log = logging.getLogger("vitrina.worker")
 
@@ -30,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.service_backend.startswith("redis://"):
+    if not settings.service_backend.startswith(REDIS_SCHEMES):
         raise SettingsError("vitrina worker needs SERVICE_BACKEND=redis://host:port/db")
     from services.worker.redis_worker import RedisWorker  # taskiq only when used
 

@@ -52,6 +52,7 @@ from services.weights.revision import model_revision
 from services.worker import LANE_DIFFUSION, LANE_QUICK, Engine
 from services.worker.engine import ThreadEngine
 from services.worker.process import OperationsFactory, ProcessEngine
+from services.worker.redis_url import REDIS_SCHEMES
 
 log = logging.getLogger("vitrina.jobs")
 AVAILABILITY_TTL_S = 5.0
@@ -118,7 +119,7 @@ class ModelServices:
         self.operations: dict[str, Operation] = dict(
             operations if operations is not None else factory(config, self.residency)
         )
-        if config.backend.startswith("redis://"):
+        if config.backend.startswith(REDIS_SCHEMES):
             from services.worker.redis_engine import RedisEngine  # taskiq only when used
 
             self.engine: Engine = RedisEngine(

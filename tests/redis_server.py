@@ -19,11 +19,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (openssl), for a TLS redis-server."""
+    cert, key = folder / "redis.crt", folder / "redis.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @contextlib.contextmanager
-def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
-                 ) -> Iterator[str]:  # fmt: skip
+def redis_server(folder: Path, *, port: int | None = None, persist: bool = False,
+                 tls: tuple[Path, Path] | None = None) -> Iterator[str]:  # fmt: skip
     """Start redis-server, yield its redis:// URL, stop it at the end. `persist`: an
-    append-only file in `folder`, so a restart on the same port finds its data again."""
+    append-only file in `folder`, so a restart on the same port finds its data again.
+    `tls` (certificate, key): TLS only, the URL is rediss:// trusting that certificate."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
@@ -32,6 +45,10 @@ def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
             "", "--appendonly", "yes" if persist else "no", "--daemonize", "no",
             "--loglevel", "warning"]  # fmt: skip
+    if tls is not None:
+        args[2:3] = ["0", "--tls-port", str(port), "--tls-cert-file", str(tls[0]),
+                     "--tls-key-file", str(tls[1]), "--tls-ca-cert-file", str(tls[0]),
+                     "--tls-auth-clients", "no"]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -41,7 +58,10 @@ def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"redis-server did not start (exit code {process.poll()})")
             time.sleep(0.02)
-        yield f"redis://127.0.0.1:{port}/0"
+        if tls is not None:
+            yield f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tls[0]}"
+        else:
+            yield f"redis://127.0.0.1:{port}/0"
     finally:
         process.terminate()
         try:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit
 
+#: redis:// and, with TLS, rediss:// (``?ssl_ca_certs=/path/ca.pem`` names a private CA)
+REDIS_SCHEMES = ("redis://", "rediss://")
+
 
 def redacted(url: str) -> str:
     """The URL without its password (redis://user:***@host:port/db)."""
