@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +15,9 @@ from services.jobs import JobRequest
 from services.layer import ModelServices, ServiceConfig, default_operations
 from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
 from services.results import ImageResult
+from services.worker.messages import RunBatch
 from services.worker.redis_engine import RedisEngine
-from services.worker.redis_protocol import pack, unpack
+from services.worker.redis_protocol import RemoteOrder, pack, unpack
 from services.worker.redis_url import password, redacted
 from tests.redis_server import free_port
 
@@ -95,3 +97,32 @@ def test_vitrina_worker_says_in_one_line_that_redis_is_unreachable(
     err = capsys.readouterr().err
     assert "vitrina: cannot reach Redis at redis://:***@127.0.0.1" in err
     assert "Traceback" not in err and "s3cret" not in err
+
+
+def test_a_worker_short_of_gpu_memory_refuses_diffusion_only(
+    tiny_weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--diffusion-min-free-mb`: below it a diffusion job goes back to the queue (another
+    worker takes it); quick jobs still run. Free memory is asked of CUDA, faked here."""
+    from services.worker import redis_worker
+
+    operations = default_operations(ServiceConfig(tiny_weights))
+    url = "redis://127.0.0.1:1/0"  # never connects in this test
+    worker = redis_worker.RedisWorker(url, operations, device="cuda:0", ops=["tag", "night"],
+                                      diffusion_min_free_mb=2000)  # fmt: skip
+    request = JobRequest("night", 1, Path("x.jpg"))
+
+    def order(op: str, lane: str) -> RemoteOrder:
+        return RemoteOrder("bot", RunBatch(1, op, (dataclasses.replace(request, op=op),), (1,),
+                                           lane))  # fmt: skip
+
+    free = {"bytes": 1500 * 2**20}
+    monkeypatch.setattr(redis_worker, "free_device_memory", lambda device: free["bytes"])
+    assert worker._refusal(order("night", LANE_DIFFUSION)) == "1500 MB free on cuda:0"
+    assert worker._refusal(order("tag", LANE_QUICK)) is None
+    assert worker._refusal(order("describe", LANE_QUICK)) == "this worker does not serve describe"
+    free["bytes"] = 3000 * 2**20
+    assert worker._refusal(order("night", LANE_DIFFUSION)) is None
+    assert worker.lanes == (LANE_QUICK, LANE_DIFFUSION)
+    tags_only = redis_worker.RedisWorker(url, operations, ops=["tag"])
+    assert tags_only.lanes == (LANE_QUICK,)  # never reads the diffusion stream
