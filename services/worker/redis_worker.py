@@ -3,8 +3,10 @@
 It runs the same `BatchRunner` and operations as the in-process engines; taskiq's
 `Receiver` reads one message per lane at a time from the lane streams (so a quick job runs
 between the steps of a diffusion here too) and acknowledges it once the outcome is stored.
-A heartbeat loop publishes what the worker holds and keeps its own unacknowledged messages
-fresh (XCLAIM to itself): only a worker that stopped beating loses its job to another.
+Its heartbeat (`redis_liveness.WorkerLiveness`) publishes what it holds and keeps its own
+unacknowledged messages fresh (XCLAIM to itself): only a worker that stopped beating loses
+its job to another. A job it cannot take (an op it does not serve, too little GPU memory)
+goes back to the queue for another; a job whose bot is gone is dropped.
 """
 
 from __future__ import annotations
@@ -14,19 +16,16 @@ import contextlib
 import dataclasses
 import hashlib
 import itertools
-import json
 import logging
 import os
 import socket
 import tempfile
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from taskiq import Context, TaskiqDepends
-from taskiq.kicker import AsyncKicker
 from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
@@ -42,10 +41,9 @@ from services.worker.messages import (
     RunBatch,
     Shutdown,
 )
+from services.worker.redis_liveness import WorkerLiveness, free_device_memory, ping
 from services.worker.redis_protocol import (
-    BOT_BEAT_S,
     CANCEL_CHANNEL,
-    GROUP,
     LANES,
     MAX_REFUSALS,
     MAX_REQUEUES,
@@ -55,7 +53,6 @@ from services.worker.redis_protocol import (
     TASK,
     Notice,
     RemoteOrder,
-    bot_alive_key,
     bot_channel,
     cancelled_key,
     check_reachable,
@@ -65,7 +62,6 @@ from services.worker.redis_protocol import (
     pack,
     photo_key,
     result_key,
-    stream,
     unpack,
     worker_key,
 )
@@ -75,17 +71,7 @@ from services.worker.runner import BatchRunner
 log = logging.getLogger("vitrina.worker")
 
 
-def free_device_memory(device: str) -> int | None:
-    """Free bytes on a CUDA device (None on CPU: no budget to check)."""
-    if not device.startswith("cuda"):
-        return None
-    import torch  # the worker owns torch; imported lazily
-
-    free, _total = torch.cuda.mem_get_info(torch.device(device))
-    return int(free)
-
-
-class RedisWorker:
+class RedisWorker(WorkerLiveness):
     """Consumes the lane streams; `await run()` until `stop()`."""
 
     def __init__(
@@ -113,7 +99,7 @@ class RedisWorker:
         for broker in self.brokers.values():
             broker.is_worker_process = True
             broker.register_task(self._task_function(), task_name=TASK)
-            broker.register_task(_ping, task_name=PING)
+            broker.register_task(ping, task_name=PING)
         self._ids = itertools.count(1)
         self._waiting: dict[tuple[str, int], asyncio.Future[Event]] = {}
         self._local: dict[tuple[str, int], RemoteOrder] = {}  # local id -> order
@@ -233,32 +219,11 @@ class RedisWorker:
         elif isinstance(event, CallDone):
             await self._store(payload, event)
 
-    async def _bot_alive(self, bot: str) -> bool:
-        """Its heartbeat is there, or comes back within a few of its beats (Redis was just
-        restarted empty: the bot sets it again and sends its orders again)."""
-        for attempt in range(3):
-            if await self.redis.exists(bot_alive_key(bot)):
-                return True
-            if attempt < 2:
-                await asyncio.sleep(BOT_BEAT_S * 1.5)
-        return False
-
     async def _store_error(self, payload: RemoteOrder, error: ServiceError) -> None:
         if isinstance(payload.order, RunBatch):
             await self._store(payload, [error] * len(payload.order.requests))
         else:
             await self._store(payload, CallDone(payload.number, error=error))
-
-    async def _others_serving(self, payload: RemoteOrder) -> int:
-        """Live workers besides this one that serve the order's op in its lane."""
-        count = 0
-        async for key in self.redis.scan_iter(match=worker_key("*")):
-            with contextlib.suppress(Exception):
-                state = json.loads(await self.redis.get(key) or b"{}")
-                if (state.get("id") != self.id and payload.op in state.get("ops", ())
-                        and payload.lane in state.get("lanes", ())):  # fmt: skip
-                    count += 1
-        return count
 
     def _refusal(self, payload: RemoteOrder) -> str | None:
         if payload.op not in self.ops or payload.op not in self.operations:
@@ -362,81 +327,6 @@ class RedisWorker:
         local = self._remote.get((bot, batch_id))
         if local is not None:
             self.runner.submit(Cancel(local, job_id))
-
-    async def _heartbeat(self) -> None:
-        interval = max(0.2, self.visibility_s / 4)
-        while True:
-            with contextlib.suppress(Exception):  # Redis away for a moment: try again
-                await self._beat(interval)
-            await asyncio.sleep(interval)
-
-    async def _beat(self, interval: float) -> None:
-        free = await asyncio.to_thread(free_device_memory, self.device)
-        missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
-        state = {
-            "missing": missing, "models": await asyncio.to_thread(self._models),
-            "id": self.id, "device": self.device, "ops": sorted(self.ops),
-            "lanes": list(self.lanes),
-            "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
-        }  # fmt: skip
-        await self.redis.set(worker_key(self.id), json.dumps(state),
-                             ex=max(2, int(interval * 3 + 1)))  # fmt: skip
-        await self._cancel_orphans()
-        for lane, broker in self.brokers.items():  # keep what we hold from being reclaimed
-            pending = await self.redis.xpending_range(
-                stream(lane), GROUP, min="-", max="+", count=10, consumername=broker.consumer_name
-            )
-            ids = [entry["message_id"] for entry in pending]
-            if ids:
-                await self.redis.xclaim(stream(lane), GROUP, broker.consumer_name, 0, ids,
-                                        justid=True)  # fmt: skip
-            elif await self._orphans(lane):
-                # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
-                # new message: a no-op message wakes a free worker's reader up to do it.
-                await AsyncKicker(PING, broker, {}).kiq()
-
-    def _models(self) -> list[dict[str, Any]]:
-        """The models loaded now (read from the heartbeat thread; a model being loaded or
-        unloaded at this moment may be missed until the next beat)."""
-        residency = getattr(self.operations, "residency", None)
-        if residency is None:
-            return []
-        try:
-            return [dataclasses.asdict(m) for m in residency.snapshot() if m.loaded]
-        except Exception:  # a model changing under us: next beat
-            return []
-
-    async def _cancel_orphans(self) -> None:
-        """Cancel the running batches whose bot stopped beating (it re-runs them itself).
-        Missing for a few of its beats, not once: Redis may just have come back empty."""
-        now = time.monotonic()
-        for (bot, batch), local in list(self._remote.items()):
-            if (bot, batch) in self._orphaned:
-                continue
-            if await self.redis.exists(bot_alive_key(bot)):
-                self._bot_missing.pop(bot, None)
-                continue
-            if now - self._bot_missing.setdefault(bot, now) < 3 * BOT_BEAT_S:
-                continue
-            payload = self._local.get(("batch", local))
-            if payload is None or not isinstance(payload.order, RunBatch):
-                continue
-            log.info("cancelling %s batch %s: its bot %s is gone", payload.op, batch, bot)
-            self._orphaned.add((bot, batch))
-            self._bot_missing.pop(bot, None)
-            for job_id in payload.order.job_ids:
-                self.runner.submit(Cancel(local, job_id))
-
-    async def _orphans(self, lane: str) -> bool:
-        """A message some worker has held silently for longer than the visibility timeout."""
-        stale = await self.redis.xpending_range(
-            stream(lane), GROUP, min="-", max="+", count=1, idle=int(self.visibility_s * 1000)
-        )
-        return bool(stale)
-
-
-async def _ping() -> None:
-    """The no-op task that wakes a reader up (see `_beat`)."""
 
 
 def _plain(outcome: Any, error: Exception) -> Any:
