@@ -11,7 +11,7 @@ import signal
 from bot.app import service_config
 from bot.settings import Settings, SettingsError
 from services.device import resolve_device
-from services.layer import default_operations
+from services.layer import default_operations, result_identity
 from services.worker.messages import WarmUp
 from services.worker.redis_url import REDIS_SCHEMES
 
@@ -47,6 +47,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         settings.service_backend, operations, device=device, ops=ops,
         visibility_s=settings.redis_visibility_s,
         diffusion_min_free_mb=args.diffusion_min_free_mb, worker_id=args.id,
+        identity=result_identity(config),
     )  # fmt: skip
     if args.preload:
         worker.runner.submit(

@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ from services.operations.tag import TagOperation
 from services.queue import FairQueue
 from services.translation import Translators
 from services.weights import missing_models, model_dir
-from services.weights.revision import model_revision
+from services.weights.manifest import load_manifest
+from services.weights.revision import ABSENT, model_revision
 from services.worker import LANE_DIFFUSION, LANE_QUICK, Engine
 from services.worker.engine import ThreadEngine
 from services.worker.process import OperationsFactory, ProcessEngine
@@ -60,6 +61,12 @@ LOAD_FAILURE_TTL_S = 60.0  # a model that failed to load is not tried again for 
 STOP_WAIT_S = 30.0  # how long stop() waits for the model worker's current work
 #: Part of every result-cache key: bump when a change of code changes results.
 CACHE_VERSION = 1
+#: ServiceConfig fields a result depends on besides its params, models, device, runtimes
+RESULT_SETTINGS = (
+    "tag_top_k", "tag_min_probability", "background_steps", "sam_model",
+    "describe_gpt_language", "edit_steps", "edit_guidance", "edit_image_guidance",
+    "edit_max_side",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,7 @@ class ModelServices:
         self._started = False
         self._draining = False
         self._load_failures: dict[str, tuple[float, str]] = {}  # op -> (when, model)
+        self._warned_settings: set[str] = set()  # ops whose workers run other settings
 
     # ---- lifecycle
 
@@ -253,14 +261,38 @@ class ModelServices:
             return None
         identity = dict(identity)
         models = list(identity.pop("models", []))
-        revisions = {name: model_revision(self.config.weights_dir, name) for name in models}
+        computes = self._who_computes(op, models)
+        if computes is None:
+            return None
+        revisions = {name: computes["models"].get(name, ABSENT) for name in models}
         blob = {
             "version": CACHE_VERSION, "op": op, "photo": photo_sha256, "params": identity,
-            "models": revisions, "device": self.config.device,
-            "runtimes": [self.config.clip_runtime, self.config.translation_runtime],
+            "models": revisions, "device": computes["device"], "runtimes": computes["runtimes"],
         }  # fmt: skip
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _who_computes(self, op: str, models: list[str]) -> dict[str, Any] | None:
+        """What `op`'s results will be computed with: this machine's `result_identity`, or
+        with Redis the one every live worker serving `op` publishes. None (not cacheable):
+        no live worker, workers that differ, or settings that differ from the bot's own
+        (the bot's operations describe a job by its settings: the key would lie)."""
+        remote = getattr(self.engine, "result_identity", None)
+        if remote is None:
+            return result_identity(self.config, models)
+        computes = remote(op)
+        if computes is None:
+            return None
+        own = result_settings(self.config)
+        if computes.get("settings") != own:
+            if op not in self._warned_settings:
+                self._warned_settings.add(op)
+                differ = sorted(k for k in own if computes.get("settings", {}).get(k) != own[k])
+                log.warning("the workers serving %s run with other settings than the bot (%s):"
+                            " its results are not cached; give every machine the same "
+                            "env/.env", op, ", ".join(differ))  # fmt: skip
+            return None
+        return computes
 
     def availability(self) -> dict[str, list[str] | None]:
         """`missing_weights` of every operation the bot offers."""
@@ -461,6 +493,23 @@ class ModelServices:
             handle.id, request.user_id, request.op, handle.wait_s, handle.run_s,
             handle.state.value, error,
         )  # fmt: skip
+
+
+def result_settings(config: ServiceConfig) -> dict[str, Any]:
+    return {name: getattr(config, name) for name in RESULT_SETTINGS}
+
+
+def result_identity(config: ServiceConfig, models: Iterable[str] | None = None
+                    ) -> dict[str, Any]:  # fmt: skip
+    """What a machine's results depend on besides the job: device, runtimes, settings and
+    the installed revision of each model (`models`; default: every model of the manifest).
+    A Redis worker publishes it; the bot's cache keys are made of it."""
+    names = list(load_manifest()) if models is None else list(models)
+    return {
+        "device": config.device, "runtimes": [config.clip_runtime, config.translation_runtime],
+        "settings": result_settings(config),
+        "models": {name: model_revision(config.weights_dir, name) for name in names},
+    }  # fmt: skip
 
 
 def default_operations(

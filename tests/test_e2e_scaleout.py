@@ -82,7 +82,7 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
 ) -> None:  # fmt: skip
     url, processes = workers
     app = await start_bot(
-        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS="120",
+        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S),
         EDIT_MAX_SIDE="64", ADMIN_IDS="99",
     )  # fmt: skip
     engine = app.services.engine

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from PIL import Image
 from bot import cli
 from services.errors import BackendUnreachable, BadImage
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig, default_operations
+from services.layer import ModelServices, ServiceConfig, default_operations, result_identity
 from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
 from services.results import ImageResult
 from services.worker.messages import RunBatch
@@ -126,3 +127,36 @@ def test_a_worker_short_of_gpu_memory_refuses_diffusion_only(
     assert worker.lanes == (LANE_QUICK, LANE_DIFFUSION)
     tags_only = redis_worker.RedisWorker(url, operations, ops=["tag"])
     assert tags_only.lanes == (LANE_QUICK,)  # never reads the diffusion stream
+
+
+def test_with_redis_cache_keys_are_made_of_what_the_workers_compute_with(
+    tiny_weights: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The bot may hold no weights: a key names the revisions, device and runtimes the
+    live workers publish. No key (not cached) when no worker is alive, when workers differ,
+    or when they run with other settings than the bot describes jobs with."""
+    config = ServiceConfig(tiny_weights, backend="redis://127.0.0.1:1/0")  # never connects
+    services = ModelServices(config)
+    engine = services.engine
+    assert isinstance(engine, RedisEngine)
+    photo = "ab" * 32
+
+    def worker(name: str, **changes: Any) -> dict[str, Any]:
+        identity = result_identity(dataclasses.replace(config, **changes))
+        return {"id": name, "ops": ["tag"], "lanes": [LANE_QUICK], "identity": identity}
+
+    assert services.cache_key("tag", {}, photo) is None  # nobody alive
+    engine.live_workers = [worker("a"), worker("b")]
+    key = services.cache_key("tag", {}, photo)
+    assert key is not None and key == services.cache_key("tag", {}, photo)
+    engine.live_workers = [worker("a", device="cuda")]
+    assert services.cache_key("tag", {}, photo) not in (None, key)  # computed elsewhere
+    engine.live_workers = [worker("a"), worker("b", device="cuda")]
+    assert services.cache_key("tag", {}, photo) is None  # they differ
+    engine.live_workers = [worker("a", tag_top_k=9)]
+    assert services.cache_key("tag", {}, photo) is None
+    assert "other settings than the bot (tag_top_k)" in caplog.text
+    upgraded = worker("a")
+    upgraded["identity"]["models"]["clip"] = "openai/clip@" + "1" * 40
+    engine.live_workers = [upgraded]
+    assert services.cache_key("tag", {}, photo) not in (None, key)  # new weights, new key

@@ -137,6 +137,15 @@ class RedisEngine(Engine):
     def capacity(self, lane: str) -> int:
         return max(1, sum(lane in w.get("lanes", ()) for w in self.live_workers))
 
+    def result_identity(self, op: str) -> dict[str, Any] | None:
+        """What every live worker serving `op` computes with (device, runtimes, settings,
+        model revisions; `layer.result_identity`); None when none is alive or they differ
+        (a result cached now could not be told apart from the other workers')."""
+        found = [w.get("identity") for w in self.live_workers if op in w.get("ops", ())]
+        if not found or found[0] is None or any(other != found[0] for other in found[1:]):
+            return None
+        return dict(found[0])
+
     def missing_weights(self, op: str) -> list[str] | None:
         """What the live workers lack to run `op`: [] when one of them can; None when no
         worker is alive (the bot then judges by its own WEIGHTS_DIR)."""

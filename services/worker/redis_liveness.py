@@ -57,6 +57,7 @@ class WorkerLiveness:
     lanes: tuple[str, ...]
     operations: Mapping[str, Operation]
     visibility_s: float
+    identity: dict[str, Any] | None
     redis: aioredis.Redis
     brokers: dict[str, RedisStreamBroker]
     runner: BatchRunner
@@ -79,6 +80,7 @@ class WorkerLiveness:
         missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
         state = {
             "missing": missing, "models": await asyncio.to_thread(self._models),
+            "identity": self.identity,
             "id": self.id, "device": self.device, "ops": sorted(self.ops),
             "lanes": list(self.lanes),
             "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),

@@ -78,12 +78,15 @@ class RedisWorker(WorkerLiveness):
         self, url: str, operations: Mapping[str, Operation], *, device: str = "cpu",
         ops: Sequence[str] | None = None, visibility_s: float = 60.0,
         diffusion_min_free_mb: int = 0, worker_id: str | None = None,
+        identity: Mapping[str, Any] | None = None,
     ) -> None:  # fmt: skip
         self.url = url
         self.operations = operations
         self.ops = set(ops) if ops else set(operations)
         self.device = device
         self.visibility_s = visibility_s
+        #: what its results depend on (layer.result_identity): the bot's cache keys use it
+        self.identity = dict(identity) if identity is not None else None
         self.diffusion_min_free_mb = diffusion_min_free_mb
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.runner = BatchRunner(operations, self._emit_threadsafe)
