@@ -12,7 +12,7 @@ Keys (all under ``vitrina:``):
 - ``bot:<bot>`` (pub/sub): progress and "result stored" notices for one bot process.
 - ``cancel`` (pub/sub) + ``cancelled:<bot>:<batch>`` (set, TTL): Cancel orders.
 - ``worker:<id>``: a worker's heartbeat (JSON, TTL): ops, lanes, models, free memory.
-- ``alive:<bot>``: a bot process's heartbeat (TTL: twice the visibility timeout). A worker drops
+- ``alive:<bot>``: a bot process's heartbeat (TTL: 2 x visibility, 5..30 s). A worker drops
   the orders of a bot that stopped beating (its restart queues them again from SQLite) and
   cancels the one it is running.
 """
@@ -141,9 +141,10 @@ def bot_alive_key(bot: str) -> str:
 
 
 def alive_ttl_s(visibility_s: float) -> int:
-    """How long a bot's heartbeat lasts: a bot silent this long is presumed dead. Twice the
-    visibility timeout (and 5 s at least): a bot's busy moment must never cost its jobs."""
-    return max(5, int(2 * visibility_s + 0.999))
+    """How long a bot's heartbeat (every BOT_BEAT_S) lasts: a bot silent this long is
+    presumed dead. Twice the visibility timeout, within 5..30 s: a busy moment of the bot
+    must never cost its jobs, and a crashed bot's job should not hold a GPU for long."""
+    return max(5, min(30, int(2 * visibility_s + 0.999)))
 
 
 @dataclass(frozen=True)
