@@ -60,6 +60,7 @@ def service_config(settings: Settings, *, preload: bool = False) -> ServiceConfi
         batch_window_ms=settings.batch_window_ms,
         backend=settings.service_backend,
         redis_visibility_s=settings.redis_visibility_s,
+        shared_dir=settings.shared_dir,
         worker_threads=settings.worker_threads,
         result_cache=settings.result_cache,
         features_dir=settings.features_dir,

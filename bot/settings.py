@@ -67,6 +67,9 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     service_backend: str = "local"
     redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
+    #: SHARED_DIR: with Redis, photos and result images go through this folder (mounted on
+    #: the bot and every worker) instead of Redis; None: through Redis
+    shared_dir: Path | None = None
     log_level: str = "INFO"
     clip_model: str | None = None
     sam_model: str | None = None  # vit_h | vit_l | vit_b; None: vit_h on CUDA, vit_b on CPU
@@ -206,6 +209,7 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         allowed_users=_ids("ALLOWED_USERS", get("ALLOWED_USERS")),
         admin_ids=_ids("ADMIN_IDS", get("ADMIN_IDS")),
         service_backend=backend,
+        shared_dir=Path(get("SHARED_DIR")) if get("SHARED_DIR") else None,
         redis_visibility_s=float(
             _number("REDIS_VISIBILITY_S", get("REDIS_VISIBILITY_S") or "60", float, 1.0)
         ),

@@ -47,7 +47,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         settings.service_backend, operations, device=device, ops=ops,
         visibility_s=settings.redis_visibility_s,
         diffusion_min_free_mb=args.diffusion_min_free_mb, worker_id=args.id,
-        identity=result_identity(config),
+        identity=result_identity(config), shared_dir=settings.shared_dir,
     )  # fmt: skip
     if args.preload:
         worker.runner.submit(

@@ -108,6 +108,7 @@ class ServiceConfig:
     #: SERVICE_BACKEND: "local" (the worker above) or redis://host:port/db (taskiq workers)
     backend: str = field(default="local", repr=False)  # a redis:// URL may hold a password
     redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
+    shared_dir: Path | None = None  # SHARED_DIR: photos and result images travel through it
 
 
 class ModelServices:
@@ -130,8 +131,9 @@ class ModelServices:
             from services.worker.redis_engine import RedisEngine  # taskiq only when used
 
             self.engine: Engine = RedisEngine(
-                config.backend, visibility_s=config.redis_visibility_s
-            )
+                config.backend, visibility_s=config.redis_visibility_s,
+                shared_dir=config.shared_dir,
+            )  # fmt: skip
         elif config.worker == "process" and operations is None:
             self.engine = ProcessEngine(factory, config)
         else:

@@ -63,18 +63,23 @@ from services.worker.redis_protocol import (
     subscribe,
     unpack,
 )
+from services.worker.redis_shared import place_photo, sweep
 
 log = logging.getLogger("vitrina.worker")
 POLL_S = 2.0  # results are also polled this often (a notice lost with a reconnect)
 WORKERS_POLL_S = 1.0
+SWEEP_S = 600.0  # SHARED_DIR is swept this often
 
 
 class RedisEngine(Engine):
     kind = "redis"
 
-    def __init__(self, url: str, *, visibility_s: float = 60.0) -> None:
+    def __init__(self, url: str, *, visibility_s: float = 60.0,
+                 shared_dir: Path | None = None) -> None:  # fmt: skip
         super().__init__()
         self.url = url
+        self.shared_dir = shared_dir  # SHARED_DIR: photos and result images go through it
+        self._fetching: set[tuple[str, int]] = set()
         self.bot = uuid.uuid4().hex[:12]  # this process: a restarted bot is a new one
         self.visibility_s = visibility_s
         self.redis = client(url)
@@ -106,6 +111,7 @@ class RedisEngine(Engine):
             asyncio.create_task(self._poll_results(), name="vitrina-redis-poll"),
             asyncio.create_task(self._poll_workers(), name="vitrina-redis-workers"),
             asyncio.create_task(self._heartbeat(), name="vitrina-redis-heartbeat"),
+            asyncio.create_task(self._sweep(), name="vitrina-redis-sweep"),
         ]
         await self._refresh_workers()
 
@@ -182,6 +188,13 @@ class RedisEngine(Engine):
         for order in orders:
             self._start_sending(self._kick(order))
 
+    async def _sweep(self) -> None:
+        """SHARED_DIR's photos and unread results expire as Redis keys would."""
+        while self.shared_dir is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(sweep, self.shared_dir, PHOTO_TTL_S, RESULT_TTL_S)
+            await asyncio.sleep(SWEEP_S)
+
     async def _poll_workers(self) -> None:
         while True:
             await asyncio.sleep(WORKERS_POLL_S)
@@ -251,6 +264,9 @@ class RedisEngine(Engine):
     async def _upload(self, path: Path) -> str:
         data = await asyncio.to_thread(path.read_bytes)
         digest = hashlib.sha256(data).hexdigest()
+        if self.shared_dir is not None:  # the workers read it there, in place
+            await asyncio.to_thread(place_photo, self.shared_dir, path, digest)
+            return digest
         key = photo_key(digest)
         if not await self.redis.expire(key, PHOTO_TTL_S):  # already there: TTL renewed
             await self.redis.set(key, data, ex=PHOTO_TTL_S)
@@ -282,17 +298,21 @@ class RedisEngine(Engine):
                     await self._fetch(key)
 
     async def _fetch(self, key: tuple[str, int]) -> None:
-        if key not in self._pending:
-            return  # answered already (a notice and the poll both saw it)
-        data = await self.redis.get(result_key(self.bot, *key))
-        if data is None:
-            return
-        worker = ""
+        if key not in self._pending or key in self._fetching:
+            return  # answered already, or being read (a notice and the poll both saw it)
+        self._fetching.add(key)
         try:
-            worker, value = unpack(data)
-        except Exception as exc:  # a class this bot cannot load: that job fails
-            value = ServiceError(f"unreadable result: {exc}")
-        self._finish(key, value, worker)
+            data = await self.redis.get(result_key(self.bot, *key))
+            if data is None:
+                return
+            worker = ""
+            try:  # PNG decoding (and with SHARED_DIR, file reads): off the event loop
+                worker, value = await asyncio.to_thread(unpack, data, self.shared_dir)
+            except Exception as exc:  # a class this bot cannot load: that job fails
+                value = ServiceError(f"unreadable result: {exc}")
+            self._finish(key, value, worker)
+        finally:
+            self._fetching.discard(key)
 
     def _finish(self, key: tuple[str, int], value: Any, worker: str = "") -> None:
         self._orders.pop(key, None)

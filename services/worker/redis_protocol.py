@@ -26,6 +26,7 @@ import logging
 import pickle
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -40,6 +41,7 @@ from taskiq_redis import RedisStreamBroker
 from services.errors import BackendUnreachable
 from services.operations import LANE_DIFFUSION, LANE_QUICK
 from services.worker.messages import Call, RunBatch
+from services.worker.redis_shared import take_result_png, write_result_png
 from services.worker.redis_url import password, redacted
 
 log = logging.getLogger("vitrina.worker")
@@ -215,21 +217,49 @@ def _png_image(data: bytes) -> Image.Image:
         return image.copy() if image.mode == "P" else image  # type: ignore[return-value]
 
 
+PNG_MODES = {"RGB", "RGBA", "L", "LA", "1"}
+
+
 class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO, shared: Path | None) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> Any:
+        """With a shared folder an image is a PNG file there, named in the pickle."""
+        if self.shared is None or not isinstance(obj, Image.Image) or obj.mode not in PNG_MODES:
+            return None
+        return ("png", write_result_png(self.shared, obj))
+
     def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, Image.Image) and obj.mode in {"RGB", "RGBA", "L", "LA", "1"}:
+        if isinstance(obj, Image.Image) and obj.mode in PNG_MODES:
             buffer = io.BytesIO()
             obj.save(buffer, format="PNG", compress_level=1)
             return _png_image, (buffer.getvalue(),)
         return NotImplemented
 
 
-def pack(value: Any) -> bytes:
-    """Pickle with PIL images as PNG (lossless, smaller than raw pixels)."""
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: Path | None) -> None:
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, name = pid
+        if kind != "png" or self.shared is None:
+            raise pickle.UnpicklingError("a result image in a SHARED_DIR this bot lacks")
+        return take_result_png(self.shared, name)
+
+
+def pack(value: Any, shared: Path | None = None) -> bytes:
+    """Pickle with PIL images as PNG (lossless, smaller than raw pixels): inside the
+    pickle, or with `shared` (SHARED_DIR) as files there, named in it."""
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    _Pickler(buffer, shared).dump(value)
     return buffer.getvalue()
 
 
-def unpack(data: bytes) -> Any:
-    return pickle.loads(data)  # noqa: S301 - our own Redis, written by our own workers
+def unpack(data: bytes, shared: Path | None = None) -> Any:
+    """The value `pack` made; images from `shared` are read once and their files removed.
+    Decodes PNGs: call it off the event loop."""
+    return _Unpickler(io.BytesIO(data), shared).load()  # our own Redis, our own workers

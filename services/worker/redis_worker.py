@@ -65,6 +65,7 @@ from services.worker.redis_protocol import (
     unpack,
     worker_key,
 )
+from services.worker.redis_shared import shared_photo
 from services.worker.redis_url import redacted
 from services.worker.runner import BatchRunner
 
@@ -78,13 +79,14 @@ class RedisWorker(WorkerLiveness):
         self, url: str, operations: Mapping[str, Operation], *, device: str = "cpu",
         ops: Sequence[str] | None = None, visibility_s: float = 60.0,
         diffusion_min_free_mb: int = 0, worker_id: str | None = None,
-        identity: Mapping[str, Any] | None = None,
+        identity: Mapping[str, Any] | None = None, shared_dir: Path | None = None,
     ) -> None:  # fmt: skip
         self.url = url
         self.operations = operations
         self.ops = set(ops) if ops else set(operations)
         self.device = device
         self.visibility_s = visibility_s
+        self.shared_dir = shared_dir  # SHARED_DIR: photos read, result images written there
         #: what its results depend on (layer.result_identity): the bot's cache keys use it
         self.identity = dict(identity) if identity is not None else None
         self.diffusion_min_free_mb = diffusion_min_free_mb
@@ -238,7 +240,8 @@ class RedisWorker(WorkerLiveness):
         return None
 
     async def _localise(self, payload: RemoteOrder) -> RunBatch | Call:
-        """The order with its photos fetched from Redis into this worker's folder."""
+        """The order with its photos: read in place from SHARED_DIR, or fetched from Redis
+        into this worker's folder."""
         order = payload.order
         if not isinstance(order, RunBatch):
             return order
@@ -249,6 +252,10 @@ class RedisWorker(WorkerLiveness):
                 requests.append(request)
                 continue
             local = self._photos / f"{digest}.img"
+            if self.shared_dir is not None:
+                shared = shared_photo(self.shared_dir, digest)
+                if await asyncio.to_thread(shared.exists):
+                    local = shared
             if not local.exists():
                 data = await self.redis.get(photo_key(digest))
                 if data is None:
@@ -291,8 +298,8 @@ class RedisWorker(WorkerLiveness):
     async def _store(self, payload: RemoteOrder, outcome: Any) -> None:
         """Store the outcome once (a redelivered job's second answer is dropped), then
         tell its bot. Outcomes that do not pickle become a plain error for their job."""
-        try:
-            data = pack((self.id, outcome))
+        try:  # PNG encoding (and with SHARED_DIR, files): off the loop that beats
+            data = await asyncio.to_thread(pack, (self.id, outcome), self.shared_dir)
         except Exception as exc:
             data = pack((self.id, _plain(outcome, exc)))
         key = result_key(payload.bot, payload.kind, payload.number)
