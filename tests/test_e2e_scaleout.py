@@ -30,12 +30,14 @@ pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
 WORKERS = ("w1", "w2")
 VISIBILITY_S = 3.0
+EDIT_STEPS = "100"  # the workers' (and the bot's) nights: long enough to catch and cancel
 
 
 @pytest.fixture
 def workers(redis_url: str, tiny_weights: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     url = redis_url[:-1] + "2"  # a database of its own
-    processes = {name: start_worker(url, tiny_weights, name, visibility_s=VISIBILITY_S)
+    processes = {name: start_worker(url, tiny_weights, name, visibility_s=VISIBILITY_S,
+                                    env={"EDIT_STEPS": EDIT_STEPS})
                  for name in WORKERS}  # fmt: skip
     try:
         wait_for_workers(url, set(WORKERS), 90, tuple(processes.values()))
@@ -82,7 +84,7 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
 ) -> None:  # fmt: skip
     url, processes = workers
     app = await start_bot(
-        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S),
+        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS=EDIT_STEPS,
         EDIT_MAX_SIDE="64", ADMIN_IDS="99",
     )  # fmt: skip
     engine = app.services.engine

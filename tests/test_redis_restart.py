@@ -28,7 +28,7 @@ from tests.test_kill import PROMPT, _env, _result_jobs, _start
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 VISIBILITY_S = 2.0  # a bot silent for 5 s (twice this, 5 s at least) is presumed dead
-STEPS = "300"  # the worker's diffusion runs long enough to be caught, and killed, mid-run
+SLOW = "4000"  # the first worker's diffusion outlasts the bot's death by far (~45 s idle)
 
 
 def _holder(client: redis.Redis) -> str | None:
@@ -59,9 +59,9 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
     worker = start_worker(
         url,
         tiny_weights,
-        "solo",
+        "slow",
         visibility_s=VISIBILITY_S,
-        env={"BACKGROUND_STEPS": STEPS},
+        env={"BACKGROUND_STEPS": SLOW},
         log=tmp_path / "worker.log",
     )
     database = tmp_path / "data" / "vitrina.sqlite3"
@@ -70,10 +70,10 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
     }  # fmt: skip
     bot = None
     try:
-        await asyncio.to_thread(wait_for_workers, url, {"solo"}, 90, (worker,))
+        await asyncio.to_thread(wait_for_workers, url, {"slow"}, 90, (worker,))
         bot = await _start(env, tmp_path)
         emulator.user(300, "en").send_photo(photos["coffee"], caption=PROMPT)
-        await _until(lambda: _holder(client) == "solo", 90, "the job never reached the worker")
+        await _until(lambda: _holder(client) == "slow", 90, "the job never reached the worker")
         bot.kill()  # SIGKILL: no shutdown, no Cancel sent; the job stays in Redis
         await bot.wait()
         bot = None
@@ -84,9 +84,21 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         results = client.keys(PREFIX + "result:*:batch:*")
         assert len(results) == 1, results
         answered_by, outcomes = unpack(client.get(results[0]))
-        assert answered_by == "solo" and isinstance(outcomes[0], JobCancelled), outcomes
+        assert answered_by == "slow" and isinstance(outcomes[0], JobCancelled), outcomes
 
-        bot = await _start(env, tmp_path)  # the restart: SQLite says the job is owed
+        # a quicker worker replaces it (the re-run need not take its time), then the bot
+        # restarts: SQLite says the job is owed
+        stop_worker(worker)
+        worker = start_worker(
+            url,
+            tiny_weights,
+            "quick",
+            visibility_s=VISIBILITY_S,
+            env={"BACKGROUND_STEPS": "20"},
+            log=tmp_path / "worker.log",
+        )
+        await asyncio.to_thread(wait_for_workers, url, {"quick"}, 90, (worker,))
+        bot = await _start(env, tmp_path)
         await _until(lambda: _job(database) == ("done", 1), 180,
                      f"not answered after the restart: {_job(database)}")  # fmt: skip
     finally:
