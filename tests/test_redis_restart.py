@@ -77,7 +77,8 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         bot.kill()  # SIGKILL: no shutdown, no Cancel sent; the job stays in Redis
         await bot.wait()
         bot = None
-        assert _job(database) == ("running", 0)
+        # unfinished in SQLite (the bot may not have marked it running before it died)
+        assert _job(database) in (("queued", 0), ("running", 0))
 
         # the worker sees the bot's heartbeat lapse and cancels the orphan (acknowledged)
         await _until(lambda: _holder(client) is None, 30, "the orphaned job kept running")
