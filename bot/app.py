@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiogram import Bot, Dispatcher
@@ -111,6 +112,15 @@ class Application:
 
     async def _on_startup(self, bot: Bot) -> None:
         await self.db.open()
+        try:
+            await self._start(bot)
+        except BaseException:  # the process must be able to exit: close what was opened
+            with contextlib.suppress(Exception):
+                await self.services.stop()
+            await self.db.close()
+            raise
+
+    async def _start(self, bot: Bot) -> None:
         await self.services.start()
         await bot.set_my_commands(bot_commands("en"))
         await bot.set_my_commands(bot_commands("ru"), language_code="ru")
@@ -145,12 +155,16 @@ class Application:
 
     async def run(self, *, handle_signals: bool = True) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dp.start_polling(
-            self.bot,
-            handle_signals=handle_signals,
-            allowed_updates=self.dp.resolve_used_update_types(),
-            polling_timeout=10,
-        )
+        try:
+            await self.dp.start_polling(
+                self.bot,
+                handle_signals=handle_signals,
+                allowed_updates=self.dp.resolve_used_update_types(),
+                polling_timeout=10,
+            )
+        except BaseException:  # a failed start-up: aiogram leaves the HTTP session open
+            await self.bot.session.close()
+            raise
 
     async def stop(self) -> None:
         await self.dp.stop_polling()

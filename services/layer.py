@@ -167,7 +167,11 @@ class ModelServices:
         if self._started:
             return
         self._started = True
-        await self.engine.start()
+        try:
+            await self.engine.start()
+        except BaseException:  # e.g. Redis unreachable: nothing was started
+            self._started = False
+            raise
         if self.config.preload:
             ready = [name for name, op in self.operations.items() if not op.missing_weights()]
             self.engine.warm_up(ready)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from services.worker.messages import RunBatch
 from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import RemoteOrder, pack, unpack
 from services.worker.redis_url import password, redacted
+from tests.emulator import BotAPIEmulator
 from tests.redis_server import free_port
 
 
@@ -160,3 +164,23 @@ def test_with_redis_cache_keys_are_made_of_what_the_workers_compute_with(
     upgraded["identity"]["models"]["clip"] = "openai/clip@" + "1" * 40
     engine.live_workers = [upgraded]
     assert services.cache_key("tag", {}, photo) not in (None, key)  # new weights, new key
+
+
+async def test_the_bot_exits_in_one_line_when_redis_is_unreachable(
+    emulator: BotAPIEmulator, tmp_path: Path
+) -> None:
+    """`python -m bot` with SERVICE_BACKEND pointing nowhere: exit code 2, one line on
+    stderr without the password, and the process does exit (its database is closed)."""
+    env = {**os.environ, "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
+           "SERVICE_BACKEND": f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0",
+           "DATABASE_PATH": str(tmp_path / "db.sqlite3"), "WEIGHTS_DIR": str(tmp_path),
+           "DEVICE": "cpu", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # fmt: skip
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2, (out.decode()[-2000:], err.decode()[-2000:])
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vitrina: cannot reach Redis at redis://:***@")
+    assert b"s3cret" not in out + err and b"Traceback" not in out + err
