@@ -141,10 +141,10 @@ class ModelServices:
         self._queue: FairQueue[JobHandle] = FairQueue(
             config.queue_max_size, config.queue_max_per_user
         )
-        # lane -> the batches out in the worker(s): at most engine.capacity(lane) at once
-        self._lanes: dict[str, set[asyncio.Task[None]]] = {
-            LANE_QUICK: set(),
-            LANE_DIFFUSION: set(),
+        # lane -> the batches out in the worker(s), each with its op: engine.admits decides
+        self._lanes: dict[str, dict[asyncio.Task[None], str]] = {
+            LANE_QUICK: {},
+            LANE_DIFFUSION: {},
         }
         self._choosing = dict.fromkeys(self._lanes, 0)  # lane tasks still gathering a batch
         self.engine.on_capacity = self._pump
@@ -380,22 +380,31 @@ class ModelServices:
             places[lane] = places.get(lane, 0) + 1
 
     def _pump(self) -> None:
-        """Start a batch in every lane that is free and has work."""
+        """Start a batch in every lane that is free and has work: the first job in fair order
+        that the engine admits beside the batches out (a job no free worker serves is
+        skipped for one that a free worker does)."""
         if not self._started or self._draining:
             return
         for lane in (LANE_QUICK, LANE_DIFFUSION):
             running = self._lanes[lane]
             while len(running) < self.engine.capacity(lane):
-                first = self._queue.pop_first(lambda h, lane=lane: self._sorting[h][0] == lane)
+                out = list(running.values())
+
+                def startable(h: JobHandle, lane: str = lane, out: list[str] = out) -> bool:
+                    return self._sorting[h][0] == lane and self.engine.admits(
+                        lane, out, h.request.op
+                    )
+
+                first = self._queue.pop_first(startable)
                 if first is None:
                     break
                 self._choosing[lane] += 1
                 task = asyncio.create_task(self._run_lane(lane, first), name=f"vitrina-{lane}")
-                running.add(task)
+                running[task] = first.request.op
                 task.add_done_callback(lambda done, lane=lane: self._lane_done(lane, done))
 
     def _lane_done(self, lane: str, task: asyncio.Task[None]) -> None:
-        self._lanes[lane].discard(task)
+        self._lanes[lane].pop(task, None)
         self._pump()
 
     async def _run_lane(self, lane: str, first: JobHandle) -> None:

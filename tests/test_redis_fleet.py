@@ -3,7 +3,8 @@
 The service layer (the bot's side) against a real redis-server and two `vitrina worker`
 processes (CPU, tiny weights): "full" serves every operation, "cuts" only `--ops
 background,tag`. One user's burst does not starve another user's single job across the two
-workers, and a job only "full" can run is refused by "cuts" and finished by "full".
+workers, a job only "full" can run is refused by "cuts" and finished by "full", and one
+that only a busy "full" serves does not hold back a job "cuts" can run.
 """
 
 from __future__ import annotations
@@ -133,6 +134,26 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     assert served.get("full", 0) >= 4, served
     assert served.get("cuts", 0) <= 1, served
     assert time.monotonic() - started < 120
+
+
+async def test_a_job_only_a_busy_worker_serves_waits_and_lets_the_others_pass(
+    fleet: ModelServices, photo_files: dict[str, Path]
+) -> None:
+    """Two /night jobs (only "full" serves edits) and a generated scene (both do), in fair
+    order: the second night stays queued while "full" has the first, and the scene goes out
+    ahead of it for "cuts"; counting workers per lane would send both nights, one of them to
+    be refused by "cuts" while the scene waits."""
+    scene = {"kind": "prompt", "value": "on a marble table"}
+    first = fleet.submit(JobRequest("night", 40, photo_files["coffee"], {"steps": 4}))
+    second = fleet.submit(JobRequest("night", 41, photo_files["chelsea"], {"steps": 4}))
+    backdrop = fleet.submit(JobRequest("background", 42, photo_files["rocket"], scene))
+    jobs = [first, second, backdrop]
+    await _finished_in_order(jobs, 180)
+    assert [h.state for h in jobs] == [JobState.DONE] * 3, [h.error for h in jobs]
+    # handed to a worker: the first night and the scene at once, then (once "full" is free)
+    # the second night
+    sent = sorted(jobs, key=lambda h: h.started_at or 0.0)
+    assert sent[-1] is second, [h.request.user_id for h in sent]
 
 
 def _served(services: ModelServices, op: str) -> int:

@@ -20,6 +20,7 @@ from services.layer import ModelServices, ServiceConfig, default_operations, res
 from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
 from services.results import ImageResult
 from services.worker.messages import RunBatch
+from services.worker.placement import placeable
 from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import RemoteOrder, pack, unpack
 from services.worker.redis_url import password, redacted
@@ -52,6 +53,33 @@ def test_capacity_and_availability_follow_the_live_workers() -> None:
     assert engine.missing_weights("describe") == ["a worker serving describe"]
     engine.live_workers = engine.live_workers[:1]
     assert engine.missing_weights("night") == ["pix2pix"]
+
+
+def test_batches_are_placed_one_worker_each_on_workers_serving_them() -> None:
+    full, cuts = {"tag", "describe", "background"}, {"tag", "background"}
+    assert placeable([], [])
+    assert placeable(["describe", "tag"], [full, cuts])
+    assert placeable(["tag", "describe"], [full, cuts])  # the tag moves over to "cuts"
+    assert not placeable(["describe", "describe"], [full, cuts])  # only "full" serves it
+    assert not placeable(["tag", "tag", "tag"], [full, cuts])
+    assert placeable(["tag", "describe", "tag"], [cuts, full, cuts])
+
+
+def test_a_batch_goes_out_only_when_a_worker_serving_it_is_free() -> None:
+    engine = RedisEngine("redis://127.0.0.1:1/0")  # never connects in this test
+    assert engine.admits(LANE_QUICK, [], "describe")  # no worker yet: room alone
+    assert not engine.admits(LANE_QUICK, ["tag"], "describe")
+    engine.live_workers = [
+        {"id": "full", "lanes": [LANE_QUICK, LANE_DIFFUSION], "ops": ["describe", "tag", "night"]},
+        {"id": "cuts", "lanes": [LANE_QUICK], "ops": ["tag"]},
+    ]  # fmt: skip
+    assert engine.admits(LANE_QUICK, ["describe"], "tag")
+    assert not engine.admits(LANE_QUICK, ["describe"], "describe")  # "cuts" would refuse it
+    assert not engine.admits(LANE_QUICK, ["tag", "tag"], "tag")  # no room
+    assert engine.admits(LANE_DIFFUSION, [], "night")
+    assert not engine.admits(LANE_DIFFUSION, ["night"], "night")  # capacity 1 there
+    # an op nobody serves goes by room alone: the workers refuse it with a clear error
+    assert engine.admits(LANE_QUICK, ["describe"], "edit")
 
 
 def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> None:

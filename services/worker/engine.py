@@ -58,7 +58,8 @@ class Engine:
         self._pending: dict[tuple[str, int], _Pending] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self.warmed: dict[str, str | None] = {}  # op -> None (ready) or why it failed
-        #: Called when `capacity()` grows (a worker machine joined): the scheduler pumps.
+        #: Called when `capacity()` or `admits()` may say yes to more (a worker joined, or
+        #: one serving other operations): the scheduler pumps.
         self.on_capacity: Callable[[], None] | None = None
 
     async def start(self) -> None:
@@ -76,6 +77,11 @@ class Engine:
         """How many batches of this lane the scheduler may hand over at once (one worker
         here; the Redis engine: one per live worker)."""
         return 1
+
+    def admits(self, lane: str, out: Sequence[str], op: str) -> bool:
+        """Whether a batch of `op` may go out in `lane` beside the batches already out there
+        (their operations, `out`). Here: while the lane has room."""
+        return len(out) < self.capacity(lane)
 
     def new_batch_id(self) -> int:
         return next(self._ids)

@@ -19,7 +19,7 @@ import json
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from services.worker.messages import (
     RunBatch,
     WarmUp,
 )
+from services.worker.placement import placeable
 from services.worker.redis_protocol import (
     BOT_BEAT_S,
     CANCEL_CHANNEL,
@@ -143,6 +144,19 @@ class RedisEngine(Engine):
     def capacity(self, lane: str) -> int:
         return max(1, sum(lane in w.get("lanes", ()) for w in self.live_workers))
 
+    def admits(self, lane: str, out: Sequence[str], op: str) -> bool:
+        """Room in the lane, and a worker of its own for every batch out there and this one
+        among the live workers serving their operations (`placement.placeable`). An
+        operation no live worker serves goes by room alone: the workers refuse it, then it
+        fails with a clear "no worker can run it"."""
+        if len(out) >= self.capacity(lane):
+            return False
+        servers = [set(w.get("ops", ())) for w in self.live_workers if lane in w.get("lanes", ())]
+        if not any(op in ops for ops in servers):
+            return True
+        served = [o for o in (*out, op) if any(o in ops for ops in servers)]
+        return placeable(served, servers)
+
     def result_identity(self, op: str) -> dict[str, Any] | None:
         """What every live worker serving `op` computes with (device, runtimes, settings,
         model revisions; `layer.result_identity`); None when none is alive or they differ
@@ -202,14 +216,19 @@ class RedisEngine(Engine):
                 await self._refresh_workers()
 
     async def _refresh_workers(self) -> None:
-        before = {lane: self.capacity(lane) for lane in LANES}
+        before = self._fleet()
         keys = [key async for key in self.redis.scan_iter(match=f"{PREFIX}worker:*")]
         values = await self.redis.mget(keys) if keys else []
         self.live_workers = sorted(
             (json.loads(v) for v in values if v is not None), key=lambda w: str(w.get("id"))
         )
-        if any(self.capacity(lane) > n for lane, n in before.items()) and self.on_capacity:
-            self.on_capacity()
+        if self._fleet() != before and self.on_capacity:
+            self.on_capacity()  # a worker joined, left or changed: more may be admitted now
+
+    def _fleet(self) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+        """Who serves what: what `capacity` and `admits` decide on."""
+        return [(str(w.get("id")), tuple(w.get("ops", ())), tuple(w.get("lanes", ())))
+                for w in self.live_workers]  # fmt: skip
 
     # ---- orders
 
