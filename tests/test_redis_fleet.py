@@ -130,8 +130,9 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     await _finished_in_order(jobs, 180)
     assert [h.state for h in jobs] == [JobState.DONE] * len(jobs), [h.error for h in jobs]
     served = {w: n - before.get(w, 0) for w, n in engine.answered_by.items()}
-    # every describe batch, translation call and the night: "full"; the tag: either
-    assert served.get("full", 0) >= 4, served
+    # every describe batch (one to three: the describes may go out as one batch), its
+    # translation call and the night: "full"; the tag: either
+    assert served.get("full", 0) >= 3, served
     assert served.get("cuts", 0) <= 1, served
     assert time.monotonic() - started < 120
 
