@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import logging
 import uuid
 from collections import Counter
@@ -45,7 +44,6 @@ from services.worker.redis_protocol import (
     CANCEL_CHANNEL,
     LANES,
     PHOTO_TTL_S,
-    PREFIX,
     RESULT_TTL_S,
     TASK,
     Notice,
@@ -57,6 +55,7 @@ from services.worker.redis_protocol import (
     check_reachable,
     client,
     listen_forever,
+    live_worker_states,
     make_broker,
     pack,
     photo_key,
@@ -217,11 +216,7 @@ class RedisEngine(Engine):
 
     async def _refresh_workers(self) -> None:
         before = self._fleet()
-        keys = [key async for key in self.redis.scan_iter(match=f"{PREFIX}worker:*")]
-        values = await self.redis.mget(keys) if keys else []
-        self.live_workers = sorted(
-            (json.loads(v) for v in values if v is not None), key=lambda w: str(w.get("id"))
-        )
+        self.live_workers = await live_worker_states(self.redis)
         if self._fleet() != before and self.on_capacity:
             self.on_capacity()  # a worker joined, left or changed: more may be admitted now
 

@@ -30,6 +30,7 @@ from services.worker.redis_protocol import (
     PING,
     RemoteOrder,
     bot_alive_key,
+    live_worker_states,
     stream,
     worker_key,
 )
@@ -152,14 +153,11 @@ class WorkerLiveness:
 
     async def _others_serving(self, payload: RemoteOrder) -> int:
         """Live workers besides this one that serve the order's op in its lane."""
-        count = 0
-        async for key in self.redis.scan_iter(match=worker_key("*")):
-            with contextlib.suppress(Exception):
-                state = json.loads(await self.redis.get(key) or b"{}")
-                if (state.get("id") != self.id and payload.op in state.get("ops", ())
-                        and payload.lane in state.get("lanes", ())):  # fmt: skip
-                    count += 1
-        return count
+        return sum(
+            state.get("id") != self.id and payload.op in state.get("ops", ())
+            and payload.lane in state.get("lanes", ())
+            for state in await live_worker_states(self.redis)
+        )  # fmt: skip
 
 
 async def ping() -> None:

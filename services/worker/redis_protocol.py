@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import json
 import logging
 import pickle
 from collections.abc import Awaitable, Callable
@@ -136,6 +137,14 @@ def cancelled_key(bot: str, batch_id: int) -> str:
 
 def worker_key(worker_id: str) -> str:
     return f"{PREFIX}worker:{worker_id}"
+
+
+async def live_worker_states(redis: aioredis.Redis) -> list[dict[str, Any]]:
+    """Every live worker's heartbeat (`worker:<id>`), sorted by worker id."""
+    keys = [key async for key in redis.scan_iter(match=worker_key("*"))]
+    values = await redis.mget(keys) if keys else []
+    states = (json.loads(v) for v in values if v is not None)
+    return sorted(states, key=lambda state: str(state.get("id")))
 
 
 def bot_alive_key(bot: str) -> str:
