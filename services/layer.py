@@ -230,8 +230,7 @@ class ModelServices:
         failure = self._load_failures.get(op)
         if failure is not None and now - failure[0] < LOAD_FAILURE_TTL_S:
             return [failure[1]]
-        remote = getattr(self.engine, "missing_weights", None)
-        if remote is not None and (answer := remote(op)) is not None:
+        if (answer := self.engine.missing_weights(op)) is not None:
             return answer  # worker machines have their own weights (SERVICE_BACKEND=redis)
         cached = self._missing.get(op)
         if cached is None or now - cached[0] > AVAILABILITY_TTL_S:
@@ -283,10 +282,9 @@ class ModelServices:
         with Redis the one every live worker serving `op` publishes. None (not cacheable):
         no live worker, workers that differ, or settings that differ from the bot's own
         (the bot's operations describe a job by its settings: the key would lie)."""
-        remote = getattr(self.engine, "result_identity", None)
-        if remote is None:
+        if self.engine.live_workers is None:  # the worker runs here
             return result_identity(self.config, models)
-        computes = remote(op)
+        computes = self.engine.result_identity(op)
         if computes is None:
             return None
         own = result_settings(self.config)
@@ -306,7 +304,7 @@ class ModelServices:
 
     def workers(self) -> list[dict[str, Any]] | None:
         """Live worker machines' heartbeats (SERVICE_BACKEND=redis://); None in-process."""
-        live = getattr(self.engine, "live_workers", None)
+        live = self.engine.live_workers
         return None if live is None else list(live)
 
     @property

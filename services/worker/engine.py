@@ -83,6 +83,20 @@ class Engine:
         (their operations, `out`). Here: while the lane has room."""
         return len(out) < self.capacity(lane)
 
+    # ---- worker machines elsewhere (SERVICE_BACKEND=redis://; here: the worker runs here)
+
+    #: the worker machines' heartbeats; None: the worker runs on this machine
+    live_workers: list[dict[str, Any]] | None = None
+
+    def missing_weights(self, op: str) -> list[str] | None:
+        """What the workers lack to run `op`; None: judge by this machine's weights."""
+        return None
+
+    def result_identity(self, op: str) -> dict[str, Any] | None:
+        """What the worker machines compute `op` with (`layer.result_identity`); None: not
+        one identity now (results not cacheable). Asked only when `live_workers` is set."""
+        return None
+
     def new_batch_id(self) -> int:
         return next(self._ids)
 
