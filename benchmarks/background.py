@@ -39,8 +39,7 @@ def photo_and_mask(size: tuple[int, int]) -> tuple[Image.Image, np.ndarray]:
     width, height = size
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    table = np.stack([180 + 30 * yy / height, 150 + 20 * xx / width,
-                      120 + 0 * xx], axis=-1)  # fmt: skip
+    table = np.stack([180 + 30 * yy / height, 150 + 20 * xx / width, 120 + 0 * xx], axis=-1)
     table += rng.normal(0, 6, (height, width, 1)).astype(np.float32)
     inside = ((xx - width * 0.5) / (width * 0.22)) ** 2 + (
         (yy - height * 0.5) / (height * 0.3)
@@ -75,16 +74,22 @@ def compositing_rows(repeat: int, sizes: dict[str, tuple[int, int]]) -> list[tup
         back = backgrounds.solid(size, "#ffc0cb")
         reps = repeat if size[0] <= 1024 else max(1, repeat // 2)
         for name, fn in (
-            (f"feather (sigma {sigma:.1f} px)",
-             lambda a=alpha, s=sigma: compositing.feather(a, s)),
+            (
+                f"feather (sigma {sigma:.1f} px)",
+                lambda a=alpha, s=sigma: compositing.feather(a, s),
+            ),
             ("decontaminate edge colours", lambda r=rgb, s=soft: compositing.decontaminate(r, s)),
             ("contact shadow", lambda s=soft: compositing.contact_shadow(s)),
             ("over (composite + shadow)", lambda r=rgba, b=back: compositing.over(r, b)),
-            ("transparent RGBA (feather+decont.)",
-             lambda i=image, a=alpha: compositing.transparent(i, a)),
-            ("composite, all steps", lambda i=image, a=alpha, b=back:
-             compositing.composite(i, a, b)),
-        ):  # fmt: skip
+            (
+                "transparent RGBA (feather+decont.)",
+                lambda i=image, a=alpha: compositing.transparent(i, a),
+            ),
+            (
+                "composite, all steps",
+                lambda i=image, a=alpha, b=back: compositing.composite(i, a, b),
+            ),
+        ):
             rows.append((f"compositing {label}", name, f"{timed(fn, reps):.3f}"))
     return rows
 
@@ -112,8 +117,9 @@ def card_rows(repeat: int, sizes: dict[str, tuple[int, int]]) -> list[tuple[str,
     return rows
 
 
-def model_rows(weights: Path, device: str, repeat: int, steps: int,
-               sizes: dict[str, tuple[int, int]]) -> list[tuple[str, ...]]:  # fmt: skip
+def model_rows(
+    weights: Path, device: str, repeat: int, steps: int, sizes: dict[str, tuple[int, int]]
+) -> list[tuple[str, ...]]:
     from services.errors import ModelUnavailable
     from services.models.inpaint import BackgroundPainter
     from services.operations import RunContext
@@ -170,13 +176,23 @@ def model_rows(weights: Path, device: str, repeat: int, steps: int,
         try:
             started = time.perf_counter()
             painter.load()
-            rows.append((f"inpaint ({paint_kind})", "load pipeline",
-                         f"{time.perf_counter() - started:.3f}"))  # fmt: skip
+            rows.append(
+                (
+                    f"inpaint ({paint_kind})",
+                    "load pipeline",
+                    f"{time.perf_counter() - started:.3f}",
+                )
+            )
             params = {"kind": "prompt", "value": "on a marble table", "steps": steps}
             seconds = timed(lambda: op.make(path, params, context), max(1, repeat // 2))
             side = painter.native_side
-            rows.append((f"inpaint ({paint_kind}) 1024 px, work side {side}",
-                         f"whole job, {steps} steps", f"{seconds:.3f}"))  # fmt: skip
+            rows.append(
+                (
+                    f"inpaint ({paint_kind}) 1024 px, work side {side}",
+                    f"whole job, {steps} steps",
+                    f"{seconds:.3f}",
+                )
+            )
         except ModelUnavailable as exc:
             rows.append(("inpaint", str(exc)[:60], "-"))
     return rows
@@ -197,8 +213,11 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=25, help="diffusion steps (inpaint row)")
     args = parser.parse_args()
     sizes = {k: v for k, v in SIZES.items() if not (args.skip_12mp and k == "12 MP")}
-    rows = [*compositing_rows(args.repeat, sizes), *preset_rows(args.repeat, sizes),
-            *card_rows(args.repeat, sizes)]  # fmt: skip
+    rows = [
+        *compositing_rows(args.repeat, sizes),
+        *preset_rows(args.repeat, sizes),
+        *card_rows(args.repeat, sizes),
+    ]
     if not args.skip_models:
         with tempfile.TemporaryDirectory() as folder:
             weights = args.weights
@@ -208,8 +227,10 @@ def main() -> None:
                 weights = Path(folder)
                 write_tiny(weights, ["isnet", "sam", "inpaint"])
             rows += model_rows(weights, args.device, args.repeat, args.steps, sizes)
-    print(f"# background benchmark: device={args.device} fp16={args.fp16} "  # noqa: T201
-          f"repeat={args.repeat} (median seconds)")  # fmt: skip
+    print(
+        f"# background benchmark: device={args.device} fp16={args.fp16} "  # noqa: T201
+        f"repeat={args.repeat} (median seconds)"
+    )
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in [("what", "step", "seconds"), *rows]:
         print(f"{row[0]:<{width[0]}}  {row[1]:<{width[1]}}  {row[2]:>{width[2]}}")  # noqa: T201

@@ -52,8 +52,11 @@ def full_size_clip(folder: Path) -> None:
 
     tokenizer = CLIPProcessor.from_pretrained(folder).tokenizer
     torch.manual_seed(0)
-    text = {"bos_token_id": tokenizer.bos_token_id, "eos_token_id": tokenizer.eos_token_id,
-            "pad_token_id": tokenizer.pad_token_id}  # fmt: skip
+    text = {
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
     CLIPModel(CLIPConfig(text_config=text)).save_pretrained(folder)
     CLIPProcessor(image_processor=CLIPImageProcessor(), tokenizer=tokenizer).save_pretrained(
         folder
@@ -112,8 +115,9 @@ def bare_one(weights: Path, photo: Path, repeat: int) -> float:
     return statistics.median(times)
 
 
-async def service_throughput(args: argparse.Namespace, weights: Path, photos: list[Path]
-                             ) -> tuple[float, list[int]]:  # fmt: skip
+async def service_throughput(
+    args: argparse.Namespace, weights: Path, photos: list[Path]
+) -> tuple[float, list[int]]:
     config = ServiceConfig(
         weights, worker="process", batch_window_ms=args.batch_window_ms, clip_runtime="torch"
     )  # torch on both sides (P7 measures ONNX Runtime)
@@ -133,9 +137,17 @@ async def service_throughput(args: argparse.Namespace, weights: Path, photos: li
 async def bot_overhead(args: argparse.Namespace, workdir: Path) -> list[float]:
     """Seconds from sending a photo captioned /tag to the tags message, `repeat` times; a
     new photo each time (a repeated one is answered by the result cache, P5)."""
-    env_args = argparse.Namespace(device="cpu", steps=3, side=64, no_preload=False,
-                                  no_worker=0.0, preimport=False,
-                                  switch_ms=0.0, slow_ms=0.0, worker="process")  # fmt: skip
+    env_args = argparse.Namespace(
+        device="cpu",
+        steps=3,
+        side=64,
+        no_preload=False,
+        no_worker=0.0,
+        preimport=False,
+        switch_ms=0.0,
+        slow_ms=0.0,
+        worker="process",
+    )
     times = []
     async with StampedEmulator() as emulator:
         env = bot_env(env_args, emulator, workdir)
@@ -154,8 +166,9 @@ async def bot_overhead(args: argparse.Namespace, workdir: Path) -> list[float]:
                 emulator.send_photo(user, photo, caption="/tag", language_code="en")
                 await emulator.wait_for_message(  # the progress message, edited into tags
                     lambda r, u=user: r["chat_id"] == u and "•" in (r["text"] or ""),
-                    after=after, timeout=180,
-                )  # fmt: skip
+                    after=after,
+                    timeout=180,
+                )
                 if index:  # the first one loads CLIP in the worker
                     times.append(time.perf_counter() - started)
                 await asyncio.sleep(0.3)
@@ -191,14 +204,23 @@ def measure(args: argparse.Namespace) -> list[Row]:
     bare = ", ".join(f"b{b}: {r:.1f}" for b, r in rates.items())
     return [
         Row("P3", "bare ClipTagger.tag images/s by batch", bare, note=how),
-        Row("P3", f"service: {len(photos)} concurrent /tag jobs, images/s",
-            f"{service:.1f} ({ratio:.2f}x bare best b{best_batch})", ">= 0.9x",
-            ratio >= 0.9, f"{how}; worker process, window {args.batch_window_ms:g} ms"),
-        Row("P4", "bot e2e /tag (update -> tags message) / bare decode+tag",
-            f"{e2e_median * 1000:.0f} / {one * 1000:.0f} ms = {overhead:.2f}x", "<= 1.15x",
-            overhead <= 1.15, f"{how}; bot process + worker process vs emulator over HTTP, "
-            f"median of {len(e2e)}"),
-    ]  # fmt: skip
+        Row(
+            "P3",
+            f"service: {len(photos)} concurrent /tag jobs, images/s",
+            f"{service:.1f} ({ratio:.2f}x bare best b{best_batch})",
+            ">= 0.9x",
+            ratio >= 0.9,
+            f"{how}; worker process, window {args.batch_window_ms:g} ms",
+        ),
+        Row(
+            "P4",
+            "bot e2e /tag (update -> tags message) / bare decode+tag",
+            f"{e2e_median * 1000:.0f} / {one * 1000:.0f} ms = {overhead:.2f}x",
+            "<= 1.15x",
+            overhead <= 1.15,
+            f"{how}; bot process + worker process vs emulator over HTTP, median of {len(e2e)}",
+        ),
+    ]
 
 
 def main() -> None:

@@ -68,13 +68,18 @@ async def _bot_latencies(args: argparse.Namespace, workdir: Path) -> dict[str, A
     out: dict[str, Any] = {}
     async with StampedEmulator() as emulator:
         env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-            "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-            "WEIGHTS_DIR": str(workdir / "weights"), "DATABASE_PATH": str(workdir / "db.sqlite3"),
-            "DEVICE": args.device, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO",
-            "PROGRESS_INTERVAL_S": "1", "RATE_LIMIT_BURST": "500",
+            "BOT_TOKEN": emulator.token,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "WEIGHTS_DIR": str(workdir / "weights"),
+            "DATABASE_PATH": str(workdir / "db.sqlite3"),
+            "DEVICE": args.device,
+            "PYTHONPATH": str(ROOT),
+            "LOG_LEVEL": "INFO",
+            "PROGRESS_INTERVAL_S": "1",
+            "RATE_LIMIT_BURST": "500",
             "RATE_LIMIT_PER_MINUTE": "6000",
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        }  # fmt: skip
+        }
         log_path = workdir / "bot.log"
         log = log_path.open("wb")
         process = await asyncio.create_subprocess_exec(
@@ -94,9 +99,11 @@ async def _bot_latencies(args: argparse.Namespace, workdir: Path) -> dict[str, A
                     seed = 3000 + index + (0 if op == "tag" else 500)
                     sent = emulator.send_photo(user, photo_bytes(seed, 240), language_code="en")
                     await emulator.wait_for_message(
-                        lambda r, s=sent: r["reply_to_message_id"] == s["message_id"]
-                        and r["reply_markup"], timeout=30,
-                    )  # fmt: skip
+                        lambda r, s=sent: (
+                            r["reply_to_message_id"] == s["message_id"] and r["reply_markup"]
+                        ),
+                        timeout=30,
+                    )
                     for bucket in (uncached, cached):
                         bucket.append(await _timed(emulator, user, command, sent, done))
                 out[op] = (uncached, cached)
@@ -114,17 +121,25 @@ async def _bot_latencies(args: argparse.Namespace, workdir: Path) -> dict[str, A
     return out
 
 
-async def _timed(emulator: Any, user: int, command: str, photo: dict[str, Any],
-                 done: Callable[[dict[str, Any]], bool]) -> float:  # fmt: skip
+async def _timed(
+    emulator: Any,
+    user: int,
+    command: str,
+    photo: dict[str, Any],
+    done: Callable[[dict[str, Any]], bool],
+) -> float:
     """ms from queueing `command` (a reply to `photo`) to its result in the chat."""
     await asyncio.sleep(0.1)  # a person's pace: the last answer's bookkeeping is over
     before = len(emulator.bot_messages)
     started = time.perf_counter()
     emulator.send_text(user, command, reply_to=photo["message_id"], language_code="en")
     await emulator.wait_for_message(
-        lambda r: r["chat_id"] == user and r["reply_to_message_id"] == photo["message_id"]
-        and done(r), after=before, timeout=120,
-    )  # fmt: skip
+        lambda r: (
+            r["chat_id"] == user and r["reply_to_message_id"] == photo["message_id"] and done(r)
+        ),
+        after=before,
+        timeout=120,
+    )
     return (time.perf_counter() - started) * 1000
 
 
@@ -146,15 +161,31 @@ def bot_rows(args: argparse.Namespace) -> list[Row]:
         fast = statistics.median(cached)
         note = f"bot process vs emulator, tiny weights, {n} photos 240 px, {args.device}"
         rows += [
-            Row("P5", f"repeat {name}: update -> result, answered from storage (median of {n})",
-                f"{fast:.1f} ms", f"<= {TARGET_MS:.0f} ms", fast <= TARGET_MS,
-                f"{note}; max {max(cached):.1f} ms"),
-            Row("P5", f"model calls for {n} repeats of {name}", str(calls), "0", calls == 0,
-                f"{found[f'{op}_hits']} cache hits logged"),
-            Row("P5", f"first {name} of a photo (uncached: the model runs), median of {n}",
-                f"{statistics.median(uncached):.1f} ms", "", None,
-                f"{note}; {statistics.median(uncached) / fast:.0f}x the cached answer"),
-        ]  # fmt: skip
+            Row(
+                "P5",
+                f"repeat {name}: update -> result, answered from storage (median of {n})",
+                f"{fast:.1f} ms",
+                f"<= {TARGET_MS:.0f} ms",
+                fast <= TARGET_MS,
+                f"{note}; max {max(cached):.1f} ms",
+            ),
+            Row(
+                "P5",
+                f"model calls for {n} repeats of {name}",
+                str(calls),
+                "0",
+                calls == 0,
+                f"{found[f'{op}_hits']} cache hits logged",
+            ),
+            Row(
+                "P5",
+                f"first {name} of a photo (uncached: the model runs), median of {n}",
+                f"{statistics.median(uncached):.1f} ms",
+                "",
+                None,
+                f"{note}; {statistics.median(uncached) / fast:.0f}x the cached answer",
+            ),
+        ]
     return rows
 
 
@@ -197,8 +228,9 @@ def feature_rows(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
-def _clip_row(store: Any, sha: str, image: Any, device: Any, dtype: Any,
-              sync: Callable[[], None]) -> Row:  # fmt: skip
+def _clip_row(
+    store: Any, sha: str, image: Any, device: Any, dtype: Any, sync: Callable[[], None]
+) -> Row:
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
 
@@ -223,15 +255,27 @@ def _clip_row(store: Any, sha: str, image: Any, device: Any, dtype: Any,
         return torch.from_numpy(found["embedding"]).to(device)
 
     stored = _median_ms(read, 20, sync)
-    return Row("P5", "tag then describe: CLIP ViT-B/32 image embedding, computed vs read from "
-               "the feature store (the describe job reads it)",
-               f"{computed:.1f} ms vs {stored:.2f} ms ({computed - stored:.1f} ms saved)", "",
-               None, f"full-size architecture, random weights, {device}, {dtype}, "
-               f"{torch.get_num_threads()} torch threads, incl. preprocessing")  # fmt: skip
+    return Row(
+        "P5",
+        "tag then describe: CLIP ViT-B/32 image embedding, computed vs read from "
+        "the feature store (the describe job reads it)",
+        f"{computed:.1f} ms vs {stored:.2f} ms ({computed - stored:.1f} ms saved)",
+        "",
+        None,
+        f"full-size architecture, random weights, {device}, {dtype}, "
+        f"{torch.get_num_threads()} torch threads, incl. preprocessing",
+    )
 
 
-def _sam_row(store: Any, sha: str, photo: np.ndarray, device: Any, half: bool, runs: int,
-             sync: Callable[[], None]) -> Row:  # fmt: skip
+def _sam_row(
+    store: Any,
+    sha: str,
+    photo: np.ndarray,
+    device: Any,
+    half: bool,
+    runs: int,
+    sync: Callable[[], None],
+) -> Row:
     import contextlib
 
     import torch
@@ -239,13 +283,18 @@ def _sam_row(store: Any, sha: str, photo: np.ndarray, device: Any, half: bool, r
     try:
         from segment_anything import SamPredictor, sam_model_registry
     except ImportError:
-        return Row("P5", "second background after a restart: SAM ViT-B image embedding",
-                   "not measured", "", None, "segment-anything is not installed")  # fmt: skip
+        return Row(
+            "P5",
+            "second background after a restart: SAM ViT-B image embedding",
+            "not measured",
+            "",
+            None,
+            "segment-anything is not installed",
+        )
     torch.manual_seed(0)
     sam = sam_model_registry["vit_b"](checkpoint=None).eval().to(device)
     predictor = SamPredictor(sam)
-    autocast = (torch.autocast("cuda", dtype=torch.float16) if half
-                else contextlib.nullcontext())  # fmt: skip
+    autocast = torch.autocast("cuda", dtype=torch.float16) if half else contextlib.nullcontext()
 
     def embed() -> None:
         with torch.inference_mode(), autocast:
@@ -280,8 +329,16 @@ def measure(args: argparse.Namespace) -> list[Row]:
         try:
             rows += bot_rows(args)
         except ImportError as exc:  # a GPU box without the bot's packages
-            rows.append(Row("P5", "repeat answered from storage", "not measured", "", None,
-                            f"bot not runnable here: {exc}"))  # fmt: skip
+            rows.append(
+                Row(
+                    "P5",
+                    "repeat answered from storage",
+                    "not measured",
+                    "",
+                    None,
+                    f"bot not runnable here: {exc}",
+                )
+            )
     rows += feature_rows(args)
     return rows
 

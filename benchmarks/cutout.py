@@ -123,8 +123,16 @@ def main() -> None:
         isnet.load()
         provider = isnet.providers[0].replace("ExecutionProvider", "")
         median, best = timed(lambda: isnet.predict(image), args.repeat, lambda: None)
-        rows.append(("saliency", f"ISNet ({kind})", provider, "fp16 weights" if kind == "real"
-                     else "fp32", median, best))  # fmt: skip
+        rows.append(
+            (
+                "saliency",
+                f"ISNet ({kind})",
+                provider,
+                "fp16 weights" if kind == "real" else "fp32",
+                median,
+                best,
+            )
+        )
         saliency = isnet.predict(image).probability
 
     from segment_anything import SamPredictor, sam_model_registry
@@ -148,8 +156,9 @@ def main() -> None:
                 predictor.set_image(pixels)
 
         median, best = timed(embed, args.repeat, sync)
-        rows.append(("SAM embedding", f"{variant} (random) 1024 px", args.device, precision,
-                     median, best))  # fmt: skip
+        rows.append(
+            ("SAM embedding", f"{variant} (random) 1024 px", args.device, precision, median, best)
+        )
 
         def prompt(predictor: SamPredictor = predictor, autocast: object = autocast) -> object:
             with torch.inference_mode(), autocast:  # type: ignore[attr-defined]
@@ -158,8 +167,9 @@ def main() -> None:
                 )
 
         median, best = timed(prompt, args.repeat, sync)
-        rows.append(("SAM prompt", f"{variant} box+point -> 3 masks", args.device, precision,
-                     median, best))  # fmt: skip
+        rows.append(
+            ("SAM prompt", f"{variant} box+point -> 3 masks", args.device, precision, median, best)
+        )
         masks = prompt()[0]  # type: ignore[index]
         del predictor, model
         if cuda:
@@ -168,8 +178,9 @@ def main() -> None:
     try:
         from services.imaging import masks as M
     except ImportError as exc:  # scipy absent on a bare GPU box
-        rows.append(("mask choice", f"skipped ({exc.name} missing)", "cpu", "", float("nan"),
-                     float("nan")))  # fmt: skip
+        rows.append(
+            ("mask choice", f"skipped ({exc.name} missing)", "cpu", "", float("nan"), float("nan"))
+        )
     else:
         # random SAM masks: mix in a mask that agrees, so the fusion path runs, not only fallback
         candidates = [*(masks if masks is not None else []), saliency >= 0.5]
@@ -180,11 +191,14 @@ def main() -> None:
             return M.fuse(candidates[best_index], saliency)
 
         median, best = timed(choose, args.repeat, lambda: None)
-        rows.append(("mask choice", "prompts + rank + fuse + clean", "cpu", "float32",
-                     median, best))  # fmt: skip
+        rows.append(
+            ("mask choice", "prompts + rank + fuse + clean", "cpu", "float32", median, best)
+        )
 
-    print(f"\ncut timings on {device_name}, image {image.width}x{image.height}, "
-          f"median of {args.repeat} after a warm-up\n")  # fmt: skip
+    print(
+        f"\ncut timings on {device_name}, image {image.width}x{image.height}, "
+        f"median of {args.repeat} after a warm-up\n"
+    )
     header = ("stage", "model", "device", "precision", "median s", "min s")
     widths = [max(len(str(r[i])) if i < 4 else 8 for r in [header, *rows]) for i in range(6)]
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

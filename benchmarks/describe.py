@@ -94,11 +94,20 @@ def full_marian(folder: Path, tiny: Path) -> None:
     vocab["<pad>"] = pad = 62517
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
     config = MarianConfig(
-        vocab_size=62518, d_model=512, encoder_layers=6, decoder_layers=6,
-        encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048, max_position_embeddings=512, scale_embedding=True,
-        pad_token_id=pad, eos_token_id=0, decoder_start_token_id=pad,
-    )  # fmt: skip
+        vocab_size=62518,
+        d_model=512,
+        encoder_layers=6,
+        decoder_layers=6,
+        encoder_attention_heads=8,
+        decoder_attention_heads=8,
+        encoder_ffn_dim=2048,
+        decoder_ffn_dim=2048,
+        max_position_embeddings=512,
+        scale_embedding=True,
+        pad_token_id=pad,
+        eos_token_id=0,
+        decoder_start_token_id=pad,
+    )
     torch.manual_seed(0)
     MarianMTModel(config).save_pretrained(folder)
 
@@ -116,16 +125,28 @@ def full_blip(folder: Path, tiny: Path) -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     config = BlipConfig(
-        vision_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
-                       "num_attention_heads": 16, "image_size": 384, "patch_size": 16},
-        text_config={"vocab_size": 30524, "hidden_size": 768, "intermediate_size": 3072,
-                     "num_hidden_layers": 12, "num_attention_heads": 12,
-                     "encoder_hidden_size": 1024, "max_position_embeddings": 512,
-                     "bos_token_id": tokenizer.bos_token_id,
-                     "pad_token_id": tokenizer.pad_token_id,
-                     "sep_token_id": tokenizer.sep_token_id,
-                     "eos_token_id": tokenizer.sep_token_id},
-    )  # fmt: skip
+        vision_config={
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "image_size": 384,
+            "patch_size": 16,
+        },
+        text_config={
+            "vocab_size": 30524,
+            "hidden_size": 768,
+            "intermediate_size": 3072,
+            "num_hidden_layers": 12,
+            "num_attention_heads": 12,
+            "encoder_hidden_size": 1024,
+            "max_position_embeddings": 512,
+            "bos_token_id": tokenizer.bos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+            "sep_token_id": tokenizer.sep_token_id,
+            "eos_token_id": tokenizer.sep_token_id,
+        },
+    )
     torch.manual_seed(0)
     BlipForConditionalGeneration(config).save_pretrained(folder)
     processor = BlipImageProcessor(size={"height": 384, "width": 384})
@@ -134,8 +155,9 @@ def full_blip(folder: Path, tiny: Path) -> None:
 
 def photos(count: int) -> list[Image.Image]:
     rng = np.random.default_rng(0)
-    return [Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8))
-            for _ in range(count)]  # fmt: skip
+    return [
+        Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)) for _ in range(count)
+    ]
 
 
 async def describe_jobs(weights: Path, device: str, files: list[Path]) -> tuple[float, float]:
@@ -144,8 +166,10 @@ async def describe_jobs(weights: Path, device: str, files: list[Path]) -> tuple[
 
         async def run(paths: list[Path]) -> float:
             start = time.perf_counter()
-            handles = [services.submit(JobRequest("describe", i, p, {"domain": "product"}))
-                       for i, p in enumerate(paths)]  # fmt: skip
+            handles = [
+                services.submit(JobRequest("describe", i, p, {"domain": "product"}))
+                for i, p in enumerate(paths)
+            ]
             for handle in handles:
                 await handle.result()
             return time.perf_counter() - start
@@ -156,8 +180,9 @@ async def describe_jobs(weights: Path, device: str, files: list[Path]) -> tuple[
 
 def translation_rows(folder: Path, args: argparse.Namespace, dtype: str) -> list[tuple[str, str]]:
     sentences = (SENTENCES * 8)[: args.sentences]
-    translator = MarianTranslator(folder, args.device, dtype=dtype,
-                                  max_new_tokens=args.max_new_tokens)  # fmt: skip
+    translator = MarianTranslator(
+        folder, args.device, dtype=dtype, max_new_tokens=args.max_new_tokens
+    )
     translator.translate(sentences[:2])  # load + warm up
     batched = timed(lambda: translator.translate(sentences), repeat=2)
     single = timed(lambda: [translator.translate([s]) for s in sentences])
@@ -221,8 +246,10 @@ def main() -> None:
 
     import torch
 
-    print(f"device={args.device} dtype={dtype} torch threads={torch.get_num_threads()} "
-          f"sentences={args.sentences} max_new_tokens={args.max_new_tokens}")  # fmt: skip
+    print(
+        f"device={args.device} dtype={dtype} torch threads={torch.get_num_threads()} "
+        f"sentences={args.sentences} max_new_tokens={args.max_new_tokens}"
+    )
     width = max(len(name) for name, _ in rows)
     print(f"| {'measure'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
     for name, value in rows:

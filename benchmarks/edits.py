@@ -44,27 +44,58 @@ PROMPT = "make it night, with warm lamps lit and a dark blue sky in the window"
 
 # The configs of timbrooks/instruct-pix2pix (= runwayml SD 1.5 with in_channels 8).
 SD15_UNET = {
-    "sample_size": 64, "in_channels": 8, "out_channels": 4, "layers_per_block": 2,
+    "sample_size": 64,
+    "in_channels": 8,
+    "out_channels": 4,
+    "layers_per_block": 2,
     "block_out_channels": (320, 640, 1280, 1280),
-    "down_block_types": ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D",
-                         "CrossAttnDownBlock2D", "DownBlock2D"),
-    "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D",
-                       "CrossAttnUpBlock2D"),
-    "cross_attention_dim": 768, "attention_head_dim": 8, "norm_num_groups": 32,
-    "norm_eps": 1e-5, "act_fn": "silu", "flip_sin_to_cos": True, "freq_shift": 0,
-    "downsample_padding": 1, "mid_block_scale_factor": 1, "center_input_sample": False,
-}  # fmt: skip
+    "down_block_types": (
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "CrossAttnDownBlock2D",
+        "DownBlock2D",
+    ),
+    "up_block_types": (
+        "UpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+        "CrossAttnUpBlock2D",
+    ),
+    "cross_attention_dim": 768,
+    "attention_head_dim": 8,
+    "norm_num_groups": 32,
+    "norm_eps": 1e-5,
+    "act_fn": "silu",
+    "flip_sin_to_cos": True,
+    "freq_shift": 0,
+    "downsample_padding": 1,
+    "mid_block_scale_factor": 1,
+    "center_input_sample": False,
+}
 SD15_VAE = {
-    "in_channels": 3, "out_channels": 3, "latent_channels": 4, "layers_per_block": 2,
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 4,
+    "layers_per_block": 2,
     "block_out_channels": (128, 256, 512, 512),
-    "down_block_types": ("DownEncoderBlock2D",) * 4, "up_block_types": ("UpDecoderBlock2D",) * 4,
-    "norm_num_groups": 32, "act_fn": "silu", "sample_size": 512, "scaling_factor": 0.18215,
-}  # fmt: skip
+    "down_block_types": ("DownEncoderBlock2D",) * 4,
+    "up_block_types": ("UpDecoderBlock2D",) * 4,
+    "norm_num_groups": 32,
+    "act_fn": "silu",
+    "sample_size": 512,
+    "scaling_factor": 0.18215,
+}
 CLIP_VIT_L_TEXT = {
-    "vocab_size": 49408, "hidden_size": 768, "intermediate_size": 3072,
-    "num_hidden_layers": 12, "num_attention_heads": 12, "max_position_embeddings": 77,
-    "hidden_act": "quick_gelu", "projection_dim": 768, "layer_norm_eps": 1e-5,
-}  # fmt: skip
+    "vocab_size": 49408,
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "max_position_embeddings": 77,
+    "hidden_act": "quick_gelu",
+    "projection_dim": 768,
+    "layer_norm_eps": 1e-5,
+}
 
 
 def peak_rss_gb() -> float:
@@ -86,19 +117,29 @@ def sd15_pipeline() -> Any:
     tokenizer = tiny_tokenizer()  # ids stay < 49408; tokenising costs nothing either way
     text = CLIPTextModel(
         CLIPTextConfig(
-            **CLIP_VIT_L_TEXT, bos_token_id=tokenizer.bos_token_id,
-            eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+            **CLIP_VIT_L_TEXT,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
         )
-    )  # fmt: skip
+    )
     scheduler = EulerAncestralDiscreteScheduler(
-        num_train_timesteps=1000, beta_start=0.00085, beta_end=0.012,
-        beta_schedule="scaled_linear", steps_offset=1,
-    )  # fmt: skip
+        num_train_timesteps=1000,
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        steps_offset=1,
+    )
     return StableDiffusionInstructPix2PixPipeline(
-        vae=AutoencoderKL(**SD15_VAE), text_encoder=text, tokenizer=tokenizer,
-        unet=UNet2DConditionModel(**SD15_UNET), scheduler=scheduler, safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False,
-    )  # fmt: skip
+        vae=AutoencoderKL(**SD15_VAE),
+        text_encoder=text,
+        tokenizer=tokenizer,
+        unet=UNet2DConditionModel(**SD15_UNET),
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
 
 
 def tiny_pipeline(folder: Path) -> Any:
@@ -126,8 +167,9 @@ def editor_for(pipe: Any, args: argparse.Namespace) -> Pix2PixEditor:
     return editor
 
 
-def measure(editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int
-            ) -> tuple[float, float]:  # fmt: skip
+def measure(
+    editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int
+) -> tuple[float, float]:
     """Median seconds per edit, and the median time between step ends (one UNet step)."""
     import torch
 
@@ -142,8 +184,14 @@ def measure(editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         start = time.perf_counter()
-        editor.edit([image], PROMPT, [index], steps=steps, max_side=size,
-                    progress=lambda f, n, s=stamps: s.append(time.perf_counter()))  # fmt: skip
+        editor.edit(
+            [image],
+            PROMPT,
+            [index],
+            steps=steps,
+            max_side=size,
+            progress=lambda f, n, s=stamps: s.append(time.perf_counter()),
+        )
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
@@ -153,9 +201,14 @@ def measure(editor: Pix2PixEditor, size: int, steps: int, repeat: int, warm: int
 
 
 def model_rows(
-    model: str, editor: Pix2PixEditor, sizes: list[int], step_counts: list[int], repeat: int,
-    warm: int, args: argparse.Namespace,
-) -> list[tuple]:  # fmt: skip
+    model: str,
+    editor: Pix2PixEditor,
+    sizes: list[int],
+    step_counts: list[int],
+    repeat: int,
+    warm: int,
+    args: argparse.Namespace,
+) -> list[tuple]:
     """One table row per (size, steps) of one model."""
     import torch
 
@@ -175,8 +228,19 @@ def model_rows(
             seconds += per_step * (steps - run_steps)
             estimated = run_steps != steps
             gpu_gb = torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan")
-            rows.append((model, size, steps, run_steps, seconds, per_step, estimated,
-                         peak_rss_gb(), gpu_gb))  # fmt: skip
+            rows.append(
+                (
+                    model,
+                    size,
+                    steps,
+                    run_steps,
+                    seconds,
+                    per_step,
+                    estimated,
+                    peak_rss_gb(),
+                    gpu_gb,
+                )
+            )
             mark = " (est.)" if estimated else ""
             print(f"  {size}² {steps} steps: {seconds:.3f}s{mark}", flush=True)
     return rows
@@ -192,8 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="256,512")
     parser.add_argument("--steps", default="4,20")
     parser.add_argument("--repeat", type=int, default=None, help="default: 3 tiny, 1 sd15")
-    parser.add_argument("--warm", type=int, default=None, help="warm-up runs (default 1; 3 "
-                        "with --compile)")  # fmt: skip
+    parser.add_argument(
+        "--warm", type=int, default=None, help="warm-up runs (default 1; 3 with --compile)"
+    )
     parser.add_argument(
         "--cpu-sd15-steps",
         type=int,
@@ -212,8 +277,15 @@ def main(argv: list[str] | None = None) -> int:
     step_counts = [int(s) for s in args.steps.split(",")]
     warm = args.warm if args.warm is not None else (3 if args.compile else 1)
     device_name = torch.cuda.get_device_name() if cuda else f"CPU x{torch.get_num_threads()}"
-    flags = [f for f, on in (("fp16", args.fp16), ("compile", args.compile),
-                             ("channels_last", args.channels_last)) if on]  # fmt: skip
+    flags = [
+        f
+        for f, on in (
+            ("fp16", args.fp16),
+            ("compile", args.compile),
+            ("channels_last", args.channels_last),
+        )
+        if on
+    ]
     print(f"device: {device_name}; torch {torch.__version__}; flags: {','.join(flags) or '-'}")
     rows = []
     import tempfile
@@ -228,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown model {model!r}")
         editors = [editor_for(pipe, args)]
         params = sum(p.numel() for p in editors[0].pipeline.unet.parameters()) / 1e6
-        print(f"{model}: built in {time.perf_counter() - started:.1f}s, UNet {params:.1f} M "
-              f"parameters")  # fmt: skip
+        print(
+            f"{model}: built in {time.perf_counter() - started:.1f}s, UNet {params:.1f} M "
+            f"parameters"
+        )
         repeat = args.repeat or (3 if model == "tiny" else 1)
         # full size on CPU: no warm-up run (minutes each; CPU kernels need none)
         model_warm = 0 if model == "sd15" and not cuda and args.warm is None else warm
@@ -244,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|---|---|")
     for model, size, steps, ran, seconds, per_step, estimated, rss, gpu in rows:
         mark = " est." if estimated else ""
-        print(f"| {model} | {size}² | {steps} | {ran} | {seconds:.3f}{mark} | "
-              f"{per_step:.3f} | {rss:.2f} | {gpu:.2f} |")  # fmt: skip
+        print(
+            f"| {model} | {size}² | {steps} | {ran} | {seconds:.3f}{mark} | "
+            f"{per_step:.3f} | {rss:.2f} | {gpu:.2f} |"
+        )
     goal = [r for r in rows if r[0] == "sd15" and r[1] == 512 and r[2] == 20]
     if goal and cuda:
         print(f"\ngoal <= 0.5 s for sd15 512² 20 steps: {goal[0][4]:.3f}s")

@@ -37,11 +37,16 @@ def _unet(in_channels: int) -> Any:
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(
-        sample_size=64, in_channels=in_channels, out_channels=4, layers_per_block=2,
-        block_out_channels=(320, 640, 1280, 1280), cross_attention_dim=768, attention_head_dim=8,
+        sample_size=64,
+        in_channels=in_channels,
+        out_channels=4,
+        layers_per_block=2,
+        block_out_channels=(320, 640, 1280, 1280),
+        cross_attention_dim=768,
+        attention_head_dim=8,
         down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
         up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-    )  # fmt: skip
+    )
 
 
 def _sd(in_channels: int) -> Any:
@@ -51,12 +56,20 @@ def _sd(in_channels: int) -> Any:
     from transformers import CLIPTextConfig, CLIPTextModel
 
     vae = AutoencoderKL(
-        block_out_channels=(128, 256, 512, 512), latent_channels=4,
-        down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4,
-    )  # fmt: skip
-    text = CLIPTextModel(CLIPTextConfig(hidden_size=768, intermediate_size=3072,
-                                        num_hidden_layers=12, num_attention_heads=12,
-                                        max_position_embeddings=77))  # fmt: skip
+        block_out_channels=(128, 256, 512, 512),
+        latent_channels=4,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+    )
+    text = CLIPTextModel(
+        CLIPTextConfig(
+            hidden_size=768,
+            intermediate_size=3072,
+            num_hidden_layers=12,
+            num_attention_heads=12,
+            max_position_embeddings=77,
+        )
+    )
     return torch.nn.ModuleDict({"unet": _unet(in_channels), "vae": vae, "text_encoder": text})
 
 
@@ -69,21 +82,38 @@ def _clip(cuda: bool) -> Any:
 def _blip() -> Any:
     from transformers import BlipConfig, BlipForConditionalGeneration
 
-    return BlipForConditionalGeneration(BlipConfig(
-        vision_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
-                       "num_attention_heads": 16, "image_size": 384, "patch_size": 16},
-        text_config={"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
-    ))  # fmt: skip
+    return BlipForConditionalGeneration(
+        BlipConfig(
+            vision_config={
+                "hidden_size": 1024,
+                "intermediate_size": 4096,
+                "num_hidden_layers": 24,
+                "num_attention_heads": 16,
+                "image_size": 384,
+                "patch_size": 16,
+            },
+            text_config={"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
+        )
+    )
 
 
 def _marian() -> Any:
     from transformers import MarianConfig, MarianMTModel
 
-    return MarianMTModel(MarianConfig(
-        vocab_size=62518, d_model=512, encoder_layers=6, decoder_layers=6,
-        encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048, decoder_start_token_id=62517, pad_token_id=62517,
-    ))  # fmt: skip
+    return MarianMTModel(
+        MarianConfig(
+            vocab_size=62518,
+            d_model=512,
+            encoder_layers=6,
+            decoder_layers=6,
+            encoder_attention_heads=8,
+            decoder_attention_heads=8,
+            encoder_ffn_dim=2048,
+            decoder_ffn_dim=2048,
+            decoder_start_token_id=62517,
+            pad_token_id=62517,
+        )
+    )
 
 
 def _sam(cuda: bool) -> Any:

@@ -46,9 +46,11 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
     photo = workdir / "photo.jpg"
     photo.write_bytes(photo_bytes(1, side=args.lanes_side))
     config = ServiceConfig(
-        workdir / "weights", worker=args.lanes_worker, edit_max_side=args.lanes_side,
+        workdir / "weights",
+        worker=args.lanes_worker,
+        edit_max_side=args.lanes_side,
         edit_steps=args.lanes_steps,
-    )  # fmt: skip
+    )
     steps = args.lanes_steps
     async with ModelServices(config) as services:
         edit = JobRequest("night", 1, photo, {"steps": steps})
@@ -60,8 +62,9 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
         gap = edit_alone / (args.lanes_tags + 1)
         handle = services.submit(edit)
         step_times: list[float] = []  # when each "step i/N" arrived, in the same run
-        handle.subscribe(lambda u: (u.note or "").startswith("step") and
-                         step_times.append(time.perf_counter()))  # fmt: skip
+        handle.subscribe(
+            lambda u: (u.note or "").startswith("step") and step_times.append(time.perf_counter())
+        )
         edit_started = time.perf_counter()
         running = asyncio.ensure_future(handle.result())
         latencies: list[float] = []
@@ -79,8 +82,10 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
     intervals = [b - a for a, b in zip(step_times, step_times[1:], strict=False)]
     step_s = statistics.median(intervals) if intervals else edit_alone / steps
     longest_step = max(intervals, default=step_s)
-    how = (f"service layer, worker in a {args.lanes_worker}, tiny pix2pix {args.lanes_side}px "
-           f"{steps} steps, tiny CLIP; {len(waits)} tags during one edit")  # fmt: skip
+    how = (
+        f"service layer, worker in a {args.lanes_worker}, tiny pix2pix {args.lanes_side}px "
+        f"{steps} steps, tiny CLIP; {len(waits)} tags during one edit"
+    )
     worst = max(waits)
     return [
         Row(
@@ -88,7 +93,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
             "one diffusion step during that edit: median / longest",
             f"{step_s * 1000:.0f} / {longest_step * 1000:.0f} ms",
             note=how,
-        ),  # fmt: skip
+        ),
         Row("P2", "tag alone", f"{tag_alone * 1000:.0f} ms", note=how),
         Row(
             "P2",
@@ -97,7 +102,7 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
             "max <= one step",
             worst <= longest_step,
             how,
-        ),  # fmt: skip
+        ),
         Row(
             "P2",
             "tags sent during the edit and answered before it ended",
@@ -105,19 +110,19 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
             "all",
             done_before_edit == len(waits),
             how,
-        ),  # fmt: skip
+        ),
         Row(
             "P2",
             "without lanes a tag would wait (the rest of the edit)",
             f"up to {edit_alone * 1000:.0f} ms",
             note="edit alone",
-        ),  # fmt: skip
+        ),
         Row(
             "P2",
             "edit time with the tags run between its steps / alone",
             f"{edit_with_tags / edit_alone:.2f}x",
             note=how,
-        ),  # fmt: skip
+        ),
     ]
 
 

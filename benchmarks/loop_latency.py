@@ -153,8 +153,9 @@ class Probe:
 
     async def press(self, timeout: float = 30.0) -> float:
         """A button press (Tags on the prober's photo): latency to the callback's answer."""
-        data = next(d for _, d in BotAPIEmulator.buttons(self.photo_keyboard)
-                    if d.endswith(":tag"))  # fmt: skip
+        data = next(
+            d for _, d in BotAPIEmulator.buttons(self.photo_keyboard) if d.endswith(":tag")
+        )
         sent = time.perf_counter()
         query = self.emulator.press_button(self.button_user, self.photo_keyboard, data)
         answer = await self.emulator.wait_for_callback_answer(query, timeout)
@@ -166,14 +167,22 @@ class Probe:
 
 def bot_env(args: argparse.Namespace, emulator: BotAPIEmulator, workdir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-        "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-        "WEIGHTS_DIR": str(workdir / "weights"), "DATABASE_PATH": str(workdir / "db.sqlite3"),
-        "DEVICE": args.device, "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO",
-        "EDIT_STEPS": str(args.steps), "EDIT_MAX_SIDE": str(args.side),
-        "PROGRESS_INTERVAL_S": "1", "RATE_LIMIT_BURST": "500", "RATE_LIMIT_PER_MINUTE": "6000",
-        "QUEUE_MAX_PER_USER": "50", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
+        "BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEIGHTS_DIR": str(workdir / "weights"),
+        "DATABASE_PATH": str(workdir / "db.sqlite3"),
+        "DEVICE": args.device,
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "INFO",
+        "EDIT_STEPS": str(args.steps),
+        "EDIT_MAX_SIDE": str(args.side),
+        "PROGRESS_INTERVAL_S": "1",
+        "RATE_LIMIT_BURST": "500",
+        "RATE_LIMIT_PER_MINUTE": "6000",
+        "QUEUE_MAX_PER_USER": "50",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         "MODEL_WORKER": getattr(args, "worker", "process"),
-    }  # fmt: skip
+    }
     if args.no_preload:
         env["BENCH_NO_PRELOAD"] = "1"
     if args.no_worker:
@@ -192,8 +201,22 @@ def start_py_spy(args: argparse.Namespace, pid: int, seconds: int) -> Any:
 
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     raw = Path(args.out) / f"py-spy-{args.py_spy}.txt"
-    command = [exe, "record", "--pid", str(pid), "--format", "raw", "--threads", "--rate",
-               "250", "--duration", str(seconds), "--nonblocking", "-o", str(raw)]  # fmt: skip
+    command = [
+        exe,
+        "record",
+        "--pid",
+        str(pid),
+        "--format",
+        "raw",
+        "--threads",
+        "--rate",
+        "250",
+        "--duration",
+        str(seconds),
+        "--nonblocking",
+        "-o",
+        str(raw),
+    ]
     command.append("--gil" if args.py_spy == "gil" else "--idle")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), raw
 
@@ -234,9 +257,13 @@ def summarise_py_spy(raw: Path, mode: str, seconds: float, rate: int = 250) -> l
 def _idle(frames: list[str]) -> bool:
     leaf = frames[-1]
     return bool(re.search(r"\b(select|poll|epoll|_worker|wait|acquire|sleep|get) \(", leaf)) and (
-        "selectors" in leaf or "threading" in leaf or "queue" in leaf or "thread.py" in leaf
-        or "time.sleep" in leaf or "sleep (" in leaf
-    )  # fmt: skip
+        "selectors" in leaf
+        or "threading" in leaf
+        or "queue" in leaf
+        or "thread.py" in leaf
+        or "time.sleep" in leaf
+        or "sleep (" in leaf
+    )
 
 
 def stats(values: list[float]) -> tuple[int, float, float, float]:
@@ -251,9 +278,14 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, list[flo
         env = bot_env(args, emulator, workdir)
         log = (Path(args.out) / "bot.log").open("wb")
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", BOT_WRAPPER, cwd=workdir, env=env,
-            stdout=log, stderr=log,
-        )  # fmt: skip
+            sys.executable,
+            "-c",
+            BOT_WRAPPER,
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
         profiler = None
         try:
             probe = Probe(emulator)
@@ -332,18 +364,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--drain-s", type=float, default=60.0)
     parser.add_argument("--no-preload", action="store_true")
-    parser.add_argument("--preimport", action="store_true",
-                        help="import torch/transformers/diffusers before polling")  # fmt: skip
-    parser.add_argument("--no-worker", type=float, default=0.0, metavar="SECONDS",
-                        help="edit jobs sleep this long instead of diffusing")  # fmt: skip
+    parser.add_argument(
+        "--preimport",
+        action="store_true",
+        help="import torch/transformers/diffusers before polling",
+    )
+    parser.add_argument(
+        "--no-worker",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="edit jobs sleep this long instead of diffusing",
+    )
     parser.add_argument("--slow-ms", type=float, default=0.0)
-    parser.add_argument("--switch-ms", type=float, default=0.0,
-                        help="sys.setswitchinterval in the bot (default 5 ms)")  # fmt: skip
+    parser.add_argument(
+        "--switch-ms",
+        type=float,
+        default=0.0,
+        help="sys.setswitchinterval in the bot (default 5 ms)",
+    )
     parser.add_argument("--py-spy", choices=("threads", "gil"), default=None)
     parser.add_argument("--profile-s", type=int, default=12)
     parser.add_argument("--out", default=None, help="folder for bot.log and profiles")
-    parser.add_argument("--worker", choices=("process", "thread"), default="process",
-                        help="MODEL_WORKER of the bot")  # fmt: skip
+    parser.add_argument(
+        "--worker",
+        choices=("process", "thread"),
+        default="process",
+        help="MODEL_WORKER of the bot",
+    )
 
 
 def measure_rows(args: argparse.Namespace) -> list[Row]:
@@ -367,11 +415,24 @@ def measure_rows(args: argparse.Namespace) -> list[Row]:
             f"bot process vs emulator, {args.photos} photos + /night {args.steps} steps "
             f"{args.side}px queued, tiny weights; {len(loaded)} probes (/start + button)"
         )
-        rows.append(Row("P1", f"answer p99 while saturated, worker in a {worker}",
-                        f"{p99:.1f} ms (p50 {p50:.1f}, max {worst:.1f})", "<= 50 ms",
-                        p99 <= 50 if worker == "process" else None, how))  # fmt: skip
-    rows.append(Row("P1", "p99 thread / p99 process", f"{p99s['thread'] / p99s['process']:.2f}x",
-                    note="what the worker process buys"))  # fmt: skip
+        rows.append(
+            Row(
+                "P1",
+                f"answer p99 while saturated, worker in a {worker}",
+                f"{p99:.1f} ms (p50 {p50:.1f}, max {worst:.1f})",
+                "<= 50 ms",
+                p99 <= 50 if worker == "process" else None,
+                how,
+            )
+        )
+    rows.append(
+        Row(
+            "P1",
+            "p99 thread / p99 process",
+            f"{p99s['thread'] / p99s['process']:.2f}x",
+            note="what the worker process buys",
+        )
+    )
     return rows
 
 
@@ -400,18 +461,25 @@ def main() -> None:
         )
         if getattr(args, name)
     ]
-    print(f"\n/start latency, bot process vs emulator; device={args.device}, edits "
-          f"{args.steps} steps at {args.side}px, {args.photos} photos; "
-          f"aids: {aids or 'none'}")  # fmt: skip
+    print(
+        f"\n/start latency, bot process vs emulator; device={args.device}, edits "
+        f"{args.steps} steps at {args.side}px, {args.photos} photos; "
+        f"aids: {aids or 'none'}"
+    )
     print(f"{'phase':<10} {'n':>4} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for phase in ("idle", "intake", "saturated"):
         n, p50, p99, worst = stats(results[phase])
         print(f"{phase:<10} {n:>4} {p50:>8.1f} {p99:>8.1f} {worst:>8.1f}")
-    print(f"edit results delivered: {results['_jobs'][0]:.0f}; "
-          f"run {time.perf_counter() - began:.0f}s; logs in {args.out}")  # fmt: skip
+    print(
+        f"edit results delivered: {results['_jobs'][0]:.0f}; "
+        f"run {time.perf_counter() - began:.0f}s; logs in {args.out}"
+    )
     if args.slow_ms:
-        slow = [line for line in (Path(args.out) / "bot.log").read_text().splitlines()
-                if line.startswith("SLOW ")]  # fmt: skip
+        slow = [
+            line
+            for line in (Path(args.out) / "bot.log").read_text().splitlines()
+            if line.startswith("SLOW ")
+        ]
         print(f"event-loop callbacks over {args.slow_ms:.0f} ms: {len(slow)}")
         for line in sorted(slow, key=lambda s: -float(s.split()[1]))[:12]:
             print("  " + line[:300])

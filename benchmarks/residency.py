@@ -19,12 +19,23 @@ from typing import Any
 import torch
 
 CLIP_L14 = {
-    "text_config": {"hidden_size": 768, "intermediate_size": 3072, "num_hidden_layers": 12,
-                    "num_attention_heads": 12, "max_position_embeddings": 77},
-    "vision_config": {"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
-                      "num_attention_heads": 16, "image_size": 224, "patch_size": 14},
+    "text_config": {
+        "hidden_size": 768,
+        "intermediate_size": 3072,
+        "num_hidden_layers": 12,
+        "num_attention_heads": 12,
+        "max_position_embeddings": 77,
+    },
+    "vision_config": {
+        "hidden_size": 1024,
+        "intermediate_size": 4096,
+        "num_hidden_layers": 24,
+        "num_attention_heads": 16,
+        "image_size": 224,
+        "patch_size": 14,
+    },
     "projection_dim": 768,
-}  # fmt: skip
+}
 CLIP_B32: dict[str, Any] = {}  # CLIPConfig's defaults are ViT-B/32
 
 
@@ -80,27 +91,49 @@ def resident_models(device: str, dtype: torch.dtype) -> list[tuple[str, float]]:
     )
 
     unet = {
-        "sample_size": 64, "out_channels": 4, "layers_per_block": 2,
-        "block_out_channels": (320, 640, 1280, 1280), "cross_attention_dim": 768,
+        "sample_size": 64,
+        "out_channels": 4,
+        "layers_per_block": 2,
+        "block_out_channels": (320, 640, 1280, 1280),
+        "cross_attention_dim": 768,
         "attention_head_dim": 8,
         "down_block_types": ("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
         "up_block_types": ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-    }  # fmt: skip
+    }
     vae = {
-        "block_out_channels": (128, 256, 512, 512), "latent_channels": 4,
+        "block_out_channels": (128, 256, 512, 512),
+        "latent_channels": 4,
         "down_block_types": ("DownEncoderBlock2D",) * 4,
         "up_block_types": ("UpDecoderBlock2D",) * 4,
-    }  # fmt: skip
-    text = CLIPTextConfig(hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
-                          num_attention_heads=12, max_position_embeddings=77)  # fmt: skip
-    marian = MarianConfig(vocab_size=62518, d_model=512, encoder_layers=6, decoder_layers=6,
-                          encoder_attention_heads=8, decoder_attention_heads=8,
-                          encoder_ffn_dim=2048, decoder_ffn_dim=2048)  # fmt: skip
+    }
+    text = CLIPTextConfig(
+        hidden_size=768,
+        intermediate_size=3072,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        max_position_embeddings=77,
+    )
+    marian = MarianConfig(
+        vocab_size=62518,
+        d_model=512,
+        encoder_layers=6,
+        decoder_layers=6,
+        encoder_attention_heads=8,
+        decoder_attention_heads=8,
+        encoder_ffn_dim=2048,
+        decoder_ffn_dim=2048,
+    )
     blip = BlipConfig(
-        vision_config={"hidden_size": 1024, "intermediate_size": 4096, "num_hidden_layers": 24,
-                       "num_attention_heads": 16, "image_size": 384, "patch_size": 16},
+        vision_config={
+            "hidden_size": 1024,
+            "intermediate_size": 4096,
+            "num_hidden_layers": 24,
+            "num_attention_heads": 16,
+            "image_size": 384,
+            "patch_size": 16,
+        },
         text_config={"hidden_size": 768, "num_hidden_layers": 12, "num_attention_heads": 12},
-    )  # fmt: skip
+    )
     builders: list[tuple[str, Callable[[], torch.nn.Module]]] = [
         ("CLIP ViT-L/14 (/tag)", lambda: clip(CLIP_L14)),
         ("pix2pix UNet (8 ch)", lambda: UNet2DConditionModel(in_channels=8, **unet)),

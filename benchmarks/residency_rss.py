@@ -45,10 +45,17 @@ LIBRARIES = ("torch", "transformers", "diffusers", "segment_anything", "onnxrunt
 ISNET_DIRS = (Path.home() / ".cache/vitrina/weights/isnet",)  # `make quality` fetches it
 #: the job mix of the LRU sequence: (op, params)
 SEQUENCE = [
-    ("tag", {}), ("describe", {}), ("background", {"kind": "colour", "value": "#ffc0cb"}),
-    ("night", {"seed": 1}), ("tag", {}), ("background", {"kind": "prompt", "value": "a table"}),
-    ("describe", {}), ("night", {"seed": 2}), ("tag", {}), ("describe", {}),
-]  # fmt: skip
+    ("tag", {}),
+    ("describe", {}),
+    ("background", {"kind": "colour", "value": "#ffc0cb"}),
+    ("night", {"seed": 1}),
+    ("tag", {}),
+    ("background", {"kind": "prompt", "value": "a table"}),
+    ("describe", {}),
+    ("night", {"seed": 2}),
+    ("tag", {}),
+    ("describe", {}),
+]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,11 +64,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     options: list[tuple[str, dict[str, Any]]] = [
         ("--device", {"default": "cpu"}),
         ("--fp16", {"action": "store_true"}),
-        ("--residency-full", {"action": argparse.BooleanOptionalAction, "default": True,
-                              "help": "also measure full-size architectures (random weights)"}),
-        ("--residency-isnet", {"type": Path, "default": None,
-                               "help": "a folder with the real ISNet model.onnx"}),
-    ]  # fmt: skip
+        (
+            "--residency-full",
+            {
+                "action": argparse.BooleanOptionalAction,
+                "default": True,
+                "help": "also measure full-size architectures (random weights)",
+            },
+        ),
+        (
+            "--residency-isnet",
+            {"type": Path, "default": None, "help": "a folder with the real ISNet model.onnx"},
+        ),
+    ]
     for flag, spec in options:
         if flag not in known:
             parser.add_argument(flag, **spec)
@@ -115,8 +130,9 @@ def child_full(names: list[str], device: str, fp16: bool, isnet: str | None) -> 
     return {"libraries": libraries, "models": models}
 
 
-def _full_one(name: str, device: str, fp16: bool, isnet: str | None, kept: list[Any]
-              ) -> dict[str, Any]:  # fmt: skip
+def _full_one(
+    name: str, device: str, fp16: bool, isnet: str | None, kept: list[Any]
+) -> dict[str, Any]:
     import torch
 
     from services.models.resident import _tensor_bytes
@@ -156,8 +172,12 @@ def run_child(*argv: str, timeout: float = 300) -> dict[str, Any]:
     env.setdefault("OMP_NUM_THREADS", "2")
     done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", *argv],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=timeout,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=timeout,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"child {argv} failed: {done.stderr.strip()[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -173,9 +193,14 @@ async def lru_sequence(
     budget = (budget_bytes or 0) / GB
     cuda = device.startswith("cuda")
     config = ServiceConfig(
-        weights_dir=weights, device=device, edit_steps=2, edit_max_side=64, background_steps=2,
-        gpu_memory_budget_gb=budget if cuda else 0.0, cpu_memory_budget_gb=0.0 if cuda else budget,
-    )  # fmt: skip
+        weights_dir=weights,
+        device=device,
+        edit_steps=2,
+        edit_max_side=64,
+        background_steps=2,
+        gpu_memory_budget_gb=budget if cuda else 0.0,
+        cpu_memory_budget_gb=0.0 if cuda else budget,
+    )
     kind = "cuda" if cuda else "cpu"
     peak = 0
     failed = []
@@ -191,8 +216,15 @@ async def lru_sequence(
         loads = sum(m.loads for m in residency.models)
         sizes = [m.measured.get(kind, 0) for m in residency.models if m.loads]
         peak = max(peak, residency.peak.get(kind, 0))
-    return {"loads": loads, "unloads": residency.unloads, "peak": peak, "total": sum(sizes),
-            "largest": max(sizes), "failed": failed, "events": list(residency.events)}  # fmt: skip
+    return {
+        "loads": loads,
+        "unloads": residency.unloads,
+        "peak": peak,
+        "total": sum(sizes),
+        "largest": max(sizes),
+        "failed": failed,
+        "events": list(residency.events),
+    }
 
 
 def measure(args: argparse.Namespace) -> list[Row]:
@@ -234,17 +266,28 @@ def tiny_services_rows(weights: Path, device: str) -> tuple[list[Row], int]:
     idle = tiny["idle_rss"]
     held = sum(sum(h.values()) for h in tiny["held"].values())
     return [
-        Row("P6", "models loaded when the services are built (bot start-up)",
-            f"{tiny['loaded_after_build']} of {tiny['models']}", "0",
+        Row(
+            "P6",
+            "models loaded when the services are built (bot start-up)",
+            f"{tiny['loaded_after_build']} of {tiny['models']}",
+            "0",
             tiny["loaded_after_build"] == 0 and not tiny["libraries_after_build"],
             f"no model library imported either ({', '.join(LIBRARIES)}); "
-            f"built in {tiny['build_s'] * 1000:.0f} ms"),
-        Row("P6", "RSS idle: services built, nothing loaded", f"{idle / MB:.0f} MB",
-            note="bot.app.build_services in a fresh process"),
-        Row("P6", "RSS with every default model loaded, tiny weights (8 models)",
+            f"built in {tiny['build_s'] * 1000:.0f} ms",
+        ),
+        Row(
+            "P6",
+            "RSS idle: services built, nothing loaded",
+            f"{idle / MB:.0f} MB",
+            note="bot.app.build_services in a fresh process",
+        ),
+        Row(
+            "P6",
+            "RSS with every default model loaded, tiny weights (8 models)",
             f"{tiny['all_rss'] / MB:.0f} MB",
-            note=f"real loaders; the libraries' code is most of it (weights {held / MB:.1f} MB)"),
-    ], idle  # fmt: skip
+            note=f"real loaders; the libraries' code is most of it (weights {held / MB:.1f} MB)",
+        ),
+    ], idle
 
 
 def lru_rows(weights: Path, photo: Path, device: str) -> list[Row]:
@@ -254,17 +297,25 @@ def lru_rows(weights: Path, photo: Path, device: str) -> list[Row]:
     jobs = len(SEQUENCE)
     where = "GPU" if device.startswith("cuda") else "CPU"
     return [
-        Row("P6", f"LRU, no budget: {jobs} jobs (tag, describe, background, night mixed)",
-            f"{free['loads']} loads, {free['unloads']} unloads", "0 unloads",
+        Row(
+            "P6",
+            f"LRU, no budget: {jobs} jobs (tag, describe, background, night mixed)",
+            f"{free['loads']} loads, {free['unloads']} unloads",
+            "0 unloads",
             free["unloads"] == 0 and not free["failed"],
-            f"tiny weights; every model loads once; failed: {free['failed'] or 'none'}"),
-        Row("P6", f"LRU, {where} budget {budget / MB:.1f} MB of {free['total'] / MB:.1f} MB "
+            f"tiny weights; every model loads once; failed: {free['failed'] or 'none'}",
+        ),
+        Row(
+            "P6",
+            f"LRU, {where} budget {budget / MB:.1f} MB of {free['total'] / MB:.1f} MB "
             f"(all models): the same {jobs} jobs",
             f"{tight['loads']} loads, {tight['unloads']} unloads; "
             f"peak {tight['peak'] / MB:.1f} MB",
-            "peak <= budget", tight["peak"] <= budget and not tight["failed"],
-            "tiny weights; unloaded: " + ", ".join(name for _, name, _ in tight["events"])),
-    ]  # fmt: skip
+            "peak <= budget",
+            tight["peak"] <= budget and not tight["failed"],
+            "tiny weights; unloaded: " + ", ".join(name for _, name, _ in tight["events"]),
+        ),
+    ]
 
 
 def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace) -> list[Row]:
@@ -288,25 +339,40 @@ def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace)
         total_cuda += out["cuda_added"]
         total_held += held
         where = f"CUDA +{out['cuda_added'] / GB:.2f} GB, " if cuda else ""
-        rows.append(Row(
-            "P6", f"  {out['label']}: RSS added", f"{out['rss_added'] / MB:.0f} MB",
-            note=f"{where}weights {held / MB:.0f} MB; built in {out['seconds']:.1f}s",
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                "P6",
+                f"  {out['label']}: RSS added",
+                f"{out['rss_added'] / MB:.0f} MB",
+                note=f"{where}weights {held / MB:.0f} MB; built in {out['seconds']:.1f}s",
+            )
+        )
     dtype = "fp16 (SAM fp32)" if fp16 else "fp32"
-    rows.insert(0, Row(
-        "P6", f"RSS with every default model loaded, full-size architectures, {dtype}",
-        f"{(idle + libs + total_rss) / GB:.2f} GB",
-        note=f"idle {idle / MB:.0f} MB + libraries {libs / MB:.0f} MB + per-model additions "
-        f"(random weights; {len(groups)} process(es): " + " | ".join(",".join(g) for g in groups)
-        + f"; weights {total_held / GB:.2f} GB)"
-        + ("" if isnet else "; ISNet not found: not counted (~88 MB file)"),
-    ))  # fmt: skip
+    rows.insert(
+        0,
+        Row(
+            "P6",
+            f"RSS with every default model loaded, full-size architectures, {dtype}",
+            f"{(idle + libs + total_rss) / GB:.2f} GB",
+            note=f"idle {idle / MB:.0f} MB + libraries {libs / MB:.0f} MB + per-model additions "
+            f"(random weights; {len(groups)} process(es): "
+            + " | ".join(",".join(g) for g in groups)
+            + f"; weights {total_held / GB:.2f} GB)"
+            + ("" if isnet else "; ISNet not found: not counted (~88 MB file)"),
+        ),
+    )
     if cuda:
-        rows.insert(1, Row(
-            "P6", "VRAM of all default models (sum of per-model allocations)",
-            f"{total_cuda / GB:.2f} GB", "<= 12 GB", total_cuda <= 12 * GB,
-            "fp16 on CUDA, SAM fp32 with fp16 autocast; ISNet on onnxruntime not counted",
-        ))  # fmt: skip
+        rows.insert(
+            1,
+            Row(
+                "P6",
+                "VRAM of all default models (sum of per-model allocations)",
+                f"{total_cuda / GB:.2f} GB",
+                "<= 12 GB",
+                total_cuda <= 12 * GB,
+                "fp16 on CUDA, SAM fp32 with fp16 autocast; ISNet on onnxruntime not counted",
+            ),
+        )
     return rows
 
 

@@ -52,9 +52,11 @@ def machine() -> str:
     if Path("/proc/meminfo").exists():
         kb = int(Path("/proc/meminfo").read_text().split()[1])
         memory = f", {kb / 2**20:.0f} GB RAM"
-    return (f"{cpu}, {os.cpu_count()} cores{memory}, {gpu}; Python "
-            f"{platform.python_version()}, {versions}, OMP_NUM_THREADS="
-            f"{os.environ.get('OMP_NUM_THREADS', 'unset')}")  # fmt: skip
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}, {gpu}; Python "
+        f"{platform.python_version()}, {versions}, OMP_NUM_THREADS="
+        f"{os.environ.get('OMP_NUM_THREADS', 'unset')}"
+    )
 
 
 def main() -> None:

@@ -79,8 +79,9 @@ def _timed(fn: Callable[[], Any], repeat: int, sync: Callable[[], None]) -> floa
     return statistics.median(times)
 
 
-def _paired(a: Callable[[], Any], b: Callable[[], Any], repeat: int,
-            sync: Callable[[], None]) -> tuple[float, float]:  # fmt: skip
+def _paired(
+    a: Callable[[], Any], b: Callable[[], Any], repeat: int, sync: Callable[[], None]
+) -> tuple[float, float]:
     """Medians of ``a`` and ``b`` timed in turns (a, b, a, b...), so that a busy spell of
     the machine's other processes falls on both sides of the ratio."""
     a()
@@ -129,17 +130,29 @@ def build_marian(folder: Path, tiny: Path) -> None:
     vocab["<pad>"] = MARIAN_VOCAB - 1
     (folder / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
     MarianTokenizer(
-        source_spm=str(folder / "source.spm"), target_spm=str(folder / "target.spm"),
-        vocab=str(folder / "vocab.json"), source_lang="en", target_lang="ru",
-    ).save_pretrained(folder)  # fmt: skip
+        source_spm=str(folder / "source.spm"),
+        target_spm=str(folder / "target.spm"),
+        vocab=str(folder / "vocab.json"),
+        source_lang="en",
+        target_lang="ru",
+    ).save_pretrained(folder)
     pad = MARIAN_VOCAB - 1
     config = MarianConfig(
-        vocab_size=MARIAN_VOCAB, d_model=512, encoder_layers=6, decoder_layers=6,
-        encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048, max_position_embeddings=512, pad_token_id=pad,
-        decoder_start_token_id=pad, eos_token_id=0, forced_eos_token_id=0,
+        vocab_size=MARIAN_VOCAB,
+        d_model=512,
+        encoder_layers=6,
+        decoder_layers=6,
+        encoder_attention_heads=8,
+        decoder_attention_heads=8,
+        encoder_ffn_dim=2048,
+        decoder_ffn_dim=2048,
+        max_position_embeddings=512,
+        pad_token_id=pad,
+        decoder_start_token_id=pad,
+        eos_token_id=0,
+        forced_eos_token_id=0,
         scale_embedding=True,
-    )  # fmt: skip
+    )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = MarianMTModel(config).eval()
@@ -199,48 +212,70 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
 
         def hf() -> None:
             with torch.inference_mode():
-                out = model.generate(**inputs, num_beams=4, max_new_tokens=tokens,
-                                     min_new_tokens=tokens, do_sample=False)  # fmt: skip
+                out = model.generate(
+                    **inputs,
+                    num_beams=4,
+                    max_new_tokens=tokens,
+                    min_new_tokens=tokens,
+                    do_sample=False,
+                )
             assert out.shape[1] == tokens + 1
 
         translator = ctranslate2.Translator(
-            str(dest), device="cuda" if cuda else "cpu",
+            str(dest),
+            device="cuda" if cuda else "cpu",
             compute_type="float16" if cuda and args.fp16 else "float32",
-            inter_threads=1, intra_threads=threads,
-        )  # fmt: skip
+            inter_threads=1,
+            intra_threads=threads,
+        )
 
         def ct2(translator: Any = translator) -> None:
-            out = translator.translate_batch(sources, beam_size=4, max_decoding_length=tokens,
-                                             min_decoding_length=tokens)  # fmt: skip
+            out = translator.translate_batch(
+                sources, beam_size=4, max_decoding_length=tokens, min_decoding_length=tokens
+            )
             assert all(len(r.hypotheses[0]) == tokens for r in out)
 
         hf_s, ct2_s = _paired(hf, ct2, args.runtimes_repeat, _sync(device))
         ratio = hf_s / ct2_s
         where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
-        rows.append(Row(
-            GOAL,
-            f"opus-mt-en-ru tokens/s, transformers vs CTranslate2 ({where}; 8 sentences, "
-            f"beam 4, {tokens} tokens each)",
-            f"{generated / hf_s:.0f} vs {generated / ct2_s:.0f} tok/s = {ratio:.2f}x",
-            "> 1x (published ~4.7x)",
-            ratio > 1.0,
-            "full-size opus-mt-en-ru architecture, random weights, float32"
-            + (" (fp16)" if dtype == torch.float16 else ""),
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                GOAL,
+                f"opus-mt-en-ru tokens/s, transformers vs CTranslate2 ({where}; 8 sentences, "
+                f"beam 4, {tokens} tokens each)",
+                f"{generated / hf_s:.0f} vs {generated / ct2_s:.0f} tok/s = {ratio:.2f}x",
+                "> 1x (published ~4.7x)",
+                ratio > 1.0,
+                "full-size opus-mt-en-ru architecture, random weights, float32"
+                + (" (fp16)" if dtype == torch.float16 else ""),
+            )
+        )
         del translator
     if not cuda:
         rows.append(_int8_row(args, source, dest, sources, tokens, 1))
     if check is not None:
-        rows.append(Row(
-            GOAL, "opus-mt-en-ru CTranslate2 vs transformers: same tokens (the convert check)",
-            check["summary"], "identical tokens, greedy and beam", bool(check["passed"]),
-            f"4 probe sentences, {check['max_new_tokens']} tokens; conversion {convert_s:.1f}s",
-        ))  # fmt: skip
+        rows.append(
+            Row(
+                GOAL,
+                "opus-mt-en-ru CTranslate2 vs transformers: same tokens (the convert check)",
+                check["summary"],
+                "identical tokens, greedy and beam",
+                bool(check["passed"]),
+                f"4 probe sentences, {check['max_new_tokens']} tokens; "
+                f"conversion {convert_s:.1f}s",
+            )
+        )
     return rows
 
 
-def _int8_row(args: argparse.Namespace, source: Path, dest: Path, sources: list[list[str]],
-              tokens: int, threads: int) -> Row:  # fmt: skip
+def _int8_row(
+    args: argparse.Namespace,
+    source: Path,
+    dest: Path,
+    sources: list[list[str]],
+    tokens: int,
+    threads: int,
+) -> Row:
     """What CTranslate2's int8 (not adopted: not the same outputs) would give."""
     import ctranslate2
     from transformers import MarianTokenizer
@@ -248,17 +283,22 @@ def _int8_row(args: argparse.Namespace, source: Path, dest: Path, sources: list[
     from services.weights.convert_marian import BEAMS, PROBE_TOKENS, PROBES, _transformers_ids
 
     translator = ctranslate2.Translator(str(dest), compute_type="int8", intra_threads=threads)
-    seconds = _timed(lambda: translator.translate_batch(
-        sources, beam_size=4, max_decoding_length=tokens, min_decoding_length=tokens),
-        args.runtimes_repeat, lambda: None)  # fmt: skip
+    seconds = _timed(
+        lambda: translator.translate_batch(
+            sources, beam_size=4, max_decoding_length=tokens, min_decoding_length=tokens
+        ),
+        args.runtimes_repeat,
+        lambda: None,
+    )
     tokenizer = MarianTokenizer.from_pretrained(source)
     probes = PROBES["en"]
     reference = _transformers_ids(source, probes)
     probe_tokens = [tokenizer.convert_ids_to_tokens(tokenizer(p)["input_ids"]) for p in probes]
     same = []
     for mode, beams in (("greedy", 1), ("beam", BEAMS)):
-        out = translator.translate_batch(probe_tokens, beam_size=beams,
-                                         max_decoding_length=PROBE_TOKENS)  # fmt: skip
+        out = translator.translate_batch(
+            probe_tokens, beam_size=beams, max_decoding_length=PROBE_TOKENS
+        )
         ids = [tokenizer.convert_tokens_to_ids(r.hypotheses[0]) for r in out]
         same.append(sum(a == b for a, b in zip(ids, reference[mode], strict=True)))
     return Row(
@@ -266,16 +306,22 @@ def _int8_row(args: argparse.Namespace, source: Path, dest: Path, sources: list[
         f"opus-mt-en-ru CTranslate2 int8 tokens/s ({threads} thread; not adopted)",
         f"{tokens * len(sources) / seconds:.0f} tok/s; probes token-identical to transformers: "
         f"greedy {same[0]}/{len(probes)}, beam {same[1]}/{len(probes)}",
-        "", None, "int8 weights change the outputs: reported, never used by `auto`",
-    )  # fmt: skip
+        "",
+        None,
+        "int8 weights change the outputs: reported, never used by `auto`",
+    )
 
 
 def load_row(started: tuple[float, float, float]) -> Row:
     now = os.getloadavg()
-    return Row(GOAL, "machine load during this benchmark (1-min load average, start / end)",
-               f"{started[0]:.1f} / {now[0]:.1f} on {os.cpu_count()} cores", "", None,
-               "other processes share the CPU: thread-count figures above load ~cores are "
-               "noisy")  # fmt: skip
+    return Row(
+        GOAL,
+        "machine load during this benchmark (1-min load average, start / end)",
+        f"{started[0]:.1f} / {now[0]:.1f} on {os.cpu_count()} cores",
+        "",
+        None,
+        "other processes share the CPU: thread-count figures above load ~cores are noisy",
+    )
 
 
 # --- CLIP -----------------------------------------------------------------------------------
@@ -320,23 +366,29 @@ def clip_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
             torch_s, ort_s = _paired(tower, ort, args.runtimes_repeat, _sync(device))
             ratio = torch_s / ort_s
             where = f"{threads} thread{'s' * (threads > 1)}" if not cuda else device
-            rows.append(Row(
-                GOAL,
-                f"CLIP ViT-B/32 image tower images/s, torch vs ONNX Runtime (batch {batch}, "
-                f"{where})",
-                f"{batch / torch_s:.2f} vs {batch / ort_s:.2f} img/s = {ratio:.2f}x",
-                "> 1x",
-                ratio > 1.0,
-                "full-size ViT-B/32, random weights; ORT float32 "
-                f"({', '.join(session.get_providers())})",
-            ))  # fmt: skip
-    rows.append(Row(
-        GOAL, "CLIP image tower ONNX vs torch: same embeddings (the convert check)",
-        f"min cosine {check['min_cosine']:.6f}, max abs diff {check['max_abs_diff']:.1e} "
-        f"(embeddings up to {check['embedding_max_abs']:.2f})",
-        "cosine >= 0.999", bool(check["passed"]),
-        f"4 probe images, batch 4 and 1; export {export_s:.1f}s",
-    ))  # fmt: skip
+            rows.append(
+                Row(
+                    GOAL,
+                    f"CLIP ViT-B/32 image tower images/s, torch vs ONNX Runtime (batch {batch}, "
+                    f"{where})",
+                    f"{batch / torch_s:.2f} vs {batch / ort_s:.2f} img/s = {ratio:.2f}x",
+                    "> 1x",
+                    ratio > 1.0,
+                    "full-size ViT-B/32, random weights; ORT float32 "
+                    f"({', '.join(session.get_providers())})",
+                )
+            )
+    rows.append(
+        Row(
+            GOAL,
+            "CLIP image tower ONNX vs torch: same embeddings (the convert check)",
+            f"min cosine {check['min_cosine']:.6f}, max abs diff {check['max_abs_diff']:.1e} "
+            f"(embeddings up to {check['embedding_max_abs']:.2f})",
+            "cosine >= 0.999",
+            bool(check["passed"]),
+            f"4 probe images, batch 4 and 1; export {export_s:.1f}s",
+        )
+    )
     return rows
 
 
@@ -358,11 +410,21 @@ def isnet_rows(args: argparse.Namespace, tiny: Path) -> list[Row]:
         seconds = _timed(
             lambda s=session, f=feed: s.run(None, f), min(args.runtimes_repeat, 2), lambda: None
         )  # seconds per run: two are enough
-        where = f"{threads} thread{'s' * (threads > 1)}" if not args.device.startswith(
-            "cuda") else args.device  # fmt: skip
-        rows.append(Row(GOAL, f"ISNet ONNX Runtime time per 1024² image ({where})",
-                        f"{seconds * 1000:.0f} ms", "", None,
-                        f"{which}; already ONNX, unchanged"))  # fmt: skip
+        where = (
+            f"{threads} thread{'s' * (threads > 1)}"
+            if not args.device.startswith("cuda")
+            else args.device
+        )
+        rows.append(
+            Row(
+                GOAL,
+                f"ISNet ONNX Runtime time per 1024² image ({where})",
+                f"{seconds * 1000:.0f} ms",
+                "",
+                None,
+                f"{which}; already ONNX, unchanged",
+            )
+        )
     return rows
 
 

@@ -54,14 +54,14 @@ async def one_job_s(configs: list[ServiceConfig], photo: Path, repeat: int) -> l
     return [statistics.median(samples) for samples in times]
 
 
-async def burst_per_s(config: ServiceConfig, photos: list[Path], repeat: int
-                      ) -> tuple[float, str]:  # fmt: skip
+async def burst_per_s(config: ServiceConfig, photos: list[Path], repeat: int) -> tuple[float, str]:
     """Best jobs/s of a burst (every photo a /tag from a user of its own, all at once), and
     how many batches each worker answered."""
     async with ModelServices(config) as services:
         await services.submit(JobRequest("tag", 1, photos[0])).result()  # every worker warm:
-        await asyncio.gather(*(services.submit(JobRequest("tag", i, p)).result()
-                               for i, p in enumerate(photos)))  # fmt: skip
+        await asyncio.gather(
+            *(services.submit(JobRequest("tag", i, p)).result() for i, p in enumerate(photos))
+        )
         best = 0.0
         for _ in range(repeat):
             started = time.perf_counter()
@@ -120,32 +120,32 @@ async def run(args: argparse.Namespace) -> None:
             f"/tag burst of {n} photos, 1 worker",
             f"{one:.1f} jobs/s",
             note=f"{how}; {one_spread}",
-        ),  # fmt: skip
+        ),
         Row(
             "S1",
             f"/tag burst of {n} photos, 2 workers",
             f"{two:.1f} jobs/s",
             note=f"{how}; {two_spread}",
-        ),  # fmt: skip
+        ),
         Row("S1", "2 workers / 1 worker", f"{two / one:.2f}x", note="same run"),
         Row(
             "S2",
             "one /tag, in-process worker (MODEL_WORKER=process)",
             f"{local_s * 1e3:.0f} ms",
             note=f"median of {args.repeat}, taking turns with the next row",
-        ),  # fmt: skip
+        ),
         Row(
             "S2",
             "one /tag, Redis + 1 vitrina worker",
             f"{redis_s * 1e3:.0f} ms",
             note=f"median of {args.repeat}",
-        ),  # fmt: skip
+        ),
         Row(
             "S2",
             "added by the Redis path",
             f"{(redis_s - local_s) * 1e3:+.0f} ms",
             note=f"{redis_s / local_s:.2f}x",
-        ),  # fmt: skip
+        ),
     ]
     print(markdown(rows))
 

@@ -72,11 +72,17 @@ async def service_timings(weights: Path, photo: Path, repeat: int) -> dict[str, 
 
 async def bot_timing(weights: Path, photo: bytes, database: Path, repeat: int) -> float:
     async with BotAPIEmulator() as emulator:
-        settings = settings_from_mapping({
-            "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-            "WEIGHTS_DIR": str(weights), "DATABASE_PATH": str(database), "DEVICE": "cpu",
-            "PROGRESS_INTERVAL_S": "0", "LOG_LEVEL": "WARNING",
-        })  # fmt: skip
+        settings = settings_from_mapping(
+            {
+                "BOT_TOKEN": emulator.token,
+                "TELEGRAM_API_URL": emulator.base_url,
+                "WEIGHTS_DIR": str(weights),
+                "DATABASE_PATH": str(database),
+                "DEVICE": "cpu",
+                "PROGRESS_INTERVAL_S": "0",
+                "LOG_LEVEL": "WARNING",
+            }
+        )
         app = Application(settings)
         task = asyncio.create_task(app.run(handle_signals=False))
         user = emulator.user(1)

@@ -18,9 +18,14 @@ from services.imaging.colours import SUGGESTED
 
 
 async def perform(
-    message: Message, parsed: ParsedCommand, photos: list[Photo], *, jobs: JobRunner,
-    user: User, lang: str,
-) -> None:  # fmt: skip
+    message: Message,
+    parsed: ParsedCommand,
+    photos: list[Photo],
+    *,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+) -> None:
     """Run `parsed` on every photo (an album caption means all of its photos)."""
     if not photos:
         return
@@ -40,23 +45,34 @@ async def perform(
         return
     for photo in photos:
         await jobs.request(
-            user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=parsed.op,
+            user_id=user.id,
+            lang=lang,
+            domain=user.domain,
+            photo=photo,
+            op=parsed.op,
             params=parsed.params,
-        )  # fmt: skip
+        )
 
 
 def _choices(problem: str, lang: str) -> dict[str, str]:
     """The lists a wrong argument is answered with: an edit preset, or a background."""
     if problem.startswith("edit."):
         return {"presets": ", ".join(f"preset:{name}" for name in load_presets())}
-    return {"colours": ", ".join(SUGGESTED.get(lang, SUGGESTED["en"])),
-            "presets": ", ".join(PRESETS)}  # fmt: skip
+    return {
+        "colours": ", ".join(SUGGESTED.get(lang, SUGGESTED["en"])),
+        "presets": ", ".join(PRESETS),
+    }
 
 
 async def _photo_background(
-    message: Message, parsed: ParsedCommand, photos: list[Photo], *, jobs: JobRunner,
-    user: User, lang: str,
-) -> bool:  # fmt: skip
+    message: Message,
+    parsed: ParsedCommand,
+    photos: list[Photo],
+    *,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+) -> bool:
     """The user's own photo as the background (the rule: bot/backgrounds.py). True when
     the request was taken care of here."""
     explicit = parsed.params.get("kind") == "photo"
@@ -74,7 +90,11 @@ async def _photo_background(
         return False
     product, background = pair
     await jobs.request(
-        user_id=user.id, lang=lang, domain=user.domain, photo=product, op="background",
+        user_id=user.id,
+        lang=lang,
+        domain=user.domain,
+        photo=product,
+        op="background",
         params=photo_params(background),
-    )  # fmt: skip
+    )
     return True

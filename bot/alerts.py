@@ -29,8 +29,10 @@ class AdminAlerts:
         """A user asked for `op` and its weights are not there: log it, tell the admins once."""
         log.warning(
             "%s unavailable (%s): run 'vitrina weights download' to fill %s",
-            op, detail, self.weights_dir,
-        )  # fmt: skip
+            op,
+            detail,
+            self.weights_dir,
+        )
         if op in self._said:
             return
         self._said.add(op)
@@ -38,9 +40,12 @@ class AdminAlerts:
             user = await self.db.get_user(admin_id)
             lang = user.language if user else "ru"
             text = t(
-                lang, "admin.model_missing", op=op, detail=html.escape(detail),
+                lang,
+                "admin.model_missing",
+                op=op,
+                detail=html.escape(detail),
                 folder=html.escape(str(self.weights_dir)),
-            )  # fmt: skip
+            )
             try:
                 await self.bot.send_message(admin_id, text)
             except TelegramAPIError as exc:  # an admin who never started the bot

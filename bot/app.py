@@ -128,8 +128,10 @@ class Application:
             if missing:
                 log.warning(
                     "%s unavailable: missing weights %s in %s (run 'vitrina weights download')",
-                    op, ", ".join(missing), self.settings.weights_dir,
-                )  # fmt: skip
+                    op,
+                    ", ".join(missing),
+                    self.settings.weights_dir,
+                )
         for name in tiny_models(self.settings.weights_dir):
             log.warning("%s: tiny random weights in use, its outputs are noise", name)
         resumed = await self.jobs.resume_unfinished()

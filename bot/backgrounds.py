@@ -41,8 +41,11 @@ async def pair_for_background(
 
 
 def photo_params(background: Photo) -> dict[str, Any]:
-    return {"kind": "photo", "background_path": str(background.path),
-            "background_photo_id": background.id}  # fmt: skip
+    return {
+        "kind": "photo",
+        "background_path": str(background.path),
+        "background_photo_id": background.id,
+    }
 
 
 def caption(facts: dict[str, Any], lang: str) -> str:
@@ -73,8 +76,9 @@ def caption(facts: dict[str, Any], lang: str) -> str:
     return text
 
 
-def wrong_object(op: str, params: dict[str, Any], facts: dict[str, Any]
-                 ) -> tuple[str, dict[str, Any]] | None:  # fmt: skip
+def wrong_object(
+    op: str, params: dict[str, Any], facts: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
     """The next candidate cut (cycling back to the first); None when there is only one."""
     total = max(1, int(facts.get("candidates", 1) or 1))
     if total == 1:

@@ -62,8 +62,10 @@ async def process(
             if missing is None:
                 _say(f"vitrina: --{op} is not available yet in this version; skipped")
             elif missing:
-                _say(f"vitrina: --{op} needs model weights ({', '.join(missing)}) in "
-                     f"{settings.weights_dir}: run 'vitrina weights download'")  # fmt: skip
+                _say(
+                    f"vitrina: --{op} needs model weights ({', '.join(missing)}) in "
+                    f"{settings.weights_dir}: run 'vitrina weights download'"
+                )
         runnable = {op: params for op, params in ops.items() if op in services.operations}
         todo = iter([(image, op, params) for image in images for op, params in runnable.items()])
         # Keep at most one user's queue allowance in flight: enough to fill every batch.
@@ -154,8 +156,17 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
                 copy = result["english"]
                 english = "\n".join([copy["title"], *copy["benefits"], copy["closing"]])
                 path = result["path"]
-            writer.writerow([row["file"], row["op"], row["status"], summary, english, path,
-                             row.get("error", "")])  # fmt: skip
+            writer.writerow(
+                [
+                    row["file"],
+                    row["op"],
+                    row["status"],
+                    summary,
+                    english,
+                    path,
+                    row.get("error", ""),
+                ]
+            )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -178,14 +189,19 @@ def _parser() -> argparse.ArgumentParser:
     proc.add_argument("--seed", type=int, default=None, help="edits: the same seed, same result")
     proc.add_argument("--steps", type=int, default=None, help="edits: denoising steps")
     proc.add_argument(
-        "--background", metavar="SPEC",
+        "--background",
+        metavar="SPEC",
         help="a colour (pink, #ffc0cb), 'gradient pink blue', transparent, a preset "
         "(studio, blush, sky, marble, wood, concrete, linen), a photo file, or a scene in words",
-    )  # fmt: skip
+    )
     proc.add_argument(
-        "--card", nargs="?", const="3:4", choices=("3:4", "1:1"), default=None,
+        "--card",
+        nargs="?",
+        const="3:4",
+        choices=("3:4", "1:1"),
+        default=None,
         help="with --background: a marketplace card, 900x1200 (3:4) or 1200x1200 (1:1)",
-    )  # fmt: skip
+    )
     proc.add_argument("--no-shadow", action="store_true", help="no contact shadow")
     proc.add_argument("--describe", action="store_true")
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
@@ -202,8 +218,9 @@ def _parser() -> argparse.ArgumentParser:
     convert = weights.add_parser(
         "convert", help="convert for the faster CPU runtimes (CTranslate2, ONNX) and check"
     )
-    convert.add_argument("names", nargs="*", help="opus-mt-en-ru, opus-mt-ru-en, clip "
-                         "(default: each one present)")  # fmt: skip
+    convert.add_argument(
+        "names", nargs="*", help="opus-mt-en-ru, opus-mt-ru-en, clip (default: each one present)"
+    )
     convert.add_argument("--dir", type=Path, default=None)
     verify = weights.add_parser("verify", help="check the weights folder")
     verify.add_argument("names", nargs="*", help="models to check (default: all)")
@@ -244,8 +261,9 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         raise SettingsError("--steps must be between 1 and 100")
     for op in ("night", "tulips", "edit"):
         if op in ops:
-            ops[op].update({k: v for k, v in (("seed", args.seed), ("steps", args.steps))
-                            if v is not None})  # fmt: skip
+            ops[op].update(
+                {k: v for k, v in (("seed", args.seed), ("steps", args.steps)) if v is not None}
+            )
     if args.background:
         as_file = Path(args.background)
         if as_file.suffix.lower() in IMAGE_SUFFIXES and as_file.is_file():
@@ -357,10 +375,15 @@ def _convert_wanted(target: Path, names: list[str], settings: Settings) -> int:
     cpu = resolve_device(settings.device) == "cpu"
     setting = {"ctranslate2": settings.translation_runtime, "onnx": settings.clip_runtime}
     wanted = [
-        name for name in names if name in CONVERTIBLE
-        and (setting[CONVERTIBLE[name][0]] in ("ctranslate2", "onnx")
-             or setting[CONVERTIBLE[name][0]] == "auto" and cpu)
-    ]  # fmt: skip
+        name
+        for name in names
+        if name in CONVERTIBLE
+        and (
+            setting[CONVERTIBLE[name][0]] in ("ctranslate2", "onnx")
+            or setting[CONVERTIBLE[name][0]] == "auto"
+            and cpu
+        )
+    ]
     return _convert(target, wanted) if wanted else 0
 
 
@@ -372,8 +395,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run([])
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+        logging.basicConfig(
+            level=settings.log_level,
+            stream=sys.stderr,
+            format="%(levelname)s %(name)s: %(message)s",
+        )
         if args.command == "weights":
             return _weights(args, settings)
         if args.command == "worker":

@@ -63,9 +63,14 @@ def is_image_document(message: Message) -> bool:
 
 
 async def intake(
-    message: Message, *, user_id: int, bot: Bot, db: Storage, services: ModelServices,
+    message: Message,
+    *,
+    user_id: int,
+    bot: Bot,
+    db: Storage,
+    services: ModelServices,
     max_bytes: int,
-) -> Photo:  # fmt: skip
+) -> Photo:
     """Store the image in `message` (a photo or an image document) for `user_id`, or raise
     IntakeError. The sender may be someone else: a user can reply to a forwarded image."""
     if message.photo:
@@ -135,9 +140,14 @@ async def _download(bot: Bot, file_id: str, attempts: int = 4) -> io.BytesIO | N
 
 
 async def target_photo(
-    message: Message, *, user_id: int, bot: Bot, db: Storage, services: ModelServices,
+    message: Message,
+    *,
+    user_id: int,
+    bot: Bot,
+    db: Storage,
+    services: ModelServices,
     max_bytes: int,
-) -> Photo | None:  # fmt: skip
+) -> Photo | None:
     """The photo a command means: the replied-to image, else the user's last photo here."""
     reply = message.reply_to_message
     if reply is not None and has_image(reply):

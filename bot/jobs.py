@@ -47,9 +47,13 @@ SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
 
 class JobRunner:
     def __init__(
-        self, bot: Bot, storage: Storage, services: ModelServices, alerts: AdminAlerts,
+        self,
+        bot: Bot,
+        storage: Storage,
+        services: ModelServices,
+        alerts: AdminAlerts,
         progress_interval_s: float = 1.0,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.bot = bot
         self.storage = storage
         self.services = services
@@ -64,9 +68,15 @@ class JobRunner:
     # ---- entry points
 
     async def request(
-        self, *, user_id: int, lang: str, domain: str, photo: Photo, op: str,
+        self,
+        *,
+        user_id: int,
+        lang: str,
+        domain: str,
+        photo: Photo,
+        op: str,
         params: dict[str, Any] | None = None,
-    ) -> Job | None:  # fmt: skip
+    ) -> Job | None:
         """Queue `op` on `photo` and answer at once; None if it could not be queued."""
         params = dict(params or {})
         missing = self.services.missing_weights_for(op, params)
@@ -81,9 +91,13 @@ class JobRunner:
         if key is not None and cached is not None and self._files_exist(cached):
             return await self._answer_cached(user_id, photo, op, params, key, cached, lang)
         job = await self.storage.create_job(
-            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
+            user_id=user_id,
+            chat_id=photo.chat_id,
+            photo_id=photo.id,
+            op=op,
+            params=params,
             cache_key=key,
-        )  # fmt: skip
+        )
         await self._queue(job, photo, lang, resumed=False)
         return job
 
@@ -92,18 +106,30 @@ class JobRunner:
         return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
 
     async def _answer_cached(
-        self, user_id: int, photo: Photo, op: str, params: dict[str, Any], key: str,
-        cached: Result, lang: str,
-    ) -> Job:  # fmt: skip
+        self,
+        user_id: int,
+        photo: Photo,
+        op: str,
+        params: dict[str, Any],
+        key: str,
+        cached: Result,
+        lang: str,
+    ) -> Job:
         """A repeat: the stored result of an equal job (same key) becomes this job's and is
         delivered like a finished one (``redeliver``); no model runs, the queue is not asked.
         Image files are linked, not copied. Were they erased meanwhile: the job is queued."""
         job = await self.storage.create_cached_job(
-            user_id=user_id, chat_id=photo.chat_id, photo_id=photo.id, op=op, params=params,
-            cache_key=key, cached=cached,
-        )  # fmt: skip
-        log.info("job=%s user=%s op=%s cache hit (result of job %s)",
-                 job.id, user_id, op, cached.job_id)  # fmt: skip
+            user_id=user_id,
+            chat_id=photo.chat_id,
+            photo_id=photo.id,
+            op=op,
+            params=params,
+            cache_key=key,
+            cached=cached,
+        )
+        log.info(
+            "job=%s user=%s op=%s cache hit (result of job %s)", job.id, user_id, op, cached.job_id
+        )
         if cached.kind == "image":
             results = self.storage.results_dir
             linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])
@@ -229,8 +255,9 @@ class JobRunner:
         await self._send(photo, text)
 
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
-        request = JobRequest(job.op, job.user_id, photo.path, job.params, job_id=job.id,
-                             photo_sha256=photo.sha256)  # fmt: skip
+        request = JobRequest(
+            job.op, job.user_id, photo.path, job.params, job_id=job.id, photo_sha256=photo.sha256
+        )
         try:
             handle = self.services.submit(request)
         except QueueFull as exc:
@@ -276,9 +303,14 @@ class JobRunner:
         return t(lang, "job.queued", op=op_name, position=update.position)
 
     async def _follow(
-        self, job: Job, photo: Photo, handle: JobHandle, updates: asyncio.Queue[JobUpdate],
-        message_id: int | None, lang: str,
-    ) -> None:  # fmt: skip
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        updates: asyncio.Queue[JobUpdate],
+        message_id: int | None,
+        lang: str,
+    ) -> None:
         op_name = t(lang, f"op.{job.op}")
         markup = keyboards.cancel_job(job.id, lang)
         marked_running = False
@@ -325,9 +357,14 @@ class JobRunner:
             self._handles.pop(job.id, None)
 
     async def _finish(
-        self, job: Job, photo: Photo, handle: JobHandle, message_id: int | None, lang: str,
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        message_id: int | None,
+        lang: str,
         op_name: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             result = await handle.result()
         except JobCancelled:
@@ -368,16 +405,25 @@ class JobRunner:
         # the preview too: "Show again" and a cache hit send it without encoding again
         preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
         payload = {
-            **result.facts, "file": path.name, "width": encoded.width,
-            "height": encoded.height, "mode": encoded.mode, "document": result.document,
+            **result.facts,
+            "file": path.name,
+            "width": encoded.width,
+            "height": encoded.height,
+            "mode": encoded.mode,
+            "document": result.document,
             "preview": preview.name,
-        }  # fmt: skip
+        }
         await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
         caption = render_caption(job.op, result.facts, lang)
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
-        message = await self.send_image(photo, encoded, caption=caption, markup=markup,
-                                        document=result.document,
-                                        name=f"vitrina-{job.op}-{job.id}.png")  # fmt: skip
+        message = await self.send_image(
+            photo,
+            encoded,
+            caption=caption,
+            markup=markup,
+            document=result.document,
+            name=f"vitrina-{job.op}-{job.id}.png",
+        )
         sent = message is not None
         if sent:
             await self.storage.mark_delivered(job.id, file_id=_sent_file_id(message))
@@ -390,9 +436,16 @@ class JobRunner:
             )
 
     async def send_image(
-        self, photo: Photo, encoded: Any, *, caption: str, markup: Any, document: bool,
-        name: str, file_id: str | None = None,
-    ) -> Message | None:  # fmt: skip
+        self,
+        photo: Photo,
+        encoded: Any,
+        *,
+        caption: str,
+        markup: Any,
+        document: bool,
+        name: str,
+        file_id: str | None = None,
+    ) -> Message | None:
         """The result as a photo (JPEG preview) or a document (the PNG) replying to the
         user's photo; by ``file_id`` (a file this bot sent before) instead of an upload when
         given. The sent message, or None when it could not be sent."""
@@ -401,16 +454,22 @@ class JobRunner:
             if document:
                 file = file_id or BufferedInputFile(encoded.png, filename=name)
                 return await self.bot.send_document(
-                    photo.chat_id, file, caption=caption, reply_markup=markup,
+                    photo.chat_id,
+                    file,
+                    caption=caption,
+                    reply_markup=markup,
                     reply_parameters=reply,
-                )  # fmt: skip
+                )
             file = file_id or BufferedInputFile(
                 encoded.preview, filename=name.replace(".png", ".jpg")
             )
             return await self.bot.send_photo(
-                photo.chat_id, file, caption=caption, reply_markup=markup,
+                photo.chat_id,
+                file,
+                caption=caption,
+                reply_markup=markup,
                 reply_parameters=reply,
-            )  # fmt: skip
+            )
         except SEND_ERRORS as exc:
             log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
             return None

@@ -52,12 +52,15 @@ def photo_actions(photo_id: int, lang: str) -> InlineKeyboardMarkup:
     return _photo_buttons(InlineKeyboardBuilder(), photo_id, lang).as_markup()
 
 
-def _photo_buttons(builder: InlineKeyboardBuilder, photo_id: int, lang: str
-                   ) -> InlineKeyboardBuilder:  # fmt: skip
+def _photo_buttons(
+    builder: InlineKeyboardBuilder, photo_id: int, lang: str
+) -> InlineKeyboardBuilder:
     row = InlineKeyboardBuilder()
     for action in PHOTO_ACTIONS:
-        row.button(text=t(lang, f"op.{action}"), callback_data=PhotoAction(
-            photo_id=photo_id, action=action))  # fmt: skip
+        row.button(
+            text=t(lang, f"op.{action}"),
+            callback_data=PhotoAction(photo_id=photo_id, action=action),
+        )
     row.adjust(3, 3)
     builder.attach(row)
     return builder
@@ -73,8 +76,9 @@ def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyb
     return _photo_buttons(top, photo_id, lang).as_markup()
 
 
-def text_result_actions(job_id: int, op: str, lang: str, *, english_shown: bool = False
-                        ) -> InlineKeyboardMarkup | None:  # fmt: skip
+def text_result_actions(
+    job_id: int, op: str, lang: str, *, english_shown: bool = False
+) -> InlineKeyboardMarkup | None:
     """The op's buttons under a text result (None when it has none). While the English
     original is shown, the English button turns into one that goes back to Russian."""
     actions = TEXT_RESULT_ACTIONS.get(op)
@@ -84,8 +88,10 @@ def text_result_actions(job_id: int, op: str, lang: str, *, english_shown: bool 
     for action in actions:
         if action == "english" and english_shown:
             action = "russian"
-        builder.button(text=t(lang, f"result.{action}"),
-                       callback_data=ResultAction(job_id=job_id, action=action))  # fmt: skip
+        builder.button(
+            text=t(lang, f"result.{action}"),
+            callback_data=ResultAction(job_id=job_id, action=action),
+        )
     builder.adjust(len(actions))
     return builder.as_markup()
 
@@ -95,8 +101,10 @@ def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:
     for value in MENU_BACKGROUNDS:
         builder.button(text=value, callback_data=BackgroundPick(photo_id=photo_id, value=value))
     for value in MENU_PRESETS:
-        builder.button(text=t(lang, f"preset.{value}"),
-                       callback_data=BackgroundPick(photo_id=photo_id, value=value))  # fmt: skip
+        builder.button(
+            text=t(lang, f"preset.{value}"),
+            callback_data=BackgroundPick(photo_id=photo_id, value=value),
+        )
     builder.button(
         text=t(lang, "button.back"), callback_data=BackgroundPick(photo_id=photo_id, value="back")
     )

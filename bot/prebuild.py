@@ -15,11 +15,21 @@ from aiogram.methods.base import Response
 
 #: The Bot API methods this bot calls (tests/emulator.py implements the same list).
 USED_METHODS = (
-    methods.GetMe, methods.GetUpdates, methods.GetFile, methods.SendMessage, methods.SendPhoto,
-    methods.SendDocument, methods.SendMediaGroup, methods.EditMessageText,
-    methods.EditMessageReplyMarkup, methods.AnswerCallbackQuery, methods.SendChatAction,
-    methods.DeleteMessage, methods.SetMyCommands, methods.DeleteWebhook,
-)  # fmt: skip
+    methods.GetMe,
+    methods.GetUpdates,
+    methods.GetFile,
+    methods.SendMessage,
+    methods.SendPhoto,
+    methods.SendDocument,
+    methods.SendMediaGroup,
+    methods.EditMessageText,
+    methods.EditMessageReplyMarkup,
+    methods.AnswerCallbackQuery,
+    methods.SendChatAction,
+    methods.DeleteMessage,
+    methods.SetMyCommands,
+    methods.DeleteWebhook,
+)
 
 
 def prebuild_response_models() -> float:

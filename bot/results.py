@@ -30,8 +30,9 @@ def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str,
     return op, {**params, "seed": secrets.randbelow(2**31)}
 
 
-def _next_variant(op: str, params: dict[str, Any], facts: dict[str, Any]
-                  ) -> tuple[str, dict[str, Any]]:  # fmt: skip
+def _next_variant(
+    op: str, params: dict[str, Any], facts: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """The same description job asking for the next text variant."""
     return op, {**params, "variant": int(facts.get("variant", params.get("variant", 0))) + 1}
 
@@ -106,10 +107,15 @@ def render_tags(result: TagResult, lang: str) -> str:
         return f"{title}\n{t(lang, 'tags.empty')}"
     lines = [title]
     lines += [
-        t(lang, "tags.line", ru=html.escape(tag.ru), en=html.escape(tag.en),
-          percent=_percent(tag.probability))
+        t(
+            lang,
+            "tags.line",
+            ru=html.escape(tag.ru),
+            en=html.escape(tag.en),
+            percent=_percent(tag.probability),
+        )
         for tag in result.tags
-    ]  # fmt: skip
+    ]
     if result.attributes:
         described = " · ".join(
             f"{html.escape(a.ru)} — {html.escape(a.en)} ({_percent(a.probability)}%)"
@@ -166,15 +172,25 @@ def render_description(payload: dict[str, Any], lang: str) -> str:
 
 def render_english(payload: dict[str, Any], lang: str) -> str:
     english = payload["english"]
-    return _fit(lambda limit: t(lang, "describe.english_head") + "\n\n" + _copy_html(
-        english["title"], list(english["benefits"]), english["closing"], limit))  # fmt: skip
+    return _fit(
+        lambda limit: (
+            t(lang, "describe.english_head")
+            + "\n\n"
+            + _copy_html(english["title"], list(english["benefits"]), english["closing"], limit)
+        )
+    )
 
 
 def render_copy_ready(payload: dict[str, Any]) -> str:
     """Plain lines in a <pre> block (Telegram copies it with one tap) for a marketplace form."""
     lines = [payload["title"], *payload["benefits"], payload["closing"]]
-    return _fit(lambda limit: "<pre>" + html.escape(
-        "\n".join(_cut(line, limit) for line in lines), quote=False) + "</pre>")  # fmt: skip
+    return _fit(
+        lambda limit: (
+            "<pre>"
+            + html.escape("\n".join(_cut(line, limit) for line in lines), quote=False)
+            + "</pre>"
+        )
+    )
 
 
 def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:

@@ -187,8 +187,10 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
     if edit_max_side % 8:
         raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
     runtimes = {}
-    for name, allowed in (("TRANSLATION_RUNTIME", ("auto", "transformers", "ctranslate2")),
-                          ("CLIP_RUNTIME", ("auto", "torch", "onnx"))):  # fmt: skip
+    for name, allowed in (
+        ("TRANSLATION_RUNTIME", ("auto", "transformers", "ctranslate2")),
+        ("CLIP_RUNTIME", ("auto", "torch", "onnx")),
+    ):
         runtimes[name] = get(name).lower() or "auto"
         if runtimes[name] not in allowed:
             raise SettingsError(f"{name} must be {', '.join(allowed)}, got {runtimes[name]!r}")

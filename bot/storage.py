@@ -321,10 +321,20 @@ class Storage:
                      sha256, size, width, height, path, media_group_id, created_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
-                    user_id, chat_id, message_id, file_id, file_unique_id, digest, len(data),
-                    width, height, str(path), media_group_id, _now(),
+                    user_id,
+                    chat_id,
+                    message_id,
+                    file_id,
+                    file_unique_id,
+                    digest,
+                    len(data),
+                    width,
+                    height,
+                    str(path),
+                    media_group_id,
+                    _now(),
                 ),
-            )  # fmt: skip
+            )
             await self.db.commit()
             photo_id = cursor.lastrowid
         photo = await self.get_photo(int(photo_id or 0))
@@ -469,17 +479,31 @@ class Storage:
     # ---- jobs
 
     async def create_job(
-        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any],
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        photo_id: int,
+        op: str,
+        params: dict[str, Any],
         cache_key: str | None = None,
-    ) -> Job:  # fmt: skip
+    ) -> Job:
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
                                      delivered, cache_key)
                    VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)""",
-                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.QUEUED, _now(),
-                 cache_key),
-            )  # fmt: skip
+                (
+                    user_id,
+                    chat_id,
+                    photo_id,
+                    op,
+                    json.dumps(params),
+                    JobStatus.QUEUED,
+                    _now(),
+                    cache_key,
+                ),
+            )
             await self.db.commit()
             job_id = cursor.lastrowid
         job = await self.get_job(int(job_id or 0))
@@ -487,9 +511,16 @@ class Storage:
         return job
 
     async def create_cached_job(
-        self, *, user_id: int, chat_id: int, photo_id: int, op: str, params: dict[str, Any],
-        cache_key: str, cached: Result,
-    ) -> Job:  # fmt: skip
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        photo_id: int,
+        op: str,
+        params: dict[str, Any],
+        cache_key: str,
+        cached: Result,
+    ) -> Job:
         """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
         (a hit waits for one commit, not two). An image result's files are named after the
         new job (``<job id>.png``/``.jpg``: the caller links them, ``link_result_file``)."""
@@ -500,9 +531,19 @@ class Storage:
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
                                      started_at, finished_at, delivered, cache_key)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
-                (user_id, chat_id, photo_id, op, json.dumps(params), JobStatus.DONE, now, now,
-                 now, cache_key),
-            )  # fmt: skip
+                (
+                    user_id,
+                    chat_id,
+                    photo_id,
+                    op,
+                    json.dumps(params),
+                    JobStatus.DONE,
+                    now,
+                    now,
+                    now,
+                    cache_key,
+                ),
+            )
             job_id = int(cursor.lastrowid or 0)
             for field in ("file", "preview"):
                 if cached.kind == "image" and payload.get(field):

@@ -24,9 +24,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     worker.add_argument("--ops", default="", help="comma-separated operations (default: all)")
     worker.add_argument("--preload", action="store_true", help="load the models at start")
     worker.add_argument(
-        "--diffusion-min-free-mb", type=int, default=0,
+        "--diffusion-min-free-mb",
+        type=int,
+        default=0,
         help="refuse a diffusion job (another worker takes it) below this free GPU memory",
-    )  # fmt: skip
+    )
     worker.add_argument("--id", default=None, help="worker name in /stats (default: host-pid)")
 
 
@@ -44,11 +46,16 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     if unknown:
         raise SettingsError(f"--ops: unknown operations {', '.join(unknown)}")
     worker = RedisWorker(
-        settings.service_backend, operations, device=device, ops=ops,
+        settings.service_backend,
+        operations,
+        device=device,
+        ops=ops,
         visibility_s=settings.redis_visibility_s,
-        diffusion_min_free_mb=args.diffusion_min_free_mb, worker_id=args.id,
-        identity=result_identity(config), shared_dir=settings.shared_dir,
-    )  # fmt: skip
+        diffusion_min_free_mb=args.diffusion_min_free_mb,
+        worker_id=args.id,
+        identity=result_identity(config),
+        shared_dir=settings.shared_dir,
+    )
     if args.preload:
         worker.runner.submit(
             WarmUp(tuple(op for op in ops if not operations[op].missing_weights()))

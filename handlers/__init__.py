@@ -22,7 +22,15 @@ def get_routers() -> list[Router]:
     # photos before commands: a photo whose caption is /tag belongs to the photo handler;
     # the Edit button's prompt (a state) before the catch-all.
     modules = [
-        start, admin, privacy, photos, commands, callbacks, descriptions, results, edit_prompt,
+        start,
+        admin,
+        privacy,
+        photos,
+        commands,
+        callbacks,
+        descriptions,
+        results,
+        edit_prompt,
         fallback,
-    ]  # fmt: skip
+    ]
     return [module.get_router() for module in modules]

@@ -34,9 +34,14 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
         models = "?"  # the worker is inside a load or a cut and did not answer in time
     unloads = sum(m.unloads for m in resident or [])
     text = t(
-        lang, "admin.stats", queued=services.queued, jobs=jobs, users=counts["users"],
-        photos=counts["photos"], features=features,
-    )  # fmt: skip
+        lang,
+        "admin.stats",
+        queued=services.queued,
+        jobs=jobs,
+        users=counts["users"],
+        photos=counts["photos"],
+        features=features,
+    )
     text += "\n" + t(lang, "admin.models", models=models or "—", unloads=unloads)
     workers = services.workers()
     if workers is not None:  # SERVICE_BACKEND=redis://: the machines serving the jobs
@@ -52,8 +57,9 @@ def _worker_line(worker: dict[str, Any]) -> str:
     free = worker.get("free_bytes")
     busy = ", ".join(op for op in (worker.get("busy") or {}).values() if op) or "idle"
     served = ", ".join(f"{op} {n}" for op, n in sorted((worker.get("served") or {}).items()))
-    models = ", ".join(f"{m.get('name')} {_size(int(m.get('bytes') or 0))}"
-                       for m in worker.get("models") or ())  # fmt: skip
+    models = ", ".join(
+        f"{m.get('name')} {_size(int(m.get('bytes') or 0))}" for m in worker.get("models") or ()
+    )
     parts = [str(worker.get("id")), str(worker.get("device"))]
     if free is not None:
         parts.append(f"{free / 2**30:.1f} GB free")

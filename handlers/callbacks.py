@@ -17,8 +17,9 @@ from handlers.edit_prompt import ask_instruction
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 
-async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
-                     ) -> Photo | None:  # fmt: skip
+async def _own_photo(
+    query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
+) -> Photo | None:
     """The photo behind a button if it still exists and is the user's; else say so."""
     photo = await db.get_photo(photo_id)
     if photo is None or photo.deleted or not photo.path.exists():
@@ -31,9 +32,15 @@ async def _own_photo(query: CallbackQuery, db: Storage, photo_id: int, user: Use
 
 
 async def photo_action(
-    query: CallbackQuery, callback_data: PhotoAction, bot: Bot, db: Storage, jobs: JobRunner,
-    user: User, lang: str, state: FSMContext,
-) -> None:  # fmt: skip
+    query: CallbackQuery,
+    callback_data: PhotoAction,
+    bot: Bot,
+    db: Storage,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+    state: FSMContext,
+) -> None:
     photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
     if photo is None:
         return
@@ -58,9 +65,13 @@ async def photo_action(
 
 
 async def background_pick(
-    query: CallbackQuery, callback_data: BackgroundPick, db: Storage, jobs: JobRunner,
-    user: User, lang: str,
-) -> None:  # fmt: skip
+    query: CallbackQuery,
+    callback_data: BackgroundPick,
+    db: Storage,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+) -> None:
     photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
     if photo is None:
         return
@@ -73,9 +84,13 @@ async def background_pick(
         return
     spec = parse_background(callback_data.value)
     await jobs.request(
-        user_id=user.id, lang=lang, domain=user.domain, photo=photo, op="background",
+        user_id=user.id,
+        lang=lang,
+        domain=user.domain,
+        photo=photo,
+        op="background",
         params=spec or {},
-    )  # fmt: skip
+    )
 
 
 async def cancel_job(

@@ -17,16 +17,27 @@ from services.layer import ModelServices
 
 
 async def operation(
-    message: Message, command: CommandObject, bot: Bot, db: Storage, services: ModelServices,
-    jobs: JobRunner, settings: Settings, user: User, lang: str,
-) -> None:  # fmt: skip
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    db: Storage,
+    services: ModelServices,
+    jobs: JobRunner,
+    settings: Settings,
+    user: User,
+    lang: str,
+) -> None:
     parsed = parse_command(command.command.lower(), command.args or "")
     assert parsed is not None  # the filter only lets operation commands through
     try:
         photo = await target_photo(
-            message, user_id=user.id, bot=bot, db=db, services=services,
+            message,
+            user_id=user.id,
+            bot=bot,
+            db=db,
+            services=services,
             max_bytes=settings.max_image_bytes,
-        )  # fmt: skip
+        )
     except IntakeError as exc:
         await message.reply(t(lang, exc.key, **exc.fields))
         return

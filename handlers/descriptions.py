@@ -20,9 +20,13 @@ VIEWS = ("english", "russian", "copy")
 
 
 async def description_view(
-    query: CallbackQuery, callback_data: ResultAction, bot: Bot, db: Storage, user: User,
+    query: CallbackQuery,
+    callback_data: ResultAction,
+    bot: Bot,
+    db: Storage,
+    user: User,
     lang: str,
-) -> None:  # fmt: skip
+) -> None:
     job = await db.get_job(callback_data.job_id)
     result = await db.get_result(job.id) if job is not None else None
     if job is None or result is None or result.kind != "description":
@@ -35,8 +39,11 @@ async def description_view(
     payload = result.payload
     if callback_data.action == "copy":
         photo = await db.get_photo(job.photo_id)
-        reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True
-                                ) if photo is not None else None  # fmt: skip
+        reply = (
+            ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
+            if photo is not None
+            else None
+        )
         await bot.send_message(job.chat_id, render_copy_ready(payload), reply_parameters=reply)
         return
     english = callback_data.action == "english"

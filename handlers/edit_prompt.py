@@ -31,10 +31,12 @@ async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str) 
     await state.set_state(EditPrompt.instruction)
     await state.set_data({"photo_id": photo.id, "asked_at": time.time()})
     await bot.send_message(
-        photo.chat_id, t(lang, "edit.ask_next"),
-        reply_parameters=ReplyParameters(message_id=photo.message_id,
-                                         allow_sending_without_reply=True),
-    )  # fmt: skip
+        photo.chat_id,
+        t(lang, "edit.ask_next"),
+        reply_parameters=ReplyParameters(
+            message_id=photo.message_id, allow_sending_without_reply=True
+        ),
+    )
 
 
 async def instruction(
@@ -53,9 +55,13 @@ async def instruction(
         await message.reply(t(lang, "edit.ask"))
         return
     await jobs.request(
-        user_id=user.id, lang=lang, domain=user.domain, photo=photo, op="edit",
+        user_id=user.id,
+        lang=lang,
+        domain=user.domain,
+        photo=photo,
+        op="edit",
         params=parsed.params,
-    )  # fmt: skip
+    )
 
 
 def get_router() -> Router:

@@ -18,9 +18,11 @@ async def on_error(event: ErrorEvent) -> bool:
     update = event.update
     log.error(
         "update %s failed: %s: %s",
-        update.update_id, type(event.exception).__name__, event.exception,
+        update.update_id,
+        type(event.exception).__name__,
+        event.exception,
         exc_info=event.exception,
-    )  # fmt: skip
+    )
     message, query = update.message, update.callback_query
     sender = (message or query).from_user if (message or query) else None
     lang = language_of(sender.language_code if sender else None)

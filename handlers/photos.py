@@ -17,9 +17,16 @@ from services.layer import ModelServices
 
 
 async def receive(
-    message: Message, bot: Bot, db: Storage, services: ModelServices, jobs: JobRunner,
-    settings: Settings, user: User, lang: str, album: list[Message] | None = None,
-) -> None:  # fmt: skip
+    message: Message,
+    bot: Bot,
+    db: Storage,
+    services: ModelServices,
+    jobs: JobRunner,
+    settings: Settings,
+    user: User,
+    lang: str,
+    album: list[Message] | None = None,
+) -> None:
     messages = album or [message]
     stored: list[Photo] = []
     max_bytes = settings.max_image_bytes

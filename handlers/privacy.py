@@ -19,9 +19,13 @@ async def ask(message: Message, lang: str) -> None:
 
 
 async def confirm(
-    query: CallbackQuery, callback_data: ForgetMe, db: Storage, jobs: JobRunner, user: User,
+    query: CallbackQuery,
+    callback_data: ForgetMe,
+    db: Storage,
+    jobs: JobRunner,
+    user: User,
     lang: str,
-) -> None:  # fmt: skip
+) -> None:
     await query.answer()
     if not callback_data.confirm:
         text = t(lang, "forget.kept")

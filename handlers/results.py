@@ -13,9 +13,14 @@ from bot.texts import t
 
 
 async def result_action(
-    query: CallbackQuery, callback_data: ResultAction, bot: Bot, db: Storage, jobs: JobRunner,
-    user: User, lang: str,
-) -> None:  # fmt: skip
+    query: CallbackQuery,
+    callback_data: ResultAction,
+    bot: Bot,
+    db: Storage,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+) -> None:
     job = await db.get_job(callback_data.job_id)
     if job is None:
         await query.answer(t(lang, "result.gone"), show_alert=True)
@@ -41,10 +46,12 @@ async def result_action(
             return
         await query.answer()
         await bot.send_document(
-            job.chat_id, FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}.png"),
-            reply_parameters=ReplyParameters(message_id=photo.message_id,
-                                             allow_sending_without_reply=True),
-        )  # fmt: skip
+            job.chat_id,
+            FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}.png"),
+            reply_parameters=ReplyParameters(
+                message_id=photo.message_id, allow_sending_without_reply=True
+            ),
+        )
         return
     follow_up = FOLLOW_UPS.get(action)
     if follow_up is None:

@@ -75,8 +75,9 @@ def _load(path: Path) -> tuple[tuple[str, Preset], ...]:
     return tuple(presets.items())
 
 
-def _number(name: str, raw: str, kind: type[int] | type[float], low: float, high: float
-            ) -> int | float | None:  # fmt: skip
+def _number(
+    name: str, raw: str, kind: type[int] | type[float], low: float, high: float
+) -> int | float | None:
     if not raw:
         return None
     try:
@@ -100,8 +101,12 @@ def _preset(cells: list[str]) -> Preset:
     ig = _number("image_guidance", image_guidance, float, 1.0, 5.0)
     s = _number("steps", steps, int, 1, 150)
     return Preset(
-        name=name, ru=ru or name, en=en or name, prompt=prompt,
+        name=name,
+        ru=ru or name,
+        en=en or name,
+        prompt=prompt,
         guidance=None if g is None else float(g),
         image_guidance=None if ig is None else float(ig),
-        steps=None if s is None else int(s), keep_structure=keep.lower() in _YES,
-    )  # fmt: skip
+        steps=None if s is None else int(s),
+        keep_structure=keep.lower() in _YES,
+    )

@@ -56,8 +56,9 @@ class FeatureStore:
             return None
         return folder / f"{_NAME.sub('_', model)}-{revision}-{_NAME.sub('_', what)}.npz"
 
-    def load(self, photo: str, model: str, revision: str, what: str
-             ) -> dict[str, np.ndarray] | None:  # fmt: skip
+    def load(
+        self, photo: str, model: str, revision: str, what: str
+    ) -> dict[str, np.ndarray] | None:
         """The arrays saved under this name, or None (absent, or unreadable: then deleted)."""
         path = self.path(photo, model, revision, what)
         if path is None or not path.is_file():
@@ -71,8 +72,16 @@ class FeatureStore:
         self.loads += 1
         return arrays
 
-    def save(self, photo: str, model: str, revision: str, what: str,
-             arrays: Mapping[str, np.ndarray], *, compress: bool = False) -> None:  # fmt: skip
+    def save(
+        self,
+        photo: str,
+        model: str,
+        revision: str,
+        what: str,
+        arrays: Mapping[str, np.ndarray],
+        *,
+        compress: bool = False,
+    ) -> None:
         """Write atomically; a failure (full disk, a folder just erased) is only logged:
         the feature is computed again next time."""
         path = self.path(photo, model, revision, what)

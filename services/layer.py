@@ -63,10 +63,16 @@ STOP_WAIT_S = 30.0  # how long stop() waits for the model worker's current work
 CACHE_VERSION = 1
 #: ServiceConfig fields a result depends on besides its params, models, device, runtimes
 RESULT_SETTINGS = (
-    "tag_top_k", "tag_min_probability", "background_steps", "sam_model",
-    "describe_gpt_language", "edit_steps", "edit_guidance", "edit_image_guidance",
+    "tag_top_k",
+    "tag_min_probability",
+    "background_steps",
+    "sam_model",
+    "describe_gpt_language",
+    "edit_steps",
+    "edit_guidance",
+    "edit_image_guidance",
     "edit_max_side",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -113,9 +119,12 @@ class ServiceConfig:
 
 class ModelServices:
     def __init__(
-        self, config: ServiceConfig, operations: Mapping[str, Operation] | None = None,
-        *, operations_factory: OperationsFactory | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        config: ServiceConfig,
+        operations: Mapping[str, Operation] | None = None,
+        *,
+        operations_factory: OperationsFactory | None = None,
+    ) -> None:
         """`operations` given: they run in a thread of this process. Otherwise they are
         built by `operations_factory` (default: `default_operations`), here for scheduling
         and, with ``config.worker == "process"``, again inside the worker process."""
@@ -131,9 +140,10 @@ class ModelServices:
             from services.worker.redis_engine import RedisEngine  # taskiq only when used
 
             self.engine: Engine = RedisEngine(
-                config.backend, visibility_s=config.redis_visibility_s,
+                config.backend,
+                visibility_s=config.redis_visibility_s,
                 shared_dir=config.shared_dir,
-            )  # fmt: skip
+            )
         elif config.worker == "process" and operations is None:
             self.engine = ProcessEngine(factory, config)
         else:
@@ -271,9 +281,14 @@ class ModelServices:
             return None
         revisions = {name: computes["models"].get(name, ABSENT) for name in models}
         blob = {
-            "version": CACHE_VERSION, "op": op, "photo": photo_sha256, "params": identity,
-            "models": revisions, "device": computes["device"], "runtimes": computes["runtimes"],
-        }  # fmt: skip
+            "version": CACHE_VERSION,
+            "op": op,
+            "photo": photo_sha256,
+            "params": identity,
+            "models": revisions,
+            "device": computes["device"],
+            "runtimes": computes["runtimes"],
+        }
         text = json.dumps(blob, sort_keys=True, ensure_ascii=False, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -292,9 +307,13 @@ class ModelServices:
             if op not in self._warned_settings:
                 self._warned_settings.add(op)
                 differ = sorted(k for k in own if computes.get("settings", {}).get(k) != own[k])
-                log.warning("the workers serving %s run with other settings than the bot (%s):"
-                            " its results are not cached; give every machine the same "
-                            "env/.env", op, ", ".join(differ))  # fmt: skip
+                log.warning(
+                    "the workers serving %s run with other settings than the bot (%s):"
+                    " its results are not cached; give every machine the same "
+                    "env/.env",
+                    op,
+                    ", ".join(differ),
+                )
             return None
         return computes
 
@@ -450,9 +469,13 @@ class ModelServices:
 
         try:
             outcomes = await self.engine.run_batch(
-                batch_id, operation.name, [h.request for h in batch], [h.id for h in batch],
-                lane, report,
-            )  # fmt: skip
+                batch_id,
+                operation.name,
+                [h.request for h in batch],
+                [h.id for h in batch],
+                lane,
+                report,
+            )
         except ServiceError as exc:  # the worker had stopped
             outcomes = [exc] * len(batch)
         finally:
@@ -473,8 +496,9 @@ class ModelServices:
             handle._finish(outcome)
             self._log(handle)
 
-    async def _finish_async(self, handle: JobHandle, finish: Callable[..., object],
-                            outcome: Outcome) -> None:  # fmt: skip
+    async def _finish_async(
+        self, handle: JobHandle, finish: Callable[..., object], outcome: Outcome
+    ) -> None:
         """The operation's async step, off the worker: the next batch is already running."""
         op = handle.request.op
 
@@ -503,26 +527,31 @@ class ModelServices:
         error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
             "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",
-            handle.id, request.user_id, request.op, handle.wait_s, handle.run_s,
-            handle.state.value, error,
-        )  # fmt: skip
+            handle.id,
+            request.user_id,
+            request.op,
+            handle.wait_s,
+            handle.run_s,
+            handle.state.value,
+            error,
+        )
 
 
 def result_settings(config: ServiceConfig) -> dict[str, Any]:
     return {name: getattr(config, name) for name in RESULT_SETTINGS}
 
 
-def result_identity(config: ServiceConfig, models: Iterable[str] | None = None
-                    ) -> dict[str, Any]:  # fmt: skip
+def result_identity(config: ServiceConfig, models: Iterable[str] | None = None) -> dict[str, Any]:
     """What a machine's results depend on besides the job: device, runtimes, settings and
     the installed revision of each model (`models`; default: every model of the manifest).
     A Redis worker publishes it; the bot's cache keys are made of it."""
     names = list(load_manifest()) if models is None else list(models)
     return {
-        "device": config.device, "runtimes": [config.clip_runtime, config.translation_runtime],
+        "device": config.device,
+        "runtimes": [config.clip_runtime, config.translation_runtime],
         "settings": result_settings(config),
         "models": {name: model_revision(config.weights_dir, name) for name in names},
-    }  # fmt: skip
+    }
 
 
 def default_operations(
@@ -541,7 +570,7 @@ def default_operations(
             device=config.device,
             features=features,
             image_encoder=runtimes.clip_image_encoder(weights, config.device, config.clip_runtime),
-        )  # fmt: skip
+        )
     )
     translators = default_translators(config, residency)
     cutter = ObjectCutter(
@@ -552,10 +581,13 @@ def default_operations(
     gpt = None
     if config.openai_api_key:
         gpt = GptCopywriter(
-            config.openai_api_key, base_url=config.openai_base_url, model=config.openai_model,
-            language=config.describe_gpt_language, timeout_s=config.openai_timeout_s,
+            config.openai_api_key,
+            base_url=config.openai_base_url,
+            model=config.openai_model,
+            language=config.describe_gpt_language,
+            timeout_s=config.openai_timeout_s,
             backoff_s=config.openai_backoff_s,
-        )  # fmt: skip
+        )
     operations = OperationSet(
         {
             "tag": TagOperation(
@@ -613,7 +645,7 @@ def edit_operations(
             lambda: missing_models(weights, ["pix2pix"]),
             defaults,
             translate_to_english=translate_to_english,
-        )  # fmt: skip
+        )
         for op in ("night", "tulips", "edit")
     }
 

@@ -38,8 +38,9 @@ def wants_converted(setting: str, device: str, weights_dir: Path, name: str) -> 
     return False
 
 
-def translator(weights_dir: Path, name: str, device: str = "cpu", runtime: str = "auto"
-               ) -> MarianTranslator | Ct2MarianTranslator:  # fmt: skip
+def translator(
+    weights_dir: Path, name: str, device: str = "cpu", runtime: str = "auto"
+) -> MarianTranslator | Ct2MarianTranslator:
     """opus-mt ``name`` on the runtime the setting picks (transformers as the fallback)."""
     marian = MarianTranslator(model_dir(weights_dir, name), device)
     if wants_converted(runtime, device, weights_dir, name):
@@ -47,10 +48,12 @@ def translator(weights_dir: Path, name: str, device: str = "cpu", runtime: str =
     return marian
 
 
-def clip_image_encoder(weights_dir: Path, device: str = "cpu", runtime: str = "auto"
-                       ) -> OnnxImageEncoder | None:  # fmt: skip
+def clip_image_encoder(
+    weights_dir: Path, device: str = "cpu", runtime: str = "auto"
+) -> OnnxImageEncoder | None:
     """The ONNX image tower when the setting picks it; None: ClipTagger stays on torch."""
     if not wants_converted(runtime, device, weights_dir, "clip"):
         return None
-    return OnnxImageEncoder(converted_dir(weights_dir, "clip"), model_dir(weights_dir, "clip"),
-                            device)  # fmt: skip
+    return OnnxImageEncoder(
+        converted_dir(weights_dir, "clip"), model_dir(weights_dir, "clip"), device
+    )

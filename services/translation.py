@@ -20,12 +20,39 @@ EMOJI = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u20e3"
 
 #: unit spelled in Russian -> in English (case matters: "В" is volts, "в" is a preposition)
 UNITS = {
-    "мм": "mm", "см": "cm", "м": "m", "км": "km", "мг": "mg", "г": "g", "кг": "kg",
-    "мл": "ml", "л": "l", "Вт": "W", "кВт": "kW", "В": "V", "мАч": "mAh", "Втч": "Wh",
-    "КБ": "KB", "МБ": "MB", "ГБ": "GB", "ТБ": "TB", "Гц": "Hz", "кГц": "kHz", "МГц": "MHz",
-    "ГГц": "GHz", "шт": "pcs", "дюйм": "inch", "дюймов": "inches", "%": "%", "°C": "°C",
-    "°": "°", "м²": "m²", "кв. м": "sq m", "₽": "₽", "руб": "RUB",
-}  # fmt: skip
+    "мм": "mm",
+    "см": "cm",
+    "м": "m",
+    "км": "km",
+    "мг": "mg",
+    "г": "g",
+    "кг": "kg",
+    "мл": "ml",
+    "л": "l",
+    "Вт": "W",
+    "кВт": "kW",
+    "В": "V",
+    "мАч": "mAh",
+    "Втч": "Wh",
+    "КБ": "KB",
+    "МБ": "MB",
+    "ГБ": "GB",
+    "ТБ": "TB",
+    "Гц": "Hz",
+    "кГц": "kHz",
+    "МГц": "MHz",
+    "ГГц": "GHz",
+    "шт": "pcs",
+    "дюйм": "inch",
+    "дюймов": "inches",
+    "%": "%",
+    "°C": "°C",
+    "°": "°",
+    "м²": "m²",
+    "кв. м": "sq m",
+    "₽": "₽",
+    "руб": "RUB",
+}
 _UNIT_TO = {"en": UNITS, "ru": {en: ru for ru, en in UNITS.items()}}
 _UNIT_ALT = "|".join(
     re.escape(u) for u in sorted({*UNITS, *UNITS.values()}, key=len, reverse=True)
@@ -118,8 +145,9 @@ def _cut_long(sentence: str) -> list[str]:
     """A run-on "sentence" is cut at commas or spaces into model-sized parts."""
     out = []
     while len(sentence) > MAX_SENTENCE_CHARS:
-        cut = max(sentence.rfind(", ", 0, MAX_SENTENCE_CHARS), sentence.rfind(" ", 0,
-                  MAX_SENTENCE_CHARS))  # fmt: skip
+        cut = max(
+            sentence.rfind(", ", 0, MAX_SENTENCE_CHARS), sentence.rfind(" ", 0, MAX_SENTENCE_CHARS)
+        )
         cut = cut if cut > 0 else MAX_SENTENCE_CHARS
         out.append(sentence[:cut].rstrip(", "))
         sentence = sentence[cut:].lstrip(", ")
@@ -137,8 +165,15 @@ class TextTranslator:
     letters of the source alphabet passes through unchanged (English sent to ru->en).
     """
 
-    def __init__(self, model: Model, source: str, target: str, *, max_chars: int = 3000,
-                 max_input_chars: int = 5000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        model: Model,
+        source: str,
+        target: str,
+        *,
+        max_chars: int = 3000,
+        max_input_chars: int = 5000,
+    ) -> None:
         self.model = model
         self.source = source
         self.target = target
@@ -151,8 +186,10 @@ class TextTranslator:
 
     def translate_many(self, texts: Sequence[str]) -> list[str]:
         """Every sentence of every text in one model batch (plus one for repairs)."""
-        plans = [split_sentences(text[: self.max_input_chars]) if self._needs(text) else None
-                 for text in texts]  # fmt: skip
+        plans = [
+            split_sentences(text[: self.max_input_chars]) if self._needs(text) else None
+            for text in texts
+        ]
         jobs: list[tuple[str, str, str]] = []  # (prefix, core, suffix) of each sentence
         for plan in plans or []:
             for sentence, _ in plan or []:
@@ -160,8 +197,9 @@ class TextTranslator:
         cores = [core for _, core, _ in jobs]
         wanted = list(dict.fromkeys(core for core in cores if self._translatable(core)))
         translated = self.model(wanted) if wanted else []
-        done = self._repair({core: _cap(out, core) for core, out in zip(wanted, translated,
-                                                                        strict=True)})  # fmt: skip
+        done = self._repair(
+            {core: _cap(out, core) for core, out in zip(wanted, translated, strict=True)}
+        )
         results = []
         index = 0
         for text, plan in zip(texts, plans, strict=True):
@@ -181,8 +219,9 @@ class TextTranslator:
 
     def _kept_only(self, core: str) -> str:
         """A sentence with nothing to translate: its tokens, localised."""
-        return "".join(localise(p.text, self.target) if p.keep else p.text
-                       for p in protect(core, self.source))  # fmt: skip
+        return "".join(
+            localise(p.text, self.target) if p.keep else p.text for p in protect(core, self.source)
+        )
 
     def _repair(self, done: dict[str, str]) -> dict[str, str]:
         """Sentences whose translation lost a protected token: again, in pieces."""
@@ -191,8 +230,12 @@ class TextTranslator:
             kept = [localise(p.text, self.target) for p in protect(core, self.source) if p.keep]
             if any(token not in translated for token in kept):
                 broken[core] = protect(core, self.source)
-        runs = [p.text.strip() for pieces in broken.values() for p in pieces
-                if not p.keep and self._needs(p.text)]  # fmt: skip
+        runs = [
+            p.text.strip()
+            for pieces in broken.values()
+            for p in pieces
+            if not p.keep and self._needs(p.text)
+        ]
         unique = list(dict.fromkeys(runs))
         translated = self.model(unique) if unique else []
         parts = {run: _cap(out, run) for run, out in zip(unique, translated, strict=True)}

@@ -304,8 +304,9 @@ class BotAPIEmulator:
                 request.transport.close()
             return web.Response(status=500)
         if fault == "502html":
-            return web.Response(status=502, text="<html>502 Bad Gateway</html>",
-                                content_type="text/html")  # fmt: skip
+            return web.Response(
+                status=502, text="<html>502 Bad Gateway</html>", content_type="text/html"
+            )
         code = int(fault)
         body = {"ok": False, "error_code": code, "description": "Internal Server Error"}
         return web.json_response(body, status=code)

@@ -23,17 +23,38 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key (openssl), for a TLS redis-server."""
     cert, key = folder / "redis.crt", folder / "redis.key"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
 @contextlib.contextmanager
-def redis_server(folder: Path, *, port: int | None = None, persist: bool = False,
-                 tls: tuple[Path, Path] | None = None) -> Iterator[str]:  # fmt: skip
+def redis_server(
+    folder: Path,
+    *,
+    port: int | None = None,
+    persist: bool = False,
+    tls: tuple[Path, Path] | None = None,
+) -> Iterator[str]:
     """Start redis-server, yield its redis:// URL, stop it at the end. `persist`: an
     append-only file in `folder`, so a restart on the same port finds its data again.
     `tls` (certificate, key): TLS only, the URL is rediss:// trusting that certificate."""
@@ -42,13 +63,37 @@ def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
         raise RuntimeError("redis-server is missing: `make test` installs it (apt-get)")
     folder.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder), "--save",
-            "", "--appendonly", "yes" if persist else "no", "--daemonize", "no",
-            "--loglevel", "warning"]  # fmt: skip
+    args = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(folder),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if persist else "no",
+        "--daemonize",
+        "no",
+        "--loglevel",
+        "warning",
+    ]
     if tls is not None:
-        args[2:3] = ["0", "--tls-port", str(port), "--tls-cert-file", str(tls[0]),
-                     "--tls-key-file", str(tls[1]), "--tls-ca-cert-file", str(tls[0]),
-                     "--tls-auth-clients", "no"]  # fmt: skip
+        args[2:3] = [
+            "0",
+            "--tls-port",
+            str(port),
+            "--tls-cert-file",
+            str(tls[0]),
+            "--tls-key-file",
+            str(tls[1]),
+            "--tls-ca-cert-file",
+            str(tls[0]),
+            "--tls-auth-clients",
+            "no",
+        ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -71,10 +116,18 @@ def redis_server(folder: Path, *, port: int | None = None, persist: bool = False
             process.wait()
 
 
-def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float = 3.0,
-                 ops: str = "", edit_max_side: int = 64, device: str = "cpu",
-                 env: dict[str, str] | None = None, log: Path | None = None,
-                 ) -> subprocess.Popen[bytes]:  # fmt: skip
+def start_worker(
+    url: str,
+    weights: Path,
+    worker_id: str,
+    *,
+    visibility_s: float = 3.0,
+    ops: str = "",
+    edit_max_side: int = 64,
+    device: str = "cpu",
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen[bytes]:
     """A `vitrina worker` subprocess on CPU, one torch thread (it sees this checkout's code).
     `env` adds settings (the worker's own: EDIT_STEPS, ...); `log` takes its output."""
     env = {
@@ -94,8 +147,9 @@ def start_worker(url: str, weights: Path, worker_id: str, *, visibility_s: float
         args += ["--ops", ops]
     output = log.open("ab") if log is not None else None
     try:
-        return subprocess.Popen(args, env=env, cwd=Path(__file__).resolve().parents[1],
-                                stdout=output, stderr=output)  # fmt: skip
+        return subprocess.Popen(
+            args, env=env, cwd=Path(__file__).resolve().parents[1], stdout=output, stderr=output
+        )
     finally:
         if output is not None:
             output.close()
@@ -111,8 +165,12 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def wait_for_workers(url: str, ids: set[str], timeout: float = 60.0,
-                     processes: tuple[subprocess.Popen[bytes], ...] = ()) -> None:  # fmt: skip
+def wait_for_workers(
+    url: str,
+    ids: set[str],
+    timeout: float = 60.0,
+    processes: tuple[subprocess.Popen[bytes], ...] = (),
+) -> None:
     """Until every named worker has sent a heartbeat."""
     import redis
 

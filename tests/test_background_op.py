@@ -202,8 +202,10 @@ def test_availability_of_a_prompt_without_the_inpainting_weights(
     assert run(op, photo, kind="colour", value="#000000").image.size == (W, H)
 
 
-@pytest.mark.parametrize(("size", "work"), [((4000, 3000), (512, 384)), ((90, 120), (384, 512)),
-                                            ((1000, 333), (512, 168))])  # fmt: skip
+@pytest.mark.parametrize(
+    ("size", "work"),
+    [((4000, 3000), (512, 384)), ((90, 120), (384, 512)), ((1000, 333), (512, 168))],
+)
 def test_working_size_keeps_the_aspect_in_multiples_of_8(size, work) -> None:
     assert BackgroundOperation(MaskCutter()).working_size(size) == work
 

@@ -137,8 +137,7 @@ def test_follow_ups_and_captions_of_a_background_result() -> None:
     from bot.backgrounds import caption, card, wrong_object
 
     params = {"kind": "colour", "value": "#ffc0cb", "name": "pink"}
-    facts = {"kind": "colour", "value": "#ffc0cb", "name": "pink", "candidate": 2,
-             "candidates": 3}  # fmt: skip
+    facts = {"kind": "colour", "value": "#ffc0cb", "name": "pink", "candidate": 2, "candidates": 3}
     assert wrong_object("background", params, facts) == ("background", {**params, "candidate": 0})
     assert wrong_object("background", params, {**facts, "candidates": 1}) is None
     assert card("background", params, facts) == (

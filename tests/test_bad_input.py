@@ -164,8 +164,9 @@ async def test_forged_and_stale_buttons(
         answer = await emulator.wait_for_callback_answer(query)
         assert expected in (answer.get("text") or ""), (data, answer)
     assert len(await db._jobs("1 = 1", ())) == jobs_before  # no job from forged data
-    assert not any("Теги" in (r["text"] or "") or "Tags" in (r["text"] or "")
-                   for r in mallory.bot_messages)  # fmt: skip
+    assert not any(
+        "Теги" in (r["text"] or "") or "Tags" in (r["text"] or "") for r in mallory.bot_messages
+    )
     assert emulator.server_errors == []
 
 
@@ -211,8 +212,9 @@ async def test_odd_arguments_get_clear_answers_and_bounded_jobs(
     for command in ("/edit " + "сделай ночь " * 500, "/edit 🌷🌷🌷🌷", "/edit 夜にして"):
         before = len(emulator.bot_messages)
         user.send_text(command)
-        result = await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before,
-                                             timeout=60)  # fmt: skip
+        result = await user.wait_for_message(
+            lambda r: r["method"] == "sendPhoto", after=before, timeout=60
+        )
         assert no_traceback(result)
     jobs = await app.db._jobs("1 = 1", ())
     assert len(jobs) == 3 and all(job.status == "done" for job in jobs)

@@ -131,8 +131,9 @@ def test_edits_are_cached_only_with_a_seed_and_describe_per_variant(weights: Pat
 
 
 def test_job_request_with_the_photo_hash_pickles():
-    request = JobRequest("tag", 1, Path("p.jpg"), {"domain": "hotel"}, job_id=3,
-                         photo_sha256=PHOTO)  # fmt: skip
+    request = JobRequest(
+        "tag", 1, Path("p.jpg"), {"domain": "hotel"}, job_id=3, photo_sha256=PHOTO
+    )
     assert pickle.loads(pickle.dumps(request)) == request
 
 
@@ -140,13 +141,20 @@ async def test_storage_finds_done_results_by_key_and_shares_files_safely(tmp_pat
     async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
         await db.upsert_user(1, "en", None)
         photo = await db.add_photo(
-            user_id=1, chat_id=1, message_id=1, file_id="f", file_unique_id="u", data=b"x",
-            width=64, height=64,
-        )  # fmt: skip
+            user_id=1,
+            chat_id=1,
+            message_id=1,
+            file_id="f",
+            file_unique_id="u",
+            data=b"x",
+            width=64,
+            height=64,
+        )
 
         async def job(key: str | None):
-            return await db.create_job(user_id=1, chat_id=1, photo_id=photo.id, op="background",
-                                       params={}, cache_key=key)  # fmt: skip
+            return await db.create_job(
+                user_id=1, chat_id=1, photo_id=photo.id, op="background", params={}, cache_key=key
+            )
 
         assert await db.find_cached("k") is None
         first = await job("k")
@@ -181,10 +189,18 @@ async def test_erasing_a_photo_erases_its_features_unless_another_row_keeps_the_
         await db.upsert_user(2, "en", None)
         rows = []
         for user, data in ((1, b"mine"), (1, b"shared"), (2, b"shared")):
-            rows.append(await db.add_photo(
-                user_id=user, chat_id=user, message_id=len(rows) + 1, file_id="f",
-                file_unique_id="u", data=data, width=64, height=64,
-            ))  # fmt: skip
+            rows.append(
+                await db.add_photo(
+                    user_id=user,
+                    chat_id=user,
+                    message_id=len(rows) + 1,
+                    file_id="f",
+                    file_unique_id="u",
+                    data=data,
+                    width=64,
+                    height=64,
+                )
+            )
         for photo in rows:
             (db.features_dir / photo.sha256).mkdir(parents=True, exist_ok=True)
         orphans = await db.erase_user(1)

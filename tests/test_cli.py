@@ -19,9 +19,13 @@ ROOT = Path(__file__).resolve().parents[1]
 def _run(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: int = 120):
     base = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "WEIGHTS_DIR"}}
     return subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-        env=base | (env or {}), cwd=cwd,
-    )  # fmt: skip
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=base | (env or {}),
+        cwd=cwd,
+    )
 
 
 def test_bot_without_token_says_one_line_and_exits_2(tmp_path: Path) -> None:
@@ -35,8 +39,12 @@ def test_bot_without_token_says_one_line_and_exits_2(tmp_path: Path) -> None:
 
 
 def test_bad_setting_is_one_line(tmp_path: Path) -> None:
-    done = _run("-m", "bot", cwd=tmp_path, env={"PYTHONPATH": str(ROOT), "BOT_TOKEN": "1:x",
-                                                "DEVICE": "tpu"})  # fmt: skip
+    done = _run(
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(ROOT), "BOT_TOKEN": "1:x", "DEVICE": "tpu"},
+    )
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "DEVICE" in done.stderr
 
 
@@ -54,10 +62,19 @@ def test_process_tags_files_and_folders(
     single.write_bytes(photos["chelsea"])
     out = tmp_path / "out"
     done = _run(
-        "-m", "bot.cli", "process", str(folder), str(single), "--tag", "--domain", "hotel",
-        "--describe", "-o", str(out),
+        "-m",
+        "bot.cli",
+        "process",
+        str(folder),
+        str(single),
+        "--tag",
+        "--domain",
+        "hotel",
+        "--describe",
+        "-o",
+        str(out),
         env={"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu", "QUEUE_MAX_PER_USER": "2"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     rows = json.loads((out / "results.json").read_text())
     described = [row for row in rows if row["op"] == "describe" and row["status"] == "done"]
@@ -76,8 +93,16 @@ def test_process_tags_files_and_folders(
 def test_process_without_weights_names_the_command(tmp_path: Path, photos: dict[str, bytes]):
     image = tmp_path / "coffee.jpg"
     image.write_bytes(photos["coffee"])
-    done = _run("-m", "bot.cli", "process", str(image), "--tag", "-o", str(tmp_path / "out"),
-                env={"WEIGHTS_DIR": str(tmp_path / "none"), "DEVICE": "cpu"})  # fmt: skip
+    done = _run(
+        "-m",
+        "bot.cli",
+        "process",
+        str(image),
+        "--tag",
+        "-o",
+        str(tmp_path / "out"),
+        env={"WEIGHTS_DIR": str(tmp_path / "none"), "DEVICE": "cpu"},
+    )
     assert "vitrina weights download" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -88,14 +113,23 @@ async def test_python_m_bot_serves_and_stops_on_sigterm(
 ) -> None:
     """The real entry point as a process: answers /start, exits 0 on SIGTERM, logs no token."""
     env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-        "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-        "WEIGHTS_DIR": str(tiny_weights), "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
-        "DEVICE": "cpu", "PYTHONPATH": str(ROOT), "LOG_LEVEL": "DEBUG",
-    }  # fmt: skip
+        "BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEIGHTS_DIR": str(tiny_weights),
+        "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+        "DEVICE": "cpu",
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "DEBUG",
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         emulator.user(30, "en").send_text("/start")
         reply = await emulator.wait_for_message(lambda r: r["chat_id"] == 30, timeout=60)

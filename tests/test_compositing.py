@@ -13,8 +13,9 @@ from services.imaging import compositing as c
 RED, GREEN, BLUE = (220, 30, 30), (20, 200, 40), (0, 0, 255)
 
 
-def scene(width: int = 160, height: int = 120, soft: float = 2.0
-          ) -> tuple[Image.Image, np.ndarray]:  # fmt: skip
+def scene(
+    width: int = 160, height: int = 120, soft: float = 2.0
+) -> tuple[Image.Image, np.ndarray]:
     """A red rectangle on green, mixed exactly as I = aF + (1-a)B along a soft edge."""
     yy, xx = np.mgrid[:height, :width]
     inside = np.minimum.reduce([xx - 40, 120 - xx, yy - 30, 90 - yy]).astype(np.float32)
@@ -112,8 +113,9 @@ def test_result_keeps_the_photos_size_and_mode(size: tuple[int, int]) -> None:
 def test_masks_of_any_dtype_and_empty_or_full() -> None:
     image, alpha = scene()
     as_bool = c.composite(image, alpha > 0.5, Image.new("RGB", image.size, BLUE))
-    as_uint8 = c.composite(image, (alpha > 0.5).astype(np.uint8) * 255,
-                           Image.new("RGB", image.size, BLUE))  # fmt: skip
+    as_uint8 = c.composite(
+        image, (alpha > 0.5).astype(np.uint8) * 255, Image.new("RGB", image.size, BLUE)
+    )
     assert np.array_equal(np.asarray(as_bool), np.asarray(as_uint8))
     empty = c.composite(image, np.zeros(alpha.shape), Image.new("RGB", image.size, BLUE))
     assert (np.asarray(empty) == BLUE).all()

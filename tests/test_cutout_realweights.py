@@ -72,8 +72,11 @@ def main_component_share(alpha: np.ndarray) -> float:
 
 
 def corners(alpha: np.ndarray, size: int = 12) -> list[float]:
-    return [float(alpha[ys, xs].max()) for ys in (slice(0, size), slice(-size, None))
-            for xs in (slice(0, size), slice(-size, None))]  # fmt: skip
+    return [
+        float(alpha[ys, xs].max())
+        for ys in (slice(0, size), slice(-size, None))
+        for xs in (slice(0, size), slice(-size, None))
+    ]
 
 
 def test_coffee_keeps_the_cup_and_drops_the_corners(cutter: ObjectCutter) -> None:

@@ -24,8 +24,9 @@ KEY = "sk-test-Zq8vS3cr3tK3y-never-log-me"
 
 
 @pytest.fixture(scope="module")
-def photo_files(photos: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
-                ) -> dict[str, Path]:  # fmt: skip
+def photo_files(
+    photos: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("describe")
     files = {}
     for name, data in photos.items():
@@ -58,8 +59,11 @@ async def test_local_path_structure_batching_and_variants(tiny_weights: Path, ph
     op.captioner.caption = lambda images: captioned.append(len(images)) or caption(images)
     async with services:
         names = ["coffee", "chelsea", "astronaut", "rocket"]
-        jobs = [services.submit(JobRequest("describe", u, photo_files[n], {"domain": d}))
-                for u, n in enumerate(names) for d in ("product", "hotel")]  # fmt: skip
+        jobs = [
+            services.submit(JobRequest("describe", u, photo_files[n], {"domain": d}))
+            for u, n in enumerate(names)
+            for d in ("product", "hotel")
+        ]
         results = [await asyncio.wait_for(job.result(), 60) for job in jobs]
         again = await describe(services, photo_files["coffee"], variant=1)
     assert max(captioned) > 1  # waiting jobs were captioned in one batch
@@ -78,8 +82,12 @@ async def test_local_path_structure_batching_and_variants(tiny_weights: Path, ph
 
 
 def test_templates_use_the_photo_facts() -> None:
-    facts = facts_from("product", "a white mug on a wooden table", ["mug", "cup"],
-                       {"colour": "white", "material": "ceramic"})  # fmt: skip
+    facts = facts_from(
+        "product",
+        "a white mug on a wooden table",
+        ["mug", "cup"],
+        {"colour": "white", "material": "ceramic"},
+    )
     seen = set()
     for variant in range(6):
         copy, template = write_english(facts, "ab" * 32, variant)
@@ -93,8 +101,14 @@ def test_templates_use_the_photo_facts() -> None:
 
 
 def _gpt_config(tiny_weights: Path, url: str, **extra: object) -> ServiceConfig:
-    return ServiceConfig(tiny_weights, openai_api_key=KEY, openai_base_url=url,
-                         openai_timeout_s=0.5, openai_backoff_s=0.01, **extra)  # fmt: skip
+    return ServiceConfig(
+        tiny_weights,
+        openai_api_key=KEY,
+        openai_base_url=url,
+        openai_timeout_s=0.5,
+        openai_backoff_s=0.01,
+        **extra,
+    )
 
 
 async def test_gpt_path_sends_image_and_tags_and_retries(
@@ -187,16 +201,25 @@ def test_describe_settings_reach_the_service_config() -> None:
 
     with pytest.raises(SettingsError, match="DESCRIBE_GPT_LANGUAGE"):
         settings_from_mapping({"DESCRIBE_GPT_LANGUAGE": "de"})
-    settings = settings_from_mapping({
-        "OPENAI_API_KEY": KEY, "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-        "OPENAI_MODEL": "gpt-4o-mini", "OPENAI_TIMEOUT_S": "7", "DESCRIBE_GPT_LANGUAGE": "en",
-        "BLIP_MODEL": "Salesforce/blip2-opt-2.7b", "DEVICE": "cpu",
-    })  # fmt: skip
+    settings = settings_from_mapping(
+        {
+            "OPENAI_API_KEY": KEY,
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_MODEL": "gpt-4o-mini",
+            "OPENAI_TIMEOUT_S": "7",
+            "DESCRIBE_GPT_LANGUAGE": "en",
+            "BLIP_MODEL": "Salesforce/blip2-opt-2.7b",
+            "DEVICE": "cpu",
+        }
+    )
     assert KEY not in repr(settings) and settings.blip_model == "Salesforce/blip2-opt-2.7b"
     config = build_services(settings).config
     assert config.openai_api_key == KEY and KEY not in repr(config)
     assert (config.openai_model, config.openai_timeout_s, config.describe_gpt_language) == (
-        "gpt-4o-mini", 7.0, "en")  # fmt: skip
+        "gpt-4o-mini",
+        7.0,
+        "en",
+    )
     describe = build_services(settings).operations["describe"]
     assert describe.gpt is not None and describe.needed_models() == ["clip", "opus-mt-en-ru"]
     local = build_services(settings_from_mapping({"DEVICE": "cpu"})).operations["describe"]

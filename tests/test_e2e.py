@@ -130,8 +130,9 @@ async def test_album_of_three_with_caption(
         assert f"Фото {index} из 3" in keyboard["text"]
 
     before = len(emulator.bot_messages)
-    album = user.send_album([photos["coffee"], photos["rocket"], photos["astronaut"]],
-                            caption="/tag")  # fmt: skip
+    album = user.send_album(
+        [photos["coffee"], photos["rocket"], photos["astronaut"]], caption="/tag"
+    )
     for message in album:
         await emulator.wait_for_message(
             lambda r, m=message: (
@@ -186,8 +187,9 @@ async def test_background_menu_and_a_bad_background(
     before = len(emulator.bot_messages)
     pink = next(d for t, d in emulator.buttons(menu) if t == "pink")
     user.press_button(menu, pink)  # a real job since the background issue: a photo arrives
-    assert (await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before,
-                                        timeout=60))["photo_bytes"]  # fmt: skip
+    assert (
+        await user.wait_for_message(lambda r: r["method"] == "sendPhoto", after=before, timeout=60)
+    )["photo_bytes"]
     back = next(d for _, d in emulator.buttons(menu) if d.endswith(":back"))
     user.press_button(menu, back)
     await emulator.wait_for_edit(
@@ -236,9 +238,15 @@ async def test_unfinished_jobs_resume_after_restart(
     async with Storage(database, database.parent / "photos") as db:
         await db.upsert_user(19, "ru", None)
         photo = await db.add_photo(
-            user_id=19, chat_id=19, message_id=sent["message_id"], file_id="f", file_unique_id="u",
-            data=photos["chelsea"], width=320, height=213,
-        )  # fmt: skip
+            user_id=19,
+            chat_id=19,
+            message_id=sent["message_id"],
+            file_id="f",
+            file_unique_id="u",
+            data=photos["chelsea"],
+            width=320,
+            height=213,
+        )
         job = await db.create_job(user_id=19, chat_id=19, photo_id=photo.id, op="tag", params={})
         await db.set_job_status(job.id, JobStatus.RUNNING)
     app = await start_bot()

@@ -95,8 +95,9 @@ async def test_pink_from_the_menu_then_wrong_object_then_card(
 
     before = len(emulator.bot_messages)
     user.press_button(second, button(second, ":card"))
-    card = await emulator.wait_for_message(is_result(sent, "sendDocument"), after=before,
-                                           timeout=60)  # fmt: skip
+    card = await emulator.wait_for_message(
+        is_result(sent, "sendDocument"), after=before, timeout=60
+    )
     assert image_of(card).size == (900, 1200) and image_of(card).format == "PNG"
     assert "900×1200" in card["text"] and "объект 2 из" in card["text"]
     corner = np.asarray(image_of(card).convert("RGB"))[:20, :20]
@@ -157,8 +158,9 @@ async def test_the_users_second_photo_becomes_the_background(
     other = emulator.user(43)
     before = len(emulator.bot_messages)
     other.send_photo(png((10, 10, 10)), caption="/background")
-    menu = await other.wait_for_message(lambda r: "Выберите фон" in (r["text"] or ""),
-                                        after=before)  # fmt: skip
+    menu = await other.wait_for_message(
+        lambda r: "Выберите фон" in (r["text"] or ""), after=before
+    )
     assert any(text == "pink" for text, _ in emulator.buttons(menu))
     before = len(emulator.bot_messages)
     other.send_text("/background photo")
@@ -166,9 +168,12 @@ async def test_the_users_second_photo_becomes_the_background(
 
 
 async def test_unknown_colour_lists_choices_and_prompt_without_the_model(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
-    tiny_weights: Path, tmp_path: Path,
-):  # fmt: skip
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
+    tiny_weights: Path,
+    tmp_path: Path,
+):
     weights = tmp_path / "weights"
     shutil.copytree(tiny_weights, weights, ignore=shutil.ignore_patterns("inpaint"))
     await start_bot(WEIGHTS_DIR=str(weights))

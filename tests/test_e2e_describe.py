@@ -63,8 +63,9 @@ async def test_description_with_english_variant_and_copy_ready(
     # Copy-ready: plain lines in a <pre> block
     before = len(emulator.bot_messages)
     user.press_button(result, _data(result, "copy"))
-    copy = await emulator.wait_for_message(lambda r: "<pre>" in (r["raw_text"] or ""),
-                                           after=before)  # fmt: skip
+    copy = await emulator.wait_for_message(
+        lambda r: "<pre>" in (r["raw_text"] or ""), after=before
+    )
     lines = [first["title"], *first["benefits"], first["closing"]]
     assert copy["text"] == "\n".join(lines)
 

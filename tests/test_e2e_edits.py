@@ -106,9 +106,11 @@ async def test_edit_button_takes_the_next_message_as_the_instruction(
 
 
 async def test_stale_edit_prompt_is_ignored(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-):  # fmt: skip
+):
     await start_bot(**FAST)
     user = emulator.user(42, "en")
     keyboard = await keyboard_for(emulator, user.send_photo(photos["coffee"]))
@@ -168,6 +170,7 @@ async def test_cancel_during_the_run_stops_the_loop(
     job = await app.db.get_job(1)
     assert job.status is JobStatus.CANCELLED
     assert not [
-        r for r in user.bot_messages
+        r
+        for r in user.bot_messages
         if r["method"] == "sendPhoto" and r["reply_to_message_id"] == sent["message_id"]
-    ]  # fmt: skip
+    ]

@@ -36,9 +36,12 @@ EDIT_STEPS = "100"  # the workers' (and the bot's) nights: long enough to catch 
 @pytest.fixture
 def workers(redis_url: str, tiny_weights: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     url = redis_url[:-1] + "2"  # a database of its own
-    processes = {name: start_worker(url, tiny_weights, name, visibility_s=VISIBILITY_S,
-                                    env={"EDIT_STEPS": EDIT_STEPS})
-                 for name in WORKERS}  # fmt: skip
+    processes = {
+        name: start_worker(
+            url, tiny_weights, name, visibility_s=VISIBILITY_S, env={"EDIT_STEPS": EDIT_STEPS}
+        )
+        for name in WORKERS
+    }
     try:
         wait_for_workers(url, set(WORKERS), 90, tuple(processes.values()))
         yield url, processes
@@ -79,14 +82,19 @@ async def _all_finished(app: Any, ids: range, timeout: float) -> list[JobStatus]
 
 
 async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
     workers: tuple[str, dict[str, subprocess.Popen[bytes]]],
-) -> None:  # fmt: skip
+) -> None:
     url, processes = workers
     app = await start_bot(
-        SERVICE_BACKEND=url, REDIS_VISIBILITY_S=str(VISIBILITY_S), EDIT_STEPS=EDIT_STEPS,
-        EDIT_MAX_SIDE="64", ADMIN_IDS="99",
-    )  # fmt: skip
+        SERVICE_BACKEND=url,
+        REDIS_VISIBILITY_S=str(VISIBILITY_S),
+        EDIT_STEPS=EDIT_STEPS,
+        EDIT_MAX_SIDE="64",
+        ADMIN_IDS="99",
+    )
     engine = app.services.engine
     assert isinstance(engine, RedisEngine)
     assert {w["id"] for w in engine.live_workers} == set(WORKERS)
@@ -100,10 +108,14 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
     for number, name in enumerate(["coffee", "chelsea", "astronaut", "rocket", "coffee"]):
         user = emulator.user(70 + number)
         sent = user.send_photo(photos[name])
-        keyboards.append(await user.wait_for_message(
-            lambda r, s=sent: r["reply_to_message_id"] == s["message_id"] and r["reply_markup"],
-            timeout=30,
-        ))  # fmt: skip
+        keyboards.append(
+            await user.wait_for_message(
+                lambda r, s=sent: (
+                    r["reply_to_message_id"] == s["message_id"] and r["reply_markup"]
+                ),
+                timeout=30,
+            )
+        )
         users.append(user)
     for user, keyboard in zip(users, keyboards, strict=True):
         user.press_button(keyboard, _action(keyboard, "tag"))
@@ -118,8 +130,9 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
     await asyncio.sleep(2 * VISIBILITY_S / 4 + 1.5)  # a heartbeat, then the bot's poll
     before = len(emulator.bot_messages)
     admin.send_text("/stats")
-    stats = (await admin.wait_for_message(lambda r: "Workers" in (r["text"] or ""),
-                                          after=before))["text"]  # fmt: skip
+    stats = (await admin.wait_for_message(lambda r: "Workers" in (r["text"] or ""), after=before))[
+        "text"
+    ]
     assert "w1/clip" in stats or "w2/clip" in stats, stats  # the models each worker holds
 
     # a worker dies mid-edit: the other one finishes that job; nothing is answered twice

@@ -43,9 +43,10 @@ async def test_worker_process_lanes_and_death(
     # the edit is denoising in the worker process; a /tag now is answered before it ends
     user.press_button(keyboard, _action(keyboard, "tag"))
     tags = await user.wait_for_message(
-        lambda r: "Теги" in (r["text"] or "") and "•" in (r["text"] or ""), after=before,
+        lambda r: "Теги" in (r["text"] or "") and "•" in (r["text"] or ""),
+        after=before,
         timeout=60,
-    )  # fmt: skip
+    )
     assert tags["text"].count("•") == 5
     night = await app.db.get_job(1)
     assert night is not None and night.op == "night" and night.status is JobStatus.RUNNING
@@ -62,8 +63,9 @@ async def test_worker_process_lanes_and_death(
     after_death = len(emulator.bot_messages)
     user.press_button(keyboard, _action(keyboard, "tag"))
     again = await user.wait_for_message(
-        lambda r: "Теги" in (r["text"] or "") and "•" in (r["text"] or ""), after=after_death,
+        lambda r: "Теги" in (r["text"] or "") and "•" in (r["text"] or ""),
+        after=after_death,
         timeout=120,
-    )  # fmt: skip
+    )
     assert again["text"] == tags["text"]
     assert engine.pid not in (None, first_pid) and engine.restarts == 1

@@ -34,9 +34,14 @@ def _photo(
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [((1500, 400), (512, 136)), ((401, 999), (208, 512)), ((4000, 3000), (512, 384)),
-     ((333, 333), (512, 512)), ((8000, 200), (512, 64))],
-)  # fmt: skip
+    [
+        ((1500, 400), (512, 136)),
+        ((401, 999), (208, 512)),
+        ((4000, 3000), (512, 384)),
+        ((333, 333), (512, 512)),
+        ((8000, 200), (512, 64)),
+    ],
+)
 def test_working_size_keeps_the_aspect_in_multiples_of_8(size, expected):
     assert working_size(size, 512) == expected
     w, h = working_size(size, 516)  # not a multiple of 8: rounded down
@@ -128,12 +133,14 @@ def test_presets_file_has_the_named_edits():
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [("night\tн\tn\tmake it night\t7.5\t1.5\t\tmaybe", "keep_structure"),
-     ("night\tн\tn\t\t7.5\t1.5\t\tno", "no prompt"),
-     ("Night\tн\tn\tp\t7.5\t1.5\t\tno", "lowercase"),
-     ("night\tн\tn\tp\tmany\t1.5\t\tno", "number"),
-     ("night\tн\tn\tp\t7.5\t1.5\t\tno\nnight\tн\tn\tp\t7.5\t1.5\t\tno", "duplicate")],
-)  # fmt: skip
+    [
+        ("night\tн\tn\tmake it night\t7.5\t1.5\t\tmaybe", "keep_structure"),
+        ("night\tн\tn\t\t7.5\t1.5\t\tno", "no prompt"),
+        ("Night\tн\tn\tp\t7.5\t1.5\t\tno", "lowercase"),
+        ("night\tн\tn\tp\tmany\t1.5\t\tno", "number"),
+        ("night\tн\tn\tp\t7.5\t1.5\t\tno\nnight\tн\tn\tp\t7.5\t1.5\t\tno", "duplicate"),
+    ],
+)
 def test_bad_presets_files_are_refused(tmp_path: Path, body: str, message: str):
     path = tmp_path / "presets.tsv"
     header = "name\tru\ten\tprompt\tguidance\timage_guidance\tsteps\tkeep_structure"
@@ -237,8 +244,9 @@ def test_russian_and_long_instructions_are_bounded(editor, photos, tmp_path):
     try:
         image = _photo(photos, "coffee", (90, 60))
         plain = _operation(editor)
-        (ru,) = plain.run([_request(tmp_path, image, {"prompt": "добавь вазу с тюльпанами"})],
-                          _context())  # fmt: skip
+        (ru,) = plain.run(
+            [_request(tmp_path, image, {"prompt": "добавь вазу с тюльпанами"})], _context()
+        )
         assert ru.facts["prompt"] == "добавь вазу с тюльпанами"  # no translator: as written
         long = "сделай ночь и зажги лампы, " * 40
         assert len(long) > 1000
@@ -246,14 +254,17 @@ def test_russian_and_long_instructions_are_bounded(editor, photos, tmp_path):
         assert len(bounded.facts["prompt"]) <= MAX_PROMPT_CHARS
         with_translator = _operation(editor, translate_to_english=translate)
         (en,) = with_translator.run([_request(tmp_path, image, {"prompt": long})], _context())
-        (latin,) = with_translator.run([_request(tmp_path, image, {"prompt": "add a vase"})],
-                                       _context())  # fmt: skip
+        (latin,) = with_translator.run(
+            [_request(tmp_path, image, {"prompt": "add a vase"})], _context()
+        )
     finally:
         hook.remove()
     assert len(translated) == 1 and len(translated[0]) <= MAX_PROMPT_CHARS
     assert en.facts["prompt"].startswith("add a vase of tulips")
-    assert len(en.facts["prompt"]) <= MAX_PROMPT_CHARS and en.facts["instruction"] != en.facts[
-        "prompt"]  # fmt: skip
+    assert (
+        len(en.facts["prompt"]) <= MAX_PROMPT_CHARS
+        and en.facts["instruction"] != en.facts["prompt"]
+    )
     assert latin.facts["prompt"] == "add a vase"
     assert seen and all(shape[-1] <= 77 for shape in seen)  # the tokenizer's bound
 
@@ -263,8 +274,14 @@ def test_cancel_stops_the_loop_within_a_step(editor, photos):
     hook = editor.pipeline.unet.register_forward_pre_hook(lambda module, args: calls.append(1))
     try:
         with pytest.raises(JobCancelled, match="after step 2/20"):
-            editor.edit([_photo(photos, "coffee", (80, 60))], "make it night", [1], steps=20,
-                        max_side=64, cancelled=lambda: len(calls) >= 2)  # fmt: skip
+            editor.edit(
+                [_photo(photos, "coffee", (80, 60))],
+                "make it night",
+                [1],
+                steps=20,
+                max_side=64,
+                cancelled=lambda: len(calls) >= 2,
+            )
     finally:
         hook.remove()
     assert len(calls) == 2  # 18 of 20 steps never ran
@@ -338,13 +355,32 @@ def test_process_a_folder_with_night_and_a_preset(tiny_weights, photos, tmp_path
     _photo(photos, "coffee", (151, 97)).save(folder / "coffee.jpg")
     _photo(photos, "chelsea", (67, 167)).save(folder / "chelsea.png")
     (folder / "broken.jpg").write_bytes(photos["coffee"][:100])
-    for key, value in {"WEIGHTS_DIR": str(tiny_weights), "DEVICE": "cpu",
-                       "EDIT_MAX_SIDE": "64"}.items():  # fmt: skip
+    for key, value in {
+        "WEIGHTS_DIR": str(tiny_weights),
+        "DEVICE": "cpu",
+        "EDIT_MAX_SIDE": "64",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "out"
-    assert main(["process", str(folder), "--night", "--preset", "coffee", "--seed", "4",
-                 "--steps", "2", "-o", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "process",
+                str(folder),
+                "--night",
+                "--preset",
+                "coffee",
+                "--seed",
+                "4",
+                "--steps",
+                "2",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = json.loads((out / "results.json").read_text())
     assert len(rows) == 6 and sum(row["status"] == "failed" for row in rows) == 2
     for row in (r for r in rows if r["status"] == "done"):
@@ -381,8 +417,10 @@ async def test_four_edits_of_one_preset_and_size_run_as_one_batch(tiny_weights, 
             lambda module, args: rows.append(args[0].shape[0])
         )
         try:
-            handles = [services.submit(JobRequest("night", user, path, {"seed": user}))
-                       for user in range(5)]  # fmt: skip
+            handles = [
+                services.submit(JobRequest("night", user, path, {"seed": user}))
+                for user in range(5)
+            ]
             results = [await handle.result() for handle in handles]
         finally:
             hook.remove()

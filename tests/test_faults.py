@@ -39,8 +39,9 @@ async def test_a_result_that_cannot_be_sent_stays_and_is_shown_again(
     user = emulator.user(8200, "en")
     emulator.fail("sendPhoto", *["500"] * 5)  # as many as the retry middleware tries
     user.send_photo(photos["coffee"], caption="/night")
-    notice = await user.wait_for_message(lambda r: "sending it failed" in (r["text"] or ""),
-                                         timeout=60)  # fmt: skip
+    notice = await user.wait_for_message(
+        lambda r: "sending it failed" in (r["text"] or ""), timeout=60
+    )
     job = await app.db.get_job(1)
     assert job is not None and job.status == "done"
     assert await app.db.get_result(job.id) is not None

@@ -24,9 +24,12 @@ pytestmark = pytest.mark.e2e
     ids=["read-only database", "database full", "disk full"],
 )
 async def test_storage_failures_say_temporarily_unavailable(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
-    monkeypatch: pytest.MonkeyPatch, failure: Exception,
-) -> None:  # fmt: skip
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Exception,
+) -> None:
     app = await start_bot()
 
     async def failing(*args: object, **kwargs: object) -> None:
@@ -44,9 +47,12 @@ async def test_storage_failures_say_temporarily_unavailable(
 
 
 async def test_a_model_that_fails_to_load_marks_only_its_feature_unavailable(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
-    tiny_weights: Path, tmp_path: Path,
-) -> None:  # fmt: skip
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
+    tiny_weights: Path,
+    tmp_path: Path,
+) -> None:
     import shutil
 
     weights = tmp_path / "weights"
@@ -69,9 +75,11 @@ async def test_a_model_that_fails_to_load_marks_only_its_feature_unavailable(
 
 
 async def test_a_full_disk_when_a_result_is_stored_is_not_silence(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     app = await start_bot()
 
     async def full(*args: object, **kwargs: object) -> None:

@@ -123,8 +123,9 @@ def test_clip_embeddings_are_stored_once_per_photo_and_survive_a_restart(
 def same(a: TagResult, b: TagResult) -> bool:
     """Equal tags; probabilities equal up to float noise (a batch of 2 sums differently)."""
     pairs = list(zip(a.tags + a.attributes, b.tags + b.attributes, strict=True))
-    return all(x.en == y.en and x.probability == pytest.approx(y.probability, abs=1e-5)
-               for x, y in pairs)  # fmt: skip
+    return all(
+        x.en == y.en and x.probability == pytest.approx(y.probability, abs=1e-5) for x, y in pairs
+    )
 
 
 def test_only_sha256_keys_are_stored(tmp_path: Path) -> None:
@@ -157,8 +158,9 @@ async def test_a_fresh_service_reuses_the_stored_cut_of_a_photo(
     for value in ("#ffc0cb", "#000000"):
         async with ModelServices(config) as services:
             cutter = services.operations["background"].cutter  # type: ignore[attr-defined]
-            request = JobRequest("background", 1, path, {"kind": "colour", "value": value},
-                                 photo_sha256=sha)  # fmt: skip
+            request = JobRequest(
+                "background", 1, path, {"kind": "colour", "value": value}, photo_sha256=sha
+            )
             result = await services.submit(request).result()
             assert isinstance(result, ImageResult) and result.size == (128, 96)
             embedded.append(cutter.sam.embeddings_computed)

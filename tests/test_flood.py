@@ -42,9 +42,11 @@ async def test_a_flood_is_throttled_and_does_not_slow_others(
     await asyncio.sleep(0.5)
 
     slow_downs = [r for r in flooder.bot_messages if "Too many messages" in (r["text"] or "")]
-    log.warning(f"flood: idle {idle:.2f}s, during a 200-message flood {loaded:.2f}s "
-          f"({loaded / idle:.2f}x); flooder got {len(flooder.bot_messages)} replies, "
-          f"{len(slow_downs)} 'slow down'")  # fmt: skip
+    log.warning(
+        f"flood: idle {idle:.2f}s, during a 200-message flood {loaded:.2f}s "
+        f"({loaded / idle:.2f}x); flooder got {len(flooder.bot_messages)} replies, "
+        f"{len(slow_downs)} 'slow down'"
+    )
     assert 1 <= len(slow_downs) <= 2  # one per burst, not one per message
     assert len(flooder.bot_messages) <= 20  # the bucket's burst + the warning
     assert loaded <= 2 * idle + 0.5

@@ -25,18 +25,31 @@ PROMPT = "/background on a marble table with plants"  # a diffusion job: slow en
 
 def _env(emulator: BotAPIEmulator, weights: Path, database: Path) -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-        "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-        "WEIGHTS_DIR": str(weights), "DATABASE_PATH": str(database), "DEVICE": "cpu",
-        "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO", "BACKGROUND_STEPS": "40",
-        "PROGRESS_INTERVAL_S": "0.5", "RATE_LIMIT_BURST": "50", "OMP_NUM_THREADS": "1",
-    }  # fmt: skip
+        "BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "WEIGHTS_DIR": str(weights),
+        "DATABASE_PATH": str(database),
+        "DEVICE": "cpu",
+        "PYTHONPATH": str(ROOT),
+        "LOG_LEVEL": "INFO",
+        "BACKGROUND_STEPS": "40",
+        "PROGRESS_INTERVAL_S": "0.5",
+        "RATE_LIMIT_BURST": "50",
+        "OMP_NUM_THREADS": "1",
+    }
 
 
 async def _start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     log = (cwd / "bot.log").open("ab")  # both runs of the bot, for the failure message
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=cwd, env=env, stdout=log, stderr=log,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=cwd,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
 
 
 def _job_count(database: Path) -> int:
@@ -71,8 +84,9 @@ def _result_jobs(emulator: BotAPIEmulator) -> Counter[int]:
     for record in emulator.bot_messages:
         if record["method"] not in ("sendPhoto", "sendDocument"):
             continue
-        ids = {int(m) for _, data in emulator.buttons(record)
-               for m in re.findall(r"^r:(\d+):", data)}  # fmt: skip
+        ids = {
+            int(m) for _, data in emulator.buttons(record) for m in re.findall(r"^r:(\d+):", data)
+        }
         jobs.update(ids)
     return jobs
 
@@ -120,8 +134,11 @@ async def test_sigkill_mid_queue_loses_nothing_and_answers_once(
             if len(rows) == USERS * PHOTOS_EACH and len(settled) == len(rows):
                 break
             unsettled = [r for r in rows if r not in settled]
-            log_tail = (tmp_path / "bot.log").read_text()[-3000:] if (
-                tmp_path / "bot.log").exists() else ""  # fmt: skip
+            log_tail = (
+                (tmp_path / "bot.log").read_text()[-3000:]
+                if (tmp_path / "bot.log").exists()
+                else ""
+            )
             assert asyncio.get_running_loop().time() < deadline, (len(rows), unsettled, log_tail)
             await asyncio.sleep(0.2)
     finally:
@@ -134,8 +151,11 @@ async def test_sigkill_mid_queue_loses_nothing_and_answers_once(
     assert len(done) == USERS * PHOTOS_EACH, rows
     logging.getLogger("vitrina.tests").warning(
         "kill test: %d of %d results delivered before SIGKILL; after the restart all %d done, "
-        "each delivered once", delivered_before, USERS * PHOTOS_EACH, len(done),
-    )  # fmt: skip
+        "each delivered once",
+        delivered_before,
+        USERS * PHOTOS_EACH,
+        len(done),
+    )
     texts = [t or "" for r in emulator.bot_messages for t in [r["text"], *r.get("edits", [])]]
     assert any("restarted" in text for text in texts)  # the queued were told, not left silent
 

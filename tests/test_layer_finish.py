@@ -40,8 +40,9 @@ class SlowFinish:
     def thread_name(self) -> str:
         return threading.current_thread().name
 
-    async def finish(self, request: JobRequest, outcome: Outcome, context: FinishContext
-                     ) -> Outcome:  # fmt: skip
+    async def finish(
+        self, request: JobRequest, outcome: Outcome, context: FinishContext
+    ) -> Outcome:
         if request.params.get("slow"):
             await self.gate.wait()
         # the worker thread is still usable from here (e.g. a local fallback)

@@ -176,8 +176,13 @@ def auto(mask: np.ndarray, iou: float = 0.95, stability: float = 0.97) -> A.Auto
 
 def test_auto_ranking_puts_the_object_first_and_drops_background_and_specks() -> None:
     c = candidate_set()
-    items = [auto(c["background"], 0.99, 0.99), auto(c["speck"]), auto(c["half"]),
-             auto(c["elsewhere"]), auto(c["object"])]  # fmt: skip
+    items = [
+        auto(c["background"], 0.99, 0.99),
+        auto(c["speck"]),
+        auto(c["half"]),
+        auto(c["elsewhere"]),
+        auto(c["object"]),
+    ]
     order, rule = A.rank_auto_masks(items)
     assert rule == "scored"
     assert order[0] == 4  # the object

@@ -56,10 +56,14 @@ def write_manifest(path: Path, sha256: str = hashlib.sha256(MODEL).hexdigest()) 
         "revision": VERSION,
         "files": ["model.onnx"],
         "sources": [
-            {"file": "model.onnx", "resource": "/models/medium", "sha256": sha256,
-             "size": len(MODEL)}
+            {
+                "file": "model.onnx",
+                "resource": "/models/medium",
+                "sha256": sha256,
+                "size": len(MODEL),
+            }
         ],
-    }  # fmt: skip
+    }
     path.write_text(json.dumps({"models": {"isnet": entry}}))
     return path
 
@@ -254,10 +258,19 @@ def test_plain_url_files_are_pinned_by_sha256(tmp_path: Path, registry: str) -> 
     served.write_bytes(MODEL)
 
     def manifest(sha256: str) -> Path:
-        source = {"file": served.name, "url": f"{registry}/{served.name}", "sha256": sha256,
-                  "size": len(MODEL)}  # fmt: skip
-        entry = {"kind": "torch-file", "repo_id": "facebookresearch/segment-anything",
-                 "revision": "abc", "files": [served.name], "sources": [source]}  # fmt: skip
+        source = {
+            "file": served.name,
+            "url": f"{registry}/{served.name}",
+            "sha256": sha256,
+            "size": len(MODEL),
+        }
+        entry = {
+            "kind": "torch-file",
+            "repo_id": "facebookresearch/segment-anything",
+            "revision": "abc",
+            "files": [served.name],
+            "sources": [source],
+        }
         path = tmp_path / f"sam-{sha256[:8]}.json"  # (manifests are cached by path)
         path.write_text(json.dumps({"models": {"sam": entry}}))
         return path

@@ -19,9 +19,15 @@ OPENAI_KEY = "sk-test-THIS-MUST-NEVER-BE-WRITTEN-0123456789"
 async def _photo(db: Storage, user_id: int, data: bytes, message_id: int) -> int:
     await db.upsert_user(user_id, "en", None)
     photo = await db.add_photo(
-        user_id=user_id, chat_id=user_id, message_id=message_id, file_id=f"f{message_id}",
-        file_unique_id=f"u{message_id}", data=data, width=64, height=64,
-    )  # fmt: skip
+        user_id=user_id,
+        chat_id=user_id,
+        message_id=message_id,
+        file_id=f"f{message_id}",
+        file_unique_id=f"u{message_id}",
+        data=data,
+        width=64,
+        height=64,
+    )
     job = await db.create_job(
         user_id=user_id, chat_id=user_id, photo_id=photo.id, op="tag", params={}
     )
@@ -54,9 +60,12 @@ async def test_retention_removes_old_photos_results_and_files(tmp_path: Path) ->
 
 @pytest.mark.e2e
 async def test_forget_me_erases_everything_and_secrets_are_never_written(
-    start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes], tmp_path: Path,
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
+    tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     caplog.set_level(logging.DEBUG)
     app = await start_bot(OPENAI_API_KEY=OPENAI_KEY)
     user, other = emulator.user(9501, "en"), emulator.user(9502, "en")

@@ -46,11 +46,15 @@ async def fleet(redis_url: str, tiny_weights: Path) -> AsyncIterator[ModelServic
             env=LONG_SCENES,
         ),
     }
-    config = ServiceConfig(tiny_weights, edit_max_side=64, batch_window_ms=5, backend=url,
-                           redis_visibility_s=VISIBILITY_S)  # fmt: skip
+    config = ServiceConfig(
+        tiny_weights,
+        edit_max_side=64,
+        batch_window_ms=5,
+        backend=url,
+        redis_visibility_s=VISIBILITY_S,
+    )
     try:
-        await asyncio.to_thread(wait_for_workers, url, set(workers), 90,
-                                tuple(workers.values()))  # fmt: skip
+        await asyncio.to_thread(wait_for_workers, url, set(workers), 90, tuple(workers.values()))
         async with ModelServices(config) as services:
             yield services
     finally:
@@ -99,8 +103,10 @@ async def test_one_users_burst_does_not_starve_another_across_workers(
     fleet: ModelServices, photo_files: dict[str, Path]
 ) -> None:
     names = ["coffee", "chelsea", "astronaut", "rocket"]
-    burst = [fleet.submit(JobRequest("background", 1, photo_files[names[i % 4]], PINK))
-             for i in range(12)]  # fmt: skip
+    burst = [
+        fleet.submit(JobRequest("background", 1, photo_files[names[i % 4]], PINK))
+        for i in range(12)
+    ]
     single = fleet.submit(JobRequest("background", 2, photo_files["rocket"], PINK))
     before = dict(_engine(fleet).answered_by)
     order = await _finished_in_order([*burst, single], 180)
@@ -123,8 +129,10 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     started = time.monotonic()
     # describe (a quick batch and a call for its translation) and a /night (diffusion):
     # "cuts" reads them from the same streams, refuses them, and "full" runs them
-    jobs = [fleet.submit(JobRequest("describe", 3 + i, photo_files[name], {"domain": "product"}))
-            for i, name in enumerate(["coffee", "chelsea", "rocket"])]  # fmt: skip
+    jobs = [
+        fleet.submit(JobRequest("describe", 3 + i, photo_files[name], {"domain": "product"}))
+        for i, name in enumerate(["coffee", "chelsea", "rocket"])
+    ]
     jobs.append(fleet.submit(JobRequest("night", 9, photo_files["coffee"], {"steps": 4})))
     jobs += [fleet.submit(JobRequest("tag", 10, photo_files["chelsea"]))]
     await _finished_in_order(jobs, 180)

@@ -43,11 +43,19 @@ def test_capacity_and_availability_follow_the_live_workers() -> None:
     engine = RedisEngine("redis://127.0.0.1:1/0")  # never connects in this test
     assert engine.capacity(LANE_QUICK) == 1 and engine.missing_weights("tag") is None
     engine.live_workers = [
-        {"id": "a", "lanes": [LANE_QUICK, LANE_DIFFUSION], "ops": ["tag", "night"],
-         "missing": {"tag": [], "night": ["pix2pix"]}},
-        {"id": "b", "lanes": [LANE_QUICK, LANE_DIFFUSION], "ops": ["night"],
-         "missing": {"night": []}},
-    ]  # fmt: skip
+        {
+            "id": "a",
+            "lanes": [LANE_QUICK, LANE_DIFFUSION],
+            "ops": ["tag", "night"],
+            "missing": {"tag": [], "night": ["pix2pix"]},
+        },
+        {
+            "id": "b",
+            "lanes": [LANE_QUICK, LANE_DIFFUSION],
+            "ops": ["night"],
+            "missing": {"night": []},
+        },
+    ]
     assert engine.capacity(LANE_QUICK) == engine.capacity(LANE_DIFFUSION) == 2
     assert engine.missing_weights("tag") == [] and engine.missing_weights("night") == []
     assert engine.missing_weights("describe") == ["a worker serving describe"]
@@ -72,7 +80,7 @@ def test_a_batch_goes_out_only_when_a_worker_serving_it_is_free() -> None:
     engine.live_workers = [
         {"id": "full", "lanes": [LANE_QUICK, LANE_DIFFUSION], "ops": ["describe", "tag", "night"]},
         {"id": "cuts", "lanes": [LANE_QUICK], "ops": ["tag"]},
-    ]  # fmt: skip
+    ]
     assert engine.admits(LANE_QUICK, ["describe"], "tag")
     assert not engine.admits(LANE_QUICK, ["describe"], "describe")  # "cuts" would refuse it
     assert not engine.admits(LANE_QUICK, ["tag", "tag"], "tag")  # no room
@@ -88,14 +96,21 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
     operations = default_operations(ServiceConfig(tiny_weights))
     requests = {
         "background": [{"kind": "colour", "value": "#ffffff"}, {"kind": "prompt", "value": "a"}],
-        "night": [{}], "tulips": [{}], "edit": [{"prompt": "make it blue"}],
-        "tag": [{}], "describe": [{"domain": "product"}],
-    }  # fmt: skip
+        "night": [{}],
+        "tulips": [{}],
+        "edit": [{"prompt": "make it blue"}],
+        "tag": [{}],
+        "describe": [{"domain": "product"}],
+    }
     assert set(requests) == set(operations)
     for op, params_list in requests.items():
         operation = operations[op]
-        lanes = {getattr(operation, "lane", lambda r: LANE_QUICK)(
-            JobRequest(op, 1, Path("x.jpg"), params)) for params in params_list}  # fmt: skip
+        lanes = {
+            getattr(operation, "lane", lambda r: LANE_QUICK)(
+                JobRequest(op, 1, Path("x.jpg"), params)
+            )
+            for params in params_list
+        }
         assert lanes <= set(lanes_of(operation)), op
     assert lanes_of(operations["tag"]) == (LANE_QUICK,)
     assert lanes_of(operations["night"]) == (LANE_DIFFUSION,)
@@ -141,13 +156,15 @@ def test_a_worker_short_of_gpu_memory_refuses_diffusion_only(
 
     operations = default_operations(ServiceConfig(tiny_weights))
     url = "redis://127.0.0.1:1/0"  # never connects in this test
-    worker = redis_worker.RedisWorker(url, operations, device="cuda:0", ops=["tag", "night"],
-                                      diffusion_min_free_mb=2000)  # fmt: skip
+    worker = redis_worker.RedisWorker(
+        url, operations, device="cuda:0", ops=["tag", "night"], diffusion_min_free_mb=2000
+    )
     request = JobRequest("night", 1, Path("x.jpg"))
 
     def order(op: str, lane: str) -> RemoteOrder:
-        return RemoteOrder("bot", RunBatch(1, op, (dataclasses.replace(request, op=op),), (1,),
-                                           lane))  # fmt: skip
+        return RemoteOrder(
+            "bot", RunBatch(1, op, (dataclasses.replace(request, op=op),), (1,), lane)
+        )
 
     free = {"bytes": 1500 * 2**20}
     monkeypatch.setattr(redis_worker, "free_device_memory", lambda device: free["bytes"])
@@ -199,14 +216,25 @@ async def test_the_bot_exits_in_one_line_when_redis_is_unreachable(
 ) -> None:
     """`python -m bot` with SERVICE_BACKEND pointing nowhere: exit code 2, one line on
     stderr without the password, and the process does exit (its database is closed)."""
-    env = {**os.environ, "BOT_TOKEN": emulator.token, "TELEGRAM_API_URL": emulator.base_url,
-           "SERVICE_BACKEND": f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0",
-           "DATABASE_PATH": str(tmp_path / "db.sqlite3"), "WEIGHTS_DIR": str(tmp_path),
-           "DEVICE": "cpu", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}  # fmt: skip
+    env = {
+        **os.environ,
+        "BOT_TOKEN": emulator.token,
+        "TELEGRAM_API_URL": emulator.base_url,
+        "SERVICE_BACKEND": f"redis://:s3cret-pass@127.0.0.1:{free_port()}/0",
+        "DATABASE_PATH": str(tmp_path / "db.sqlite3"),
+        "WEIGHTS_DIR": str(tmp_path),
+        "DEVICE": "cpu",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", env=env, cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 2, (out.decode()[-2000:], err.decode()[-2000:])
     lines = err.decode().strip().splitlines()

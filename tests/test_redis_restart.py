@@ -51,9 +51,12 @@ def _job(database: Path) -> tuple[str, int] | None:
 
 
 async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
-    tmp_path: Path, tiny_weights: Path, emulator: BotAPIEmulator, photos: dict[str, bytes],
+    tmp_path: Path,
+    tiny_weights: Path,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
     redis_url: str,
-) -> None:  # fmt: skip
+) -> None:
     url = redis_url[:-1] + "4"  # a database of its own
     client = redis.Redis.from_url(url)
     worker = start_worker(
@@ -66,8 +69,9 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
     )
     database = tmp_path / "data" / "vitrina.sqlite3"
     env = _env(emulator, tiny_weights, database) | {
-        "SERVICE_BACKEND": url, "REDIS_VISIBILITY_S": str(VISIBILITY_S),
-    }  # fmt: skip
+        "SERVICE_BACKEND": url,
+        "REDIS_VISIBILITY_S": str(VISIBILITY_S),
+    }
     bot = None
     try:
         await asyncio.to_thread(wait_for_workers, url, {"slow"}, 90, (worker,))
@@ -100,8 +104,11 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         )
         await asyncio.to_thread(wait_for_workers, url, {"quick"}, 90, (worker,))
         bot = await _start(env, tmp_path)
-        await _until(lambda: _job(database) == ("done", 1), 180,
-                     f"not answered after the restart: {_job(database)}")  # fmt: skip
+        await _until(
+            lambda: _job(database) == ("done", 1),
+            180,
+            f"not answered after the restart: {_job(database)}",
+        )
     finally:
         if bot is not None:
             bot.send_signal(signal.SIGTERM)
@@ -114,9 +121,11 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
 
 
 async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
-    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes],
+    tmp_path: Path,
+    tiny_weights: Path,
+    photos: dict[str, bytes],
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     """Redis (append-only file, as in the README's compose) goes down and comes back on its
     port: a job sent meanwhile waits (its send is retried), the worker's readers and
     Cancel/notice subscriptions reconnect, and later jobs run as before."""

@@ -17,8 +17,9 @@ from tests.redis_server import redis_server, self_signed, start_worker, stop_wor
 pytestmark = pytest.mark.slow
 
 
-async def test_jobs_run_over_tls(tmp_path: Path, tiny_weights: Path,
-                                 photos: dict[str, bytes]) -> None:  # fmt: skip
+async def test_jobs_run_over_tls(
+    tmp_path: Path, tiny_weights: Path, photos: dict[str, bytes]
+) -> None:
     photo = tmp_path / "chelsea.img"
     photo.write_bytes(photos["chelsea"])
     with redis_server(tmp_path / "redis", tls=self_signed(tmp_path)) as url:

@@ -219,8 +219,10 @@ def test_estimate_before_the_first_load(tiny_weights: Path, tmp_path: Path) -> N
     shutil.copytree(model_dir(tiny_weights, "pix2pix"), folder)
     single = estimate_folder_bytes(folder, 4)
     unet = folder / "unet"
-    shutil.copy(unet / "diffusion_pytorch_model.safetensors",
-                unet / "diffusion_pytorch_model.fp16.safetensors")  # fmt: skip
+    shutil.copy(
+        unet / "diffusion_pytorch_model.safetensors",
+        unet / "diffusion_pytorch_model.fp16.safetensors",
+    )
     (folder / "safety_checker").mkdir()
     shutil.copy(unet / "diffusion_pytorch_model.safetensors", folder / "safety_checker/x.bin")
     assert estimate_folder_bytes(folder, 4) == single

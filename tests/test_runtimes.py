@@ -36,11 +36,20 @@ from tests.emulator import BotAPIEmulator
 from tests.test_e2e import _action, contains, keyboard_for
 
 SENTENCES = {
-    "opus-mt-en-ru": ["A red bag.", "The soft bed is ready for you.", "Buy now!", "Size 42.",
-                      "A cosy room with a balcony and a sea view, quiet and bright."],
-    "opus-mt-ru-en": ["Красная сумка.", "Мягкая кровать готова для вас.", "Купите сейчас!",
-                      "Уютный номер с балконом и видом на море, тихий и светлый."],
-}  # fmt: skip
+    "opus-mt-en-ru": [
+        "A red bag.",
+        "The soft bed is ready for you.",
+        "Buy now!",
+        "Size 42.",
+        "A cosy room with a balcony and a sea view, quiet and bright.",
+    ],
+    "opus-mt-ru-en": [
+        "Красная сумка.",
+        "Мягкая кровать готова для вас.",
+        "Купите сейчас!",
+        "Уютный номер с балконом и видом на море, тихий и светлый.",
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +85,9 @@ def test_ctranslate2_translations_equal_transformers(tiny_weights: Path, name: s
     # 24 new tokens at most: the cap (where transformers forces the end token) is reached
     short = {"max_new_tokens": 24}
     torch_path = MarianTranslator(tiny_weights / name, **short)
-    ct2 = Ct2MarianTranslator(tiny_weights / f"{name}-ct2",
-                              MarianTranslator(tiny_weights / name, **short))  # fmt: skip
+    ct2 = Ct2MarianTranslator(
+        tiny_weights / f"{name}-ct2", MarianTranslator(tiny_weights / name, **short)
+    )
     sentences = SENTENCES[name]
     expected = torch_path.translate(sentences)
     assert ct2.translate(sentences) == expected
@@ -142,8 +152,10 @@ async def test_service_layer_answers_the_same_on_both_runtimes(
     for clip, translation in (("torch", "transformers"), ("onnx", "ctranslate2")):
         config = ServiceConfig(tiny_weights, clip_runtime=clip, translation_runtime=translation)
         async with ModelServices(config) as services:
-            handles = [services.submit(JobRequest("tag", i, f, {"domain": "hotel"}))
-                       for i, f in enumerate(files)]  # fmt: skip
+            handles = [
+                services.submit(JobRequest("tag", i, f, {"domain": "hotel"}))
+                for i, f in enumerate(files)
+            ]
             tags = [await h.result() for h in handles]
             describe = await services.submit(JobRequest("describe", 9, files[0])).result()
         answers[clip] = (

@@ -12,9 +12,15 @@ from bot.storage import MIGRATIONS, JobStatus, Storage
 async def _photo(db: Storage, user_id: int = 7, message_id: int = 10, data: bytes = b"img"):
     await db.upsert_user(user_id, "ru", "seller")
     return await db.add_photo(
-        user_id=user_id, chat_id=user_id, message_id=message_id, file_id="F", file_unique_id="U",
-        data=data, width=640, height=480,
-    )  # fmt: skip
+        user_id=user_id,
+        chat_id=user_id,
+        message_id=message_id,
+        file_id="F",
+        file_unique_id="U",
+        data=data,
+        width=640,
+        height=480,
+    )
 
 
 async def test_schema_is_created_in_wal_mode(tmp_path: Path) -> None:
@@ -103,11 +109,21 @@ async def test_the_same_photo_stored_at_once_by_many_is_whole(tmp_path: Path) ->
     async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
         await db.upsert_user(1, "en", None)
         data = b"the same photo" * 10_000
-        photos = await asyncio.gather(*(
-            db.add_photo(user_id=1, chat_id=1, message_id=i, file_id=f"f{i}",
-                         file_unique_id=f"u{i}", data=data, width=64, height=64)
-            for i in range(16)
-        ))  # fmt: skip
+        photos = await asyncio.gather(
+            *(
+                db.add_photo(
+                    user_id=1,
+                    chat_id=1,
+                    message_id=i,
+                    file_id=f"f{i}",
+                    file_unique_id=f"u{i}",
+                    data=data,
+                    width=64,
+                    height=64,
+                )
+                for i in range(16)
+            )
+        )
         assert len({photo.path for photo in photos}) == 1
         assert photos[0].path.read_bytes() == data
         assert not list(photos[0].path.parent.glob("*.part"))

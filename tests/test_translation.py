@@ -30,8 +30,9 @@ def test_captions_in_a_batch_equal_single_calls(tiny_weights: Path, images) -> N
     batch = captioner.caption(images)
     assert len(batch) == 5
     assert [c.text for c in batch] == [captioner.caption([image])[0].text for image in images]
-    assert all(c.prompt == "a photography of" and not c.text.startswith("a photography")
-               for c in batch)  # fmt: skip
+    assert all(
+        c.prompt == "a photography of" and not c.text.startswith("a photography") for c in batch
+    )
     # bounded: at most max_new_tokens word pieces after the prompt
     assert all(len(c.text) < 30 * 12 for c in batch)
 
@@ -45,8 +46,13 @@ def test_missing_folders_name_the_folder(tmp_path: Path) -> None:
 
 def test_translator_batch_equals_single_calls_and_cuts_long_input(tiny_weights: Path) -> None:
     model = MarianTranslator(tiny_weights / "opus-mt-en-ru", max_input_tokens=64)
-    sentences = ["A red bag.", "The soft bed is ready for you.", "Buy now!", "Size 42.",
-                 "A cosy room with a balcony and a sea view, quiet and bright."]  # fmt: skip
+    sentences = [
+        "A red bag.",
+        "The soft bed is ready for you.",
+        "Buy now!",
+        "Size 42.",
+        "A cosy room with a balcony and a sea view, quiet and bright.",
+    ]
     batch = model.translate(sentences)
     assert batch == [model.translate([s])[0] for s in sentences]
     assert all(batch)
@@ -86,19 +92,31 @@ def test_translate_many_is_one_batch_and_keeps_line_structure() -> None:
     texts = ["• Мягкая кровать\n• Вид на море 🌊", "Первое. Второе!", "already English"]
     out = translator.translate_many(texts)
     assert len(calls) == 1 and calls[0] == ["Мягкая кровать", "Вид на море", "Первое.", "Второе!"]
-    assert out == ["• <Мягкая кровать>\n• <Вид на море> 🌊", "<Первое.> <Второе!>",
-                   "already English"]  # fmt: skip
+    assert out == [
+        "• <Мягкая кровать>\n• <Вид на море> 🌊",
+        "<Первое.> <Второе!>",
+        "already English",
+    ]
 
 
 def test_protected_tokens_and_units() -> None:
     kept = [p.text for p in protect(RU, "ru") if p.keep]
     assert kept == ["Nike Air XR-200", "42 см", "1,5 кг", "😀", "2 990 ₽"]
     assert [p.text for p in protect(EN, "en") if p.keep] == [
-        "Nike", "XR-200", "1.5 kg", "15 inch", "🎒"]  # fmt: skip
+        "Nike",
+        "XR-200",
+        "1.5 kg",
+        "15 inch",
+        "🎒",
+    ]
     assert localise("1,5 кг", "en") == "1.5 kg" and localise("30 cm", "ru") == "30 см"
     assert localise("1,000", "en") == "1,000"  # a thousands separator is not a decimal
     assert split_sentences("One. Two! 😀 Three\n\nFour?") == [
-        ("One.", " "), ("Two!", " "), ("😀 Three", "\n\n"), ("Four?", "")]  # fmt: skip
+        ("One.", " "),
+        ("Two!", " "),
+        ("😀 Three", "\n\n"),
+        ("Four?", ""),
+    ]
 
 
 def test_a_blip2_folder_loads_blip2(tiny_weights: Path, tmp_path: Path, images) -> None:
@@ -113,22 +131,34 @@ def test_a_blip2_folder_loads_blip2(tiny_weights: Path, tmp_path: Path, images) 
     )
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_weights / "clip")  # any BPE tokenizer
-    processor = Blip2Processor(BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer,
-                               num_query_tokens=4)  # fmt: skip
-    small = {"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
-             "num_attention_heads": 2}  # fmt: skip
+    processor = Blip2Processor(
+        BlipImageProcessor(size={"height": 32, "width": 32}), tokenizer, num_query_tokens=4
+    )
+    small = {
+        "hidden_size": 32,
+        "intermediate_size": 37,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+    }
     config = Blip2Config(
         vision_config={**small, "image_size": 32, "patch_size": 8},
         qformer_config={**small, "encoder_hidden_size": 32, "vocab_size": 100},
-        text_config={"model_type": "opt", "hidden_size": 32, "ffn_dim": 37,
-                     "num_hidden_layers": 2, "num_attention_heads": 2,
-                     "vocab_size": len(processor.tokenizer), "word_embed_proj_dim": 32,
-                     "max_position_embeddings": 128, "bos_token_id": tokenizer.bos_token_id,
-                     "eos_token_id": tokenizer.eos_token_id,
-                     "pad_token_id": tokenizer.pad_token_id},
+        text_config={
+            "model_type": "opt",
+            "hidden_size": 32,
+            "ffn_dim": 37,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "vocab_size": len(processor.tokenizer),
+            "word_embed_proj_dim": 32,
+            "max_position_embeddings": 128,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
         num_query_tokens=4,
         image_token_index=processor.tokenizer.convert_tokens_to_ids("<image>"),
-    )  # fmt: skip
+    )
     torch.manual_seed(0)
     Blip2ForConditionalGeneration(config).save_pretrained(tmp_path)
     processor.save_pretrained(tmp_path)

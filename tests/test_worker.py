@@ -43,14 +43,18 @@ def photo_files(photos: dict[str, bytes], tmp_path: Path) -> dict[str, Path]:
 
 
 @pytest_asyncio.fixture(params=ENGINES, scope="module", loop_scope="module")
-async def services(request: pytest.FixtureRequest, tiny_weights: Path
-                   ) -> AsyncIterator[ModelServices]:  # fmt: skip
+async def services(
+    request: pytest.FixtureRequest, tiny_weights: Path
+) -> AsyncIterator[ModelServices]:
     if request.param == "redis":  # the bot here, one `vitrina worker` process, a real Redis
         url = request.getfixturevalue("redis_url")[:-1] + "1"  # a database of its own
         config = ServiceConfig(
-            tiny_weights, edit_max_side=64, batch_window_ms=20, backend=url,
+            tiny_weights,
+            edit_max_side=64,
+            batch_window_ms=20,
+            backend=url,
             redis_visibility_s=3.0,
-        )  # fmt: skip
+        )
         worker = start_worker(url, tiny_weights, "contract")
         try:
             await asyncio.to_thread(wait_for_workers, url, {"contract"}, 60, (worker,))

@@ -21,9 +21,22 @@ from services.describer.result import Copy
 
 TEMPLATES_PATH = Path(__file__).resolve().parent / "templates.json"
 _PLURAL_ONLY = {
-    "jeans", "shorts", "socks", "sneakers", "boots", "sandals", "headphones", "sunglasses",
-    "glasses", "curtains", "towels", "plants", "flowers", "tulips", "cosmetics",
-}  # fmt: skip
+    "jeans",
+    "shorts",
+    "socks",
+    "sneakers",
+    "boots",
+    "sandals",
+    "headphones",
+    "sunglasses",
+    "glasses",
+    "curtains",
+    "towels",
+    "plants",
+    "flowers",
+    "tulips",
+    "cosmetics",
+}
 _FALLBACK_ITEM = {"product": "item", "hotel": "cosy interior"}
 
 
@@ -90,12 +103,17 @@ def _slots(facts: Facts) -> dict[str, str]:
     look = " ".join(a for a in (facts.colour, facts.material) if a)
     look_item = f"{look} {facts.item}".strip()
     slots = {
-        "item": facts.item, "a_item": with_article(facts.item), "look": look,
-        "look_item": look_item, "colour": facts.colour, "material": facts.material,
-        "style": facts.style, "scene": facts.scene,
+        "item": facts.item,
+        "a_item": with_article(facts.item),
+        "look": look,
+        "look_item": look_item,
+        "colour": facts.colour,
+        "material": facts.material,
+        "style": facts.style,
+        "scene": facts.scene,
         "extra": with_article(facts.extras[0]) if facts.extras else "",
         "extras": _listing(facts.extras[:3]) if facts.extras else "",
-    }  # fmt: skip
+    }
     for key in list(slots):
         slots[key[0].upper() + key[1:]] = _capital(slots[key])
     return slots

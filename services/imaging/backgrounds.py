@@ -24,8 +24,13 @@ def _grid(shape: tuple[int, int], size: Size, rng: np.random.Generator) -> np.nd
     return np.asarray(image, dtype=np.float32)
 
 
-def _fbm(size: Size, rng: np.random.Generator, cells: float, octaves: int,
-         stretch: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:  # fmt: skip
+def _fbm(
+    size: Size,
+    rng: np.random.Generator,
+    cells: float,
+    octaves: int,
+    stretch: tuple[float, float] = (1.0, 1.0),
+) -> np.ndarray:
     """Fractal noise around 0 (about -1..1): octaves of value noise, each twice finer."""
     width, height = size
     short = min(width, height)
@@ -187,10 +192,18 @@ PRESETS: dict[str, PresetMaker] = {
     "linen": linen,
 }
 PRESET_ALIASES = {
-    "студия": "studio", "пудра": "blush", "пудровый": "blush", "небо": "sky",
-    "мрамор": "marble", "дерево": "wood", "бетон": "concrete", "лён": "linen", "лен": "linen",
-    "white studio": "studio", "soft pink": "blush",
-}  # fmt: skip
+    "студия": "studio",
+    "пудра": "blush",
+    "пудровый": "blush",
+    "небо": "sky",
+    "мрамор": "marble",
+    "дерево": "wood",
+    "бетон": "concrete",
+    "лён": "linen",
+    "лен": "linen",
+    "white studio": "studio",
+    "soft pink": "blush",
+}
 
 
 def preset(name: str, size: Size, seed: int = 0) -> Image.Image:

@@ -31,9 +31,12 @@ def alpha_bbox(alpha: np.ndarray, threshold: int = 0) -> tuple[int, int, int, in
 
 
 def place(
-    rgba: Image.Image, size: tuple[int, int], *, margin: float = MARGIN_SHARE,
+    rgba: Image.Image,
+    size: tuple[int, int],
+    *,
+    margin: float = MARGIN_SHARE,
     max_upscale: float = MAX_UPSCALE,
-) -> Image.Image:  # fmt: skip
+) -> Image.Image:
     """The object of `rgba` cropped to its alpha and centred on a transparent canvas of
     `size`, as large as fits inside the margins (enlarged at most `max_upscale` times)."""
     rgba = rgba.convert("RGBA")

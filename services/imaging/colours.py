@@ -12,22 +12,57 @@ RGB = tuple[int, int, int]
 #: Our own shades for the everyday names (softer than CSS "blue" #0000ff on a product card);
 #: every other CSS name (ImageColor.colormap, 148 of them) is understood as CSS defines it.
 BASIC = {
-    "white": "#ffffff", "black": "#000000", "gray": "#808080", "grey": "#808080",
-    "pink": "#ffc0cb", "beige": "#f5f5dc", "blue": "#4a90d9", "green": "#5aa469",
-    "red": "#d9534f", "yellow": "#f7d154", "orange": "#f0a04b", "purple": "#9b72cf",
-    "brown": "#8b5a2b", "cream": "#fff8e7", "mint": "#c8f0dc", "lavender": "#e6e6fa",
-    "navy": "#1f3a5f", "turquoise": "#40e0d0", "peach": "#ffdab9", "olive": "#808000",
-}  # fmt: skip
+    "white": "#ffffff",
+    "black": "#000000",
+    "gray": "#808080",
+    "grey": "#808080",
+    "pink": "#ffc0cb",
+    "beige": "#f5f5dc",
+    "blue": "#4a90d9",
+    "green": "#5aa469",
+    "red": "#d9534f",
+    "yellow": "#f7d154",
+    "orange": "#f0a04b",
+    "purple": "#9b72cf",
+    "brown": "#8b5a2b",
+    "cream": "#fff8e7",
+    "mint": "#c8f0dc",
+    "lavender": "#e6e6fa",
+    "navy": "#1f3a5f",
+    "turquoise": "#40e0d0",
+    "peach": "#ffdab9",
+    "olive": "#808000",
+}
 RUSSIAN = {
-    "белый": "white", "черный": "black", "чёрный": "black", "серый": "gray",
-    "розовый": "pink", "бежевый": "beige", "синий": "blue", "голубой": "lightblue",
-    "зеленый": "green", "зелёный": "green", "красный": "red", "желтый": "yellow",
-    "жёлтый": "yellow", "оранжевый": "orange", "фиолетовый": "purple",
-    "сиреневый": "lavender", "коричневый": "brown", "кремовый": "cream", "мятный": "mint",
-    "лавандовый": "lavender", "бирюзовый": "turquoise", "персиковый": "peach",
-    "оливковый": "olive", "золотой": "gold", "серебряный": "silver", "бордовый": "maroon",
-    "тёмно-синий": "navy", "темно-синий": "navy",
-}  # fmt: skip
+    "белый": "white",
+    "черный": "black",
+    "чёрный": "black",
+    "серый": "gray",
+    "розовый": "pink",
+    "бежевый": "beige",
+    "синий": "blue",
+    "голубой": "lightblue",
+    "зеленый": "green",
+    "зелёный": "green",
+    "красный": "red",
+    "желтый": "yellow",
+    "жёлтый": "yellow",
+    "оранжевый": "orange",
+    "фиолетовый": "purple",
+    "сиреневый": "lavender",
+    "коричневый": "brown",
+    "кремовый": "cream",
+    "мятный": "mint",
+    "лавандовый": "lavender",
+    "бирюзовый": "turquoise",
+    "персиковый": "peach",
+    "оливковый": "olive",
+    "золотой": "gold",
+    "серебряный": "silver",
+    "бордовый": "maroon",
+    "тёмно-синий": "navy",
+    "темно-синий": "navy",
+}
 
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}){1,2}$")
 #: Words that mean "a gradient" in both languages.
@@ -37,8 +72,11 @@ DEFAULT_GRADIENT = ("#fbe3ea", "#ffffff")
 
 
 def _table() -> dict[str, str]:
-    named = {name: value.lower() for name, value in ImageColor.colormap.items()
-             if isinstance(value, str) and value.startswith("#")}  # fmt: skip
+    named = {
+        name: value.lower()
+        for name, value in ImageColor.colormap.items()
+        if isinstance(value, str) and value.startswith("#")
+    }
     named.update(BASIC)
     named.update({ru: named[en] for ru, en in RUSSIAN.items()})
     return named
@@ -48,11 +86,35 @@ def _table() -> dict[str, str]:
 COLOURS: dict[str, str] = _table()
 #: Names shown when a colour is not understood (a short, useful list per language).
 SUGGESTED = {
-    "en": ("white", "pink", "beige", "gray", "black", "blue", "green", "red", "yellow",
-           "cream", "mint", "lavender"),
-    "ru": ("белый", "розовый", "бежевый", "серый", "чёрный", "синий", "зелёный", "красный",
-           "жёлтый", "кремовый", "мятный", "лавандовый"),
-}  # fmt: skip
+    "en": (
+        "white",
+        "pink",
+        "beige",
+        "gray",
+        "black",
+        "blue",
+        "green",
+        "red",
+        "yellow",
+        "cream",
+        "mint",
+        "lavender",
+    ),
+    "ru": (
+        "белый",
+        "розовый",
+        "бежевый",
+        "серый",
+        "чёрный",
+        "синий",
+        "зелёный",
+        "красный",
+        "жёлтый",
+        "кремовый",
+        "мятный",
+        "лавандовый",
+    ),
+}
 
 
 def normalise_hex(value: str) -> str | None:

@@ -101,15 +101,19 @@ def _downscaled(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.stack([_downscaled(array[..., c], size) for c in range(array.shape[2])], axis=-1)
 
 
-def _sample(small: np.ndarray, rows: np.ndarray, cols: np.ndarray, scale: tuple[float, float]
-            ) -> np.ndarray:  # fmt: skip
+def _sample(
+    small: np.ndarray, rows: np.ndarray, cols: np.ndarray, scale: tuple[float, float]
+) -> np.ndarray:
     """Bilinear samples of a small H×W×C estimate at full-size pixel coordinates."""
     y = (rows + 0.5) * scale[0] - 0.5
     x = (cols + 0.5) * scale[1] - 0.5
     return np.stack(
-        [ndimage.map_coordinates(small[..., c], (y, x), order=1, mode="nearest")
-         for c in range(small.shape[2])], axis=-1,
-    )  # fmt: skip
+        [
+            ndimage.map_coordinates(small[..., c], (y, x), order=1, mode="nearest")
+            for c in range(small.shape[2])
+        ],
+        axis=-1,
+    )
 
 
 def _edge_colours(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,8 +125,9 @@ def _edge_colours(rgb: np.ndarray, alpha: np.ndarray) -> tuple[np.ndarray, np.nd
     height, width = alpha.shape
     scale = min(1.0, ESTIMATE_SIDE / max(height, width))
     small = (max(1, round(width * scale)), max(1, round(height * scale)))
-    rgb_s = np.asarray(Image.fromarray(rgb).resize(small, Image.Resampling.BILINEAR),
-                       dtype=np.float32)  # fmt: skip
+    rgb_s = np.asarray(
+        Image.fromarray(rgb).resize(small, Image.Resampling.BILINEAR), dtype=np.float32
+    )
     alpha_s = _downscaled(alpha, small)
     sigmas = (2.0, 6.0, 24.0)
     pushed_s = _fill(rgb_s, (alpha_s >= 0.97).astype(np.float32), sigmas)
@@ -242,9 +247,13 @@ def over(rgba: Image.Image, background: Image.Image, *, shadow: bool = True) -> 
 
 
 def composite(
-    image: Image.Image, alpha: np.ndarray, background: Image.Image, *, shadow: bool = True,
+    image: Image.Image,
+    alpha: np.ndarray,
+    background: Image.Image,
+    *,
+    shadow: bool = True,
     feather_px: float | None = None,
-) -> Image.Image:  # fmt: skip
+) -> Image.Image:
     """The object of `image` (alpha: the cutter's mask at the image's size) on `background`:
     RGB at the image's size, the object's whole pixels unchanged."""
     return over(transparent(image, alpha, feather_px=feather_px), background, shadow=shadow)

@@ -25,13 +25,34 @@ except ImportError:  # pragma: no cover - the dependency is declared; a trimmed 
 
 #: File names we treat as images (folders in `vitrina process`, documents users send).
 IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".heif",
-     ".avif", ".apng"}
-)  # fmt: skip
+    {
+        ".jpg",
+        ".jpeg",
+        ".png",
+        ".webp",
+        ".bmp",
+        ".gif",
+        ".tif",
+        ".tiff",
+        ".heic",
+        ".heif",
+        ".avif",
+        ".apng",
+    }
+)
 #: Pillow format names we accept; anything else Pillow can open (PSD, ICO, PDF...) is refused.
 FORMATS = frozenset({"JPEG", "MPO", "PNG", "WEBP", "BMP", "TIFF", "GIF", "HEIF", "AVIF"})
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp",
-              "TIFF": "tiff", "MPO": "jpg", "HEIF": "heic", "AVIF": "avif"}  # fmt: skip
+EXTENSIONS = {
+    "JPEG": "jpg",
+    "PNG": "png",
+    "WEBP": "webp",
+    "GIF": "gif",
+    "BMP": "bmp",
+    "TIFF": "tiff",
+    "MPO": "jpg",
+    "HEIF": "heic",
+    "AVIF": "avif",
+}
 #: Default pixel budget (MAX_PIXELS setting); 50 MP is a full-frame camera's photo.
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 32
@@ -51,8 +72,9 @@ class ImageInfo:
     frames: int
 
 
-def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE
-                  ) -> ImageInfo:  # fmt: skip
+def inspect_image(
+    data: bytes, max_pixels: int = MAX_PIXELS, min_side: int = MIN_SIDE
+) -> ImageInfo:
     """Check that `data` is a whole, decodable image we support, of a sane size."""
     if not data:
         raise BadImage("empty file", "empty")
@@ -69,9 +91,12 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS, min_side: int = MIN
                 width, height = image.size
                 if width * height > max_pixels:
                     raise BadImage(
-                        f"image too large: {width}x{height}", "too_many_pixels",
-                        width=width, height=height, megapixels=max_pixels / 1e6,
-                    )  # fmt: skip
+                        f"image too large: {width}x{height}",
+                        "too_many_pixels",
+                        width=width,
+                        height=height,
+                        megapixels=max_pixels / 1e6,
+                    )
                 frames = getattr(image, "n_frames", 1)
                 image.seek(0)
                 image.load()  # decodes the first frame fully: catches truncated files
@@ -87,9 +112,12 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS, min_side: int = MIN
         raise BadImage(f"not a readable image: {exc}") from None
     if width < min_side or height < min_side:
         raise BadImage(
-            f"image too small: {width}x{height}", "too_small", width=width, height=height,
+            f"image too small: {width}x{height}",
+            "too_small",
+            width=width,
+            height=height,
             min_side=min_side,
-        )  # fmt: skip
+        )
     return ImageInfo(width, height, fmt, EXTENSIONS.get(fmt, "img"), mode, has_alpha, frames)
 
 
@@ -114,8 +142,9 @@ def normalise(image: Image.Image, keep_alpha: bool = False) -> Image.Image:
     return image.convert("RGB") if image.mode != "RGB" else image.copy()
 
 
-def load_image(path: Path, max_side: int | None = None, *, keep_alpha: bool = False
-               ) -> Image.Image:  # fmt: skip
+def load_image(
+    path: Path, max_side: int | None = None, *, keep_alpha: bool = False
+) -> Image.Image:
     """A stored photo: first frame, upright (EXIF), RGB (or RGBA when asked and it has
     alpha), optionally shrunk so its long side fits `max_side`."""
     try:

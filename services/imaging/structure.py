@@ -38,9 +38,14 @@ class Blend:
 
 
 def change_mask(
-    before: Image.Image, after: Image.Image, *, threshold: int = DIFF_THRESHOLD,
-    speck_px: int = SPECK_PX, dilate_px: int | None = None, feather_px: float | None = None,
-) -> Image.Image:  # fmt: skip
+    before: Image.Image,
+    after: Image.Image,
+    *,
+    threshold: int = DIFF_THRESHOLD,
+    speck_px: int = SPECK_PX,
+    dilate_px: int | None = None,
+    feather_px: float | None = None,
+) -> Image.Image:
     """Where ``after`` differs from ``before`` (same size): an "L" mask, 0 outside, feathered.
 
     ``dilate_px``/``feather_px`` default to DILATE_PX/FEATHER_PX scaled to the working size.
@@ -88,9 +93,11 @@ def _luma(array: np.ndarray) -> np.ndarray:
 
 
 def transfer_detail(
-    original: Image.Image, working_input: Image.Image, edited_full: Image.Image,
+    original: Image.Image,
+    working_input: Image.Image,
+    edited_full: Image.Image,
     strength: float = 1.0,
-) -> Image.Image:  # fmt: skip
+) -> Image.Image:
     """``edited_full`` (the edit upscaled to the original's size) plus the luminance detail
     that the working size lost: ``Y(original) - Y(up(working_input))``.
 

@@ -78,12 +78,18 @@ class Captioner(ResidentModel):
         ):
             raise ModelUnavailable(self.name, folder, "no weights file")
         device = torch.device(self.device)
-        dtype = getattr(torch, self.dtype) if self.dtype else (
-            torch.float16 if device.type == "cuda" else torch.float32)  # fmt: skip
+        dtype = (
+            getattr(torch, self.dtype)
+            if self.dtype
+            else (torch.float16 if device.type == "cuda" else torch.float32)
+        )
         try:
             model_type = json.loads((folder / "config.json").read_text("utf-8")).get("model_type")
-            cls = Blip2ForConditionalGeneration if model_type == "blip-2" else (
-                BlipForConditionalGeneration)  # fmt: skip
+            cls = (
+                Blip2ForConditionalGeneration
+                if model_type == "blip-2"
+                else (BlipForConditionalGeneration)
+            )
             model = cls.from_pretrained(folder, dtype=dtype, local_files_only=True)
             processor = AutoProcessor.from_pretrained(folder, local_files_only=True)
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker

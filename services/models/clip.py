@@ -53,9 +53,13 @@ class ClipTagger(ResidentModel):
     _held = ("_model", "_processor", "_text")
 
     def __init__(
-        self, model_dir: Path, device: str = "cpu", features: FeatureStore | None = None, *,
+        self,
+        model_dir: Path,
+        device: str = "cpu",
+        features: FeatureStore | None = None,
+        *,
         image_encoder: ImageEncoder | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.model_dir = Path(model_dir)
         self.device = device
         #: per-photo image embeddings on disk (services/features.py); None: not kept

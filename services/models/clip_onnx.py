@@ -28,8 +28,9 @@ class OnnxImageEncoder:
 
     runtime = "onnx"
 
-    def __init__(self, folder: Path, source_dir: Path, device: str = "cpu",
-                 *, threads: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, folder: Path, source_dir: Path, device: str = "cpu", *, threads: int | None = None
+    ) -> None:
         self.folder = Path(folder)
         self.source_dir = Path(source_dir)
         self.device = device
@@ -62,8 +63,9 @@ class OnnxImageEncoder:
                 problem = f"unreadable: {type(exc).__name__}: {exc}"
         if problem is not None:
             self._unusable = " ".join(problem.split())[:300]
-            log.warning("clip: not using ONNX Runtime (%s); image embeddings on torch",
-                        self._unusable)  # fmt: skip
+            log.warning(
+                "clip: not using ONNX Runtime (%s); image embeddings on torch", self._unusable
+            )
 
     def encode(self, pixel_values: np.ndarray) -> np.ndarray | None:
         if not self.usable:

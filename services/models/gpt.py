@@ -53,10 +53,17 @@ class GptCopy:
 
 class GptCopywriter:
     def __init__(
-        self, api_key: str, *, base_url: str | None = None, model: str = "gpt-4o",
-        language: str = "ru", timeout_s: float = 30.0, attempts: int = 3,
-        backoff_s: float = 1.0, max_backoff_s: float = 20.0,
-    ) -> None:  # fmt: skip
+        self,
+        api_key: str,
+        *,
+        base_url: str | None = None,
+        model: str = "gpt-4o",
+        language: str = "ru",
+        timeout_s: float = 30.0,
+        attempts: int = 3,
+        backoff_s: float = 1.0,
+        max_backoff_s: float = 20.0,
+    ) -> None:
         import openai
 
         self.model = model
@@ -70,20 +77,35 @@ class GptCopywriter:
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
         )
 
-    def request_body(self, image_jpeg_b64: str, tags: str, domain: str, variant: int
-                     ) -> dict[str, Any]:  # fmt: skip
+    def request_body(
+        self, image_jpeg_b64: str, tags: str, domain: str, variant: int
+    ) -> dict[str, Any]:
         """The chat-completions request: system style, the tags, the image, a JSON schema."""
         if self.language == "ru":
-            language = ("Write 'ru' in natural Russian (written for Russian buyers, not a "
-                        "translation) and 'en' as the same text in English.")  # fmt: skip
-            schema = {"type": "object", "properties": {"ru": _COPY_SCHEMA, "en": _COPY_SCHEMA},
-                      "required": ["ru", "en"], "additionalProperties": False}  # fmt: skip
+            language = (
+                "Write 'ru' in natural Russian (written for Russian buyers, not a "
+                "translation) and 'en' as the same text in English."
+            )
+            schema = {
+                "type": "object",
+                "properties": {"ru": _COPY_SCHEMA, "en": _COPY_SCHEMA},
+                "required": ["ru", "en"],
+                "additionalProperties": False,
+            }
         else:
             language = "Write 'en' in English."
-            schema = {"type": "object", "properties": {"en": _COPY_SCHEMA},
-                      "required": ["en"], "additionalProperties": False}  # fmt: skip
-        again = (f" This is variant {variant}: write a clearly different text (another title "
-                 "and angle) than the first variant." if variant else "")  # fmt: skip
+            schema = {
+                "type": "object",
+                "properties": {"en": _COPY_SCHEMA},
+                "required": ["en"],
+                "additionalProperties": False,
+            }
+        again = (
+            f" This is variant {variant}: write a clearly different text (another title "
+            "and angle) than the first variant."
+            if variant
+            else ""
+        )
         text = (
             f"Tags detected on the photo (may be imprecise): {tags or 'none'}.\n"
             "Write: a title (up to 60 characters), 3 to 5 benefit lines (each up to 90 "
@@ -105,7 +127,7 @@ class GptCopywriter:
                         },
                     ],
                 },
-            ],  # fmt: skip
+            ],
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {"name": "listing_text", "strict": True, "schema": schema},
@@ -114,8 +136,9 @@ class GptCopywriter:
             "max_tokens": 800,
         }
 
-    async def write(self, image_jpeg_b64: str, tags: str, domain: str, variant: int = 0
-                    ) -> GptCopy:  # fmt: skip
+    async def write(
+        self, image_jpeg_b64: str, tags: str, domain: str, variant: int = 0
+    ) -> GptCopy:
         import openai
 
         body = self.request_body(image_jpeg_b64, tags, domain, variant)

@@ -80,10 +80,14 @@ class BackgroundPainter(ResidentModel):
         ).is_file()
         try:
             pipe = StableDiffusionInpaintPipeline.from_pretrained(
-                folder, dtype=dtype, variant="fp16" if fp16_only else None,
-                safety_checker=None, feature_extractor=None, requires_safety_checker=False,
+                folder,
+                dtype=dtype,
+                variant="fp16" if fp16_only else None,
+                safety_checker=None,
+                feature_extractor=None,
+                requires_safety_checker=False,
                 local_files_only=True,
-            )  # fmt: skip
+            )
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
             raise ModelUnavailable(self.name, folder, reason) from exc
@@ -92,11 +96,18 @@ class BackgroundPainter(ResidentModel):
 
     @in_use
     def paint(
-        self, image: Image.Image, mask: Image.Image, prompt: str, *, seed: int, steps: int,
-        guidance: float = 7.5, negative_prompt: str = DEFAULT_NEGATIVE,
+        self,
+        image: Image.Image,
+        mask: Image.Image,
+        prompt: str,
+        *,
+        seed: int,
+        steps: int,
+        guidance: float = 7.5,
+        negative_prompt: str = DEFAULT_NEGATIVE,
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
-    ) -> PaintResult:  # fmt: skip
+    ) -> PaintResult:
         """Repaint the white part of `mask` in `image` (both at a working size whose sides are
         multiples of `vae_scale`). Deterministic for a seed on one device."""
         import torch
@@ -107,8 +118,9 @@ class BackgroundPainter(ResidentModel):
         pipe = self._pipe
         generator = torch.Generator(device="cpu").manual_seed(seed)
 
-        def on_step(pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]
-                    ) -> dict[str, Any]:  # fmt: skip
+        def on_step(
+            pipeline: Any, step: int, timestep: Any, tensors: dict[str, Any]
+        ) -> dict[str, Any]:
             if cancelled is not None and cancelled():
                 raise JobCancelled("cancelled during diffusion")
             if progress is not None:  # schedulers may add a step (PNDM): ask the pipeline
@@ -120,11 +132,18 @@ class BackgroundPainter(ResidentModel):
         started = time.perf_counter()
         with torch.inference_mode():
             output = pipe(
-                prompt=prompt, negative_prompt=negative_prompt, image=image.convert("RGB"),
-                mask_image=mask.convert("L"), width=image.width, height=image.height,
-                num_inference_steps=steps, guidance_scale=guidance, generator=generator,
-                strength=1.0, callback_on_step_end=on_step,
-            )  # fmt: skip
+                prompt=prompt,
+                negative_prompt=negative_prompt,
+                image=image.convert("RGB"),
+                mask_image=mask.convert("L"),
+                width=image.width,
+                height=image.height,
+                num_inference_steps=steps,
+                guidance_scale=guidance,
+                generator=generator,
+                strength=1.0,
+                callback_on_step_end=on_step,
+            )
         painted = output.images[0].convert("RGB")
         if painted.size != image.size:
             painted = painted.resize(image.size, Image.Resampling.LANCZOS)

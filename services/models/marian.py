@@ -67,8 +67,11 @@ class MarianTranslator(ResidentModel):
         if absent:
             raise ModelUnavailable(self.name, folder, "no " + ", ".join(absent))
         device = torch.device(self.device)
-        dtype = getattr(torch, self.dtype) if self.dtype else (
-            torch.float16 if device.type == "cuda" else torch.float32)  # fmt: skip
+        dtype = (
+            getattr(torch, self.dtype)
+            if self.dtype
+            else (torch.float16 if device.type == "cuda" else torch.float32)
+        )
         try:
             with warnings.catch_warnings():  # "Recommended: pip install sacremoses"
                 warnings.simplefilter("ignore", UserWarning)

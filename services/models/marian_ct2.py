@@ -58,8 +58,9 @@ class Ct2MarianTranslator:
 
     @property
     def loaded(self) -> bool:
-        return self._translator is not None or (self._unusable is not None and
-                                                 self.fallback.loaded)  # fmt: skip
+        return self._translator is not None or (
+            self._unusable is not None and self.fallback.loaded
+        )
 
     def load(self) -> None:
         if self._translator is not None or self._unusable is not None:
@@ -85,8 +86,11 @@ class Ct2MarianTranslator:
                 problem = f"unreadable: {type(exc).__name__}: {exc}"
         if problem is not None:
             self._unusable = " ".join(problem.split())[:300]
-            log.warning("%s: not using CTranslate2 (%s); translating with transformers",
-                        self.name, self._unusable)  # fmt: skip
+            log.warning(
+                "%s: not using CTranslate2 (%s); translating with transformers",
+                self.name,
+                self._unusable,
+            )
 
     def _open(self) -> tuple[Any, Any]:
         import warnings
@@ -122,17 +126,20 @@ class Ct2MarianTranslator:
                 out += self._generate(list(sentences[start : start + step]))
         return out
 
-    def token_ids(self, sentences: list[str], *, num_beams: int, max_new_tokens: int
-                  ) -> list[list[int]]:  # fmt: skip
+    def token_ids(
+        self, sentences: list[str], *, num_beams: int, max_new_tokens: int
+    ) -> list[list[int]]:
         """Generated target ids (no start or end token), for the conversion check."""
         self.load()
         return [ids for ids, _ in self._ids(sentences, num_beams, max_new_tokens)]
 
-    def _ids(self, sentences: list[str], num_beams: int, max_new_tokens: int
-             ) -> list[tuple[list[int], int]]:  # fmt: skip
+    def _ids(
+        self, sentences: list[str], num_beams: int, max_new_tokens: int
+    ) -> list[tuple[list[int], int]]:
         tokenizer = self._tokenizer
-        encoded = tokenizer(sentences, truncation=True,
-                            max_length=self.fallback.max_input_tokens)["input_ids"]  # fmt: skip
+        encoded = tokenizer(sentences, truncation=True, max_length=self.fallback.max_input_tokens)[
+            "input_ids"
+        ]
         sources = [tokenizer.convert_ids_to_tokens(ids) for ids in encoded]
         results = self._translator.translate_batch(
             sources,
@@ -141,8 +148,10 @@ class Ct2MarianTranslator:
             max_batch_size=len(sources),
             return_end_token=False,
         )
-        return [(tokenizer.convert_tokens_to_ids(r.hypotheses[0]), len(ids))
-                for r, ids in zip(results, encoded, strict=True)]  # fmt: skip
+        return [
+            (tokenizer.convert_tokens_to_ids(r.hypotheses[0]), len(ids))
+            for r, ids in zip(results, encoded, strict=True)
+        ]
 
     def _generate(self, sentences: list[str]) -> list[str]:
         fallback = self.fallback

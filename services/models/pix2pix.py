@@ -82,10 +82,15 @@ class Pix2PixEditor(ResidentModel):
         fp16 = (folder / "unet" / "diffusion_pytorch_model.fp16.safetensors").is_file()
         try:
             pipe = StableDiffusionInstructPix2PixPipeline.from_pretrained(
-                folder, dtype=dtype, variant="fp16" if fp16 else None,
-                safety_checker=None, feature_extractor=None, requires_safety_checker=False,
-                local_files_only=True, low_cpu_mem_usage=is_accelerate_available(),
-            )  # fmt: skip
+                folder,
+                dtype=dtype,
+                variant="fp16" if fp16 else None,
+                safety_checker=None,
+                feature_extractor=None,
+                requires_safety_checker=False,
+                local_files_only=True,
+                low_cpu_mem_usage=is_accelerate_available(),
+            )
         except Exception as exc:  # corrupt/foreign files: report, don't crash the worker
             reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
             raise ModelUnavailable(self.name, folder, reason) from exc
@@ -129,22 +134,51 @@ class Pix2PixEditor(ResidentModel):
         import torch
 
         try:
-            return self._edit(images, prompt, seeds, steps, guidance, image_guidance, max_side,
-                              progress, cancelled, oom_retry=False)  # fmt: skip
+            return self._edit(
+                images,
+                prompt,
+                seeds,
+                steps,
+                guidance,
+                image_guidance,
+                max_side,
+                progress,
+                cancelled,
+                oom_retry=False,
+            )
         except torch.OutOfMemoryError:
             retry_side = smaller(max_side)
             if retry_side >= max_side:
                 raise
             log.warning("pix2pix: out of memory at %d px, retrying at %d px", max_side, retry_side)
             _free_memory()
-            return self._edit(images, prompt, seeds, steps, guidance, image_guidance, retry_side,
-                              progress, cancelled, oom_retry=True)  # fmt: skip
+            return self._edit(
+                images,
+                prompt,
+                seeds,
+                steps,
+                guidance,
+                image_guidance,
+                retry_side,
+                progress,
+                cancelled,
+                oom_retry=True,
+            )
 
     def _edit(
-        self, images: Sequence[Image.Image], prompt: str, seeds: Sequence[int], steps: int,
-        guidance: float, image_guidance: float, max_side: int, progress: Progress | None,
-        cancelled: Callable[[], bool] | None, *, oom_retry: bool,
-    ) -> list[EditOutput]:  # fmt: skip
+        self,
+        images: Sequence[Image.Image],
+        prompt: str,
+        seeds: Sequence[int],
+        steps: int,
+        guidance: float,
+        image_guidance: float,
+        max_side: int,
+        progress: Progress | None,
+        cancelled: Callable[[], bool] | None,
+        *,
+        oom_retry: bool,
+    ) -> list[EditOutput]:
         import torch
 
         pipe = self._pipe
@@ -203,7 +237,7 @@ class Pix2PixEditor(ResidentModel):
                 working_size=size,
                 oom_retry=oom_retry,
                 timings=timings,
-            )  # fmt: skip
+            )
             for edited, source, seed in zip(result.images, inputs, seeds, strict=True)
         ]
 

@@ -104,11 +104,16 @@ class ModelResidency:
             size = m.memory_bytes().get(m.memory_device, 0) if loaded else m.estimate_bytes()
             rows.append(
                 ResidentInfo(
-                    name=m.name, device=m.memory_device, loaded=loaded, bytes=size,
-                    busy=m.busy, idle_s=now - m.last_used if m.last_used else None,
-                    loads=m.loads, unloads=m.unloads,
+                    name=m.name,
+                    device=m.memory_device,
+                    loaded=loaded,
+                    bytes=size,
+                    busy=m.busy,
+                    idle_s=now - m.last_used if m.last_used else None,
+                    loads=m.loads,
+                    unloads=m.unloads,
                 )
-            )  # fmt: skip
+            )
         return rows
 
     # ---- preloading: fill the budget, never unload for it
@@ -151,23 +156,33 @@ class ModelResidency:
         if need > budget:
             log.warning(
                 "%s needs %s on %s, more than the whole budget of %s: loading it anyway",
-                model.name, _gb(need), device, _gb(budget),
-            )  # fmt: skip
+                model.name,
+                _gb(need),
+                device,
+                _gb(budget),
+            )
         elif used + need > budget:
             busy = [m.name for m in self.models if m.loaded and m.busy and m is not model]
             log.warning(
                 "loading %s goes over the %s budget on %s (%s in use, busy: %s)",
-                model.name, _gb(budget), device, _gb(used), ", ".join(busy) or "none",
-            )  # fmt: skip
+                model.name,
+                _gb(budget),
+                device,
+                _gb(used),
+                ", ".join(busy) or "none",
+            )
 
     def _evict(self, device: str, limit: int, *, exclude: ResidentModel, why: str) -> int:
         """Unload idle models on ``device``, least recently used first, until at most
         ``limit`` bytes are used there; returns the bytes used then."""
         candidates = sorted(
-            (m for m in self.models
-             if m is not exclude and m.loaded and m.memory_device == device and not m.busy),
+            (
+                m
+                for m in self.models
+                if m is not exclude and m.loaded and m.memory_device == device and not m.busy
+            ),
             key=lambda m: m.last_used,
-        )  # fmt: skip
+        )
         used = self.used_bytes(device)
         for victim in candidates:
             if used <= limit:
@@ -181,8 +196,12 @@ class ModelResidency:
             self.events.append(("unload", victim.name, reason))
             log.info(
                 "unloaded %s (%s on %s, idle %.0fs, least recently used): %s",
-                victim.name, _gb(size), device, idle, reason,
-            )  # fmt: skip
+                victim.name,
+                _gb(size),
+                device,
+                idle,
+                reason,
+            )
             used = self.used_bytes(device)
         return used
 

@@ -246,8 +246,12 @@ def weight_files(folder: Path) -> list[Path]:
         if any(f.suffix == ".safetensors" for f in files):
             files = [f for f in files if f.suffix != ".bin"]
         names = {f.name for f in files}
-        chosen += [f for f in files if f.name.replace(".fp16.", ".") == f.name
-                   or f.name.replace(".fp16.", ".") not in names]  # fmt: skip
+        chosen += [
+            f
+            for f in files
+            if f.name.replace(".fp16.", ".") == f.name
+            or f.name.replace(".fp16.", ".") not in names
+        ]
     return chosen
 
 
@@ -286,8 +290,17 @@ def _safetensors_bytes(path: Path, bytes_per_element: int) -> int:
     return total
 
 
-_SAFETENSORS_BYTES = {"I64": 8, "U64": 8, "I32": 4, "U32": 4, "I16": 2, "U16": 2, "I8": 1,
-                      "U8": 1, "BOOL": 1}  # fmt: skip
+_SAFETENSORS_BYTES = {
+    "I64": 8,
+    "U64": 8,
+    "I32": 4,
+    "U32": 4,
+    "I16": 2,
+    "U16": 2,
+    "I8": 1,
+    "U8": 1,
+    "BOOL": 1,
+}
 
 
 def _product(shape: Iterable[int]) -> int:

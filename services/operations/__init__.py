@@ -121,5 +121,6 @@ class Finishing(Protocol):
     batch (a network call, e.g. GPT, must not hold the GPU thread). Only successful outcomes
     are finished; its return value (or exception) is the job's outcome."""
 
-    async def finish(self, request: JobRequest, outcome: Outcome, context: FinishContext
-                     ) -> Outcome: ...  # fmt: skip
+    async def finish(
+        self, request: JobRequest, outcome: Outcome, context: FinishContext
+    ) -> Outcome: ...

@@ -53,8 +53,14 @@ class Cutter(Protocol):
 
     def warm_up(self) -> None: ...
 
-    def cut(self, image: Image.Image, *, candidate: int = 0, cache_key: str | None = None,
-            cancelled: Callable[[], bool] | None = None) -> Cut: ...  # fmt: skip
+    def cut(
+        self,
+        image: Image.Image,
+        *,
+        candidate: int = 0,
+        cache_key: str | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Cut: ...
 
 
 class BackgroundOperation:
@@ -65,10 +71,15 @@ class BackgroundOperation:
     max_batch = 1
 
     def __init__(
-        self, cutter: Cutter, painter: BackgroundPainter | None = None, *,
-        painter_missing: Callable[[], list[str]] = list, steps: int = 25,
-        work_side: int | None = None, translate_to_english: Callable[[str], str] | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        cutter: Cutter,
+        painter: BackgroundPainter | None = None,
+        *,
+        painter_missing: Callable[[], list[str]] = list,
+        steps: int = 25,
+        work_side: int | None = None,
+        translate_to_english: Callable[[str], str] | None = None,
+    ) -> None:
         self.cutter = cutter
         self.painter = painter
         self._painter_missing = painter_missing
@@ -103,8 +114,9 @@ class BackgroundOperation:
         kind = str(params.get("kind", ""))
         if kind not in KINDS:
             return None
-        identity = {k: v for k, v in params.items()
-                    if k not in ("background_path", "background_photo_id")}  # fmt: skip
+        identity = {
+            k: v for k, v in params.items() if k not in ("background_path", "background_photo_id")
+        }
         if kind == "photo":
             source = params.get("background_path")
             if not source:
@@ -131,16 +143,20 @@ class BackgroundOperation:
         outcomes: list[Outcome] = []
         for request in requests:
             try:
-                outcomes.append(self.make(request.image_path, request.params, context,
-                                          photo=request.photo_sha256))  # fmt: skip
+                outcomes.append(
+                    self.make(
+                        request.image_path, request.params, context, photo=request.photo_sha256
+                    )
+                )
             except ServiceError as exc:
                 outcomes.append(exc)
         return outcomes
 
     # ---- the work
 
-    def make(self, path: Any, params: Mapping[str, Any], context: RunContext,
-             photo: str | None = None) -> ImageResult:  # fmt: skip
+    def make(
+        self, path: Any, params: Mapping[str, Any], context: RunContext, photo: str | None = None
+    ) -> ImageResult:
         """One background job: cut, lay out, build the background, composite. ``photo``
         (the file's sha256; hashed here when not given) keys the cut's stored features."""
         kind = str(params.get("kind", ""))
@@ -157,10 +173,11 @@ class BackgroundOperation:
         image = load_rgb(path)
         context.progress(0.05, None)
         cut = self.cutter.cut(
-            _with_alpha(path) or image, candidate=int(params.get("candidate", 0) or 0),
+            _with_alpha(path) or image,
+            candidate=int(params.get("candidate", 0) or 0),
             cache_key=photo or _sha_or_none(path) or str(path),
             cancelled=context.cancelled,
-        )  # fmt: skip
+        )
         if context.cancelled():
             raise JobCancelled("cancelled after the cut")
         context.progress(0.3, None)
@@ -169,10 +186,13 @@ class BackgroundOperation:
         if card is not None:
             rgba = place(rgba, card)
         facts: dict[str, Any] = {
-            "kind": kind, "candidate": cut.candidate, "candidates": cut.candidates,
-            "source": cut.source, "foreground_share": round(float(cut.foreground_share), 4),
+            "kind": kind,
+            "candidate": cut.candidate,
+            "candidates": cut.candidates,
+            "source": cut.source,
+            "foreground_share": round(float(cut.foreground_share), 4),
             "cut_s": round(cut_s, 3),
-        }  # fmt: skip
+        }
         if ratio:
             facts["card"] = str(ratio)
         seed = int(params.get("seed", 0) or 0)
@@ -188,8 +208,14 @@ class BackgroundOperation:
         context.progress(1.0, None)
         return ImageResult(result, facts, document=kind == "transparent" or bool(ratio))
 
-    def _background(self, kind: str, params: Mapping[str, Any], size: tuple[int, int],
-                    seed: int, facts: dict[str, Any]) -> Image.Image:  # fmt: skip
+    def _background(
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        size: tuple[int, int],
+        seed: int,
+        facts: dict[str, Any],
+    ) -> Image.Image:
         if kind == "colour":
             colour = normalise_hex(str(params.get("value", "")))
             if colour is None:
@@ -239,8 +265,10 @@ class BackgroundOperation:
         width, height = size
         scale = (side or self.work_side or 512) / max(width, height)
         step = max(8, multiple)
-        return (max(step, round(width * scale / step) * step),
-                max(step, round(height * scale / step) * step))  # fmt: skip
+        return (
+            max(step, round(width * scale / step) * step),
+            max(step, round(height * scale / step) * step),
+        )
 
     def _check_painter(self, params: Mapping[str, Any]) -> None:
         if self.painter is None:
@@ -251,9 +279,14 @@ class BackgroundOperation:
             raise BadBackground("a generated background needs a prompt")
 
     def _painted(
-        self, rgba: Image.Image, photo: Image.Image, params: Mapping[str, Any], seed: int,
-        facts: dict[str, Any], context: RunContext,
-    ) -> Image.Image:  # fmt: skip
+        self,
+        rgba: Image.Image,
+        photo: Image.Image,
+        params: Mapping[str, Any],
+        seed: int,
+        facts: dict[str, Any],
+        context: RunContext,
+    ) -> Image.Image:
         """Repaint everything but the (slightly dilated) object at a working size, fill the
         thin ring around the object from the new scene, scale up, put the object back."""
         assert self.painter is not None  # _check_painter ran before the cut
@@ -274,9 +307,14 @@ class BackgroundOperation:
             context.progress(0.3 + 0.65 * done / max(total, 1), f"step {done}/{total}")
 
         painted = self.painter.paint(
-            work, mask, self._prompt_for_model(prompt, facts), seed=seed, steps=steps,
-            progress=step, cancelled=context.cancelled,
-        )  # fmt: skip
+            work,
+            mask,
+            self._prompt_for_model(prompt, facts),
+            seed=seed,
+            steps=steps,
+            progress=step,
+            cancelled=context.cancelled,
+        )
         facts["paint_s"] = round(painted.seconds, 3)
         scene = fill_outward(np.asarray(painted.image, dtype=np.float32), ~keep)
         scene_image = Image.fromarray(np.clip(scene + 0.5, 0, 255).astype(np.uint8), "RGB")

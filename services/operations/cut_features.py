@@ -62,14 +62,15 @@ class CutFeatures:
 
         half = embedding.features.detach().to("cpu", torch.float16).numpy()
         sizes = np.array([*embedding.original_size, *embedding.input_size], np.int64)
-        self.store.save(self.photo, "sam", self.sam, "embedding",
-                        {"features": half, "sizes": sizes})  # fmt: skip
+        self.store.save(
+            self.photo, "sam", self.sam, "embedding", {"features": half, "sizes": sizes}
+        )
         rounded = torch.from_numpy(half.astype(np.float32)).to(embedding.features.device)
-        return SamEmbedding(rounded, embedding.original_size, embedding.input_size,
-                            embedding.seconds)  # fmt: skip
+        return SamEmbedding(
+            rounded, embedding.original_size, embedding.input_size, embedding.seconds
+        )
 
-    def load_candidates(self, size: tuple[int, int]
-                        ) -> tuple[tuple[np.ndarray, ...], str] | None:  # fmt: skip
+    def load_candidates(self, size: tuple[int, int]) -> tuple[tuple[np.ndarray, ...], str] | None:
         found = self.store.load(self.photo, "cutter", self.cut, "candidates")
         if found is None:
             return None
@@ -82,13 +83,19 @@ class CutFeatures:
             return None
         return tuple(a.astype(np.float32) for a in stack), source
 
-    def save_candidates(self, candidates: tuple[np.ndarray, ...], source: str
-                        ) -> tuple[np.ndarray, ...]:  # fmt: skip
+    def save_candidates(
+        self, candidates: tuple[np.ndarray, ...], source: str
+    ) -> tuple[np.ndarray, ...]:
         """Stored compressed (mostly 0 and 1); returns them as a later job reads them."""
         stack = np.stack(candidates).astype(np.float16)
-        self.store.save(self.photo, "cutter", self.cut, "candidates",
-                        {"candidates": stack, "source": np.array(source)},
-                        compress=True)  # fmt: skip
+        self.store.save(
+            self.photo,
+            "cutter",
+            self.cut,
+            "candidates",
+            {"candidates": stack, "source": np.array(source)},
+            compress=True,
+        )
         return tuple(a.astype(np.float32) for a in stack)
 
     def _bad(self, model: str, revision: str, what: str) -> None:

@@ -72,8 +72,13 @@ class _Analysis:
 class ObjectCutter:
     """Which object, and its mask. Models load lazily; each part is optional."""
 
-    def __init__(self, weights_dir: Path, device: str = "cpu", sam_variant: str | None = None,
-                 features: FeatureStore | None = None):  # fmt: skip
+    def __init__(
+        self,
+        weights_dir: Path,
+        device: str = "cpu",
+        sam_variant: str | None = None,
+        features: FeatureStore | None = None,
+    ):
         self.weights_dir = Path(weights_dir)
         self.device = device
         self.features = features
@@ -137,8 +142,7 @@ class ObjectCutter:
             stored = disk.load_candidates(work.size) if disk is not None else None
             analysis = _Analysis(*stored) if stored is not None else None
             if analysis is None:
-                analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check,
-                                         disk)  # fmt: skip
+                analysis = self._analyse(work, hint, key, has_isnet, has_sam, timings, check, disk)
                 if disk is not None:
                     rounded = disk.save_candidates(analysis.candidates, analysis.source)
                     analysis = _Analysis(rounded, analysis.source)
@@ -299,8 +303,14 @@ class ObjectCutter:
         source = "sam-auto" + (":largest-is-background" if rule != "scored" else "")
         return _Analysis(candidates, source + note)
 
-    def _disk(self, photo: str | None, work: Image.Image, hint: np.ndarray | None,
-              has_isnet: bool, has_sam: bool) -> CutFeatures | None:  # fmt: skip
+    def _disk(
+        self,
+        photo: str | None,
+        work: Image.Image,
+        hint: np.ndarray | None,
+        has_isnet: bool,
+        has_sam: bool,
+    ) -> CutFeatures | None:
         """The stored features of this photo, when there is a store and a sha256 key."""
         store = self.features
         if store is None or photo is None or store.folder(photo) is None:
@@ -310,16 +320,22 @@ class ObjectCutter:
         if has_sam:
             found = self.sam.checkpoint()
             checkpoint = found[0].name if found else ""
-            sam = feature_tag(folder_revision(self.sam.model_dir), checkpoint, self.device,
-                              self.sam.fp16, work.size)  # fmt: skip
+            sam = feature_tag(
+                folder_revision(self.sam.model_dir),
+                checkpoint,
+                self.device,
+                self.sam.fp16,
+                work.size,
+            )
         cut = feature_tag(isnet if has_isnet else "none", sam, hint is not None, CUT_VERSION)
         return CutFeatures(store, photo, isnet, sam, cut)
 
 
 def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:
     alphas = [M.clean_alpha(saliency)]
-    alphas.extend(M.clean_alpha(np.where(part, saliency, 0.0)) for part in
-                  M.saliency_components(saliency))  # fmt: skip
+    alphas.extend(
+        M.clean_alpha(np.where(part, saliency, 0.0)) for part in M.saliency_components(saliency)
+    )
     return _distinct_alphas(alphas) or (alphas[0],)
 
 

@@ -66,9 +66,13 @@ class DescribeOperation:
     max_side = 1024
 
     def __init__(
-        self, captioner: Captioner, tagger: ClipTagger, translators: Translators,
-        missing: Callable[[list[str]], list[str]], gpt: GptCopywriter | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        captioner: Captioner,
+        tagger: ClipTagger,
+        translators: Translators,
+        missing: Callable[[list[str]], list[str]],
+        gpt: GptCopywriter | None = None,
+    ) -> None:
         self.captioner = captioner
         self.tagger = tagger
         self.translators = translators
@@ -97,15 +101,20 @@ class DescribeOperation:
         (the local fallback) is not cached: ``DescriptionResult.cacheable``."""
         domain, variant = self._options(params)
         identity: dict[str, Any] = {
-            "domain": domain, "variant": variant, "models": self.needed_models(),
+            "domain": domain,
+            "variant": variant,
+            "models": self.needed_models(),
             "vocabulary": file_digest(DEFAULT_DIRECTORY / f"{domain}.tsv"),
-        }  # fmt: skip
+        }
         if self.gpt is None:
             identity["templates"] = file_digest(TEMPLATES_PATH)
         else:
             client = getattr(self.gpt, "_client", None)
-            identity["gpt"] = [self.gpt.model, self.gpt.language,
-                               str(getattr(client, "base_url", ""))]  # fmt: skip
+            identity["gpt"] = [
+                self.gpt.model,
+                self.gpt.language,
+                str(getattr(client, "base_url", "")),
+            ]
         return identity
 
     def warm_up(self) -> None:
@@ -149,8 +158,9 @@ class DescribeOperation:
             outcomes[index] = result
         return outcomes
 
-    def local(self, prepared: Sequence[Prepared], path: str, context: RunContext | None = None
-              ) -> list[DescriptionResult]:  # fmt: skip
+    def local(
+        self, prepared: Sequence[Prepared], path: str, context: RunContext | None = None
+    ) -> list[DescriptionResult]:
         """Caption all photos in one batch, write English, translate every field in one."""
         captions = self.captioner.caption([p.image for p in prepared])
         if context is not None:
@@ -170,15 +180,16 @@ class DescribeOperation:
         fields = [field for copy in copies for field in copy.fields()]
         # a field the model returned empty keeps its English: never an empty line
         translated = iter(
-            ru or en for ru, en in zip(self.translators.to_russian_many(fields), fields,
-                                       strict=True)
-        )  # fmt: skip
+            ru or en
+            for ru, en in zip(self.translators.to_russian_many(fields), fields, strict=True)
+        )
         return [Copy.from_fields([next(translated) for _ in c.fields()]) for c in copies]
 
     # ---- on the event loop
 
-    async def finish(self, request: JobRequest, outcome: Outcome, context: FinishContext
-                     ) -> Outcome:  # fmt: skip
+    async def finish(
+        self, request: JobRequest, outcome: Outcome, context: FinishContext
+    ) -> Outcome:
         if not isinstance(outcome, PendingGpt) or self.gpt is None:
             return outcome
         prepared = outcome.prepared
@@ -198,22 +209,41 @@ class DescribeOperation:
         return _result(prepared, russian, reply.english, "gpt", tags=tags)
 
 
-def _prepare(domain: str, variant: int, seed: str, image: Image.Image, tags: TagResult
-             ) -> Prepared:  # fmt: skip
+def _prepare(
+    domain: str, variant: int, seed: str, image: Image.Image, tags: TagResult
+) -> Prepared:
     return Prepared(
-        domain=domain, variant=variant, seed=seed, image=image,
+        domain=domain,
+        variant=variant,
+        seed=seed,
+        image=image,
         items=tuple(tag.en for tag in tags.tags),
         attributes=tuple((tag.group, tag.en) for tag in tags.attributes),
-    )  # fmt: skip
+    )
 
 
-def _result(item: Prepared, russian: Copy, english: Copy, path: str, *, template: str = "",
-            caption: str = "", tags: tuple[str, ...] = ()) -> DescriptionResult:  # fmt: skip
+def _result(
+    item: Prepared,
+    russian: Copy,
+    english: Copy,
+    path: str,
+    *,
+    template: str = "",
+    caption: str = "",
+    tags: tuple[str, ...] = (),
+) -> DescriptionResult:
     return DescriptionResult(
-        domain=item.domain, title=russian.title, benefits=russian.benefits,
-        closing=russian.closing, english=english, path=path, variant=item.variant,
-        template=template, caption=caption, tags=tuple(tags),
-    )  # fmt: skip
+        domain=item.domain,
+        title=russian.title,
+        benefits=russian.benefits,
+        closing=russian.closing,
+        english=english,
+        path=path,
+        variant=item.variant,
+        template=template,
+        caption=caption,
+        tags=tuple(tags),
+    )
 
 
 def _jpeg_b64(image: Image.Image) -> str:

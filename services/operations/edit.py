@@ -81,9 +81,13 @@ class EditOperation:
     lanes = (LANE_DIFFUSION,)
 
     def __init__(
-        self, name: str, editor: Pix2PixEditor, missing: Callable[[], list[str]],
-        defaults: EditDefaults | None = None, translate_to_english: Translate | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        name: str,
+        editor: Pix2PixEditor,
+        missing: Callable[[], list[str]],
+        defaults: EditDefaults | None = None,
+        translate_to_english: Translate | None = None,
+    ) -> None:
         self.name = name
         self.editor = editor
         self._missing = missing
@@ -121,9 +125,10 @@ class EditOperation:
             image_guidance=(
                 preset.image_guidance if preset and preset.image_guidance else d.image_guidance
             ),
-            keep_structure=preset.keep_structure if preset else bool(
-                params.get("keep_structure", True)),
-        )  # fmt: skip
+            keep_structure=preset.keep_structure
+            if preset
+            else bool(params.get("keep_structure", True)),
+        )
 
     def lane(self, request: JobRequest) -> str:
         return LANE_DIFFUSION
@@ -151,8 +156,12 @@ class EditOperation:
         models = ["pix2pix"]
         if self.translate_to_english is not None and _CYRILLIC.search(plan.instruction):
             models.append("opus-mt-ru-en")
-        return {"plan": asdict(plan), "seed": _seed(params), "max_side": self.defaults.max_side,
-                "models": models}  # fmt: skip
+        return {
+            "plan": asdict(plan),
+            "seed": _seed(params),
+            "max_side": self.defaults.max_side,
+            "models": models,
+        }
 
     def english(self, instruction: str) -> str:
         """The instruction in English: translated when it is Russian and a translator exists."""
@@ -183,8 +192,9 @@ class EditOperation:
         seeds = {i: _seed(requests[i].params) for i in indices}
         context.progress(0.02, None)
         try:
-            edited = self._edit([originals[i] for i in indices], prompt,
-                                [seeds[i] for i in indices], plan, context)  # fmt: skip
+            edited = self._edit(
+                [originals[i] for i in indices], prompt, [seeds[i] for i in indices], plan, context
+            )
             pairs: list[tuple[int, Outcome]] = list(zip(indices, edited, strict=True))
         except JobCancelled:
             raise
@@ -195,8 +205,9 @@ class EditOperation:
                 raise
             # One bad input must not fail its neighbours: run them one by one.
             log.exception("edit batch of %d failed; running each alone", len(indices))
-            pairs = [(i, self._alone(originals[i], prompt, seeds[i], plan, context))
-                     for i in indices]  # fmt: skip
+            pairs = [
+                (i, self._alone(originals[i], prompt, seeds[i], plan, context)) for i in indices
+            ]
         for index, output in pairs:
             if isinstance(output, BaseException):
                 outcomes[index] = output
@@ -205,16 +216,29 @@ class EditOperation:
         context.progress(1.0, None)
         return outcomes
 
-    def _edit(self, images: list[Image.Image], prompt: str, seeds: list[int], plan: Plan,
-              context: RunContext) -> list[EditOutput]:  # fmt: skip
+    def _edit(
+        self,
+        images: list[Image.Image],
+        prompt: str,
+        seeds: list[int],
+        plan: Plan,
+        context: RunContext,
+    ) -> list[EditOutput]:
         return self.editor.edit(
-            images, prompt, seeds, steps=plan.steps, guidance=plan.guidance,
-            image_guidance=plan.image_guidance, max_side=self.defaults.max_side,
-            progress=context.progress, cancelled=context.cancelled,
-        )  # fmt: skip
+            images,
+            prompt,
+            seeds,
+            steps=plan.steps,
+            guidance=plan.guidance,
+            image_guidance=plan.image_guidance,
+            max_side=self.defaults.max_side,
+            progress=context.progress,
+            cancelled=context.cancelled,
+        )
 
-    def _alone(self, image: Image.Image, prompt: str, seed: int, plan: Plan,
-               context: RunContext) -> Outcome:  # fmt: skip
+    def _alone(
+        self, image: Image.Image, prompt: str, seed: int, plan: Plan, context: RunContext
+    ) -> Outcome:
         try:
             return self._edit([image], prompt, [seed], plan, context)[0]
         except JobCancelled:
@@ -222,8 +246,9 @@ class EditOperation:
         except Exception as exc:
             return exc
 
-    def _result(self, original: Image.Image, output: EditOutput, plan: Plan, prompt: str
-                ) -> ImageResult:  # fmt: skip
+    def _result(
+        self, original: Image.Image, output: EditOutput, plan: Plan, prompt: str
+    ) -> ImageResult:
         started = time.perf_counter()
         kept = (structure.keep_structure if plan.keep_structure else structure.full_frame)(
             original, output.working_input, output.image

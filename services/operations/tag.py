@@ -51,9 +51,12 @@ class TagOperation:
         """Deterministic: the options, the vocabulary's content and the CLIP weights."""
         domain, top_k, min_probability = self._options(params)
         return {
-            "domain": domain, "top_k": top_k, "min_probability": min_probability,
-            "vocabulary": file_digest(DEFAULT_DIRECTORY / f"{domain}.tsv"), "models": ["clip"],
-        }  # fmt: skip
+            "domain": domain,
+            "top_k": top_k,
+            "min_probability": min_probability,
+            "vocabulary": file_digest(DEFAULT_DIRECTORY / f"{domain}.tsv"),
+            "models": ["clip"],
+        }
 
     def warm_up(self) -> None:
         self.tagger.prepare(DOMAINS)

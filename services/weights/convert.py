@@ -124,7 +124,7 @@ def convert(weights_dir: Path, names: Iterable[str] | None = None) -> list[Conve
         unknown = [n for n in wanted if n not in CONVERTIBLE]
         if unknown:
             raise ValueError(f"cannot convert {', '.join(unknown)}; convertible: "
-                             f"{', '.join(CONVERTIBLE)}")  # fmt: skip
+                             f"{', '.join(CONVERTIBLE)}")
     done = []
     for name in wanted if wanted is not None else list(CONVERTIBLE):
         source = model_dir(weights_dir, name)
@@ -158,11 +158,11 @@ def convert_one(source: Path, dest: Path, name: str) -> Conversion:
         shutil.rmtree(dest)
     staging.rename(dest)
     return Conversion(name, dest, runtime, bool(check["passed"]), check["summary"],
-                      time.perf_counter() - started)  # fmt: skip
+                      time.perf_counter() - started)
 
 
 def _steps(runtime: str) -> tuple[Callable[[Path, Path], dict[str, Any]],
-                                  Callable[[Path, Path], dict[str, Any]]]:  # fmt: skip
+                                  Callable[[Path, Path], dict[str, Any]]]:
     if runtime == "ctranslate2":
         from services.weights.convert_marian import check_marian, convert_marian
 
@@ -173,18 +173,18 @@ def _steps(runtime: str) -> tuple[Callable[[Path, Path], dict[str, Any]],
 
 
 def _write_record(folder: Path, source: Path, name: str, runtime: str,
-                  details: dict[str, Any], check: dict[str, Any]) -> None:  # fmt: skip
+                  details: dict[str, Any], check: dict[str, Any]) -> None:
     from services.weights.npm import sha256_file
 
     files = {p.name: sha256_file(p) for p in sorted(folder.iterdir())
-             if p.is_file() and p.name != RECORD}  # fmt: skip
+             if p.is_file() and p.name != RECORD}
     weights = {f: sha256_file(source / f) for f in _SOURCE_WEIGHTS if (source / f).is_file()}
     record = {
         "name": name,
         "runtime": runtime,
         **details,  # converter, versions
         "source": {"folder": source.name, "identity": source_identity(source),
-                   "weights_sha256": weights},  # fmt: skip
+                   "weights_sha256": weights},
         "files": files,
         "passed": bool(check["passed"]),
         "summary": check["summary"],

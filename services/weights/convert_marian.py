@@ -51,7 +51,7 @@ def convert_marian(source: Path, dest: Path) -> dict[str, Any]:
     return {
         "converter": "ctranslate2.converters.TransformersConverter",
         "versions": {"ctranslate2": ctranslate2.__version__,
-                     "transformers": transformers.__version__},  # fmt: skip
+                     "transformers": transformers.__version__},
         "compute_type": "float32",
     }
 
@@ -81,7 +81,7 @@ def check_marian(source: Path, dest: Path) -> dict[str, Any]:
     summary = (f"greedy {figures['greedy']['identical']}/{len(probes)}, beam {BEAMS} "
                f"{figures['beam']['identical']}/{len(probes)} probes token-identical "
                f"(token agreement {figures['greedy']['agreement']:.3f} / "
-               f"{figures['beam']['agreement']:.3f})")  # fmt: skip
+               f"{figures['beam']['agreement']:.3f})")
     return {
         "passed": passed,
         "summary": summary,
@@ -105,7 +105,7 @@ def _transformers_ids(source: Path, probes: list[str]) -> dict[str, list[list[in
     for mode, beams in (("greedy", 1), ("beam", BEAMS)):
         with torch.inference_mode():
             rows = model.generate(**inputs, num_beams=beams, max_new_tokens=PROBE_TOKENS,
-                                  do_sample=False, forced_eos_token_id=None)  # fmt: skip
+                                  do_sample=False, forced_eos_token_id=None)
         ids = []
         for row in rows.tolist():
             row = row[1:]  # the decoder start token

@@ -44,13 +44,13 @@ def tiny_inpaint(folder: Path, seed: int) -> None:
             attention_head_dim=4,
             down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
             up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        )  # fmt: skip
+        )
         vae = AutoencoderKL(
             in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32),
             layers_per_block=1, norm_num_groups=8, sample_size=32,
             down_block_types=("DownEncoderBlock2D", "DownEncoderBlock2D"),
             up_block_types=("UpDecoderBlock2D", "UpDecoderBlock2D"),
-        )  # fmt: skip
+        )
         text_encoder = CLIPTextModel(
             CLIPTextConfig(
                 vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32,
@@ -58,11 +58,11 @@ def tiny_inpaint(folder: Path, seed: int) -> None:
                 projection_dim=16, bos_token_id=tokenizer.bos_token_id,
                 eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
             )
-        )  # fmt: skip
+        )
     scheduler = PNDMScheduler(skip_prk_steps=True, steps_offset=1)
     pipe = StableDiffusionInpaintPipeline(
         vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet.eval(),
         scheduler=scheduler, safety_checker=None, feature_extractor=None,
         requires_safety_checker=False,
-    )  # fmt: skip
+    )
     pipe.save_pretrained(folder, safe_serialization=True)

@@ -19,12 +19,12 @@ _NOUNS = (
     ("chair", "стул"), ("table", "стол"), ("bed", "кровать"), ("room", "номер"),
     ("shoe", "туфля"), ("watch", "часы"), ("phone", "телефон"), ("jacket", "куртка"),
     ("sofa", "диван"), ("window", "окно"), ("balcony", "балкон"), ("pillow", "подушка"),
-)  # fmt: skip
+)
 _ADJECTIVES = (
     ("red", "красный"), ("white", "белый"), ("black", "чёрный"), ("soft", "мягкий"),
     ("new", "новый"), ("large", "большой"), ("small", "маленький"), ("wooden", "деревянный"),
     ("cosy", "уютный"), ("bright", "светлый"), ("modern", "современный"), ("quiet", "тихий"),
-)  # fmt: skip
+)
 _FRAMES = (
     ("This {a} {n} is ready for you.", "Этот {a} {n} готов для вас."),
     ("A {a} {n} for every day.", "{A} {n} на каждый день."),
@@ -32,7 +32,7 @@ _FRAMES = (
     ("The {n} is {a} and practical.", "{N} {a} и практичный."),
     ("Make a gift: a {a} {n}.", "Сделайте подарок: {a} {n}."),
     ("Size 42, weight 1.5 kg, 30 cm.", "Размер 42, вес 1,5 кг, 30 см."),
-)  # fmt: skip
+)
 
 
 def training_lines() -> tuple[list[str], list[str]]:
@@ -62,7 +62,7 @@ def _spm(language: str) -> bytes:
         # Marian's vocab.json owns the special ids; spm only cuts text into pieces.
         unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
         minloglevel=2,
-    )  # fmt: skip
+    )
     return model.getvalue()
 
 

@@ -30,7 +30,7 @@ def fetch_url_files(spec: ModelSpec, variant: Variant, folder: Path, timeout: fl
         shutil.rmtree(folder)  # tiny weights (and their sam_config.json) must not shadow these
     folder.mkdir(parents=True, exist_ok=True)
     fields = {"tiny": False, "name": spec.name, "kind": spec.kind,
-              "repo_id": variant.repo_id, "revision": variant.revision}  # fmt: skip
+              "repo_id": variant.repo_id, "revision": variant.revision}
     write_marker(folder, **fields, complete=False)
     hashes = {}
     for file in variant.files:
@@ -55,7 +55,7 @@ def fetch_url_files(spec: ModelSpec, variant: Variant, folder: Path, timeout: fl
         if digest.hexdigest() != source.sha256 or (source.size and size != source.size):
             partial.unlink(missing_ok=True)
             raise fail(f"{file} is sha256 {digest.hexdigest()} ({size} bytes); "
-                       f"the manifest pins {source.sha256} ({source.size} bytes)")  # fmt: skip
+                       f"the manifest pins {source.sha256} ({source.size} bytes)")
         partial.replace(folder / file)
         hashes[file] = source.sha256
     write_marker(folder, **fields, complete=True, files=list(variant.files), sha256=hashes)

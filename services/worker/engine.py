@@ -101,9 +101,14 @@ class Engine:
         return next(self._ids)
 
     async def run_batch(
-        self, batch_id: int, op: str, requests: Sequence[JobRequest], job_ids: Sequence[int],
-        lane: str, on_progress: OnProgress | None = None,
-    ) -> list[Any]:  # fmt: skip
+        self,
+        batch_id: int,
+        op: str,
+        requests: Sequence[JobRequest],
+        job_ids: Sequence[int],
+        lane: str,
+        on_progress: OnProgress | None = None,
+    ) -> list[Any]:
         """One outcome per request (a result or the exception that request failed with)."""
         future = self._track(("batch", batch_id), on_progress, len(requests))
         self._send(RunBatch(batch_id, op, tuple(requests), tuple(job_ids), lane))
@@ -125,8 +130,9 @@ class Engine:
 
     # ---- events, on the event loop
 
-    def _track(self, key: tuple[str, int], on_progress: OnProgress | None = None,
-               size: int = 1) -> asyncio.Future[Any]:  # fmt: skip
+    def _track(
+        self, key: tuple[str, int], on_progress: OnProgress | None = None, size: int = 1
+    ) -> asyncio.Future[Any]:
         assert self._loop is not None, "start() the engine first"
         future = self._loop.create_future()
         self._pending[key] = _Pending(future, on_progress, size)

@@ -76,9 +76,11 @@ class ProcessEngine(Engine):
         self._generation += 1
         self.process, self._conn = process, parent
         threading.Thread(
-            target=self._read, args=(parent, self._generation), name="worker-events",
+            target=self._read,
+            args=(parent, self._generation),
+            name="worker-events",
             daemon=True,
-        ).start()  # fmt: skip
+        ).start()
         log.info("model worker process %s started", process.pid)
         if self._warm:
             self._send(WarmUp(self._warm))

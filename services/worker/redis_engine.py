@@ -74,8 +74,9 @@ SWEEP_S = 600.0  # SHARED_DIR is swept this often
 class RedisEngine(Engine):
     kind = "redis"
 
-    def __init__(self, url: str, *, visibility_s: float = 60.0,
-                 shared_dir: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, url: str, *, visibility_s: float = 60.0, shared_dir: Path | None = None
+    ) -> None:
         super().__init__()
         self.url = url
         self.shared_dir = shared_dir  # SHARED_DIR: photos and result images go through it
@@ -104,8 +105,9 @@ class RedisEngine(Engine):
         for broker in self.brokers.values():
             await broker.startup()  # declares the consumer group: jobs wait for workers
         channel = bot_channel(self.bot)
-        notices = listen_forever(self.redis, channel, self._notice,
-                                 first=await subscribe(self.redis, channel))  # fmt: skip
+        notices = listen_forever(
+            self.redis, channel, self._notice, first=await subscribe(self.redis, channel)
+        )
         self._tasks = [
             asyncio.create_task(notices, name="vitrina-redis-notices"),
             asyncio.create_task(self._poll_results(), name="vitrina-redis-poll"),
@@ -196,8 +198,10 @@ class RedisEngine(Engine):
         orders = [o for key, o in self._orders.items() if key in self._pending]
         self._orders = {self._key(o): o for o in orders}
         if orders:
-            log.warning("Redis lost this bot's state (restarted empty?): sending %d orders "
-                        "again", len(orders))  # fmt: skip
+            log.warning(
+                "Redis lost this bot's state (restarted empty?): sending %d orders again",
+                len(orders),
+            )
         for order in orders:
             self._start_sending(self._kick(order))
 
@@ -222,8 +226,10 @@ class RedisEngine(Engine):
 
     def _fleet(self) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
         """Who serves what: what `capacity` and `admits` decide on."""
-        return [(str(w.get("id")), tuple(w.get("ops", ())), tuple(w.get("lanes", ())))
-                for w in self.live_workers]  # fmt: skip
+        return [
+            (str(w.get("id")), tuple(w.get("ops", ())), tuple(w.get("lanes", ())))
+            for w in self.live_workers
+        ]
 
     # ---- orders
 

@@ -80,14 +80,21 @@ class WorkerLiveness:
         free = await asyncio.to_thread(free_device_memory, self.device)
         missing = {op: self.operations[op].missing_weights() for op in sorted(self.ops)}
         state = {
-            "missing": missing, "models": await asyncio.to_thread(self._models),
+            "missing": missing,
+            "models": await asyncio.to_thread(self._models),
             "identity": self.identity,
-            "id": self.id, "device": self.device, "ops": sorted(self.ops),
+            "id": self.id,
+            "device": self.device,
+            "ops": sorted(self.ops),
             "lanes": list(self.lanes),
-            "served": self.served, "busy": self.busy, "free_bytes": free, "at": time.time(),
-        }  # fmt: skip
-        await self.redis.set(worker_key(self.id), json.dumps(state),
-                             ex=max(2, int(interval * 3 + 1)))  # fmt: skip
+            "served": self.served,
+            "busy": self.busy,
+            "free_bytes": free,
+            "at": time.time(),
+        }
+        await self.redis.set(
+            worker_key(self.id), json.dumps(state), ex=max(2, int(interval * 3 + 1))
+        )
         await self._cancel_orphans()
         for lane, broker in self.brokers.items():  # keep what we hold from being reclaimed
             pending = await self.redis.xpending_range(
@@ -95,8 +102,9 @@ class WorkerLiveness:
             )
             ids = [entry["message_id"] for entry in pending]
             if ids:
-                await self.redis.xclaim(stream(lane), GROUP, broker.consumer_name, 0, ids,
-                                        justid=True)  # fmt: skip
+                await self.redis.xclaim(
+                    stream(lane), GROUP, broker.consumer_name, 0, ids, justid=True
+                )
             elif await self._orphans(lane):
                 # taskiq-redis reclaims (XAUTOCLAIM) only right after its XREADGROUP got a
                 # new message: a no-op message wakes a free worker's reader up to do it.
@@ -154,10 +162,11 @@ class WorkerLiveness:
     async def _others_serving(self, payload: RemoteOrder) -> int:
         """Live workers besides this one that serve the order's op in its lane."""
         return sum(
-            state.get("id") != self.id and payload.op in state.get("ops", ())
+            state.get("id") != self.id
+            and payload.op in state.get("ops", ())
             and payload.lane in state.get("lanes", ())
             for state in await live_worker_states(self.redis)
-        )  # fmt: skip
+        )
 
 
 async def ping() -> None:

@@ -64,8 +64,10 @@ MAX_REQUEUES = 2000  # the guard against two workers refusing one job to each ot
 def connection_options() -> dict[str, Any]:
     """For every Redis client here: a command that meets a dropped connection (Redis
     restarted, a network blip) reconnects and is retried instead of failing its job."""
-    return {"retry": Retry(ExponentialBackoff(cap=2.0, base=0.1), 6),
-            "retry_on_error": [RedisConnectionError, RedisTimeoutError]}  # fmt: skip
+    return {
+        "retry": Retry(ExponentialBackoff(cap=2.0, base=0.1), 6),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+    }
 
 
 def client(url: str) -> aioredis.Redis:
@@ -88,9 +90,12 @@ async def subscribe(client: aioredis.Redis, channel: str) -> Any:
     return pubsub
 
 
-async def listen_forever(client: aioredis.Redis, channel: str,
-                         handle: Callable[[bytes], Awaitable[None]], first: Any = None,
-                         ) -> None:  # fmt: skip
+async def listen_forever(
+    client: aioredis.Redis,
+    channel: str,
+    handle: Callable[[bytes], Awaitable[None]],
+    first: Any = None,
+) -> None:
     """Hand every message on `channel` to `handle`, subscribing again whenever Redis is
     lost (a pub/sub does not survive a reconnect; `first`: one already subscribed)."""
     pubsub, pause = first, 0.5
@@ -196,8 +201,14 @@ class Notice:
     worker: str = ""
 
 
-def make_broker(url: str, lane: str, *, visibility_s: float, consumer: str | None = None,
-                xread_block_ms: int = 1000) -> RedisStreamBroker:  # fmt: skip
+def make_broker(
+    url: str,
+    lane: str,
+    *,
+    visibility_s: float,
+    consumer: str | None = None,
+    xread_block_ms: int = 1000,
+) -> RedisStreamBroker:
     """The lane's broker: ack after completion, one message at a time, reclaim after
     `visibility_s` of silence from the worker holding it."""
     broker = RedisStreamBroker(

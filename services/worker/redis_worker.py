@@ -76,11 +76,18 @@ class RedisWorker(WorkerLiveness):
     """Consumes the lane streams; `await run()` until `stop()`."""
 
     def __init__(
-        self, url: str, operations: Mapping[str, Operation], *, device: str = "cpu",
-        ops: Sequence[str] | None = None, visibility_s: float = 60.0,
-        diffusion_min_free_mb: int = 0, worker_id: str | None = None,
-        identity: Mapping[str, Any] | None = None, shared_dir: Path | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        url: str,
+        operations: Mapping[str, Operation],
+        *,
+        device: str = "cpu",
+        ops: Sequence[str] | None = None,
+        visibility_s: float = 60.0,
+        diffusion_min_free_mb: int = 0,
+        worker_id: str | None = None,
+        identity: Mapping[str, Any] | None = None,
+        shared_dir: Path | None = None,
+    ) -> None:
         self.url = url
         self.operations = operations
         self.ops = set(ops) if ops else set(operations)
@@ -129,8 +136,13 @@ class RedisWorker(WorkerLiveness):
         ]
         cancels = listen_forever(self.redis, CANCEL_CHANNEL, self._cancel)
         side = [asyncio.create_task(self._heartbeat()), asyncio.create_task(cancels)]
-        log.info("worker %s serving %s on %s (%s)", self.id, sorted(self.ops), self.device,
-                 redacted(self.url))  # fmt: skip
+        log.info(
+            "worker %s serving %s on %s (%s)",
+            self.id,
+            sorted(self.ops),
+            self.device,
+            redacted(self.url),
+        )
         try:
             await self._finish.wait()
             await asyncio.gather(*receivers, return_exceptions=True)
@@ -188,9 +200,14 @@ class RedisWorker(WorkerLiveness):
             count = int(context.message.labels.get("X-Taskiq-requeue", 0))
             others = await self._others_serving(payload)
             if count < (MAX_REQUEUES if others else MAX_REFUSALS):
-                log.log(logging.INFO if count == 0 else logging.DEBUG,
-                        "refused %s %s (%d others serve it): %s", payload.kind, payload.op,
-                        others, refusal)  # fmt: skip
+                log.log(
+                    logging.INFO if count == 0 else logging.DEBUG,
+                    "refused %s %s (%d others serve it): %s",
+                    payload.kind,
+                    payload.op,
+                    others,
+                    refusal,
+                )
                 await asyncio.sleep(REFUSAL_PAUSE_S)  # one that can take it gets there first
                 await context.requeue()  # raises NoResultError: acked, queued again
             await self._store_error(payload, ServiceError(f"no worker can run it: {refusal}"))
@@ -319,8 +336,9 @@ class RedisWorker(WorkerLiveness):
         if isinstance(event, Progress):
             payload = self._local.get(("batch", event.batch_id))
             if payload is not None:
-                notice = Notice("progress", "batch", payload.number, event.fraction, event.note,
-                                self.id)  # fmt: skip
+                notice = Notice(
+                    "progress", "batch", payload.number, event.fraction, event.note, self.id
+                )
                 asyncio.ensure_future(self.redis.publish(bot_channel(payload.bot), pack(notice)))
             return
         key = ("batch", event.batch_id) if isinstance(event, BatchDone) else None
