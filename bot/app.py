@@ -24,52 +24,14 @@ from bot.settings import Settings
 from bot.storage import Storage
 from handlers import get_routers
 from handlers.errors import on_error
-from services.device import resolve_device
-from services.layer import ModelServices, ServiceConfig
+from services.layer import ModelServices
 from services.weights import tiny_models
 
 log = logging.getLogger("vitrina.bot")
 
 
 def build_services(settings: Settings, *, preload: bool = False) -> ModelServices:
-    return ModelServices(service_config(settings, preload=preload))
-
-
-def service_config(settings: Settings, *, preload: bool = False) -> ServiceConfig:
-    """What the services need from the settings (the bot's and `vitrina worker`'s)."""
-    return ServiceConfig(
-        weights_dir=settings.weights_dir,
-        device=resolve_device(settings.device),
-        queue_max_size=settings.queue_max_size,
-        queue_max_per_user=settings.queue_max_per_user,
-        tag_top_k=settings.tag_top_k,
-        tag_min_probability=settings.tag_min_probability,
-        background_steps=settings.background_steps,
-        sam_model=settings.sam_model,
-        preload=preload,
-        max_pixels=settings.max_pixels,
-        openai_api_key=settings.openai_api_key.get(),
-        openai_base_url=settings.openai_base_url,
-        openai_model=settings.openai_model,
-        openai_timeout_s=settings.openai_timeout_s,
-        describe_gpt_language=settings.describe_gpt_language,
-        edit_steps=settings.edit_steps,
-        edit_guidance=settings.edit_guidance,
-        edit_image_guidance=settings.edit_image_guidance,
-        edit_max_side=settings.edit_max_side,
-        worker=settings.model_worker,
-        batch_window_ms=settings.batch_window_ms,
-        backend=settings.service_backend,
-        redis_visibility_s=settings.redis_visibility_s,
-        shared_dir=settings.shared_dir,
-        worker_threads=settings.worker_threads,
-        result_cache=settings.result_cache,
-        features_dir=settings.features_dir,
-        gpu_memory_budget_gb=settings.gpu_memory_budget_gb,
-        cpu_memory_budget_gb=settings.cpu_memory_budget_gb,
-        translation_runtime=settings.translation_runtime,
-        clip_runtime=settings.clip_runtime,
-    )
+    return ModelServices(settings.service_config(preload=preload))
 
 
 class Application:

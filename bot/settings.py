@@ -10,10 +10,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
 from services.worker.redis_url import REDIS_SCHEMES, redacted
+
+if TYPE_CHECKING:
+    from services.layer import ServiceConfig
 
 DEFAULT_ENV_FILE = Path("env/.env")
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -118,6 +122,45 @@ class Settings:
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
+
+    def service_config(self, *, preload: bool = False) -> ServiceConfig:
+        """What the services need from the settings (the bot's and `vitrina worker`'s)."""
+        from services.device import resolve_device
+        from services.layer import ServiceConfig
+
+        return ServiceConfig(
+            weights_dir=self.weights_dir,
+            device=resolve_device(self.device),
+            queue_max_size=self.queue_max_size,
+            queue_max_per_user=self.queue_max_per_user,
+            tag_top_k=self.tag_top_k,
+            tag_min_probability=self.tag_min_probability,
+            background_steps=self.background_steps,
+            sam_model=self.sam_model,
+            preload=preload,
+            max_pixels=self.max_pixels,
+            openai_api_key=self.openai_api_key.get(),
+            openai_base_url=self.openai_base_url,
+            openai_model=self.openai_model,
+            openai_timeout_s=self.openai_timeout_s,
+            describe_gpt_language=self.describe_gpt_language,
+            edit_steps=self.edit_steps,
+            edit_guidance=self.edit_guidance,
+            edit_image_guidance=self.edit_image_guidance,
+            edit_max_side=self.edit_max_side,
+            worker=self.model_worker,
+            batch_window_ms=self.batch_window_ms,
+            backend=self.service_backend,
+            redis_visibility_s=self.redis_visibility_s,
+            shared_dir=self.shared_dir,
+            worker_threads=self.worker_threads,
+            result_cache=self.result_cache,
+            features_dir=self.features_dir,
+            gpu_memory_budget_gb=self.gpu_memory_budget_gb,
+            cpu_memory_budget_gb=self.cpu_memory_budget_gb,
+            translation_runtime=self.translation_runtime,
+            clip_runtime=self.clip_runtime,
+        )
 
     def require_bot_token(self) -> str:
         token = self.bot_token.get()

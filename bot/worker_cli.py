@@ -8,7 +8,6 @@ import dataclasses
 import logging
 import signal
 
-from bot.app import service_config
 from bot.settings import Settings, SettingsError
 from services.device import resolve_device
 from services.layer import default_operations, result_identity
@@ -37,7 +36,7 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("vitrina worker needs SERVICE_BACKEND=redis://host:port/db")
     from services.worker.redis_worker import RedisWorker  # taskiq only when used
 
-    config = service_config(settings)
+    config = settings.service_config()
     device = resolve_device(args.device or settings.device)
     config = dataclasses.replace(config, device=device, backend="local")
     operations = default_operations(config)
