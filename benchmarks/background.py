@@ -222,7 +222,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as folder:
             weights = args.weights
             if weights is None:
-                from services.weights import write_tiny
+                from services.conversion import write_tiny
 
                 weights = Path(folder)
                 write_tiny(weights, ["isnet", "sam", "inpaint"])

@@ -144,7 +144,7 @@ async def _timed(
 
 
 def bot_rows(args: argparse.Namespace) -> list[Row]:
-    from services.weights import write_tiny
+    from services.conversion import write_tiny
 
     workdir = Path(tempfile.mkdtemp(prefix="vitrina-cache-"))
     try:

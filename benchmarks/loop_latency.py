@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.table import Row  # noqa: E402
-from services.weights import write_tiny  # noqa: E402
+from services.conversion import write_tiny  # noqa: E402
 from tests.emulator import BotAPIEmulator  # noqa: E402
 
 # Runs inside the bot process: optional measuring aids, then the real `python -m bot`.

@@ -236,7 +236,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
         weights = Path(scratch) / "weights"
         idle = 0
         try:
-            from services.weights import write_tiny
+            from services.conversion import write_tiny
 
             write_tiny(weights)
             tiny_rows, idle = tiny_services_rows(weights, device)

@@ -6,7 +6,7 @@
 Full-size architectures with random weights (nothing is downloaded): opus-mt-en-ru's Marian
 (MarianConfig: d_model 512, 6+6 layers, vocabulary 62 518) and CLIP ViT-B/32 (CLIPConfig's
 defaults), converted exactly as ``vitrina weights convert`` converts the real ones
-(services/weights/convert_marian.py, convert_clip.py) and checked with the same check.
+(services/conversion/marian.py, clip.py) and checked with the same check.
 
 - Marian: tokens/s of transformers ``generate`` against CTranslate2 ``translate_batch``,
   8 sentences, beam 4 (the translator's), both forced to generate exactly ``--marian-tokens``
@@ -187,7 +187,7 @@ def marian_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
     import torch
     from transformers import MarianMTModel, MarianTokenizer
 
-    from services.weights.convert_marian import check_marian, convert_marian
+    from services.conversion.marian import check_marian, convert_marian
 
     source, dest = work / "opus-mt-en-ru", work / "opus-mt-en-ru-ct2"
     build_marian(source, tiny / "opus-mt-en-ru")
@@ -280,7 +280,7 @@ def _int8_row(
     import ctranslate2
     from transformers import MarianTokenizer
 
-    from services.weights.convert_marian import BEAMS, PROBE_TOKENS, PROBES, _transformers_ids
+    from services.conversion.marian import BEAMS, PROBE_TOKENS, PROBES, _transformers_ids
 
     translator = ctranslate2.Translator(str(dest), compute_type="int8", intra_threads=threads)
     seconds = _timed(
@@ -332,8 +332,8 @@ def clip_rows(args: argparse.Namespace, work: Path, tiny: Path) -> list[Row]:
     import torch
     from transformers import CLIPModel
 
+    from services.conversion.clip import check_clip, export_image_tower
     from services.models.clip_onnx import INPUT, ONNX_FILE, OUTPUT, open_session
-    from services.weights.convert_clip import check_clip, export_image_tower
 
     source, dest = work / "clip", work / "clip-onnx"
     build_clip(source, tiny / "clip")
@@ -429,7 +429,7 @@ def isnet_rows(args: argparse.Namespace, tiny: Path) -> list[Row]:
 
 
 def measure(args: argparse.Namespace) -> list[Row]:
-    from services.weights import write_tiny
+    from services.conversion import write_tiny
 
     rows: list[Row] = []
     load = os.getloadavg()

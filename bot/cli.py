@@ -294,7 +294,9 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     from services import weights
 
     if args.weights_command == "tiny":
-        written = weights.write_tiny(args.dir)
+        from services.conversion import write_tiny
+
+        written = write_tiny(args.dir)
         _say(f"wrote tiny random-weight models: {', '.join(str(p) for p in written)}")
         return 0
     target = args.dir or settings.weights_dir
@@ -338,7 +340,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError as exc:  # an unknown model name
         _say(f"vitrina: {exc}")
         return 2
-    from services.weights.convert import verify_converted
+    from services.weights.converted import verify_converted
 
     problems += verify_converted(target, args.names or None)
     for problem in problems:
@@ -352,7 +354,7 @@ def _weights(args: argparse.Namespace, settings: Settings) -> int:
 
 def _convert(target: Path, names: list[str] | None) -> int:
     """`vitrina weights convert`: 0 when every conversion passed its check."""
-    from services.weights.convert import ConversionError, convert
+    from services.conversion import ConversionError, convert
 
     try:
         done = convert(target, names)
@@ -370,7 +372,7 @@ def _convert(target: Path, names: list[str] | None) -> int:
 def _convert_wanted(target: Path, names: list[str], settings: Settings) -> int:
     """After a download: convert what TRANSLATION_RUNTIME / CLIP_RUNTIME would use."""
     from services.device import resolve_device
-    from services.weights.convert import CONVERTIBLE
+    from services.weights.converted import CONVERTIBLE
 
     cpu = resolve_device(settings.device) == "cpu"
     setting = {"ctranslate2": settings.translation_runtime, "onnx": settings.clip_runtime}

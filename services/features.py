@@ -34,10 +34,6 @@ def tag(*parts: object) -> str:
     return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 class FeatureStore:
     """Arrays per photo under ``root``; every method is safe to call from any thread."""
 

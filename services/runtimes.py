@@ -2,7 +2,7 @@
 
 - ``transformers`` / ``torch``: the models as loaded from their own folders;
 - ``ctranslate2`` / ``onnx``: the converted folders ``vitrina weights convert`` writes
-  (services/weights/convert.py), whatever the device;
+  (services/conversion/), whatever the device;
 - ``auto``: the converted runtime on the CPU when its folder was converted and its check
   passed, else torch (on CUDA torch runs fp16, which the converted files are not).
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from services.models.clip_onnx import OnnxImageEncoder
 from services.models.marian import MarianTranslator
 from services.models.marian_ct2 import Ct2MarianTranslator
-from services.weights.convert import converted_dir, read_record
+from services.weights.converted import converted_dir, read_record
 from services.weights.manifest import model_dir
 
 TRANSLATION_RUNTIMES = ("auto", "transformers", "ctranslate2")

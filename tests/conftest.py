@@ -15,7 +15,7 @@ from skimage import data as skdata
 
 from bot.app import Application
 from bot.settings import settings_from_mapping
-from services.weights import write_tiny
+from services.conversion import write_tiny
 from tests.emulator import BotAPIEmulator
 from tests.redis_server import redis_server
 

@@ -15,10 +15,10 @@ import pytest
 from PIL import Image
 
 from services.errors import JobCancelled, ModelUnavailable
-from services.features import file_sha256
 from services.models.inpaint import BackgroundPainter
 from services.operations import RunContext
 from services.operations.background import BackgroundOperation, BadBackground
+from services.weights.digest import sha256_file
 
 W, H = 120, 90
 
@@ -98,7 +98,7 @@ def test_colour_keeps_the_object_and_the_size(photo: Path) -> None:
     assert np.array_equal(out[22:68, 22:68], source[22:68, 22:68])
     assert (out[:5, :5] == (255, 192, 203)).all() and (out[:5, -5:] == (255, 192, 203)).all()
     assert result.facts["candidate"] == 0 and result.facts["candidates"] == 2
-    assert result.facts["name"] == "pink" and cutter.calls == [(0, file_sha256(photo))]
+    assert result.facts["name"] == "pink" and cutter.calls == [(0, sha256_file(photo))]
 
 
 def test_wrong_object_cuts_the_other_candidate(photo: Path) -> None:

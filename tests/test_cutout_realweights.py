@@ -17,9 +17,10 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
+from services.conversion import write_tiny
 from services.imaging.masks import components
 from services.operations.cutout import Cutout, ObjectCutter
-from services.weights import read_marker, verify, write_tiny
+from services.weights import read_marker, verify
 
 WEIGHTS = Path(
     os.environ.get("VITRINA_REAL_WEIGHTS_DIR") or Path.home() / ".cache" / "vitrina" / "weights"

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from services.features import FeatureStore, file_sha256
+from services.features import FeatureStore
 from services.models.clip import ClipTagger, TagResult
 from services.operations.cutout import ObjectCutter
+from services.weights.digest import sha256_file
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def photo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Image.Image, str]:
     pixels[20:70, 30:90] = (190, 40, 40)
     path = tmp_path_factory.mktemp("photo") / "product.png"
     Image.fromarray(pixels).save(path)
-    return Image.open(path).convert("RGB"), file_sha256(path)
+    return Image.open(path).convert("RGB"), sha256_file(path)
 
 
 class Counted:
@@ -152,7 +153,7 @@ async def test_a_fresh_service_reuses_the_stored_cut_of_a_photo(
     pixels[20:70, 30:90] = (40, 40, 190)
     path = tmp_path / "photo.png"
     Image.fromarray(pixels).save(path)
-    sha = file_sha256(path)
+    sha = sha256_file(path)
     config = ServiceConfig(weights_dir=tiny_weights, features_dir=tmp_path / "features")
     embedded = []
     for value in ("#ffc0cb", "#000000"):

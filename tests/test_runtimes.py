@@ -18,20 +18,14 @@ from PIL import Image
 from bot.cli import main as cli
 from bot.settings import SettingsError, settings_from_mapping
 from services import runtimes
+from services.conversion import ConversionError, convert
 from services.jobs import JobRequest
 from services.layer import ModelServices, ServiceConfig, default_operations, default_translators
 from services.models.clip import ClipTagger
 from services.models.clip_onnx import OnnxImageEncoder
 from services.models.marian import MarianTranslator
 from services.models.marian_ct2 import Ct2MarianTranslator
-from services.weights.convert import (
-    RECORD,
-    ConversionError,
-    convert,
-    converted_problem,
-    read_record,
-    verify_converted,
-)
+from services.weights.converted import RECORD, converted_problem, read_record, verify_converted
 from tests.emulator import BotAPIEmulator
 from tests.test_e2e import _action, contains, keyboard_for
 

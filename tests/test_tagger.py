@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from services.conversion import write_tiny
 from services.errors import BadImage, ModelUnavailable
 from services.models.clip import ClipTagger, Tag, TagResult, to_rgb
 from services.vocabulary import load_vocabulary
-from services.weights import write_tiny
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,7 @@ import huggingface_hub
 import pytest
 
 from services import weights
+from services.conversion import write_tiny
 from services.weights import (
     MANIFEST_PATH,
     ModelSpec,
@@ -22,7 +23,6 @@ from services.weights import (
     read_marker,
     tiny_models,
     verify,
-    write_tiny,
 )
 
 HEX40 = re.compile(r"[0-9a-f]{40}")

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from services.weights.converted import converted_problem
+
 log = logging.getLogger("vitrina.runtimes")
 ONNX_FILE = "image_encoder.onnx"
 INPUT = "pixel_values"
@@ -53,8 +55,6 @@ class OnnxImageEncoder:
         return "torch" if self._unusable else self.runtime
 
     def _load_locked(self) -> None:
-        from services.weights.convert import converted_problem
-
         problem = converted_problem(self.folder, self.source_dir)
         if problem is None:
             try:

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from services.models.loading import LOADING
 from services.models.marian import MarianTranslator
-from services.models.resident import LOADING
+from services.weights.converted import converted_problem
 
 log = logging.getLogger("vitrina.runtimes")
 TOKENIZER_FILES = ("source.spm", "target.spm", "vocab.json", "tokenizer_config.json")
@@ -74,8 +75,6 @@ class Ct2MarianTranslator:
             self.fallback.load()
 
     def _load_locked(self) -> None:
-        from services.weights.convert import converted_problem
-
         problem = None
         if not self.trusted:
             problem = converted_problem(self.folder, self.fallback.model_dir)

@@ -25,10 +25,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
-if TYPE_CHECKING:
-    from services.models.residency import ModelResidency
+from services.models.loading import LOADING, LoadGate
 
 log = logging.getLogger("vitrina.models")
 P = ParamSpec("P")
@@ -38,12 +37,6 @@ R = TypeVar("R")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".onnx")
 SKIPPED_FOLDERS = ("safety_checker",)
 _DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
-
-
-#: One model load at a time in a process. transformers and diffusers build a model on the
-#: meta device through process-wide switches, so two loads at once in two threads corrupt
-#: each other ("Cannot copy out of meta tensor"). Conversions take it too.
-LOADING = threading.RLock()
 
 
 class ResidentModel:
@@ -64,7 +57,7 @@ class ResidentModel:
         self.loads = 0
         self.unloads = 0
         self.measured: dict[str, int] = {}  # memory_bytes() right after the last load
-        self.residency: ModelResidency | None = None
+        self.residency: LoadGate | None = None  # a ModelResidency, once registered
 
     # ---- state
 

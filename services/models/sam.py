@@ -26,7 +26,7 @@ import numpy as np
 
 from services.errors import ModelUnavailable
 from services.models.resident import ResidentModel, in_use
-from services.models.sam_arch import CHECKPOINTS, CONFIG_FILE, build_sam
+from services.weights.sam_arch import CHECKPOINTS, CONFIG_FILE, build_sam
 
 if TYPE_CHECKING:  # scipy-free import: benchmarks run on bare GPU boxes
     from services.imaging.automasks import AutoMask

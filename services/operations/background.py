@@ -19,7 +19,6 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
-from services.features import file_sha256
 from services.imaging import backgrounds
 from services.imaging.card import card_size, place
 from services.imaging.colours import DEFAULT_GRADIENT, normalise_hex
@@ -29,6 +28,7 @@ from services.jobs import JobRequest
 from services.models.inpaint import BackgroundPainter
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Outcome, RunContext
 from services.results import ImageResult
+from services.weights.digest import sha256_file
 
 KINDS = ("colour", "gradient", "transparent", "preset", "prompt", "photo")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -323,7 +323,7 @@ class BackgroundOperation:
 
 def _sha_or_none(path: Any) -> str | None:
     try:
-        return file_sha256(Path(path))
+        return sha256_file(path)
     except (OSError, TypeError):
         return None
 

@@ -10,7 +10,6 @@ If GPT fails, ``finish`` runs the local path on the worker and the result says w
 from __future__ import annotations
 
 import base64
-import hashlib
 import io
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from services.models.gpt import GptCopywriter, GptFailed
 from services.operations import FinishContext, Outcome, RunContext
 from services.translation import Translators
 from services.vocabulary import DEFAULT_DIRECTORY, DOMAINS
+from services.weights.digest import sha256_file
 from services.weights.revision import file_digest
 
 GPT_MAX_SIDE = 1024
@@ -129,10 +129,7 @@ class DescribeOperation:
         loaded: list[tuple[int, Image.Image, str]] = []
         for index, request in enumerate(requests):
             try:
-                seed = (
-                    request.photo_sha256
-                    or hashlib.sha256(request.image_path.read_bytes()).hexdigest()
-                )
+                seed = request.photo_sha256 or sha256_file(request.image_path)
                 loaded.append((index, load_rgb(request.image_path, self.max_side), seed))
                 outcomes.append(None)
             except OSError:

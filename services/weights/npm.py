@@ -44,14 +44,6 @@ def tarball_url(package: str, version: str, registry: str | None = None) -> str:
     return f"{registry.rstrip('/')}/{package}/-/{package.rsplit('/', 1)[-1]}-{version}.tgz"
 
 
-def sha256_file(path: Path, block: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(block):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch_tarball(
     package: str, version: str, dest: Path, timeout: float, *, use_npm: bool | None = None
 ) -> Path:

@@ -18,6 +18,7 @@ import re
 import threading
 from pathlib import Path
 
+from services.weights.digest import sha256_file
 from services.weights.manifest import model_dir, read_marker
 
 #: Files up to this size are hashed whole; bigger ones count by name, size and mtime.
@@ -91,7 +92,7 @@ def _content_hash(path: Path, size: int, mtime_ns: int) -> str:
     if known is not None:
         return known
     try:
-        value = hashlib.sha256(path.read_bytes()).hexdigest()
+        value = sha256_file(path)
     except OSError:
         value = f"unreadable:{size}:{mtime_ns}"
     with _lock:

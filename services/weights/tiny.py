@@ -3,6 +3,10 @@
 Each model has its builder in its own module (`tiny_<model>.py`); `TINY_BUILDERS` maps a
 manifest name to it. A builder writes, with the library's own save function, exactly the
 layout the production loader reads.
+
+``write_tiny_models`` writes the models only; ``services.conversion.write_tiny`` (what
+`vitrina weights tiny`, the tests and the benchmarks use) converts them too, as the real ones
+are: conversion depends on the model classes, which this layer sits below.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "pix2pix": tiny_pix2pix,
 }
 
-def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
+def write_tiny_models(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
     """Write small random-weight models of the real classes into ``dest/<name>/``.
 
     Same classes and layout as the real snapshots, so the production loaders read them;
@@ -63,18 +67,4 @@ def write_tiny(dest: Path, names: Iterable[str] | None = None, seed: int = 0) ->
             seed=seed,
         )
         written.append(folder)
-    _convert_tiny(dest, [folder.name for folder in written])
     return written
-
-
-def _convert_tiny(dest: Path, names: list[str]) -> None:
-    """The converted runtimes' folders (opus-mt-*-ct2, clip-onnx) from the tiny models, so
-    tests and the bot run that path too: about a second each, checked like the real ones."""
-    from services.weights.convert import CONVERTIBLE, ConversionError, convert
-
-    wanted = [name for name in names if name in CONVERTIBLE]
-    if wanted:
-        done = convert(dest, wanted)
-        failed = [c.name for c in done if not c.passed]
-        if failed:  # the tiny models are built to convert exactly; say so loudly if not
-            raise ConversionError(f"tiny conversions failed their check: {', '.join(failed)}")

@@ -1,14 +1,14 @@
 """Tiny SAM for `vitrina weights tiny`: ``segment_anything``'s own Sam / ImageEncoderViT /
 PromptEncoder / MaskDecoder / TwoWayTransformer at small sizes, saved with ``torch.save``
 (a state dict) under the CPU checkpoint's name, with ``sam_config.json`` recording the
-architecture the loader (services/models/sam_arch.py ``build_sam``) must build."""
+architecture the loader (``build_sam`` in sam_arch.py, beside this) must build."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from services.models.sam_arch import CHECKPOINTS, CONFIG_FILE
+from services.weights.sam_arch import CHECKPOINTS, CONFIG_FILE, build_sam
 
 #: 256 px input, 16 px patches (16×16 tokens), two encoder blocks: ~30 ms per embedding.
 TINY_CONFIG = {
@@ -30,8 +30,6 @@ TINY_CONFIG = {
 
 def tiny_sam(folder: Path, seed: int) -> None:
     import torch
-
-    from services.models.sam_arch import build_sam
 
     config = {**TINY_CONFIG, "checkpoint": CHECKPOINTS["vit_b"]}
     with torch.random.fork_rng(devices=[]):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from services.weights.digest import sha256_file
 from services.weights.manifest import (
     MARKER,
     ModelSpec,
@@ -85,8 +86,6 @@ def _content_problems(folder: Path, spec: ModelSpec) -> list[str]:
 def _pinned_file_problems(folder: Path, spec: ModelSpec) -> list[str]:
     """Files with a pinned sha256 (npm, plain URLs) must match it; tiny weights are exempt
     (they are flagged as tiny elsewhere). Reads each file once (ViT-H SAM: a few seconds)."""
-    from services.weights.npm import sha256_file
-
     if not spec.sources or (read_marker(folder) or {}).get("tiny"):
         return []
     problems = []

@@ -1,6 +1,8 @@
 """SAM's architectures: the official checkpoints' names, and ``segment_anything``'s own
-classes built at the sizes a ``sam_config.json`` names (tiny test models, see
-services/weights/tiny_sam.py). The official checkpoints use the registry's builders."""
+classes built at the sizes a ``sam_config.json`` names (tiny test models, see tiny_sam.py).
+The official checkpoints use the registry's builders. Here, below the model classes, because
+the tiny builder needs it as much as the loader (services/models/sam.py) does; it imports
+nothing of the project."""
 
 from __future__ import annotations
 

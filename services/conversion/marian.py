@@ -18,6 +18,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from services.models.marian import MarianTranslator
+from services.models.marian_ct2 import TOKENIZER_FILES, Ct2MarianTranslator
+
 PROBE_TOKENS = 48
 BEAMS = 4
 PROBES = {
@@ -41,8 +44,6 @@ def convert_marian(source: Path, dest: Path) -> dict[str, Any]:
     import transformers
     from ctranslate2.converters import TransformersConverter
 
-    from services.models.marian_ct2 import TOKENIZER_FILES
-
     copy = [str(source / f) for f in TOKENIZER_FILES if (source / f).is_file()]
     with warnings.catch_warnings():  # "Recommended: pip install sacremoses"
         warnings.simplefilter("ignore", UserWarning)
@@ -50,8 +51,10 @@ def convert_marian(source: Path, dest: Path) -> dict[str, Any]:
         converter.convert(str(dest), force=True)
     return {
         "converter": "ctranslate2.converters.TransformersConverter",
-        "versions": {"ctranslate2": ctranslate2.__version__,
-                     "transformers": transformers.__version__},
+        "versions": {
+            "ctranslate2": ctranslate2.__version__,
+            "transformers": transformers.__version__,
+        },
         "compute_type": "float32",
     }
 
@@ -64,9 +67,6 @@ def source_language(folder: Path) -> str:
 
 def check_marian(source: Path, dest: Path) -> dict[str, Any]:
     """Tokens of the transformers model and of the converted folder on the probes."""
-    from services.models.marian import MarianTranslator
-    from services.models.marian_ct2 import Ct2MarianTranslator
-
     probes = PROBES[source_language(source)]
     reference = _transformers_ids(source, probes)
     converted = Ct2MarianTranslator(dest, MarianTranslator(source), trusted=True)
@@ -78,10 +78,12 @@ def check_marian(source: Path, dest: Path) -> dict[str, Any]:
         identical = sum(a == b for a, b in zip(ours, theirs, strict=True))
         figures[mode] = {"identical": identical, "agreement": round(_agreement(ours, theirs), 4)}
         passed &= identical == len(probes)
-    summary = (f"greedy {figures['greedy']['identical']}/{len(probes)}, beam {BEAMS} "
-               f"{figures['beam']['identical']}/{len(probes)} probes token-identical "
-               f"(token agreement {figures['greedy']['agreement']:.3f} / "
-               f"{figures['beam']['agreement']:.3f})")
+    summary = (
+        f"greedy {figures['greedy']['identical']}/{len(probes)}, beam {BEAMS} "
+        f"{figures['beam']['identical']}/{len(probes)} probes token-identical "
+        f"(token agreement {figures['greedy']['agreement']:.3f} / "
+        f"{figures['beam']['agreement']:.3f})"
+    )
     return {
         "passed": passed,
         "summary": summary,
@@ -104,8 +106,13 @@ def _transformers_ids(source: Path, probes: list[str]) -> dict[str, list[list[in
     inputs = tokenizer(probes, return_tensors="pt", padding=True)
     for mode, beams in (("greedy", 1), ("beam", BEAMS)):
         with torch.inference_mode():
-            rows = model.generate(**inputs, num_beams=beams, max_new_tokens=PROBE_TOKENS,
-                                  do_sample=False, forced_eos_token_id=None)
+            rows = model.generate(
+                **inputs,
+                num_beams=beams,
+                max_new_tokens=PROBE_TOKENS,
+                do_sample=False,
+                forced_eos_token_id=None,
+            )
         ids = []
         for row in rows.tolist():
             row = row[1:]  # the decoder start token

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from services.models.clip_onnx import INPUT, ONNX_FILE, OUTPUT, open_session
+
 MIN_COSINE = 0.999
 OPSET = 17
 
@@ -54,8 +56,6 @@ def export_image_tower(model: Any, path: Path) -> None:
     """``model`` (a float32 CLIPModel) -> ``path`` (.onnx), batch dimension dynamic."""
     import torch
 
-    from services.models.clip_onnx import INPUT, OUTPUT
-
     size = model.config.vision_config.image_size
     example = torch.zeros(2, 3, size, size)
     with warnings.catch_warnings(), torch.no_grad():
@@ -84,8 +84,6 @@ def _load(source: Path) -> tuple[Any, Any]:
 def convert_clip(source: Path, dest: Path) -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 
-    from services.models.clip_onnx import ONNX_FILE
-
     model, _ = _load(source)
     export_image_tower(model, dest / ONNX_FILE)
     versions = {}
@@ -104,8 +102,6 @@ def convert_clip(source: Path, dest: Path) -> dict[str, Any]:
 
 def check_clip(source: Path, dest: Path) -> dict[str, Any]:
     import torch
-
-    from services.models.clip_onnx import INPUT, ONNX_FILE, OUTPUT, open_session
 
     model, processor = _load(source)
     pixels = processor.image_processor(images=probe_images(), return_tensors="pt")
