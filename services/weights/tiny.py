@@ -18,11 +18,11 @@ from pathlib import Path
 from services.weights.manifest import _select, load_manifest, model_dir, read_marker, write_marker
 from services.weights.tiny_blip import tiny_blip
 from services.weights.tiny_clip import tiny_clip
-from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
 from services.weights.tiny_inpaint import tiny_inpaint
 from services.weights.tiny_isnet import tiny_isnet
-from services.weights.tiny_sam import tiny_sam
+from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
 from services.weights.tiny_pix2pix import tiny_pix2pix
+from services.weights.tiny_sam import tiny_sam
 
 #: manifest name -> builder(folder, seed)
 TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
@@ -35,6 +35,7 @@ TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "sam": tiny_sam,
     "pix2pix": tiny_pix2pix,
 }
+
 
 def write_tiny_models(dest: Path, names: Iterable[str] | None = None, seed: int = 0) -> list[Path]:
     """Write small random-weight models of the real classes into ``dest/<name>/``.

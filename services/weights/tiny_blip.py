@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_WORDS = (
+_VOCABULARY = (
     "a photography of the an on in with and white black red blue green brown grey wooden "
     "table chair bed room hotel lamp window sofa pillow bag shoe shoes dress shirt mug cup "
     "bottle phone watch box cat dog man woman person sitting standing next to near large "
     "small close up view picture image light dark modern old new two three is are there"
-).split()
+)
+_WORDS = _VOCABULARY.split()
 
 
 def tiny_blip(folder: Path, seed: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2/CLIP byte-level alphabet: every byte mapped to a printable character."""
     keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1)]

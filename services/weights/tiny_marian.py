@@ -15,15 +15,36 @@ from functools import lru_cache
 from pathlib import Path
 
 _NOUNS = (
-    ("bag", "сумка"), ("dress", "платье"), ("mug", "кружка"), ("lamp", "лампа"),
-    ("chair", "стул"), ("table", "стол"), ("bed", "кровать"), ("room", "номер"),
-    ("shoe", "туфля"), ("watch", "часы"), ("phone", "телефон"), ("jacket", "куртка"),
-    ("sofa", "диван"), ("window", "окно"), ("balcony", "балкон"), ("pillow", "подушка"),
+    ("bag", "сумка"),
+    ("dress", "платье"),
+    ("mug", "кружка"),
+    ("lamp", "лампа"),
+    ("chair", "стул"),
+    ("table", "стол"),
+    ("bed", "кровать"),
+    ("room", "номер"),
+    ("shoe", "туфля"),
+    ("watch", "часы"),
+    ("phone", "телефон"),
+    ("jacket", "куртка"),
+    ("sofa", "диван"),
+    ("window", "окно"),
+    ("balcony", "балкон"),
+    ("pillow", "подушка"),
 )
 _ADJECTIVES = (
-    ("red", "красный"), ("white", "белый"), ("black", "чёрный"), ("soft", "мягкий"),
-    ("new", "новый"), ("large", "большой"), ("small", "маленький"), ("wooden", "деревянный"),
-    ("cosy", "уютный"), ("bright", "светлый"), ("modern", "современный"), ("quiet", "тихий"),
+    ("red", "красный"),
+    ("white", "белый"),
+    ("black", "чёрный"),
+    ("soft", "мягкий"),
+    ("new", "новый"),
+    ("large", "большой"),
+    ("small", "маленький"),
+    ("wooden", "деревянный"),
+    ("cosy", "уютный"),
+    ("bright", "светлый"),
+    ("modern", "современный"),
+    ("quiet", "тихий"),
 )
 _FRAMES = (
     ("This {a} {n} is ready for you.", "Этот {a} {n} готов для вас."),
@@ -60,7 +81,10 @@ def _spm(language: str) -> bytes:
         character_coverage=1.0,
         hard_vocab_limit=False,
         # Marian's vocab.json owns the special ids; spm only cuts text into pieces.
-        unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1,
+        unk_id=0,
+        bos_id=-1,
+        eos_id=-1,
+        pad_id=-1,
         minloglevel=2,
     )
     return model.getvalue()

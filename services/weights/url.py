@@ -29,8 +29,13 @@ def fetch_url_files(spec: ModelSpec, variant: Variant, folder: Path, timeout: fl
     if folder.exists() and marker.get("tiny"):
         shutil.rmtree(folder)  # tiny weights (and their sam_config.json) must not shadow these
     folder.mkdir(parents=True, exist_ok=True)
-    fields = {"tiny": False, "name": spec.name, "kind": spec.kind,
-              "repo_id": variant.repo_id, "revision": variant.revision}
+    fields = {
+        "tiny": False,
+        "name": spec.name,
+        "kind": spec.kind,
+        "repo_id": variant.repo_id,
+        "revision": variant.revision,
+    }
     write_marker(folder, **fields, complete=False)
     hashes = {}
     for file in variant.files:
@@ -54,8 +59,10 @@ def fetch_url_files(spec: ModelSpec, variant: Variant, folder: Path, timeout: fl
             raise fail(f"{source.url} is unreachable ({_one_line(exc)})") from exc
         if digest.hexdigest() != source.sha256 or (source.size and size != source.size):
             partial.unlink(missing_ok=True)
-            raise fail(f"{file} is sha256 {digest.hexdigest()} ({size} bytes); "
-                       f"the manifest pins {source.sha256} ({source.size} bytes)")
+            raise fail(
+                f"{file} is sha256 {digest.hexdigest()} ({size} bytes); "
+                f"the manifest pins {source.sha256} ({source.size} bytes)"
+            )
         partial.replace(folder / file)
         hashes[file] = source.sha256
     write_marker(folder, **fields, complete=True, files=list(variant.files), sha256=hashes)

@@ -19,8 +19,6 @@ from services.weights.manifest import (
 )
 
 
-
-
 def verify(
     weights_dir: Path,
     names: Iterable[str] | None = None,
@@ -97,6 +95,6 @@ def _pinned_file_problems(folder: Path, spec: ModelSpec) -> list[str]:
         if source.size is not None and size != source.size:
             problems.append(f"{source.file} is {size} bytes, the manifest pins {source.size}")
         elif (digest := sha256_file(path)) != source.sha256:
-            problems.append(f"{source.file} has sha256 {digest}, the manifest pins {source.sha256}")
+            pinned = source.sha256
+            problems.append(f"{source.file} has sha256 {digest}, the manifest pins {pinned}")
     return problems
-
