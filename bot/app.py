@@ -14,8 +14,9 @@ from aiogram.enums import ParseMode
 
 from bot.alerts import AdminAlerts
 from bot.commands import bot_commands
+from bot.i18n import catalogs
 from bot.jobs import JobRunner
-from bot.middlewares import AlbumMiddleware, UserMiddleware
+from bot.middlewares import AlbumMiddleware, LocaleMiddleware, UserMiddleware
 from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
@@ -67,6 +68,10 @@ class Application:
         self.dp.callback_query.outer_middleware(self.rate_limit)
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
+        # After the user middleware: the language comes from the user row it loaded.
+        locale = LocaleMiddleware(catalogs())  # compiles the catalogs if a .mo is stale
+        self.dp.message.outer_middleware(locale)
+        self.dp.callback_query.outer_middleware(locale)
         self.dp.include_routers(*get_routers())
         self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)

@@ -16,7 +16,7 @@ import html
 from typing import Any
 
 from bot.storage import Photo, Storage
-from bot.texts import t
+from bot.texts import PRESET_KEYS, t
 
 PAIR_WINDOW_S = 30 * 60
 CARD_RATIO = "3:4"
@@ -57,7 +57,7 @@ def caption(facts: dict[str, Any], lang: str) -> str:
     elif kind == "gradient":
         what = t(lang, "bg.gradient", colours=" → ".join(facts.get("colours", [])))
     elif kind == "preset":
-        what = t(lang, f"preset.{facts.get('value')}")
+        what = t(lang, PRESET_KEYS[str(facts.get("value"))])
     elif kind == "prompt":
         what = f"«{html.escape(str(facts.get('prompt', '')))}» · seed {facts.get('seed')}"
     elif kind == "photo":

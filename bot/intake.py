@@ -19,6 +19,7 @@ from aiogram.types import Message
 
 from bot.retry import TRANSIENT
 from bot.storage import Photo, Storage
+from bot.texts import t, tn
 from services.errors import BadImage
 from services.imaging.decode import IMAGE_SUFFIXES
 from services.layer import ModelServices
@@ -38,15 +39,24 @@ BAD_IMAGE_KEYS = {
     "empty": "photo.bad",
     "unreadable": "photo.bad",
 }
+#: BadImage.reason -> the field holding the number its (plural) text's noun agrees with
+BAD_IMAGE_COUNTS = {"too_small": "min_side", "too_many_pixels": "megapixels"}
 
 
 class IntakeError(Exception):
-    """A photo was refused; `key` is the text to answer with, `fields` fill it in."""
+    """A photo was refused; `key` is the text to answer with, `fields` fill it in; `count`,
+    for a plural text, is the number its noun agrees with."""
 
-    def __init__(self, key: str, **fields: object) -> None:
+    def __init__(self, key: str, count: float | None = None, **fields: object) -> None:
         super().__init__(key)
         self.key = key
+        self.count = count
         self.fields = fields
+
+    def text(self, lang: str) -> str:
+        if self.count is None:
+            return t(lang, self.key, **self.fields)
+        return tn(lang, self.key, round(self.count), **self.fields)  # as "{n:.0f}" shows it
 
 
 def has_image(message: Message) -> bool:
@@ -107,7 +117,10 @@ async def intake(
         info = await services.inspect_image(data)
     except BadImage as exc:
         log.info("refused an image from user %s: %s", message.chat.id, exc)
-        raise IntakeError(BAD_IMAGE_KEYS.get(exc.reason, "photo.bad"), **exc.fields) from None
+        count = exc.fields.get(BAD_IMAGE_COUNTS.get(exc.reason, ""))
+        key = BAD_IMAGE_KEYS.get(exc.reason, "photo.bad")
+        number = count if isinstance(count, int | float) else None
+        raise IntakeError(key, number, **exc.fields) from None
     return await db.add_photo(
         user_id=user_id,
         chat_id=message.chat.id,

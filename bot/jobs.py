@@ -31,7 +31,7 @@ from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.storage_errors import is_storage_failure
-from bot.texts import TEXTS, t
+from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.layer import ModelServices
@@ -161,7 +161,7 @@ class JobRunner:
             if photo is None or not photo.path.exists():
                 await self.storage.set_job_status(job.id, JobStatus.FAILED, error="photo missing")
                 with contextlib.suppress(*SEND_ERRORS):
-                    op_name = t(lang, f"op.{job.op}")
+                    op_name = op_label(lang, job.op)
                     await self.bot.send_message(
                         job.chat_id, t(lang, "job.interrupted", op=op_name)
                     )
@@ -244,14 +244,14 @@ class JobRunner:
     # ---- internals
 
     async def _refuse(self, photo: Photo, op: str, missing: list[str] | None, lang: str) -> None:
-        name = t(lang, f"op.{op}")
+        name = op_label(lang, op)
         if missing is None:
             text = t(lang, "op.planned", op=name)
         else:
             await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
             # A model only some jobs of an op need has its own message ("missing.inpaint").
-            own = f"missing.{missing[0]}" if len(missing) == 1 else ""
-            text = t(lang, own) if own in TEXTS["en"] else t(lang, "op.missing", op=name)
+            own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
+            text = t(lang, own) if own else t(lang, "op.missing", op=name)
         await self._send(photo, text)
 
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
@@ -262,18 +262,21 @@ class JobRunner:
             handle = self.services.submit(request)
         except QueueFull as exc:
             await self.storage.set_job_status(job.id, JobStatus.FAILED, error=str(exc))
-            key = "job.too_many" if exc.per_user else "job.queue_full"
-            await self._send(photo, t(lang, key, limit=self.services.config.queue_max_per_user))
+            limit = self.services.config.queue_max_per_user
+            if exc.per_user:
+                await self._send(photo, tn(lang, "job.too_many", limit, limit=limit))
+            else:
+                await self._send(photo, t(lang, "job.queue_full"))
             return False
         except UnknownOperation:  # a job stored by a build that had this operation
             await self.storage.set_job_status(job.id, JobStatus.FAILED, error="unknown op")
-            await self._send(photo, t(lang, "op.planned", op=t(lang, f"op.{job.op}")))
+            await self._send(photo, t(lang, "op.planned", op=op_label(lang, job.op)))
             return False
         self._handles[job.id] = handle
         # Subscribe before any await: the worker may start the job while we send the message.
         updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
         handle.subscribe(updates.put_nowait)
-        op_name = t(lang, f"op.{job.op}")
+        op_name = op_label(lang, job.op)
         if resumed:
             text = t(lang, "job.resumed", op=op_name)
         else:
@@ -311,7 +314,7 @@ class JobRunner:
         message_id: int | None,
         lang: str,
     ) -> None:
-        op_name = t(lang, f"op.{job.op}")
+        op_name = op_label(lang, job.op)
         markup = keyboards.cancel_job(job.id, lang)
         marked_running = False
         pending: str | None = None
@@ -350,9 +353,10 @@ class JobRunner:
             raise
         except Exception as exc:  # a full disk, a read-only database, the user erased it all
             log.exception("job %s: following or delivering it failed", job.id)
-            key = "error.storage" if is_storage_failure(exc) else "job.failed"
+            failed = t(lang, "job.failed", op=op_name)
+            text = t(lang, "error.storage") if is_storage_failure(exc) else failed
             with contextlib.suppress(Exception):  # never silence: one short answer
-                await self._close_progress(photo, message_id, t(lang, key, op=op_name))
+                await self._close_progress(photo, message_id, text)
         finally:
             self._handles.pop(job.id, None)
 

@@ -7,7 +7,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
-from bot.texts import t
+from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, op_label, t
 
 PHOTO_ACTIONS = ("tag", "night", "tulips", "background", "describe", "edit")
 
@@ -58,7 +58,7 @@ def _photo_buttons(
     row = InlineKeyboardBuilder()
     for action in PHOTO_ACTIONS:
         row.button(
-            text=t(lang, f"op.{action}"),
+            text=op_label(lang, action),
             callback_data=PhotoAction(photo_id=photo_id, action=action),
         )
     row.adjust(3, 3)
@@ -71,7 +71,7 @@ def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyb
     top = InlineKeyboardBuilder()
     for action in ("again", "full", *RESULT_EXTRAS.get(op, ())):
         data = ResultAction(job_id=job_id, action=action)
-        top.button(text=t(lang, f"result.{action}"), callback_data=data)
+        top.button(text=t(lang, RESULT_BUTTON_KEYS[action]), callback_data=data)
     top.adjust(2)
     return _photo_buttons(top, photo_id, lang).as_markup()
 
@@ -89,7 +89,7 @@ def text_result_actions(
         if action == "english" and english_shown:
             action = "russian"
         builder.button(
-            text=t(lang, f"result.{action}"),
+            text=t(lang, RESULT_BUTTON_KEYS[action]),
             callback_data=ResultAction(job_id=job_id, action=action),
         )
     builder.adjust(len(actions))
@@ -102,7 +102,7 @@ def background_menu(photo_id: int, lang: str) -> InlineKeyboardMarkup:
         builder.button(text=value, callback_data=BackgroundPick(photo_id=photo_id, value=value))
     for value in MENU_PRESETS:
         builder.button(
-            text=t(lang, f"preset.{value}"),
+            text=t(lang, PRESET_KEYS[value]),
             callback_data=BackgroundPick(photo_id=photo_id, value=value),
         )
     builder.button(
@@ -123,7 +123,7 @@ def domain_menu(current: str, lang: str) -> InlineKeyboardMarkup:
     for domain in ("product", "hotel"):
         mark = "✓ " if domain == current else ""
         builder.button(
-            text=mark + t(lang, f"domain.{domain}"), callback_data=DomainPick(domain=domain)
+            text=mark + t(lang, DOMAIN_KEYS[domain]), callback_data=DomainPick(domain=domain)
         )
     return builder.as_markup()
 

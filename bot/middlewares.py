@@ -1,4 +1,5 @@
-"""Outer middlewares: who the user is (and whether they may use the bot), and albums."""
+"""Outer middlewares: who the user is (and whether they may use the bot), their language,
+and albums."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.i18n import I18nMiddleware
 
 from bot.commands import split_command
 from bot.intake import has_image
 from bot.settings import Settings
-from bot.storage import Storage
+from bot.storage import Storage, User
 from bot.texts import language_of, t
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -32,7 +34,7 @@ def addressed_to_bot(
 
 
 class UserMiddleware(BaseMiddleware):
-    """Checks ALLOWED_USERS, records the user, injects `user` and `lang` into handlers."""
+    """Checks ALLOWED_USERS, records the user (with Telegram's language), injects `user`."""
 
     def __init__(self, settings: Settings, db: Storage) -> None:
         self.settings = settings
@@ -57,8 +59,28 @@ class UserMiddleware(BaseMiddleware):
         if user is None or (user.language, user.username) != (lang, sender.username):
             user = await self.db.upsert_user(sender.id, lang, sender.username)
         data["user"] = user
-        data["lang"] = lang
         return await handler(event, data)
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """The user's language for the gettext catalogs, injected into handlers as `lang` too.
+
+    Registered after UserMiddleware: the stored language of the user row it loaded wins,
+    else Telegram's `language_code` (Russian for ru/uk/be/kk, else English).
+    """
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        lang = await self.get_locale(event, data)
+        data["lang"] = lang
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            return await handler(event, data)
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        user = data.get("user")
+        if isinstance(user, User) and user.language in self.i18n.available_locales:
+            return user.language
+        sender = getattr(event, "from_user", None)
+        return language_of(sender.language_code if sender else None)
 
 
 class AlbumMiddleware(BaseMiddleware):

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot import backgrounds
-from bot.texts import t
+from bot.texts import DOMAIN_KEYS, op_label, t
 from services.describer.result import DescriptionResult
 from services.edit_presets import load_presets
 from services.models.clip import Tag, TagResult
@@ -56,7 +56,7 @@ def edit_caption(op: str) -> CaptionRenderer:
     """Caption of an instruct-pix2pix result: what share changed, the instruction, the seed."""
 
     def render(facts: dict[str, Any], lang: str) -> str:
-        name = t(lang, f"op.{op}")
+        name = op_label(lang, op)
         preset = facts.get("preset")
         if preset and op == "edit":
             found = load_presets().get(str(preset))
@@ -93,7 +93,7 @@ def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
 def render_caption(op: str, facts: dict[str, Any], lang: str) -> str:
     """The caption under an image result (Telegram allows 1024 characters)."""
     renderer = IMAGE_CAPTIONS.get(op)
-    text = renderer(facts, lang) if renderer else t(lang, "result.image", op=t(lang, f"op.{op}"))
+    text = renderer(facts, lang) if renderer else t(lang, "result.image", op=op_label(lang, op))
     return text[:1024]
 
 
@@ -102,7 +102,7 @@ def _percent(probability: float) -> int:
 
 
 def render_tags(result: TagResult, lang: str) -> str:
-    title = t(lang, "tags.title", domain=t(lang, f"domain.{result.domain}"))
+    title = t(lang, "tags.title", domain=t(lang, DOMAIN_KEYS[result.domain]))
     if not result.tags and not result.attributes:
         return f"{title}\n{t(lang, 'tags.empty')}"
     lines = [title]

@@ -46,8 +46,10 @@ async def stats(message: Message, db: Storage, services: ModelServices, lang: st
     workers = services.workers()
     if workers is not None:  # SERVICE_BACKEND=redis://: the machines serving the jobs
         lines = "\n".join(_worker_line(worker) for worker in workers)
-        key = "admin.workers" if workers else "admin.no_workers"
-        text += "\n" + t(lang, key, count=len(workers), workers=lines)
+        if workers:
+            text += "\n" + t(lang, "admin.workers", count=len(workers), workers=lines)
+        else:
+            text += "\n" + t(lang, "admin.no_workers")
     await message.answer(text)
 
 

@@ -11,7 +11,7 @@ from bot.commands import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
 from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
 from bot.storage import Photo, Storage, User
-from bot.texts import t
+from bot.texts import op_label, t
 from handlers.edit_prompt import ask_instruction
 
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
@@ -60,7 +60,7 @@ async def photo_action(
         await query.answer(t(lang, "op.edit"))
         await ask_instruction(bot, state, photo, lang)
         return
-    await query.answer(t(lang, f"op.{action}"))
+    await query.answer(op_label(lang, action))
     await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)
 
 

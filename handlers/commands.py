@@ -39,7 +39,7 @@ async def operation(
             max_bytes=settings.max_image_bytes,
         )
     except IntakeError as exc:
-        await message.reply(t(lang, exc.key, **exc.fields))
+        await message.reply(exc.text(lang))
         return
     if photo is None:
         await message.answer(t(lang, "photo.none"))

@@ -26,12 +26,13 @@ async def on_error(event: ErrorEvent) -> bool:
     message, query = update.message, update.callback_query
     sender = (message or query).from_user if (message or query) else None
     lang = language_of(sender.language_code if sender else None)
-    key = "error.storage" if is_storage_failure(event.exception) else "error.unexpected"
+    storage = is_storage_failure(event.exception)
+    text = t(lang, "error.storage") if storage else t(lang, "error.unexpected")
     try:
         if query is not None:
-            await query.answer(t(lang, key), show_alert=True)
+            await query.answer(text, show_alert=True)
         elif message is not None:
-            await message.answer(t(lang, key))
+            await message.answer(text)
     except TelegramAPIError as exc:
         log.warning("could not tell the user about the error: %s", exc)
     return True

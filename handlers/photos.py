@@ -36,7 +36,7 @@ async def receive(
                 item, user_id=user.id, bot=bot, db=db, services=services, max_bytes=max_bytes
             )
         except IntakeError as exc:
-            await item.reply(t(lang, exc.key, **exc.fields))
+            await item.reply(exc.text(lang))
             continue
         stored.append(photo)
         text = (

@@ -9,7 +9,7 @@ from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
 from bot.results import FOLLOW_UPS
 from bot.storage import Storage, User
-from bot.texts import t
+from bot.texts import NOTHING_FOUND_KEYS, op_label, t
 
 
 async def result_action(
@@ -62,10 +62,10 @@ async def result_action(
         return
     asked = follow_up(job.op, dict(job.params), dict(result.payload))
     if asked is None:  # nothing to ask for (e.g. no other object): say so, queue nothing
-        await query.answer(t(lang, f"result.{action}_none"), show_alert=True)
+        await query.answer(t(lang, NOTHING_FOUND_KEYS[action]), show_alert=True)
         return
     op, params = asked
-    await query.answer(t(lang, f"op.{op}"))
+    await query.answer(op_label(lang, op))
     await jobs.request(
         user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=op, params=params
     )

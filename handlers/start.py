@@ -9,21 +9,21 @@ from aiogram.types import CallbackQuery, Message
 from bot import keyboards
 from bot.keyboards import DomainPick
 from bot.storage import Storage, User
-from bot.texts import t
+from bot.texts import DOMAIN_KEYS, t
 from services.vocabulary import DOMAINS
 
 
 async def start(message: Message, user: User, lang: str) -> None:
-    await message.answer(t(lang, "start", domain=t(lang, f"domain.{user.domain}")))
+    await message.answer(t(lang, "start", domain=t(lang, DOMAIN_KEYS[user.domain])))
 
 
 async def help_(message: Message, user: User, lang: str) -> None:
-    await message.answer(t(lang, "help", domain=t(lang, f"domain.{user.domain}")))
+    await message.answer(t(lang, "help", domain=t(lang, DOMAIN_KEYS[user.domain])))
 
 
 async def ask_domain(message: Message, user: User, lang: str) -> None:
     await message.answer(
-        t(lang, "domain.ask", domain=t(lang, f"domain.{user.domain}")),
+        t(lang, "domain.ask", domain=t(lang, DOMAIN_KEYS[user.domain])),
         reply_markup=keyboards.domain_menu(user.domain, lang),
     )
 
@@ -32,7 +32,7 @@ async def set_domain(
     query: CallbackQuery, callback_data: DomainPick, user: User, lang: str, db: Storage
 ) -> None:
     await db.set_domain(user.id, callback_data.domain)
-    name = t(lang, f"domain.{callback_data.domain}")
+    name = t(lang, DOMAIN_KEYS[callback_data.domain])
     await query.answer(name)
     if isinstance(query.message, Message):
         await query.message.edit_text(t(lang, "domain.set", domain=name))
