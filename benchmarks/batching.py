@@ -30,8 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.loop_latency import StampedEmulator, bot_env, photo_bytes  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
+from services.config import ServiceConfig  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 from services.weights import write_tiny  # noqa: E402
 from services.weights.convert import converted_dir  # noqa: E402
 

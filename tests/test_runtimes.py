@@ -18,12 +18,13 @@ from PIL import Image
 from bot.cli import main as cli
 from bot.settings import SettingsError, settings_from_mapping
 from services import runtimes
+from services.config import ServiceConfig
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig, default_operations, default_translators
 from services.models.clip import ClipTagger
 from services.models.clip_onnx import OnnxImageEncoder
 from services.models.marian import MarianTranslator
 from services.models.marian_ct2 import Ct2MarianTranslator
+from services.scheduler import ModelServices
 from services.weights.convert import (
     RECORD,
     ConversionError,
@@ -32,6 +33,7 @@ from services.weights.convert import (
     read_record,
     verify_converted,
 )
+from services.wiring import default_operations, default_translators
 from tests.emulator import BotAPIEmulator
 from tests.test_e2e import _action, contains, keyboard_for
 
