@@ -62,10 +62,8 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
         tag_alone = statistics.median([await _timed(services, tag) for _ in range(5)])
         gap = edit_alone / (args.lanes_tags + 1)
         handle = services.submit(edit)
-        step_times: list[float] = []  # when each "step i/N" arrived, in the same run
-        handle.subscribe(
-            lambda u: (u.note or "").startswith("step") and step_times.append(time.perf_counter())
-        )
+        step_times: list[float] = []  # when each step (i of N) arrived, in the same run
+        handle.subscribe(lambda u: u.step is not None and step_times.append(time.perf_counter()))
         edit_started = time.perf_counter()
         running = asyncio.ensure_future(handle.result())
         latencies: list[float] = []

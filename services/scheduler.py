@@ -26,7 +26,7 @@ from services.errors import (
     ServiceError,
     UnknownOperation,
 )
-from services.finishing import finish_job
+from services.finishing import Finishing
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
 from services.models.residency import ModelResidency, ResidentInfo
@@ -35,9 +35,9 @@ from services.operations.base import check_lane, validate
 from services.queue import FairQueue
 from services.wiring import default_operations
 from services.worker import LANE_DIFFUSION, LANE_QUICK, Engine
+from services.worker.backends import engine_for
 from services.worker.engine import ThreadEngine
-from services.worker.process import OperationsFactory, ProcessEngine
-from services.worker.redis_url import REDIS_SCHEMES
+from services.worker.process import OperationsFactory
 
 log = logging.getLogger("vitrina.jobs")
 STOP_WAIT_S = 30.0  # how long stop() waits for the model worker's current work
@@ -58,24 +58,14 @@ class ModelServices:
         self.residency = ModelResidency.from_gb(
             config.gpu_memory_budget_gb, config.cpu_memory_budget_gb
         )  # the worker's when it is a thread; a worker process builds its own
-        factory = operations_factory or default_operations
+        factory: OperationsFactory | None = None  # None: ready-made, run in a thread here
         if operations is None:
+            factory = operations_factory or default_operations
             built = factory(config, self.residency)
         else:
             built = OperationSet(dict(operations), self.residency)
         self.operations: dict[str, Operation] = dict(built)
-        if config.backend.startswith(REDIS_SCHEMES):
-            from services.worker.redis_engine import RedisEngine  # taskiq only when used
-
-            self.engine: Engine = RedisEngine(
-                config.backend,
-                visibility_s=config.redis_visibility_s,
-                shared_dir=config.shared_dir,
-            )
-        elif config.worker == "process" and operations is None:
-            self.engine = ProcessEngine(factory, config)
-        else:
-            self.engine = ThreadEngine(built)
+        self.engine: Engine = engine_for(config, built, factory)
         self._availability = Availability(self.operations, self.engine)
         self._cache_keys = CacheKeys(config, self.engine)
         self._queue: FairQueue[JobHandle] = FairQueue(
@@ -92,7 +82,7 @@ class ModelServices:
         # (lane, batch key) of each queued job, computed once at submit: a batch key may
         # read the photo's header, and the scheduler compares keys for every queued job
         self._sorting: dict[JobHandle, tuple[str, Hashable]] = {}
-        self._finishing: dict[JobHandle, asyncio.Task[None]] = {}
+        self._finishing = Finishing(self.engine, self._log)  # async finish steps running
         self._started = False
         self._draining = False
 
@@ -126,8 +116,9 @@ class ModelServices:
             with contextlib.suppress(ServiceError):
                 self.engine.cancel(batch_id, handle.id)
         lanes = [task for tasks in self._lanes.values() for task in tasks]
-        for task in [*lanes, *self._finishing.values()]:
+        for task in lanes:
             task.cancel()
+        self._finishing.cancel_all()
         for task in lanes:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -243,7 +234,7 @@ class ModelServices:
             with contextlib.suppress(ServiceError):  # a stopped worker: nothing to stop
                 self.engine.cancel(self._running[handle], handle.id)
         elif handle in self._finishing:
-            self._finishing[handle].cancel()
+            self._finishing.cancel(handle)
 
     def _publish_positions(self) -> None:
         """Each queued job learns how many jobs of its own lane are ahead of it."""
@@ -345,23 +336,11 @@ class ModelServices:
             if handle.cancel_requested.is_set() and not isinstance(outcome, BaseException):
                 outcome = JobCancelled("cancelled while running")
             if operation.has_finish and not isinstance(outcome, BaseException):
-                task = asyncio.create_task(self._finish_async(handle, operation, outcome))
-                self._finishing[handle] = task
-                task.add_done_callback(lambda _, h=handle: self._finishing.pop(h, None))
+                # its async step, off the worker: the next batch is already running
+                self._finishing.start(handle, operation, outcome)
                 continue
             handle._finish(outcome)
             self._log(handle)
-
-    async def _finish_async(self, handle: JobHandle, operation: Operation, outcome: Any) -> None:
-        """The operation's async step, off the worker: the next batch is already running."""
-        try:
-            outcome = await finish_job(operation, handle, outcome, self.engine)
-        except asyncio.CancelledError:
-            handle._finish(JobCancelled("cancelled while finishing"))
-            self._log(handle)
-            raise
-        handle._finish(outcome)
-        self._log(handle)
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request
