@@ -10,7 +10,7 @@ from aiogram.types import BotCommand
 from services.edit_presets import load_presets
 from services.imaging import backgrounds as background_presets
 from services.imaging import colours as colour_table
-from services.operations.base import Op
+from services.operations import Op
 
 #: command -> operation: each op's own name, and two short forms
 COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op} | {"tags": Op.TAG, "bg": Op.BACKGROUND}

@@ -8,7 +8,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import t
-from services.operations.base import Op
+from services.operations import Op
 
 #: the photo keyboard's layout: every op, in the order of its buttons (two rows of three)
 PHOTO_ACTIONS: tuple[Op, ...] = (Op.TAG, Op.NIGHT, Op.TULIPS, Op.BACKGROUND, Op.DESCRIBE, Op.EDIT)
