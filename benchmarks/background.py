@@ -159,7 +159,7 @@ def model_rows(
     op = BackgroundOperation(
         cutter, painter, painter_missing=lambda: missing_models(weights, ["inpaint"]), steps=steps
     )
-    context = RunContext(report=lambda fraction, note: None, is_cancelled=lambda: False)
+    context = RunContext(report=lambda fraction, step, total: None, is_cancelled=lambda: False)
     with tempfile.TemporaryDirectory() as folder:
         for label, size in sizes.items():
             path = Path(folder) / f"{size[0]}.png"

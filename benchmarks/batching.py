@@ -30,9 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.loop_latency import StampedEmulator, bot_env, photo_bytes  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
+from services.config import ServiceConfig  # noqa: E402
 from services.conversion import write_tiny  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 from services.weights.converted import converted_dir  # noqa: E402
 
 FULL_CLIP = "full-size CLIP ViT-B/32 (random weights), torch"

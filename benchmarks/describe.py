@@ -36,11 +36,12 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from services.config import ServiceConfig  # noqa: E402
 from services.conversion import write_tiny  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
 from services.models.blip import Captioner  # noqa: E402
 from services.models.marian import MarianTranslator  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 
 SENTENCES = [
     "White ceramic mug for every day.",

@@ -190,7 +190,7 @@ def measure(
             [index],
             steps=steps,
             max_side=size,
-            progress=lambda f, n, s=stamps: s.append(time.perf_counter()),
+            progress=lambda f, i, n, s=stamps: s.append(time.perf_counter()),
         )
         if torch.cuda.is_available():
             torch.cuda.synchronize()

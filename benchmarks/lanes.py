@@ -24,9 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.loop_latency import photo_bytes  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
+from services.config import ServiceConfig  # noqa: E402
 from services.conversion import write_tiny  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,10 +62,8 @@ async def _measure(args: argparse.Namespace, workdir: Path) -> list[Row]:
         tag_alone = statistics.median([await _timed(services, tag) for _ in range(5)])
         gap = edit_alone / (args.lanes_tags + 1)
         handle = services.submit(edit)
-        step_times: list[float] = []  # when each "step i/N" arrived, in the same run
-        handle.subscribe(
-            lambda u: (u.note or "").startswith("step") and step_times.append(time.perf_counter())
-        )
+        step_times: list[float] = []  # when each step (i of N) arrived, in the same run
+        handle.subscribe(lambda u: u.step is not None and step_times.append(time.perf_counter()))
         edit_started = time.perf_counter()
         running = asyncio.ensure_future(handle.result())
         latencies: list[float] = []

@@ -187,8 +187,9 @@ async def lru_sequence(
     weights: Path, photo: Path, device: str, budget_bytes: int | None
 ) -> dict[str, Any]:
     """SEQUENCE through the real scheduler and operations; loads/unloads and peak memory."""
+    from services.config import ServiceConfig
     from services.jobs import JobRequest
-    from services.layer import ModelServices, ServiceConfig
+    from services.scheduler import ModelServices
 
     budget = (budget_bytes or 0) / GB
     cuda = device.startswith("cuda")

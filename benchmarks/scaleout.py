@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.batching import _photos, full_size_clip  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
+from services.config import ServiceConfig  # noqa: E402
 from services.conversion import write_tiny  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 from tests.redis_server import (  # noqa: E402
     redis_server,
     start_worker,

@@ -27,9 +27,10 @@ from skimage import data as skdata  # noqa: E402
 
 from bot.app import Application  # noqa: E402
 from bot.settings import settings_from_mapping  # noqa: E402
+from services.config import ServiceConfig  # noqa: E402
 from services.conversion import write_tiny  # noqa: E402
 from services.jobs import JobRequest  # noqa: E402
-from services.layer import ModelServices, ServiceConfig  # noqa: E402
+from services.scheduler import ModelServices  # noqa: E402
 from tests.emulator import BotAPIEmulator  # noqa: E402
 
 

@@ -25,7 +25,7 @@ from bot.settings import Settings
 from bot.storage import Storage
 from handlers import get_routers
 from handlers.errors import on_error
-from services.layer import ModelServices
+from services.scheduler import ModelServices
 from services.weights import tiny_models
 
 log = logging.getLogger("vitrina.bot")

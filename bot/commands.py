@@ -10,18 +10,10 @@ from aiogram.types import BotCommand
 from services.edit_presets import load_presets
 from services.imaging import backgrounds as background_presets
 from services.imaging import colours as colour_table
+from services.operations import Op
 
-#: command -> operation
-COMMAND_OPS = {
-    "tag": "tag",
-    "tags": "tag",
-    "night": "night",
-    "tulips": "tulips",
-    "edit": "edit",
-    "background": "background",
-    "bg": "background",
-    "describe": "describe",
-}
+#: command -> operation: each op's own name, and two short forms
+COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op} | {"tags": Op.TAG, "bg": Op.BACKGROUND}
 
 #: Colour names (CSS and Russian) -> "#rrggbb": one table, shared with the services.
 COLOURS = colour_table.COLOURS

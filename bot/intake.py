@@ -22,7 +22,7 @@ from bot.storage import Photo, Storage
 from bot.texts import t, tn
 from services.errors import BadImage
 from services.imaging.decode import IMAGE_SUFFIXES
-from services.layer import ModelServices
+from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
 # What a flaky network or Bot API server raises: worth another try.

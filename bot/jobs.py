@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
-import re
 import time
 from typing import Any
 
@@ -34,8 +32,8 @@ from bot.storage_errors import is_storage_failure
 from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
-from services.layer import ModelServices
 from services.results import ImageResult
+from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
 
@@ -297,8 +295,8 @@ class JobRunner:
     def _update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
         if update.state is JobState.RUNNING:
             percent = round((update.progress or 0.0) * 100)
-            if update.note:  # e.g. "step 5/20"
-                note = _localised_note(update.note, lang)
+            if update.step is not None and update.total:  # a denoising loop: "шаг 5/20"
+                note = t(lang, "job.step", step=update.step, total=update.total)
                 return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
             return t(lang, "job.running", op=op_name, percent=percent)
         if not update.position:
@@ -527,14 +525,3 @@ def _sent_file_id(message: Message) -> str | None:
     if message.document is not None:
         return message.document.file_id
     return message.photo[-1].file_id if message.photo else None
-
-
-_STEP_NOTE = re.compile(r"^step (\d+)/(\d+)$")
-
-
-def _localised_note(note: str, lang: str) -> str:
-    """Services say "step 5/20" in English; the user reads it in their language."""
-    match = _STEP_NOTE.match(note)
-    if match is None:
-        return html.escape(note)
-    return t(lang, "job.step", step=match[1], total=match[2])

@@ -8,8 +8,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, op_label, t
+from services.operations import Op
 
-PHOTO_ACTIONS = ("tag", "night", "tulips", "background", "describe", "edit")
+#: the photo keyboard's layout: every op, in the order of its buttons (two rows of three)
+PHOTO_ACTIONS: tuple[Op, ...] = (Op.TAG, Op.NIGHT, Op.TULIPS, Op.BACKGROUND, Op.DESCRIBE, Op.EDIT)
 
 
 class PhotoAction(CallbackData, prefix="p"):

@@ -17,7 +17,7 @@ from dotenv import dotenv_values
 from services.worker.redis_url import REDIS_SCHEMES, redacted
 
 if TYPE_CHECKING:
-    from services.layer import ServiceConfig
+    from services.config import ServiceConfig
 
 DEFAULT_ENV_FILE = Path("env/.env")
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -125,8 +125,8 @@ class Settings:
 
     def service_config(self, *, preload: bool = False) -> ServiceConfig:
         """What the services need from the settings (the bot's and `vitrina worker`'s)."""
+        from services.config import ServiceConfig
         from services.device import resolve_device
-        from services.layer import ServiceConfig
 
         return ServiceConfig(
             weights_dir=self.weights_dir,

@@ -9,8 +9,9 @@ import logging
 import signal
 
 from bot.settings import Settings, SettingsError
+from services.cache_keys import result_identity
 from services.device import resolve_device
-from services.layer import default_operations, result_identity
+from services.wiring import default_operations
 from services.worker.messages import WarmUp
 from services.worker.redis_url import REDIS_SCHEMES
 

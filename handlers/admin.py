@@ -13,7 +13,7 @@ from aiogram.types import Message
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.texts import t
-from services.layer import ModelServices
+from services.scheduler import ModelServices
 
 
 async def is_admin(message: Message, settings: Settings) -> bool:

@@ -13,7 +13,7 @@ from bot.jobs import JobRunner
 from bot.settings import Settings
 from bot.storage import Photo, Storage, User
 from bot.texts import t
-from services.layer import ModelServices
+from services.scheduler import ModelServices
 
 
 async def receive(

@@ -43,7 +43,8 @@ class JobUpdate:
     state: JobState
     position: int | None = None  # jobs ahead of this one while queued
     progress: float | None = None  # 0..1 while running
-    note: str | None = None
+    step: int | None = None  # in a loop of steps (denoising): which one of `total`
+    total: int | None = None
 
 
 Listener = Callable[[JobUpdate], None]
@@ -114,9 +115,11 @@ class JobHandle:
         self.started_at = time.monotonic()
         self._emit(JobUpdate(JobState.RUNNING, progress=0.0))
 
-    def _progress(self, fraction: float, note: str | None = None) -> None:
+    def _progress(
+        self, fraction: float, step: int | None = None, total: int | None = None
+    ) -> None:
         if not self.done:
-            self._emit(JobUpdate(JobState.RUNNING, progress=fraction, note=note))
+            self._emit(JobUpdate(JobState.RUNNING, progress=fraction, step=step, total=total))
 
     def _finish(self, outcome: Any) -> None:
         if self.done:

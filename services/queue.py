@@ -2,7 +2,7 @@
 
 Users take turns (round robin): one user's 50 jobs do not starve another user's 1. A user
 who arrives joins the end of the rotation; a user who takes a turn moves to the end.
-Pure data structure, no asyncio: the scheduler in `services.layer` owns the waiting.
+Pure data structure, no asyncio: the scheduler in `services.scheduler` owns the waiting.
 """
 
 from __future__ import annotations

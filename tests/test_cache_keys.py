@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Storage
+from services.config import ServiceConfig
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from services.weights.manifest import read_marker, write_marker
 from services.weights.revision import ABSENT, model_revision
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from services.config import ServiceConfig
 from services.describer.local import facts_from, write_english
 from services.describer.result import DescriptionResult
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from tests.openai_server import COPY, OpenAIServer
 
 KEY = "sk-test-Zq8vS3cr3tK3y-never-log-me"

@@ -160,9 +160,9 @@ def editor(tiny_weights: Path) -> Pix2PixEditor:
 
 
 def _context(cancel_after: int | None = None, counter: list[int] | None = None) -> RunContext:
-    reports: list[tuple[float, str | None]] = []
+    reports: list[tuple[float, int | None, int | None]] = []
     context = RunContext(
-        report=lambda f, n: reports.append((f, n)),
+        report=lambda f, s, t: reports.append((f, s, t)),
         is_cancelled=lambda: cancel_after is not None and len(counter or []) >= cancel_after,
     )
     context.reports = reports  # type: ignore[attr-defined]
@@ -289,15 +289,17 @@ def test_cancel_stops_the_loop_within_a_step(editor, photos):
 
 def test_progress_reports_are_throttled(tiny_weights, photos, editor):
     image = [_photo(photos, "coffee", (80, 60))]
-    every: list[tuple[float, str | None]] = []
+    every: list[tuple[float, int, int]] = []
     editor.edit(
-        image, "night", [1], steps=6, max_side=64, progress=lambda f, n: every.append((f, n))
+        image, "night", [1], steps=6, max_side=64, progress=lambda f, s, t: every.append((f, s, t))
     )
-    assert [note for _, note in every] == [f"step {i}/6" for i in range(1, 7)]
+    assert [(step, total) for _, step, total in every] == [(i, 6) for i in range(1, 7)]
     slow = Pix2PixEditor(tiny_weights / "pix2pix", progress_interval_s=60.0)
     slow._pipe, throttled = editor.pipeline, []
-    slow.edit(image, "night", [1], steps=6, max_side=64, progress=lambda f, n: throttled.append(n))
-    assert throttled == ["step 1/6", "step 6/6"]  # the first, then only the last
+    slow.edit(
+        image, "night", [1], steps=6, max_side=64, progress=lambda f, s, t: throttled.append(s)
+    )
+    assert throttled == [1, 6]  # the first, then only the last
 
 
 def test_out_of_memory_retries_once_smaller(editor, photos, tmp_path):
@@ -404,7 +406,8 @@ def test_edit_settings_are_checked():
 
 
 async def test_four_edits_of_one_preset_and_size_run_as_one_batch(tiny_weights, photos, tmp_path):
-    from services.layer import ModelServices, ServiceConfig
+    from services.config import ServiceConfig
+    from services.scheduler import ModelServices
 
     path = tmp_path / "room.png"
     _photo(photos, "coffee", (97, 61)).save(path)

@@ -145,9 +145,10 @@ async def test_a_fresh_service_reuses_the_stored_cut_of_a_photo(
 ) -> None:
     """The wiring: ServiceConfig.features_dir reaches the cutter through default_operations;
     a second background of a photo in a new ModelServices (a restart) runs neither model."""
+    from services.config import ServiceConfig
     from services.jobs import JobRequest
-    from services.layer import ModelServices, ServiceConfig
     from services.results import ImageResult
+    from services.scheduler import ModelServices
 
     pixels = np.full((96, 128, 3), 230, np.uint8)
     pixels[20:70, 30:90] = (40, 40, 190)

@@ -9,17 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from services.config import ServiceConfig
 from services.errors import JobCancelled
 from services.jobs import JobRequest, JobState
-from services.layer import ModelServices, ServiceConfig
-from services.operations import FinishContext, Outcome, RunContext
+from services.operations import FinishContext, Operation, Outcome, RunContext
+from services.scheduler import ModelServices
 
 
-class SlowFinish:
+class SlowFinish(Operation):
     """`run` is instant on the worker; `finish` waits for a network-like gate."""
 
     name = "describe"
     max_batch = 1
+    worker_calls = Operation.worker_calls | {"thread_name"}
 
     def __init__(self) -> None:
         self.gate = asyncio.Event()
@@ -53,7 +55,7 @@ class SlowFinish:
         return f"{outcome}, finished"
 
 
-class Instant:
+class Instant(Operation):
     name = "tag"
     max_batch = 4
 

@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from services.config import ServiceConfig
 from services.errors import JobCancelled, QueueFull
 from services.jobs import JobRequest, JobState, JobUpdate
-from services.layer import ModelServices, ServiceConfig
-from services.operations import RunContext
+from services.operations import Operation, RunContext
 from services.queue import FairQueue
+from services.scheduler import ModelServices
 
 
 def test_round_robin_between_users() -> None:
@@ -61,13 +62,14 @@ def test_remove_and_pop_matching() -> None:
     assert queue.count("b") == 0
 
 
-class RecordingOperation:
+class RecordingOperation(Operation):
     """A test operation for the scheduler (the models have their own tests)."""
 
     name = "tag"
     max_batch = 4
 
-    def __init__(self, gate: threading.Event | None = None) -> None:
+    def __init__(self, gate: threading.Event | None = None, name: str = "tag") -> None:
+        self.name = name
         self.batches: list[list[int]] = []
         self.threads: set[str] = set()
         self.gate = gate
@@ -123,9 +125,10 @@ async def test_a_job_does_not_wait_for_preloading_of_other_models() -> None:
             gate.wait(5)
             super().warm_up()
 
-    slow, tag = SlowToLoad(), RecordingOperation()
+    tag = RecordingOperation()
     config = ServiceConfig(weights_dir=Path("unused"), preload=True)
-    services = ModelServices(config, operations={"edit": slow, "tag": tag, "night": slow})
+    slow = {name: SlowToLoad(name=name) for name in ("edit", "night")}
+    services = ModelServices(config, operations={**slow, "tag": tag})
     async with services:
         await asyncio.sleep(0.05)  # the worker is inside the first warm-up (edit)
         job = services.submit(JobRequest("tag", 1, Path("x")))

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
+from services.config import ServiceConfig
 from services.jobs import JobHandle, JobRequest, JobState
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from services.worker.redis_engine import RedisEngine
 from tests.redis_server import start_worker, stop_worker, wait_for_workers
 

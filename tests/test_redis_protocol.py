@@ -14,11 +14,14 @@ import pytest
 from PIL import Image
 
 from bot import cli
+from services.cache_keys import result_identity
+from services.config import ServiceConfig
 from services.errors import BackendUnreachable, BadImage
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig, default_operations, result_identity
-from services.operations import LANE_DIFFUSION, LANE_QUICK, lanes_of
+from services.operations import LANE_DIFFUSION, LANE_QUICK
 from services.results import ImageResult
+from services.scheduler import ModelServices
+from services.wiring import default_operations
 from services.worker.messages import RunBatch
 from services.worker.placement import placeable
 from services.worker.redis_engine import RedisEngine
@@ -105,15 +108,10 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
     assert set(requests) == set(operations)
     for op, params_list in requests.items():
         operation = operations[op]
-        lanes = {
-            getattr(operation, "lane", lambda r: LANE_QUICK)(
-                JobRequest(op, 1, Path("x.jpg"), params)
-            )
-            for params in params_list
-        }
-        assert lanes <= set(lanes_of(operation)), op
-    assert lanes_of(operations["tag"]) == (LANE_QUICK,)
-    assert lanes_of(operations["night"]) == (LANE_DIFFUSION,)
+        lanes = {operation.lane(JobRequest(op, 1, Path("x.jpg"), p)) for p in params_list}
+        assert lanes <= set(operation.lanes), op
+    assert operations["tag"].lanes == (LANE_QUICK,)
+    assert operations["night"].lanes == (LANE_DIFFUSION,)
 
 
 def test_a_redis_url_is_shown_and_logged_without_its_password() -> None:

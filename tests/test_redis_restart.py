@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 import redis
 
+from services.config import ServiceConfig
 from services.errors import JobCancelled
 from services.jobs import JobRequest, JobState
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from services.worker.redis_protocol import GROUP, PREFIX, stream, unpack
 from tests.emulator import BotAPIEmulator
 from tests.redis_server import free_port, redis_server, start_worker, stop_worker, wait_for_workers

@@ -13,8 +13,9 @@ import pytest
 import redis
 from PIL import Image
 
+from services.config import ServiceConfig
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from services.worker.redis_protocol import PREFIX, pack, unpack
 from services.worker.redis_shared import RESULTS, shared_photo, sweep
 from tests.redis_server import start_worker, stop_worker, wait_for_workers

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from services.config import ServiceConfig
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig
+from services.scheduler import ModelServices
 from services.worker.redis_engine import RedisEngine
 from tests.redis_server import redis_server, self_signed, start_worker, stop_worker
 

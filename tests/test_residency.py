@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from bot.settings import SettingsError, settings_from_mapping
-from services.layer import ServiceConfig, default_operations
+from services.config import ServiceConfig
 from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.isnet import IsnetSaliency
@@ -23,6 +23,7 @@ from services.models.residency import BudgetFull, ModelResidency, preloading
 from services.models.resident import estimate_folder_bytes, weight_files
 from services.models.sam import SamSegmenter
 from services.weights import model_dir
+from services.wiring import default_operations
 
 SENTENCES = ["A white mug on a wooden table.", "Soft towels."]
 

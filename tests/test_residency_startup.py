@@ -11,16 +11,17 @@ from pathlib import Path
 
 import pytest
 
+from services.config import ServiceConfig
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig
 from services.models.clip import ClipTagger, TagResult
+from services.scheduler import ModelServices
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
 
 
 def test_importing_the_bot_loads_no_model_library() -> None:
     code = (
-        "import sys, bot.app, services.layer, services.models.residency\n"
+        "import sys, bot.app, services.scheduler, services.models.residency\n"
         "heavy = {'torch', 'transformers', 'diffusers', 'onnxruntime', 'segment_anything'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )

@@ -18,14 +18,16 @@ from PIL import Image
 from bot.cli import main as cli
 from bot.settings import SettingsError, settings_from_mapping
 from services import runtimes
+from services.config import ServiceConfig
 from services.conversion import ConversionError, convert
 from services.jobs import JobRequest
-from services.layer import ModelServices, ServiceConfig, default_operations, default_translators
 from services.models.clip import ClipTagger
 from services.models.clip_onnx import OnnxImageEncoder
 from services.models.marian import MarianTranslator
 from services.models.marian_ct2 import Ct2MarianTranslator
+from services.scheduler import ModelServices
 from services.weights.converted import RECORD, converted_problem, read_record, verify_converted
+from services.wiring import default_operations, default_translators
 from tests.emulator import BotAPIEmulator
 from tests.test_e2e import _action, contains, keyboard_for
 

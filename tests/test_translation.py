@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from services.config import ServiceConfig
 from services.errors import ModelUnavailable
-from services.layer import ServiceConfig, default_translators
 from services.models.blip import Captioner
 from services.models.marian import MarianTranslator
 from services.translation import TextTranslator, localise, protect, split_sentences
+from services.wiring import default_translators
 
 RU = "Рюкзак Nike Air XR-200, 42 см, вес 1,5 кг 😀. Отличный подарок! Цена 2 990 ₽"
 EN = "The Nike backpack XR-200 weighs 1.5 kg and holds a 15 inch laptop 🎒. Great gift!"

@@ -17,10 +17,11 @@ import pytest
 import pytest_asyncio
 from PIL import Image
 
+from services.config import ServiceConfig
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, ServiceError
 from services.jobs import JobHandle, JobRequest, JobState
-from services.layer import ModelServices, ServiceConfig
 from services.models.clip import TagResult
+from services.scheduler import ModelServices
 from services.worker import WorkerDied
 from services.worker.process import ProcessEngine
 from tests.redis_server import start_worker, stop_worker, wait_for_workers
@@ -110,8 +111,8 @@ async def test_a_tag_finishes_while_a_long_edit_runs(
 ) -> None:
     edit = services.submit(JobRequest("night", 1, photo_files["coffee"], EDIT))
     await _running(edit)
-    steps: list[str] = []
-    edit.subscribe(lambda update: steps.append(update.note or ""))
+    steps: list[tuple[int | None, int | None]] = []
+    edit.subscribe(lambda update: steps.append((update.step, update.total)))
     tag = services.submit(JobRequest("tag", 2, photo_files["chelsea"]))
     assert tag.position == 0  # nothing ahead of it in its lane
     await asyncio.wait_for(tag.result(), 60)
@@ -119,7 +120,7 @@ async def test_a_tag_finishes_while_a_long_edit_runs(
     result = await asyncio.wait_for(edit.result(), 120)
     with Image.open(photo_files["coffee"]) as original:
         assert result.image.size == original.size  # back at the photo's own size
-    assert "step 30/30" in steps  # it ran all its steps, after the tag
+    assert (30, 30) in steps  # it ran all its steps, after the tag
 
 
 async def test_cancel_reaches_a_running_diffusion(

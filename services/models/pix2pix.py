@@ -27,7 +27,7 @@ log = logging.getLogger("vitrina.models")
 TILING_ABOVE = 768
 MAX_BATCH = 4
 
-Progress = Callable[[float, str | None], None]
+Progress = Callable[[float, int, int], None]  # (fraction, step, total)
 
 
 class _Interrupted(Exception):  # noqa: N818 - raised from the step callback to stop the loop
@@ -202,7 +202,7 @@ class Pix2PixEditor(ResidentModel):
             due = last or now - done["reported"] >= self.progress_interval_s
             if progress is not None and due:
                 done["reported"] = now
-                progress(0.95 * (step + 1) / steps, f"step {step + 1}/{steps}")
+                progress(0.95 * (step + 1) / steps, step + 1, steps)
             if cancelled is not None and cancelled() and not last:
                 raise _Interrupted
             return {}

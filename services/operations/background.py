@@ -26,7 +26,7 @@ from services.imaging.compositing import fill_outward, over, transparent
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.models.inpaint import BackgroundPainter
-from services.operations import LANE_DIFFUSION, LANE_QUICK, Outcome, RunContext
+from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.results import ImageResult
 from services.weights.digest import sha256_file
 
@@ -63,10 +63,10 @@ class Cutter(Protocol):
     ) -> Cut: ...
 
 
-class BackgroundOperation:
+class BackgroundOperation(Operation):
     """One photo per run (max_batch 1): a cut is per image, and a prompt job is a diffusion."""
 
-    name = "background"
+    name = Op.BACKGROUND
     lanes = (LANE_QUICK, LANE_DIFFUSION)
     max_batch = 1
 
@@ -87,18 +87,17 @@ class BackgroundOperation:
         self.work_side = work_side
         self.translate_to_english = translate_to_english
 
-    # ---- the Operation protocol
+    # ---- the Operation contract
 
     def missing_weights(self) -> list[str]:
         """The cutter's: colours, presets, photos and transparent need only the cut."""
         return self.cutter.missing_weights()
 
     def missing_weights_for(self, params: Mapping[str, Any]) -> list[str]:
-        """What this particular job lacks: a prompt job also needs the inpainting model."""
-        missing = list(self.missing_weights())
-        if params.get("kind") == "prompt":
-            missing += ["inpaint"] if self.painter is None else self._painter_missing()
-        return missing
+        """What this job lacks beyond the cut: a prompt job needs the inpainting model."""
+        if params.get("kind") != "prompt":
+            return []
+        return ["inpaint"] if self.painter is None else self._painter_missing()
 
     def lane(self, request: JobRequest) -> str:
         """A generated scene is a diffusion; a colour, preset or photo is a quick cut."""
@@ -171,7 +170,7 @@ class BackgroundOperation:
             self._check_painter(params)
         started = time.perf_counter()
         image = load_rgb(path)
-        context.progress(0.05, None)
+        context.progress(0.05)
         cut = self.cutter.cut(
             _with_alpha(path) or image,
             candidate=int(params.get("candidate", 0) or 0),
@@ -180,7 +179,7 @@ class BackgroundOperation:
         )
         if context.cancelled():
             raise JobCancelled("cancelled after the cut")
-        context.progress(0.3, None)
+        context.progress(0.3)
         cut_s = time.perf_counter() - started
         rgba = transparent(image, cut.alpha)
         if card is not None:
@@ -205,7 +204,7 @@ class BackgroundOperation:
             shadow = bool(params.get("shadow", kind in ("colour", "gradient", "preset")))
             result = over(rgba, back, shadow=shadow)
         facts["seconds"] = round(time.perf_counter() - started, 3)
-        context.progress(1.0, None)
+        context.progress(1.0)
         return ImageResult(result, facts, document=kind == "transparent" or bool(ratio))
 
     def _background(
@@ -304,7 +303,7 @@ class BackgroundOperation:
         work = base.resize(size, Image.Resampling.LANCZOS)
 
         def step(done: int, total: int) -> None:
-            context.progress(0.3 + 0.65 * done / max(total, 1), f"step {done}/{total}")
+            context.progress(0.3 + 0.65 * done / max(total, 1), done, total)
 
         painted = self.painter.paint(
             work,

@@ -25,7 +25,7 @@ from services.jobs import JobRequest
 from services.models.blip import Captioner
 from services.models.clip import ClipTagger, TagResult
 from services.models.gpt import GptCopywriter, GptFailed
-from services.operations import FinishContext, Outcome, RunContext
+from services.operations import FinishContext, Op, Operation, Outcome, RunContext
 from services.translation import Translators
 from services.vocabulary import DEFAULT_DIRECTORY, DOMAINS
 from services.weights.digest import sha256_file
@@ -60,10 +60,12 @@ class PendingGpt:
     jpeg_b64: str
 
 
-class DescribeOperation:
-    name = "describe"
+class DescribeOperation(Operation):
+    name = Op.DESCRIBE
     max_batch = 8
     max_side = 1024
+    #: what `finish` runs back on the worker: the local path when GPT fails, and opus-mt
+    worker_calls = Operation.worker_calls | {"local", "to_russian"}
 
     def __init__(
         self,
@@ -142,7 +144,7 @@ class DescribeOperation:
         keys = [requests[index].photo_sha256 for index, _, _ in loaded]
         images = [image for _, image, _ in loaded]
         tags = self.tagger.tag(images, domain, top_k=5, keys=keys)
-        context.progress(0.3, None)
+        context.progress(0.3)
         prepared = [
             _prepare(domain, self._options(requests[index].params)[1], seed, image, tag)
             for (index, image, seed), tag in zip(loaded, tags, strict=True)
@@ -161,7 +163,7 @@ class DescribeOperation:
         """Caption all photos in one batch, write English, translate every field in one."""
         captions = self.captioner.caption([p.image for p in prepared])
         if context is not None:
-            context.progress(0.6, None)
+            context.progress(0.6)
         written = []
         for item, caption in zip(prepared, captions, strict=True):
             facts = facts_from(item.domain, caption.text, list(item.items), dict(item.attributes))
@@ -190,14 +192,14 @@ class DescribeOperation:
         if not isinstance(outcome, PendingGpt) or self.gpt is None:
             return outcome
         prepared = outcome.prepared
-        context.progress(0.5, "GPT")
+        context.progress(0.5)
         try:
             reply = await self.gpt.write(
                 outcome.jpeg_b64, prepared.tag_text, prepared.domain, prepared.variant
             )
         except GptFailed as exc:
             path = f"local (GPT failed: {exc.reason})"
-            context.progress(0.7, None)
+            context.progress(0.7)
             return (await context.on_worker("local", [prepared], path))[0]
         russian = reply.russian
         if russian is None:  # DESCRIBE_GPT_LANGUAGE=en: opus-mt writes the Russian

@@ -26,7 +26,7 @@ from services.imaging.decode import load_rgb
 from services.imaging.resize import working_size
 from services.jobs import JobRequest
 from services.models.pix2pix import MAX_BATCH, EditOutput, Pix2PixEditor
-from services.operations import LANE_DIFFUSION, Outcome, RunContext
+from services.operations import LANE_DIFFUSION, Operation, Outcome, RunContext
 from services.results import ImageResult
 
 log = logging.getLogger("vitrina.jobs")
@@ -74,7 +74,7 @@ def _image_size(request: JobRequest) -> tuple[int, int] | None:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-class EditOperation:
+class EditOperation(Operation):
     """One of the edit ops; the three share one Pix2PixEditor (one model in memory)."""
 
     max_batch = MAX_BATCH
@@ -190,7 +190,7 @@ class EditOperation:
         plan = self.plan(requests[indices[0]].params)
         prompt = self.english(plan.instruction)
         seeds = {i: _seed(requests[i].params) for i in indices}
-        context.progress(0.02, None)
+        context.progress(0.02)
         try:
             edited = self._edit(
                 [originals[i] for i in indices], prompt, [seeds[i] for i in indices], plan, context
@@ -213,7 +213,7 @@ class EditOperation:
                 outcomes[index] = output
             else:
                 outcomes[index] = self._result(originals[index], output, plan, prompt)
-        context.progress(1.0, None)
+        context.progress(1.0)
         return outcomes
 
     def _edit(

@@ -9,15 +9,15 @@ from services.errors import ServiceError
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.models.clip import ClipTagger
-from services.operations import Outcome, RunContext
+from services.operations import Op, Operation, Outcome, RunContext
 from services.vocabulary import DEFAULT_DIRECTORY, DOMAINS
 from services.weights.revision import file_digest
 
 
-class TagOperation:
+class TagOperation(Operation):
     """CLIP zero-shot tags from the user's domain vocabulary."""
 
-    name = "tag"
+    name = Op.TAG
     max_batch = 16  # the bare model's best CPU batch for ViT-B/32 (benchmarks/batching.py)
     max_side = 1024  # CLIP sees 224 px; no need to keep a 12 MP photo in memory
 
@@ -70,7 +70,7 @@ class TagOperation:
                 outcomes.append(None)
             except ServiceError as exc:
                 outcomes.append(exc)
-        context.progress(0.2, None)
+        context.progress(0.2)
         domain, top_k, min_probability = self._options(requests[0].params)
         keys = [r.photo_sha256 for r, o in zip(requests, outcomes, strict=True) if o is None]
         if images:
@@ -80,5 +80,5 @@ class TagOperation:
                 )
             )
             outcomes = [next(results) if outcome is None else outcome for outcome in outcomes]
-        context.progress(1.0, None)
+        context.progress(1.0)
         return outcomes

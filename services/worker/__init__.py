@@ -4,7 +4,8 @@
 the device). `ThreadEngine` runs it in a thread of this process; `ProcessEngine` runs it in a
 spawned process and speaks to it over a pipe, so the denoising loop's Python work never
 competes with the bot's event loop for the GIL. Both give `ModelServices` one contract:
-run a batch (with progress and cancel), call an operation's method, warm up, stop.
+run a batch (with progress and cancel), call an operation's declared worker calls, warm up,
+stop.
 """
 
 from services.worker.engine import Engine, WorkerDied

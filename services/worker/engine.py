@@ -12,13 +12,13 @@ import contextlib
 import itertools
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from services.errors import ServiceError
 from services.jobs import JobRequest
-from services.operations import Operation
+from services.operations import OperationSet
 from services.worker.messages import (
     BatchDone,
     Call,
@@ -34,7 +34,8 @@ from services.worker.messages import (
 from services.worker.runner import BatchRunner
 
 log = logging.getLogger("vitrina.worker")
-OnProgress = Callable[[float, str | None], None]
+#: (fraction, step, total): a batch's progress, as the operation reported it
+OnProgress = Callable[[float, int | None, int | None], None]
 
 
 class WorkerDied(ServiceError):
@@ -93,7 +94,7 @@ class Engine:
         return None
 
     def result_identity(self, op: str) -> dict[str, Any] | None:
-        """What the worker machines compute `op` with (`layer.result_identity`); None: not
+        """What the worker machines compute `op` with (`cache_keys.result_identity`); None: not
         one identity now (results not cacheable). Asked only when `live_workers` is set."""
         return None
 
@@ -143,7 +144,7 @@ class Engine:
         if isinstance(event, Progress):
             pending = self._pending.get(("batch", event.batch_id))
             if pending is not None and pending.on_progress is not None:
-                pending.on_progress(event.fraction, event.note)
+                pending.on_progress(event.fraction, event.step, event.total)
         elif isinstance(event, BatchDone):
             self._resolve(("batch", event.batch_id), event.outcomes)
         elif isinstance(event, CallDone):
@@ -186,7 +187,7 @@ class ThreadEngine(Engine):
 
     kind = "thread"
 
-    def __init__(self, operations: Mapping[str, Operation]) -> None:
+    def __init__(self, operations: OperationSet) -> None:
         super().__init__()
         self.runner = BatchRunner(operations, self._emit_threadsafe)
         self._thread: threading.Thread | None = None

@@ -27,7 +27,8 @@ class RunBatch:
 
 @dataclass(frozen=True)
 class Call:
-    """Run ``operations[op].<method>(*args)`` on the worker (an async finish's local step)."""
+    """Run one of ``operations[op].worker_calls`` with `args` on the worker (an async
+    finish's local step); with no `op`, a question to the worker itself."""
 
     call_id: int
     op: str
@@ -55,7 +56,8 @@ class Shutdown:
 class Progress:
     batch_id: int
     fraction: float
-    note: str | None = None
+    step: int | None = None  # in a loop of steps (denoising): which one of `total`
+    total: int | None = None
 
 
 @dataclass(frozen=True)

@@ -20,20 +20,25 @@ import os
 import pickle
 import signal
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from services.config import ServiceConfig
 from services.errors import ServiceError
-from services.operations import Operation
+from services.operations import OperationSet
 from services.worker.engine import Engine, WorkerDied
 from services.worker.messages import BatchDone, CallDone, Event, Order, Shutdown, WarmUp
 from services.worker.runner import BatchRunner
 
 log = logging.getLogger("vitrina.worker")
-#: Builds the operations inside the worker process: a module-level function (picklable).
-OperationsFactory = Callable[..., Mapping[str, Operation]]
+if TYPE_CHECKING:
+    from services.models.residency import ModelResidency
+
+#: Builds the operations (with the worker's residency; None: its own), also inside the
+#: worker process: a module-level function (picklable), e.g. `wiring.default_operations`.
+OperationsFactory = Callable[[ServiceConfig, "ModelResidency | None"], OperationSet]
 RESTART_LIMIT = 20  # deaths in a row before the engine gives up restarting
 WORKER_NICENESS = 10  # the worker process's CPU priority below the bot's
 
@@ -41,7 +46,7 @@ WORKER_NICENESS = 10  # the worker process's CPU priority below the bot's
 class ProcessEngine(Engine):
     kind = "process"
 
-    def __init__(self, factory: OperationsFactory, config: Any) -> None:
+    def __init__(self, factory: OperationsFactory, config: ServiceConfig) -> None:
         super().__init__()
         self.factory = factory
         self.config = config
@@ -85,7 +90,7 @@ class ProcessEngine(Engine):
         if self._warm:
             self._send(WarmUp(self._warm))
 
-    def warm_up(self, ops: Any) -> None:
+    def warm_up(self, ops: Sequence[str]) -> None:
         self._warm = tuple(ops)  # a restarted worker warms the same models again
         super().warm_up(ops)
 
@@ -152,7 +157,9 @@ class ProcessEngine(Engine):
 # ---- the worker process
 
 
-def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_level: int) -> None:
+def worker_main(
+    conn: Connection, factory: OperationsFactory, config: ServiceConfig, log_level: int
+) -> None:
     """Entry point of the worker process: build the operations, serve orders until told to
     stop or until the bot's end of the pipe closes (the bot died: so does its worker)."""
     # The bot decides when its worker stops (a Shutdown after the grace period), so a
@@ -175,7 +182,7 @@ def worker_main(conn: Connection, factory: OperationsFactory, config: Any, log_l
             except (OSError, ValueError):  # the bot is gone
                 os._exit(0)
 
-    runner = BatchRunner(factory(config), emit)
+    runner = BatchRunner(factory(config, None), emit)
 
     def read() -> None:
         while True:
@@ -199,11 +206,11 @@ def _yield_cpu_to_the_bot() -> None:
         os.nice(WORKER_NICENESS)
 
 
-def _limit_threads(config: Any) -> None:
+def _limit_threads(config: ServiceConfig) -> None:
     """On CPU, leave the bot's process a core: torch would otherwise take them all and the
     bot's answers would queue behind the worker for CPU time (WORKER_THREADS overrides)."""
-    threads = int(getattr(config, "worker_threads", 0) or 0)
-    if not threads and str(getattr(config, "device", "cpu")).startswith("cpu"):
+    threads = config.worker_threads
+    if not threads and config.device.startswith("cpu"):
         if os.environ.get("OMP_NUM_THREADS"):
             return  # the operator chose
         threads = max(1, (os.cpu_count() or 2) - 1)

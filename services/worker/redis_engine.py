@@ -160,7 +160,7 @@ class RedisEngine(Engine):
 
     def result_identity(self, op: str) -> dict[str, Any] | None:
         """What every live worker serving `op` computes with (device, runtimes, settings,
-        model revisions; `layer.result_identity`); None when none is alive or they differ
+        model revisions; `cache_keys.result_identity`); None when none is alive or they differ
         (a result cached now could not be told apart from the other workers')."""
         found = [w.get("identity") for w in self.live_workers if op in w.get("ops", ())]
         if not found or found[0] is None or any(other != found[0] for other in found[1:]):
@@ -306,7 +306,7 @@ class RedisEngine(Engine):
     async def _notice(self, data: bytes) -> None:
         notice: Notice = unpack(data)
         if notice.kind == "progress":
-            self._dispatch(Progress(notice.number, notice.fraction, notice.note))
+            self._dispatch(Progress(notice.number, notice.fraction, notice.step, notice.total))
         else:
             await self._fetch((notice.result_kind, notice.number))
 

@@ -15,14 +15,13 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import redis.asyncio as aioredis
 from taskiq.kicker import AsyncKicker
 from taskiq_redis import RedisStreamBroker
 
-from services.operations import Operation
+from services.operations import OperationSet
 from services.worker.messages import Cancel, RunBatch
 from services.worker.redis_protocol import (
     BOT_BEAT_S,
@@ -56,7 +55,7 @@ class WorkerLiveness:
     device: str
     ops: set[str]
     lanes: tuple[str, ...]
-    operations: Mapping[str, Operation]
+    operations: OperationSet
     visibility_s: float
     identity: dict[str, Any] | None
     redis: aioredis.Redis
@@ -113,7 +112,7 @@ class WorkerLiveness:
     def _models(self) -> list[dict[str, Any]]:
         """The models loaded now (read from the heartbeat thread; a model being loaded or
         unloaded at this moment may be missed until the next beat)."""
-        residency = getattr(self.operations, "residency", None)
+        residency = self.operations.residency
         if residency is None:
             return []
         try:

@@ -197,7 +197,8 @@ class Notice:
     result_kind: str  # "batch" | "call"
     number: int
     fraction: float = 0.0
-    note: str | None = None
+    step: int | None = None
+    total: int | None = None
     worker: str = ""
 
 

@@ -30,7 +30,7 @@ from taskiq.receiver import Receiver
 from taskiq_redis import RedisStreamBroker
 
 from services.errors import ServiceError
-from services.operations import LANE_DIFFUSION, Operation, lanes_of
+from services.operations import LANE_DIFFUSION, OperationSet
 from services.worker.messages import (
     BatchDone,
     Call,
@@ -78,7 +78,7 @@ class RedisWorker(WorkerLiveness):
     def __init__(
         self,
         url: str,
-        operations: Mapping[str, Operation],
+        operations: OperationSet,
         *,
         device: str = "cpu",
         ops: Sequence[str] | None = None,
@@ -94,7 +94,7 @@ class RedisWorker(WorkerLiveness):
         self.device = device
         self.visibility_s = visibility_s
         self.shared_dir = shared_dir  # SHARED_DIR: photos read, result images written there
-        #: what its results depend on (layer.result_identity): the bot's cache keys use it
+        #: what its results depend on (cache_keys.result_identity): the bot's cache keys use it
         self.identity = dict(identity) if identity is not None else None
         self.diffusion_min_free_mb = diffusion_min_free_mb
         self.id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -102,7 +102,7 @@ class RedisWorker(WorkerLiveness):
         self.redis = client(url)
         # only the streams its operations use: a tag-only worker never reads a diffusion
         # job, and the bot counts it in the quick lane's capacity only
-        served_lanes = {lane for op in self.ops for lane in lanes_of(operations[op])}
+        served_lanes = {lane for op in self.ops for lane in operations[op].lanes}
         self.lanes = tuple(lane for lane in LANES if lane in served_lanes)
         self.brokers = {
             lane: make_broker(url, lane, visibility_s=visibility_s, consumer=f"{self.id}:{lane}")
@@ -337,7 +337,13 @@ class RedisWorker(WorkerLiveness):
             payload = self._local.get(("batch", event.batch_id))
             if payload is not None:
                 notice = Notice(
-                    "progress", "batch", payload.number, event.fraction, event.note, self.id
+                    "progress",
+                    "batch",
+                    payload.number,
+                    event.fraction,
+                    event.step,
+                    event.total,
+                    worker=self.id,
                 )
                 asyncio.ensure_future(self.redis.publish(bot_channel(payload.bot), pack(notice)))
             return

@@ -12,11 +12,11 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from services.errors import ServiceError
 from services.models.residency import BudgetFull, preloading
-from services.operations import Operation, RunContext
+from services.operations import OperationSet, RunContext
 from services.worker.messages import (
     LANE_DIFFUSION,
     BatchDone,
@@ -38,7 +38,7 @@ log = logging.getLogger("vitrina.worker")
 class BatchRunner:
     """Thread-safe inbox (`submit`) in front of one serving thread (`serve`)."""
 
-    def __init__(self, operations: Mapping[str, Operation], emit: Callable[[Event], None]) -> None:
+    def __init__(self, operations: OperationSet, emit: Callable[[Event], None]) -> None:
         self.operations = operations
         self._emit = emit
         self._ready = threading.Condition()
@@ -127,7 +127,9 @@ class BatchRunner:
                 return wanted <= self._cancelled.get(order.batch_id, set())
 
         context = RunContext(
-            report=lambda fraction, note: self._emit(Progress(order.batch_id, fraction, note)),
+            report=lambda fraction, step, total: self._emit(
+                Progress(order.batch_id, fraction, step, total)
+            ),
             is_cancelled=is_cancelled,
             between_steps=self.run_quick_now if order.lane == LANE_DIFFUSION else _nothing,
         )
@@ -148,14 +150,14 @@ class BatchRunner:
         try:
             if not order.op:  # about the worker itself
                 return CallDone(order.call_id, value=self._worker_call(order.method))
-            method = getattr(self.operations[order.op], order.method)
-            return CallDone(order.call_id, value=method(*order.args))
+            value = self.operations[order.op].call_on_worker(order.method, order.args)
+            return CallDone(order.call_id, value=value)
         except Exception as exc:
             return CallDone(order.call_id, error=exc)
 
     def _worker_call(self, method: str) -> object:
         if method == "resident_models":  # /stats: what this worker holds in memory
-            residency = getattr(self.operations, "residency", None)
+            residency = self.operations.residency
             return residency.snapshot() if residency is not None else []
         raise AttributeError(f"the worker has no call {method!r}")
 
