@@ -29,7 +29,7 @@ from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.storage_errors import is_storage_failure
-from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
+from bot.texts import MISSING_MODEL_KEYS, STAGE_KEYS, op_label, t, tn
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate
 from services.results import ImageResult
@@ -297,6 +297,9 @@ class JobRunner:
             percent = round((update.progress or 0.0) * 100)
             if update.step is not None and update.total:  # a denoising loop: "шаг 5/20"
                 note = t(lang, "job.step", step=update.step, total=update.total)
+                return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
+            if update.stage is not None:  # e.g. "(GPT)" while the copy is being written
+                note = t(lang, STAGE_KEYS[update.stage])
                 return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
             return t(lang, "job.running", op=op_name, percent=percent)
         if not update.position:

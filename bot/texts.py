@@ -59,6 +59,8 @@ RESULT_BUTTON_KEYS = {
 NOTHING_FOUND_KEYS = {"wrong": "result.wrong_none"}
 #: a model only some jobs of an op need -> its own "unavailable" message
 MISSING_MODEL_KEYS = {"inpaint": "missing.inpaint"}
+#: a named stage of a running job (services.jobs.Stage) -> its note in the progress message
+STAGE_KEYS = {"gpt": "job.stage.gpt"}
 
 
 def language_of(language_code: str | None) -> str:

@@ -17,6 +17,12 @@ from services.errors import JobCancelled
 _local_ids = itertools.count(1)
 
 
+class Stage(StrEnum):
+    """A named part of a job worth telling the user about (rendered from the catalog)."""
+
+    GPT = "gpt"  # /describe: the copy is being written by GPT
+
+
 class JobState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -45,6 +51,7 @@ class JobUpdate:
     progress: float | None = None  # 0..1 while running
     step: int | None = None  # in a loop of steps (denoising): which one of `total`
     total: int | None = None
+    stage: Stage | None = None  # a named part of the job (e.g. waiting for GPT)
 
 
 Listener = Callable[[JobUpdate], None]
@@ -116,10 +123,15 @@ class JobHandle:
         self._emit(JobUpdate(JobState.RUNNING, progress=0.0))
 
     def _progress(
-        self, fraction: float, step: int | None = None, total: int | None = None
+        self,
+        fraction: float,
+        step: int | None = None,
+        total: int | None = None,
+        stage: Stage | None = None,
     ) -> None:
         if not self.done:
-            self._emit(JobUpdate(JobState.RUNNING, progress=fraction, step=step, total=total))
+            running = JobState.RUNNING
+            self._emit(JobUpdate(running, progress=fraction, step=step, total=total, stage=stage))
 
     def _finish(self, outcome: Any) -> None:
         if self.done:

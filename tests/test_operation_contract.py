@@ -181,3 +181,24 @@ async def test_progress_crosses_the_process_engine_as_numbers(
     assert not hasattr(updates[0], "note")
     assert services.lane_of(_request("night")) == LANE_DIFFUSION
     assert Quick().lane(_request("tag")) == LANE_QUICK
+
+
+def test_a_finish_stage_reaches_the_user_as_a_catalog_text() -> None:
+    """Typed progress has no free text: a finish step names its stage (Stage.GPT) and the
+    bot renders it from the catalog in the user's language."""
+    from bot.jobs import JobRunner
+    from services.jobs import JobState, JobUpdate, Stage
+    from services.operations import FinishContext
+
+    updates: list[JobUpdate] = []
+
+    def report(fraction, step, total, stage) -> None:
+        updates.append(JobUpdate(JobState.RUNNING, progress=fraction, stage=stage))
+
+    async def on_worker(*_: object) -> None:
+        return None
+
+    FinishContext(report=report, on_worker=on_worker).progress(0.5, stage=Stage.GPT)
+    assert updates[0].stage is Stage.GPT
+    text = JobRunner._update_text(None, updates[0], "en", "Description")  # type: ignore[arg-type]
+    assert text.endswith("50% (GPT)")

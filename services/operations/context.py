@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from services.jobs import Stage
+
 #: report(fraction 0..1, step or None, total or None)
 Report = Callable[[float, int | None, int | None], None]
 
@@ -41,12 +43,19 @@ class RunContext:
 
 @dataclass
 class FinishContext:
-    """Handed to an operation's optional async ``finish`` step, on the event loop."""
+    """Handed to an operation's optional async ``finish`` step, on the event loop; its
+    progress may also name the stage it is in (e.g. waiting for GPT)."""
 
-    report: Report
+    report: Callable[[float, int | None, int | None, Stage | None], None]
     #: ``await on_worker("method", *args)`` runs one of the operation's ``worker_calls`` on
     #: the model worker (its thread or its process: arguments and result must be picklable)
     on_worker: Callable[..., Awaitable[Any]]
 
-    def progress(self, fraction: float, step: int | None = None, total: int | None = None) -> None:
-        self.report(_clamped(fraction), step, total)
+    def progress(
+        self,
+        fraction: float,
+        step: int | None = None,
+        total: int | None = None,
+        stage: Stage | None = None,
+    ) -> None:
+        self.report(_clamped(fraction), step, total, stage)

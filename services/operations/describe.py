@@ -21,7 +21,7 @@ from services.describer.local import TEMPLATES_PATH, facts_from, write_english
 from services.describer.result import Copy, DescriptionResult
 from services.errors import BadImage, ServiceError
 from services.imaging.decode import load_rgb
-from services.jobs import JobRequest
+from services.jobs import JobRequest, Stage
 from services.models.blip import Captioner
 from services.models.clip import ClipTagger, TagResult
 from services.models.gpt import GptCopywriter, GptFailed
@@ -192,7 +192,7 @@ class DescribeOperation(Operation):
         if not isinstance(outcome, PendingGpt) or self.gpt is None:
             return outcome
         prepared = outcome.prepared
-        context.progress(0.5)
+        context.progress(0.5, stage=Stage.GPT)
         try:
             reply = await self.gpt.write(
                 outcome.jpeg_b64, prepared.tag_text, prepared.domain, prepared.variant
