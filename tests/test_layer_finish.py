@@ -13,6 +13,7 @@ from services.errors import JobCancelled
 from services.jobs import JobRequest, JobState
 from services.layer import ModelServices, ServiceConfig
 from services.operations import FinishContext, Outcome, RunContext
+from tests.waiting import eventually
 
 
 class SlowFinish:
@@ -102,5 +103,4 @@ async def test_cancel_and_failure_during_finish() -> None:
         with pytest.raises(JobCancelled):
             await asyncio.wait_for(waiting.result(), 2)
         assert waiting.state is JobState.CANCELLED
-        await asyncio.sleep(0.01)
-        assert not services._finishing
+        await eventually(lambda: not services._finishing, timeout=2)  # its finish task ends
