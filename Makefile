@@ -38,6 +38,7 @@ redis:
 
 test: $(STAMP) redis
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/hadolint Dockerfile
 	$(PY) -m pytest -m "not realweights"  # those run in `make quality`
 
 quality: $(STAMP)
