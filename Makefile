@@ -38,6 +38,8 @@ redis:
 
 test: $(STAMP) redis
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 	$(PY) -m pytest -m "not realweights"  # those run in `make quality`
 
 quality: $(STAMP)
@@ -54,6 +56,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .

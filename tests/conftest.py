@@ -89,16 +89,18 @@ async def start_bot(
             "MODEL_WORKER": "thread",
         } | overrides
         app = Application(settings_from_mapping(values))
-        polls_before = sum(1 for method, _ in emulator.calls if method == "getUpdates")
+        calls_before = len(emulator.calls)
         task = asyncio.create_task(app.run(handle_signals=False))
         running.append((app, task))
-        for _ in range(200):  # polling has begun once the bot asks for updates
-            if sum(1 for method, _ in emulator.calls if method == "getUpdates") > polls_before:
-                return app
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
-        raise AssertionError("the bot did not start polling")
+        # polling has begun once the bot asks for updates (or the bot stopped: its error)
+        polled = asyncio.ensure_future(emulator.wait_for_calls("getUpdates", after=calls_before))
+        await asyncio.wait({polled, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not polled.done():
+            polled.cancel()
+            task.result()
+            raise AssertionError("the bot stopped before it polled for updates")
+        polled.result()  # EmulatorTimeout after 10 s: the bot did not start polling
+        return app
 
     yield start
     for app, task in running:

@@ -262,6 +262,7 @@ class BotAPIEmulator:
                 )
             params = await self._read_params(request)
             self.calls.append((method, params))
+            self._notify()  # for wait_for_calls
             fault = self._take_fault(method.lower())
             if fault is not None:
                 return self._faulty_response(request, fault)
@@ -995,6 +996,46 @@ class BotAPIEmulator:
 
         return await self._wait_until(check, timeout, f"a bot message (index >= {after})")
 
+    async def wait_for_messages(
+        self,
+        predicate: Callable[[Json], bool],
+        count: int,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
+    ) -> list[Json]:
+        """The first `count` bot_messages records with index >= after that match predicate
+        (as they read when the last of them matched: an edit can add one)."""
+
+        def check() -> list[Json] | None:
+            found = [r for r in self.bot_messages[after:] if predicate(r)]
+            return found[:count] if len(found) >= count else None
+
+        return await self._wait_until(check, timeout, f"{count} bot messages (index >= {after})")
+
+    async def wait_for_calls(
+        self,
+        method: str,
+        count: int = 1,
+        *,
+        after: int = 0,
+        predicate: Callable[[Json], bool] | None = None,
+        timeout: float = 10.0,
+    ) -> list[Json]:
+        """The parameters of the first `count` calls of `method` (any case) with index >= after
+        in `calls` that match predicate: "the bot polled again", "sent its third photo"."""
+        wanted = method.lower()
+
+        def check() -> list[Json] | None:
+            found = [
+                params
+                for name, params in self.calls[after:]
+                if name.lower() == wanted and (predicate is None or predicate(params))
+            ]
+            return found[:count] if len(found) >= count else None
+
+        return await self._wait_until(check, timeout, f"{count} {method} calls (index >= {after})")
+
     async def wait_for_edit(
         self,
         message_id: int,
@@ -1076,6 +1117,22 @@ class FakeUser:
         """Like the emulator's, restricted to this chat; ``after`` indexes all bot_messages."""
         return await self.emulator.wait_for_message(
             lambda r: r["chat_id"] == self.user_id and (predicate is None or predicate(r)),
+            after=after,
+            timeout=timeout,
+        )
+
+    async def wait_for_messages(
+        self,
+        predicate: Callable[[Json], bool],
+        count: int,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
+    ) -> list[Json]:
+        """Like the emulator's, restricted to this chat; ``after`` indexes all bot_messages."""
+        return await self.emulator.wait_for_messages(
+            lambda r: r["chat_id"] == self.user_id and predicate(r),
+            count,
             after=after,
             timeout=timeout,
         )

@@ -67,7 +67,7 @@ class OpenAIServer:
         if isinstance(step, int):
             error = {"error": {"message": "scripted failure", "type": "server_error"}}
             return web.json_response(error, status=step, headers={"retry-after": "0"})
-        if isinstance(step, float):
+        if isinstance(step, float):  # a slow server (simulated work, to test timeouts)
             await asyncio.sleep(step)
         wanted = body["response_format"]["json_schema"]["schema"]["required"]
         content = json.dumps({key: self.reply[key] for key in wanted}, ensure_ascii=False)

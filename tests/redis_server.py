@@ -11,6 +11,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tests.waiting import eventually, eventually_sync
+
+if TYPE_CHECKING:
+    from services.worker.redis_engine import RedisEngine
 
 
 def free_port() -> int:
@@ -95,14 +101,16 @@ def redis_server(
             "no",
         ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def listening() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server did not start (exit code {process.poll()})")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return True
+        return False
+
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not start (exit code {process.poll()})")
-            time.sleep(0.02)
+        eventually_sync(listening, 10, interval=0.02, message="redis-server did not start")
         if tls is not None:
             yield f"rediss://127.0.0.1:{port}/0?ssl_ca_certs={tls[0]}"
         else:
@@ -175,14 +183,28 @@ def wait_for_workers(
     import redis
 
     client = redis.Redis.from_url(url)
+
+    def beating() -> bool:
+        if any(process.poll() is not None for process in processes):
+            raise RuntimeError("a worker process exited before its first heartbeat")
+        return all(client.exists(f"vitrina:worker:{worker_id}") for worker_id in ids)
+
     try:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if all(client.exists(f"vitrina:worker:{worker_id}") for worker_id in ids):
-                return
-            if any(process.poll() is not None for process in processes):
-                raise RuntimeError("a worker process exited before its first heartbeat")
-            time.sleep(0.1)
-        raise RuntimeError(f"workers {sorted(ids)} sent no heartbeat in {timeout:.0f}s")
+        eventually_sync(
+            beating, timeout, interval=0.1, message=f"workers {sorted(ids)} sent no heartbeat"
+        )
     finally:
         client.close()
+
+
+async def next_heartbeats(engine: RedisEngine, timeout: float = 30.0) -> None:
+    """Until the bot has read a heartbeat sent after this call from every worker it knows:
+    what the workers publish (ops served, models held) is then as of now."""
+    since = time.time()  # heartbeats carry the worker's time.time() (this machine's clock)
+    known = {w["id"] for w in engine.live_workers}
+
+    def fresh() -> bool:
+        return known <= {w["id"] for w in engine.live_workers if w.get("at", 0) > since}
+
+    said = f"the bot reads a heartbeat sent after the call from each of {sorted(known)}"
+    await eventually(fresh, timeout, interval=0.05, message=said)

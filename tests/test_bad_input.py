@@ -107,7 +107,7 @@ async def test_refusals_are_clear_and_the_bot_lives(
         answer = await user.wait_for_message(timeout=20)
         assert case.expect in answer["text"], (case.name, answer["text"])
         assert no_traceback(answer), case.name
-    await asyncio.sleep(0.3)  # nothing more arrives: one answer per input
+    await asyncio.sleep(0.3)  # nothing more arrives (bounded): one answer per input
     for case in REFUSALS:
         assert len(users[case.name].bot_messages) == 1, case.name
     assert emulator.server_errors == []
@@ -180,7 +180,7 @@ async def test_group_command_for_another_bot_is_ignored(
     emulator.send_group_text(7101, -500, "/help@vitrina_test_bot", language_code="en")
     answer = await emulator.wait_for_message(lambda r: r["chat_id"] == -500)
     assert "What I can do" in answer["text"]
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # nothing more arrives (bounded): the other two stay unanswered
     assert len([r for r in emulator.bot_messages if r["chat_id"] == -500]) == 1
 
 

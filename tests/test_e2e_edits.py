@@ -154,7 +154,7 @@ async def test_cancel_during_the_run_stops_the_loop(
 
     def slow_step(module: Any, args: Any) -> None:
         calls.append(1)
-        time.sleep(0.05)
+        time.sleep(0.05)  # simulated work: a denoising step slow enough to cancel mid-loop
 
     hook = editor.pipeline.unet.register_forward_pre_hook(slow_step)
     try:

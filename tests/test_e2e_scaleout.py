@@ -8,7 +8,6 @@ in Telegram reaches the job running on a worker.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -24,7 +23,8 @@ from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import GROUP, stream
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
-from tests.redis_server import start_worker, stop_worker, wait_for_workers
+from tests.redis_server import next_heartbeats, start_worker, stop_worker, wait_for_workers
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
@@ -69,16 +69,17 @@ def _busy_worker(url: str, lane: str) -> str | None:
 
 
 async def _all_finished(app: Any, ids: range, timeout: float) -> list[JobStatus]:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+    statuses: list[JobStatus | None] = []
+
+    async def finished() -> bool:
         jobs = [await app.db.get_job(i) for i in ids]
-        statuses = [job.status if job is not None else None for job in jobs]
-        if all(s in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED) for s in statuses):
-            return statuses  # type: ignore[return-value]
-        if loop.time() > deadline:
-            raise AssertionError(f"jobs {list(ids)} still {statuses}")
-        await asyncio.sleep(0.1)
+        statuses[:] = [job.status if job is not None else None for job in jobs]
+        return all(s in (JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED) for s in statuses)
+
+    await eventually(
+        finished, timeout, interval=0.1, message=lambda: f"jobs {list(ids)} still {statuses}"
+    )
+    return statuses  # type: ignore[return-value]
 
 
 async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
@@ -127,7 +128,7 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
         assert sum(map(_is_tags, chat)) == 1, "a tag answered twice or not at all"
         assert sum(r["method"] == "sendPhoto" for r in chat) == 1, "a night answered twice"
     assert set(engine.answered_by) == set(WORKERS), engine.answered_by  # both worked
-    await asyncio.sleep(2 * VISIBILITY_S / 4 + 1.5)  # a heartbeat, then the bot's poll
+    await next_heartbeats(engine)  # the models each worker loaded for these jobs
     before = len(emulator.bot_messages)
     admin.send_text("/stats")
     stats = (await admin.wait_for_message(lambda r: "Workers" in (r["text"] or ""), after=before))[
@@ -138,14 +139,15 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
     # a worker dies mid-edit: the other one finishes that job; nothing is answered twice
     user, keyboard = users[0], keyboards[0]
     user.press_button(keyboard, _action(keyboard, "night"))
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
-    while (victim := _busy_worker(url, "diffusion")) is None:
-        job = await app.db.get_job(11)
-        assert loop.time() < deadline and (job is None or job.status is not JobStatus.DONE), (
-            f"the night never seen running on a worker: {job}"
-        )
-        await asyncio.sleep(0.01)
+
+    async def running_on() -> str | None:
+        victim = _busy_worker(url, "diffusion")
+        if victim is None:
+            job = await app.db.get_job(11)
+            assert job is None or job.status is not JobStatus.DONE, f"never seen running: {job}"
+        return victim
+
+    victim = await eventually(running_on, 60, message="the night never seen running on a worker")
     os.kill(processes[victim].pid, signal.SIGKILL)
     survivor = next(name for name in WORKERS if name != victim)
     before = engine.answered_by[survivor]

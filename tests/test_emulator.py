@@ -225,8 +225,8 @@ async def test_long_poll_timeout_and_wakeup(emu: BotAPIEmulator, bot: Bot) -> No
     assert await bot.get_updates(timeout=1) == []
     assert 0.9 <= time.monotonic() - started < 2.0
 
-    async def later() -> None:
-        await asyncio.sleep(0.2)
+    async def later() -> None:  # a user who writes while the long poll waits
+        await asyncio.sleep(0.2)  # the scenario's delay (what is tested), not a wait
         emu.send_text(USER, "wake up")
 
     task = asyncio.create_task(later())
@@ -238,8 +238,8 @@ async def test_long_poll_timeout_and_wakeup(emu: BotAPIEmulator, bot: Bot) -> No
 
 
 async def test_wait_helpers(emu: BotAPIEmulator, bot: Bot) -> None:
-    async def reply_later() -> None:
-        await asyncio.sleep(0.1)
+    async def reply_later() -> None:  # a bot that takes its time: the waits must wait
+        await asyncio.sleep(0.1)  # the scenario's delays (what is tested), not waits
         sent = await bot.send_message(USER, "working…")
         await asyncio.sleep(0.1)
         await bot.edit_message_text(text="finished", chat_id=USER, message_id=sent.message_id)
@@ -253,6 +253,23 @@ async def test_wait_helpers(emu: BotAPIEmulator, bot: Bot) -> None:
         await emu.wait_for_message(after=len(emu.bot_messages), timeout=0.2)
     assert isinstance(caught.value, AssertionError)
     assert isinstance(caught.value, asyncio.TimeoutError)
+
+
+async def test_waits_for_counts_of_messages_and_calls(emu: BotAPIEmulator, bot: Bot) -> None:
+    user, before = emu.user(USER), len(emu.calls)
+    polled = asyncio.ensure_future(emu.wait_for_calls("getUpdates", after=before, timeout=2))
+    three = asyncio.ensure_future(
+        user.wait_for_messages(lambda m: m["text"].startswith("n"), 3, timeout=2)
+    )
+    await bot.get_updates(timeout=0)
+    assert (await polled)[0]["timeout"] == 0
+    for text in ["n1", "other", "n2", "n3", "n4"]:
+        await bot.send_message(USER, text)
+    assert [m["text"] for m in await three] == ["n1", "n2", "n3"]
+    sent = await emu.wait_for_calls("sendmessage", 2, predicate=lambda p: p["text"] != "other")
+    assert [p["text"] for p in sent] == ["n1", "n2"]
+    with pytest.raises(EmulatorTimeout, match="2 getUpdates calls"):
+        await emu.wait_for_calls("getUpdates", 2, after=before, timeout=0.1)
 
 
 async def test_errors_for_tokens_and_methods(emu: BotAPIEmulator) -> None:

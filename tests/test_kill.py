@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.emulator import BotAPIEmulator
+from tests.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -91,6 +92,11 @@ def _result_jobs(emulator: BotAPIEmulator) -> Counter[int]:
     return jobs
 
 
+def _settled(row: tuple[int, str, int, str | None]) -> bool:
+    """Failed, cancelled, or done and delivered."""
+    return row[1] in ("failed", "cancelled") or row[1:3] == ("done", 1)
+
+
 async def test_sigkill_mid_queue_loses_nothing_and_answers_once(
     tmp_path: Path, tiny_weights: Path, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
@@ -107,40 +113,42 @@ async def test_sigkill_mid_queue_loses_nothing_and_answers_once(
         # SIGKILL once all 20 jobs are queued (rows exist), while most still wait.
         # (An update the bot fetched but had not turned into a job yet is not covered:
         # aiogram acknowledges updates before handling them; see the closing note.)
-        deadline = asyncio.get_running_loop().time() + 120
-        while _job_count(database) < USERS * PHOTOS_EACH:
-            assert asyncio.get_running_loop().time() < deadline, emulator.dump()
-            await asyncio.sleep(0.05)
+        await eventually(
+            lambda: _job_count(database) >= USERS * PHOTOS_EACH,
+            120,
+            interval=0.05,
+            message=emulator.dump,
+        )
     finally:
         workers = _children(process.pid)  # the model worker process (MODEL_WORKER=process)
         process.kill()  # SIGKILL: no shutdown handler runs
         await process.wait()
     assert workers, "the bot runs its models in a worker process"
-    for _ in range(200):  # the worker sees the bot's pipe close and exits: no orphan holds
-        if not any(_alive(pid) for pid in workers):  # the GPU or the CPU
-            break
-        await asyncio.sleep(0.05)
-    assert not any(_alive(pid) for pid in workers), "an orphaned model worker is still running"
+    # the worker sees the bot's pipe close and exits: no orphan holds the GPU or the CPU
+    await eventually(
+        lambda: not any(_alive(pid) for pid in workers),
+        10,
+        interval=0.05,
+        message="an orphaned model worker is still running",
+    )
     delivered_before = sum(_result_jobs(emulator).values())
     assert delivered_before < USERS * PHOTOS_EACH
 
+    rows: list[tuple[int, str, int, str | None]] = []
+
+    def all_settled() -> bool:
+        with sqlite3.connect(database) as db:
+            rows[:] = db.execute("SELECT id, status, delivered, error FROM jobs").fetchall()
+        return len(rows) == USERS * PHOTOS_EACH and all(map(_settled, rows))
+
+    def unsettled() -> str:
+        log = tmp_path / "bot.log"
+        log_tail = log.read_text()[-3000:] if log.exists() else ""
+        return f"{len(rows)} jobs, unsettled {[r for r in rows if not _settled(r)]}\n{log_tail}"
+
     process = await _start(env, tmp_path)
     try:
-        deadline = asyncio.get_running_loop().time() + 240
-        while True:
-            with sqlite3.connect(database) as db:
-                rows = db.execute("SELECT id, status, delivered, error FROM jobs").fetchall()
-            settled = [r for r in rows if r[1] in ("failed", "cancelled") or r[1:3] == ("done", 1)]
-            if len(rows) == USERS * PHOTOS_EACH and len(settled) == len(rows):
-                break
-            unsettled = [r for r in rows if r not in settled]
-            log_tail = (
-                (tmp_path / "bot.log").read_text()[-3000:]
-                if (tmp_path / "bot.log").exists()
-                else ""
-            )
-            assert asyncio.get_running_loop().time() < deadline, (len(rows), unsettled, log_tail)
-            await asyncio.sleep(0.2)
+        await eventually(all_settled, 240, interval=0.2, message=unsettled)
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 60)

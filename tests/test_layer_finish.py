@@ -14,6 +14,7 @@ from services.errors import JobCancelled
 from services.jobs import JobRequest, JobState
 from services.operations import FinishContext, Operation, Outcome, RunContext
 from services.scheduler import ModelServices
+from tests.waiting import eventually
 
 
 class SlowFinish(Operation):
@@ -104,5 +105,4 @@ async def test_cancel_and_failure_during_finish() -> None:
         with pytest.raises(JobCancelled):
             await asyncio.wait_for(waiting.result(), 2)
         assert waiting.state is JobState.CANCELLED
-        await asyncio.sleep(0.01)
-        assert not services._finishing
+        await eventually(lambda: not services._finishing, timeout=2)  # its finish task ends

@@ -16,6 +16,7 @@ from services.jobs import JobRequest, JobState, JobUpdate
 from services.operations import Operation, RunContext
 from services.queue import FairQueue
 from services.scheduler import ModelServices
+from tests.waiting import eventually
 
 
 def test_round_robin_between_users() -> None:
@@ -73,6 +74,7 @@ class RecordingOperation(Operation):
         self.batches: list[list[int]] = []
         self.threads: set[str] = set()
         self.gate = gate
+        self.entered = threading.Event()  # set when a batch starts running
 
     def batch_key(self, request: JobRequest) -> Hashable:
         return request.params.get("key", 0)
@@ -88,6 +90,7 @@ class RecordingOperation(Operation):
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Any]:
         self.threads.add(threading.current_thread().name)
+        self.entered.set()
         if self.gate is not None:
             self.gate.wait(5)
         for step in range(3):
@@ -108,20 +111,22 @@ async def test_preload_warms_available_models_in_the_worker() -> None:
     absent.missing = ["clip"]
     for op in (ready, absent):
         async with _services(op, preload=True) as services:
-            for _ in range(100):  # start() returned at once; the worker preloads meanwhile
-                if "tag" in services.engine.warmed:
-                    break
-                await asyncio.sleep(0.01)
+            warmed = services.engine.warmed
+            if op is ready:  # start() returned at once; the worker preloads meanwhile
+                await eventually(lambda w=warmed: "tag" in w, timeout=5)
+            else:  # nothing arrives: no warm-up for a model without weights (bounded)
+                await asyncio.sleep(0.2)
             await services.submit(JobRequest("tag", 1, Path("x"))).result()
     assert ready.batches == [[-1], [1]] and ready.threads == {"model-worker"}
     assert absent.batches == [[1]]
 
 
 async def test_a_job_does_not_wait_for_preloading_of_other_models() -> None:
-    gate = threading.Event()
+    gate, loading = threading.Event(), threading.Event()
 
     class SlowToLoad(RecordingOperation):
         def warm_up(self) -> None:
+            loading.set()
             gate.wait(5)
             super().warm_up()
 
@@ -130,10 +135,10 @@ async def test_a_job_does_not_wait_for_preloading_of_other_models() -> None:
     slow = {name: SlowToLoad(name=name) for name in ("edit", "night")}
     services = ModelServices(config, operations={**slow, "tag": tag})
     async with services:
-        await asyncio.sleep(0.05)  # the worker is inside the first warm-up (edit)
+        await eventually(loading.is_set, timeout=5)  # the worker is inside the first warm-up
         job = services.submit(JobRequest("tag", 1, Path("x")))
-        while job.state is not JobState.RUNNING:  # handed to the worker, behind the load
-            await asyncio.sleep(0.001)
+        # handed to the worker, behind the load
+        await eventually(lambda: job.state is JobState.RUNNING, timeout=5, interval=0.001)
         gate.set()
         assert await asyncio.wait_for(job.result(), 5) == "ok-1"
     # the tag job ran before the tagger's own preload and before the second slow model's
@@ -145,7 +150,7 @@ async def test_scheduler_is_fair_batches_and_runs_off_the_loop() -> None:
     op = RecordingOperation(gate)
     async with _services(op) as services:
         blocker = services.submit(JobRequest("tag", 99, Path("x"), {"key": "block"}))
-        await asyncio.sleep(0.05)  # the worker is now inside the blocked batch
+        await eventually(op.entered.is_set, timeout=5)  # the worker is inside the blocked batch
         heavy = [
             services.submit(JobRequest("tag", 1, Path("x"), {"key": i % 2})) for i in range(6)
         ]
@@ -165,7 +170,7 @@ async def test_positions_are_reported_and_progress_flows() -> None:
     op = RecordingOperation(gate)
     async with _services(op) as services:
         first = services.submit(JobRequest("tag", 1, Path("x"), {"key": "a"}))
-        await asyncio.sleep(0.05)
+        await eventually(op.entered.is_set, timeout=5)  # the first job is running
         second = services.submit(JobRequest("tag", 2, Path("x"), {"key": "b"}))
         third = services.submit(JobRequest("tag", 3, Path("x"), {"key": "c"}))
         seen: list[JobUpdate] = []
@@ -184,7 +189,7 @@ async def test_cancel_queued_and_running() -> None:
     op = RecordingOperation(gate)
     async with _services(op) as services:
         running = services.submit(JobRequest("tag", 1, Path("x"), {"key": "a"}))
-        await asyncio.sleep(0.05)
+        await eventually(op.entered.is_set, timeout=5)  # the first job is running
         queued = services.submit(JobRequest("tag", 2, Path("x"), {"key": "b"}))
         assert queued.cancel()
         with pytest.raises(JobCancelled):
@@ -203,7 +208,7 @@ async def test_bounded_queue_refuses() -> None:
     op = RecordingOperation(gate)
     async with _services(op, queue_max_size=3, queue_max_per_user=2) as services:
         services.submit(JobRequest("tag", 1, Path("x")))
-        await asyncio.sleep(0.05)
+        await eventually(op.entered.is_set, timeout=5)  # the first job is running
         services.submit(JobRequest("tag", 1, Path("x")))
         services.submit(JobRequest("tag", 1, Path("x")))
         with pytest.raises(QueueFull) as refused:

@@ -22,7 +22,8 @@ from services.config import ServiceConfig
 from services.jobs import JobHandle, JobRequest, JobState
 from services.scheduler import ModelServices
 from services.worker.redis_engine import RedisEngine
-from tests.redis_server import start_worker, stop_worker, wait_for_workers
+from tests.redis_server import next_heartbeats, start_worker, stop_worker, wait_for_workers
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 PINK = {"kind": "colour", "value": "#ffc0cb"}
@@ -176,17 +177,17 @@ async def test_a_job_longer_than_the_visibility_timeout_runs_once(
     """The worker running it keeps its message fresh (heartbeat), so the idle worker never
     reclaims it: one run, one answer, while quick jobs pass through both workers."""
     scene = {"kind": "prompt", "value": "on a marble table"}
-    await asyncio.sleep(VISIBILITY_S / 4 + 1.5)  # the counts of earlier tests' jobs arrive
+    await next_heartbeats(_engine(fleet))  # with the counts of earlier tests' jobs
     before = _served(fleet, "background")
     handle = fleet.submit(JobRequest("background", 20, photo_files["chelsea"], scene))
-    while handle.state is not JobState.RUNNING:
-        await asyncio.sleep(0.05)
+    await eventually(lambda: handle.state is JobState.RUNNING, timeout=60, interval=0.05)
+    finished = asyncio.ensure_future(handle.result())
     tags = []
-    while not handle.done:  # the other worker keeps reading the streams meanwhile
+    while not finished.done():  # the other worker keeps reading the streams meanwhile:
         tags.append(fleet.submit(JobRequest("tag", 21, photo_files["rocket"])))
-        await asyncio.sleep(0.5)
-    await handle.result()
+        await asyncio.wait({finished}, timeout=0.5)  # a tag every 0.5 s (the load's pace)
+    await finished
     assert handle.run_s > 2 * VISIBILITY_S, handle.run_s  # it did outlast the timeout
     await asyncio.gather(*(tag.result() for tag in tags))
-    await asyncio.sleep(VISIBILITY_S / 4 + 1.5)  # a heartbeat, then the bot's poll
+    await next_heartbeats(_engine(fleet))  # with this scene counted
     assert _served(fleet, "background") == before + 1  # run by one worker, once

@@ -26,6 +26,7 @@ from services.worker.redis_protocol import GROUP, PREFIX, stream, unpack
 from tests.emulator import BotAPIEmulator
 from tests.redis_server import free_port, redis_server, start_worker, stop_worker, wait_for_workers
 from tests.test_kill import PROMPT, _env, _result_jobs, _start
+from tests.waiting import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 VISIBILITY_S = 2.0  # a bot silent for 5 s (twice this, 5 s at least) is presumed dead
@@ -35,14 +36,6 @@ SLOW = "4000"  # the first worker's diffusion outlasts the bot's death by far (~
 def _holder(client: redis.Redis) -> str | None:
     pending = client.xpending_range(stream("diffusion"), GROUP, min="-", max="+", count=1)
     return pending[0]["consumer"].decode().split(":")[0] if pending else None
-
-
-async def _until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, what
-        await asyncio.sleep(0.05)
 
 
 def _job(database: Path) -> tuple[str, int] | None:
@@ -78,7 +71,12 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         await asyncio.to_thread(wait_for_workers, url, {"slow"}, 90, (worker,))
         bot = await _start(env, tmp_path)
         emulator.user(300, "en").send_photo(photos["coffee"], caption=PROMPT)
-        await _until(lambda: _holder(client) == "slow", 90, "the job never reached the worker")
+        await eventually(
+            lambda: _holder(client) == "slow",
+            90,
+            interval=0.05,
+            message="the job never reached the worker",
+        )
         bot.kill()  # SIGKILL: no shutdown, no Cancel sent; the job stays in Redis
         await bot.wait()
         bot = None
@@ -86,7 +84,12 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         assert _job(database) in (("queued", 0), ("running", 0))
 
         # the worker sees the bot's heartbeat lapse and cancels the orphan (acknowledged)
-        await _until(lambda: _holder(client) is None, 30, "the orphaned job kept running")
+        await eventually(
+            lambda: _holder(client) is None,
+            30,
+            interval=0.05,
+            message="the orphaned job kept running",
+        )
         results = client.keys(PREFIX + "result:*:batch:*")
         assert len(results) == 1, results
         answered_by, outcomes = unpack(client.get(results[0]))
@@ -105,10 +108,11 @@ async def test_a_bot_killed_mid_job_answers_it_once_after_restart(
         )
         await asyncio.to_thread(wait_for_workers, url, {"quick"}, 90, (worker,))
         bot = await _start(env, tmp_path)
-        await _until(
+        await eventually(
             lambda: _job(database) == ("done", 1),
             180,
-            f"not answered after the restart: {_job(database)}",
+            interval=0.05,
+            message=lambda: f"not answered after the restart: {_job(database)}",
         )
     finally:
         if bot is not None:
@@ -145,7 +149,7 @@ async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
             first = await services.submit(JobRequest("tag", 1, photo)).result()
             server.__exit__(None, None, None)  # Redis stops
             during = services.submit(JobRequest("tag", 2, photo))
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)  # the outage lasts a second (the scenario, not a wait)
             server = redis_server(folder, port=port, persist=True)
             server.__enter__()  # ... and is back, with its data
             assert (await asyncio.wait_for(during.result(), 60)).tags == first.tags
@@ -153,8 +157,9 @@ async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
                 handle = services.submit(JobRequest("tag", user, photo))
                 assert (await asyncio.wait_for(handle.result(), 30)).tags == first.tags
             night = services.submit(JobRequest("night", 5, photo, {"steps": 100}))
-            while night.state is not JobState.RUNNING or night.run_s == 0:
-                await asyncio.sleep(0.02)
+            await eventually(
+                lambda: night.state is JobState.RUNNING and night.run_s > 0, 60, interval=0.02
+            )
             night.cancel()  # reaches the worker over the re-made Cancel subscription
             with pytest.raises(JobCancelled):
                 await asyncio.wait_for(night.result(), 60)
@@ -165,7 +170,12 @@ async def test_the_bot_and_a_worker_carry_on_after_redis_restarts(
             client = redis.Redis.from_url(url)
             queued = client.xlen(stream("quick"))
             lost = services.submit(JobRequest("tag", 6, photo))
-            await _until(lambda: client.xlen(stream("quick")) > queued, 30, "never queued")
+            await eventually(
+                lambda: client.xlen(stream("quick")) > queued,
+                30,
+                interval=0.05,
+                message="never queued",
+            )
             client.close()
             server.__exit__(None, None, None)
             shutil.rmtree(folder)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from services.jobs import JobRequest
 from services.scheduler import ModelServices
 from services.worker.redis_engine import RedisEngine
 from tests.redis_server import redis_server, self_signed, start_worker, stop_worker
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.slow
 
@@ -34,11 +34,12 @@ async def test_jobs_run_over_tls(
             async with ModelServices(ServiceConfig(tiny_weights, backend=url)) as services:
                 engine = services.engine
                 assert isinstance(engine, RedisEngine)
-                for _ in range(900):  # the worker's first heartbeat, over TLS
-                    if engine.live_workers:
-                        break
+
+                def beating() -> bool:  # the worker's first heartbeat, over TLS
                     assert worker.poll() is None, "the worker exited"
-                    await asyncio.sleep(0.1)
+                    return bool(engine.live_workers)
+
+                await eventually(beating, timeout=90, interval=0.1)
                 assert [w["id"] for w in engine.live_workers] == ["tls"]
                 tags = await services.submit(JobRequest("tag", 1, photo)).result()
                 assert tags.tags

@@ -21,10 +21,12 @@ from services.config import ServiceConfig
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, ServiceError
 from services.jobs import JobHandle, JobRequest, JobState
 from services.models.clip import TagResult
+from services.models.residency import ResidentInfo
 from services.scheduler import ModelServices
 from services.worker import WorkerDied
 from services.worker.process import ProcessEngine
 from tests.redis_server import start_worker, stop_worker, wait_for_workers
+from tests.waiting import eventually
 
 # One worker per engine for the whole module: a process worker costs seconds to start.
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -99,11 +101,11 @@ async def test_one_bad_input_fails_only_its_own_job(
 
 
 async def _running(handle: JobHandle) -> None:
-    for _ in range(3000):
-        if handle.state is JobState.RUNNING and handle.run_s > 0:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{handle} never started")
+    await eventually(
+        lambda: handle.state is JobState.RUNNING and handle.run_s > 0,
+        timeout=30,
+        message=lambda: f"{handle} never started",
+    )
 
 
 async def test_a_tag_finishes_while_a_long_edit_runs(
@@ -183,14 +185,16 @@ async def test_the_worker_reports_the_models_it_holds(
     services: ModelServices, photo_files: dict[str, Path]
 ) -> None:
     await services.submit(JobRequest("tag", 1, photo_files["coffee"])).result()
-    for _ in range(100):  # with Redis: each worker's heartbeat says what it holds
+
+    async def holding_clip() -> list[ResidentInfo] | None:
         resident = await services.resident_models(timeout=30)
         assert resident is not None
         loaded = {model.name.rpartition("/")[2] for model in resident if model.loaded}
-        if "clip" in loaded:
-            break
-        await asyncio.sleep(0.1)
-    assert "clip" in loaded and all(m.bytes > 0 for m in resident if m.loaded)
+        return resident if "clip" in loaded else None
+
+    # with Redis: each worker's heartbeat says what it holds (the next beat, then the poll)
+    resident = await eventually(holding_clip, timeout=30, interval=0.1)
+    assert all(m.bytes > 0 for m in resident if m.loaded)
     if services.engine.kind == "redis":  # named by worker: "contract/clip"
         assert "contract/clip" in {model.name for model in resident}
 
