@@ -30,7 +30,7 @@ from bot.delivery import encode, encode_stored
 from bot.ratelimit import TokenBucket
 from bot.results import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, JobStatus, Photo, Result, Storage
-from bot.storage_errors import is_storage_failure
+from bot.storage.failures import is_storage_failure
 from bot.texts import TEXTS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobState, JobUpdate

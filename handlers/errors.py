@@ -7,7 +7,7 @@ import logging
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.storage_errors import is_storage_failure
+from bot.storage.failures import is_storage_failure
 from bot.texts import language_of, t
 
 log = logging.getLogger("vitrina.bot")
