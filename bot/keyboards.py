@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
+from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import t
 
 PHOTO_ACTIONS = ("tag", "night", "tulips", "background", "describe", "edit")
