@@ -96,6 +96,7 @@ async def background_pick(
 
 
 async def cancel_job(
+    query: CallbackQuery,
     callback_data: CancelJob,
     jobs: JobRunner,
     user: User,

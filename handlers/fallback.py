@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from aiogram import F, Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.middlewares import alert
@@ -25,7 +25,7 @@ async def unsupported(message: Message, lang: str) -> None:
     await message.answer(t(lang, "unsupported"))
 
 
-async def stale_button(lang: str, callback_answer: CallbackAnswer) -> None:
+async def stale_button(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
     alert(callback_answer, t(lang, "photo.gone"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.types import FSInputFile, ReplyParameters
+from aiogram.types import CallbackQuery, FSInputFile, ReplyParameters
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.jobs import JobRunner
@@ -15,6 +15,7 @@ from bot.texts import t
 
 
 async def result_action(
+    query: CallbackQuery,
     callback_data: ResultAction,
     bot: Bot,
     db: Storage,
