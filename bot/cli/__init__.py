@@ -20,7 +20,7 @@ from services.errors import BackendUnreachable
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vitrina", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="vitrina", description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
     process.add_parser(sub)

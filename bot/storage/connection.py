@@ -9,7 +9,8 @@ from typing import Self
 
 import aiosqlite
 
-from bot.storage import schema
+from bot.storage.schema import migrate
+from bot.storage.schema import schema_version as read_version
 
 
 class Connection:
@@ -42,7 +43,7 @@ class Connection:
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._db.execute("PRAGMA busy_timeout=5000")
-        await schema.migrate(self._db, self.database_path)
+        await migrate(self._db, self.database_path)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -57,4 +58,4 @@ class Connection:
         await self.close()
 
     async def schema_version(self) -> int:
-        return await schema.schema_version(self.db)
+        return await read_version(self.db)
