@@ -28,7 +28,7 @@ async def on_error(event: ErrorEvent) -> bool:
     lang = language_of(sender.language_code if sender else None)
     key = "error.storage" if is_storage_failure(event.exception) else "error.unexpected"
     try:
-        if query is not None:
+        if query is not None:  # unanswered: bot/middlewares.py FailedCallbacks saw to that
             await query.answer(t(lang, key), show_alert=True)
         elif message is not None:
             await message.answer(t(lang, key))
