@@ -7,8 +7,8 @@ import html
 from aiogram.types import Message
 
 from bot import keyboards
-from bot.backgrounds import pair_for_background, photo_params
-from bot.commands import ParsedCommand
+from bot.background_requests import pair_for_background, photo_params
+from bot.command_parsing import ParsedCommand
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
 from bot.texts import t
@@ -73,7 +73,7 @@ async def _photo_background(
     user: User,
     lang: str,
 ) -> bool:
-    """The user's own photo as the background (the rule: bot/backgrounds.py). True when
+    """The user's own photo as the background (the rule: bot/background_requests.py). True when
     the request was taken care of here."""
     explicit = parsed.params.get("kind") == "photo"
     bare = parsed.problem == "background.ask"

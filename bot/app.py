@@ -11,12 +11,13 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.alerts import AdminAlerts
-from bot.commands import bot_commands
+from bot.command_parsing import bot_commands
 from bot.i18n import catalogs
 from bot.jobs import JobRunner
-from bot.middlewares import AlbumMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares import AlbumMiddleware, FailedCallbacks, LocaleMiddleware, UserMiddleware
 from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
@@ -24,7 +25,7 @@ from bot.retry import RetryRequests
 from bot.settings import Settings
 from bot.storage import Storage
 from handlers import get_routers
-from handlers.errors import on_error
+from handlers.error_answers import on_error
 from services.scheduler import ModelServices
 from services.weights import tiny_models
 
@@ -72,6 +73,10 @@ class Application:
         locale = LocaleMiddleware(catalogs())  # compiles the catalogs if a .mo is stale
         self.dp.message.outer_middleware(locale)
         self.dp.callback_query.outer_middleware(locale)
+        # Every button press is answered once, after its handler: empty unless the handler set
+        # `callback_answer.text`; a handler that raised leaves it to the error handler's alert.
+        self.dp.callback_query.middleware(CallbackAnswerMiddleware())
+        self.dp.callback_query.middleware(FailedCallbacks())
         self.dp.include_routers(*get_routers())
         self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)

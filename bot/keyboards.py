@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.commands import MENU_BACKGROUNDS, MENU_PRESETS
+from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, op_label, t
 from services.operations import Op
 

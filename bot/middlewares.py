@@ -1,5 +1,5 @@
-"""Outer middlewares: who the user is (and whether they may use the bot), their language,
-and albums."""
+"""Middlewares: who the user is (and whether they may use the bot), their language, albums,
+and how a button press is answered."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import I18nMiddleware
 
-from bot.commands import split_command
+from bot.command_parsing import split_command
 from bot.intake import has_image
 from bot.settings import Settings
 from bot.storage import Storage, User
@@ -109,3 +110,24 @@ class AlbumMiddleware(BaseMiddleware):
         # Route the album by an image in it: a video first must not send it to the fallback.
         lead = next((message for message in album if has_image(message)), album[0])
         return await handler(lead, data)
+
+
+def alert(callback_answer: CallbackAnswer, text: str) -> None:
+    """The button's answer becomes an alert with `text` (sent when the handler returns)."""
+    callback_answer.text = text
+    callback_answer.show_alert = True
+
+
+class FailedCallbacks(BaseMiddleware):
+    """Inside aiogram's `CallbackAnswerMiddleware` (which answers every button press once the
+    handler returns): a handler that raised leaves the answer to `handlers/error_answers.py`,
+    whose alert says what went wrong, so that no query is answered twice."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception:
+            answer = data.get("callback_answer")
+            if isinstance(answer, CallbackAnswer) and not answer.answered:
+                answer.disabled = True
+            raise

@@ -1,4 +1,8 @@
-"""aiogram routers, one file per concern. `get_routers()` gives them in order, catch-all last."""
+"""aiogram routers, one file per concern. `get_routers()` gives them in order, catch-all last.
+
+Each module's `get_router()` builds a fresh `Router(name=__name__)` on every call: aiogram
+attaches a router to one dispatcher only, and tests build several dispatchers.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ def get_routers() -> list[Router]:
         fallback,
         photos,
         privacy,
-        results,
+        result_buttons,
         start,
     )
 
@@ -29,7 +33,7 @@ def get_routers() -> list[Router]:
         commands,
         callbacks,
         descriptions,
-        results,
+        result_buttons,
         edit_prompt,
         fallback,
     ]

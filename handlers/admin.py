@@ -74,7 +74,6 @@ def _size(size: int) -> str:
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(stats, Command("stats"), is_admin)
     return router

@@ -5,11 +5,13 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
-from bot.commands import MENU_BACKGROUNDS, PRESETS, parse_background
+from bot.command_parsing import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
 from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
+from bot.middlewares import alert
 from bot.storage import Photo, Storage, User
 from bot.texts import op_label, t
 from handlers.edit_prompt import ask_instruction
@@ -18,15 +20,15 @@ BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 
 async def _own_photo(
-    query: CallbackQuery, db: Storage, photo_id: int, user: User, lang: str
+    answer: CallbackAnswer, db: Storage, photo_id: int, user: User, lang: str
 ) -> Photo | None:
     """The photo behind a button if it still exists and is the user's; else say so."""
     photo = await db.get_photo(photo_id)
     if photo is None or photo.deleted or not photo.path.exists():
-        await query.answer(t(lang, "photo.gone"), show_alert=True)
+        alert(answer, t(lang, "photo.gone"))
         return None
     if photo.user_id != user.id:  # a button under someone else's photo in a group
-        await query.answer(t(lang, "photo.not_yours"), show_alert=True)
+        alert(answer, t(lang, "photo.not_yours"))
         return None
     return photo
 
@@ -40,13 +42,13 @@ async def photo_action(
     user: User,
     lang: str,
     state: FSMContext,
+    callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
+    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
     if photo is None:
         return
     action = callback_data.action
     if action == "background":
-        await query.answer()
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(
                 reply_markup=keyboards.background_menu(photo.id, lang)
@@ -55,12 +57,12 @@ async def photo_action(
     if action == "edit" and jobs.services.missing_weights("edit") == []:
         if query.message is not None and query.message.chat.type != "private":
             # groups pass commands only to the bot: the next plain text would never arrive
-            await query.answer(t(lang, "edit.ask"), show_alert=True)
+            alert(callback_answer, t(lang, "edit.ask"))
             return
-        await query.answer(t(lang, "op.edit"))
+        callback_answer.text = t(lang, "op.edit")
         await ask_instruction(bot, state, photo, lang)
         return
-    await query.answer(op_label(lang, action))
+    callback_answer.text = op_label(lang, action)
     await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)
 
 
@@ -71,11 +73,11 @@ async def background_pick(
     jobs: JobRunner,
     user: User,
     lang: str,
+    callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(query, db, callback_data.photo_id, user, lang)
+    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
     if photo is None:
         return
-    await query.answer()
     if callback_data.value == "back":
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(
@@ -94,16 +96,20 @@ async def background_pick(
 
 
 async def cancel_job(
-    query: CallbackQuery, callback_data: CancelJob, jobs: JobRunner, user: User, lang: str
+    query: CallbackQuery,
+    callback_data: CancelJob,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+    callback_answer: CallbackAnswer,
 ) -> None:
     if jobs.cancel(callback_data.job_id, user.id):
-        await query.answer(t(lang, "job.cancel_ok"))
+        callback_answer.text = t(lang, "job.cancel_ok")
     else:
-        await query.answer(t(lang, "job.not_found"))
+        callback_answer.text = t(lang, "job.not_found")
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
     router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(PHOTO_ACTIONS)))

@@ -7,7 +7,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.actions import perform
-from bot.commands import COMMAND_OPS, parse_command
+from bot.command_parsing import COMMAND_OPS, parse_command
 from bot.intake import IntakeError, target_photo
 from bot.jobs import JobRunner
 from bot.settings import Settings
@@ -48,7 +48,6 @@ async def operation(
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(operation, Command(*COMMAND_OPS))
     return router

@@ -1,7 +1,7 @@
 """Buttons under a description: English original / back to Russian, and Copy-ready.
 
-"Another variant" is a follow-up job (bot/results.py FOLLOW_UPS["variant"]) and goes through
-handlers/results.py; these two only show the stored result in another form.
+"Another variant" is a follow-up job (bot/rendering.py FOLLOW_UPS["variant"]) and goes through
+handlers/result_buttons.py; these two only show the stored result in another form.
 """
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.keyboards import ResultAction
-from bot.results import render_copy_ready, render_description, render_english
+from bot.middlewares import alert
+from bot.rendering import render_copy_ready, render_description, render_english
 from bot.storage import Storage, User
 from bot.texts import t
 
@@ -26,16 +28,16 @@ async def description_view(
     db: Storage,
     user: User,
     lang: str,
+    callback_answer: CallbackAnswer,
 ) -> None:
     job = await db.get_job(callback_data.job_id)
     result = await db.get_result(job.id) if job is not None else None
     if job is None or result is None or result.kind != "description":
-        await query.answer(t(lang, "result.gone"), show_alert=True)
+        alert(callback_answer, t(lang, "result.gone"))
         return
     if job.user_id != user.id:
-        await query.answer(t(lang, "result.not_yours"), show_alert=True)
+        alert(callback_answer, t(lang, "result.not_yours"))
         return
-    await query.answer()
     payload = result.payload
     if callback_data.action == "copy":
         photo = await db.get_photo(job.photo_id)
@@ -58,7 +60,6 @@ async def description_view(
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.callback_query.register(description_view, ResultAction.filter(F.action.in_(VIEWS)))
     return router

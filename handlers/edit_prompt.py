@@ -14,7 +14,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, ReplyParameters
 
-from bot.commands import parse_command
+from bot.command_parsing import parse_command
 from bot.jobs import JobRunner
 from bot.storage import Photo, Storage, User
 from bot.texts import t
@@ -65,7 +65,6 @@ async def instruction(
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(instruction, EditPrompt.instruction, F.text, ~F.text.startswith("/"))
     return router

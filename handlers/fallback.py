@@ -6,7 +6,9 @@ import html
 
 from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
+from bot.middlewares import alert
 from bot.texts import t
 
 
@@ -23,12 +25,11 @@ async def unsupported(message: Message, lang: str) -> None:
     await message.answer(t(lang, "unsupported"))
 
 
-async def stale_button(query: CallbackQuery, lang: str) -> None:
-    await query.answer(t(lang, "photo.gone"), show_alert=True)
+async def stale_button(query: CallbackQuery, lang: str, callback_answer: CallbackAnswer) -> None:
+    alert(callback_answer, t(lang, "photo.gone"))
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(unknown_command, F.text.startswith("/"))
     router.message.register(text_without_photo, F.text)

@@ -7,7 +7,7 @@ from aiogram.types import Message, ReplyParameters
 
 from bot import keyboards
 from bot.actions import perform
-from bot.commands import parse_command, split_command
+from bot.command_parsing import parse_command, split_command
 from bot.intake import IntakeError, intake
 from bot.jobs import JobRunner
 from bot.settings import Settings
@@ -59,7 +59,6 @@ async def receive(
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(receive, F.photo | F.document)
     return router

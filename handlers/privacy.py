@@ -26,7 +26,6 @@ async def confirm(
     user: User,
     lang: str,
 ) -> None:
-    await query.answer()
     if not callback_data.confirm:
         text = t(lang, "forget.kept")
     else:
@@ -40,7 +39,6 @@ async def confirm(
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(ask, Command("forget_me", "forgetme"))
     router.callback_query.register(confirm, ForgetMe.filter())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.keyboards import DomainPick
@@ -29,17 +30,21 @@ async def ask_domain(message: Message, user: User, lang: str) -> None:
 
 
 async def set_domain(
-    query: CallbackQuery, callback_data: DomainPick, user: User, lang: str, db: Storage
+    query: CallbackQuery,
+    callback_data: DomainPick,
+    user: User,
+    lang: str,
+    db: Storage,
+    callback_answer: CallbackAnswer,
 ) -> None:
     await db.set_domain(user.id, callback_data.domain)
     name = t(lang, DOMAIN_KEYS[callback_data.domain])
-    await query.answer(name)
+    callback_answer.text = name
     if isinstance(query.message, Message):
         await query.message.edit_text(t(lang, "domain.set", domain=name))
 
 
 def get_router() -> Router:
-    """A fresh router each call: aiogram attaches a router to one dispatcher only."""
     router = Router(name=__name__)
     router.message.register(start, CommandStart())
     router.message.register(help_, Command("help"))

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from bot.actions import _choices
-from bot.commands import parse_background, parse_command
+from bot.command_parsing import parse_background, parse_command
 from bot.texts import t
 from services.imaging import backgrounds as b
 from services.imaging.card import CARD_SIZES, alpha_bbox, card_size, place
@@ -134,7 +134,7 @@ def test_a_small_object_is_enlarged_at_most_four_times() -> None:
 
 
 def test_follow_ups_and_captions_of_a_background_result() -> None:
-    from bot.backgrounds import caption, card, wrong_object
+    from bot.background_requests import caption, card, wrong_object
 
     params = {"kind": "colour", "value": "#ffc0cb", "name": "pink"}
     facts = {"kind": "colour", "value": "#ffc0cb", "name": "pink", "candidate": 2, "candidates": 3}

@@ -155,3 +155,42 @@ def test_process_options_are_checked(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "say what to do" in capsys.readouterr().err
     assert main(["process", str(tmp_path / "nope.jpg"), "--tag", "-o", out]) == 2
     assert "no such file or folder" in capsys.readouterr().err
+
+
+def _imported(stderr: str) -> set[str]:
+    """Module names from `python -X importtime` output ("import time: self | total | name")."""
+    return {
+        line.split("|")[-1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+
+
+def _bot_side(names: set[str]) -> set[str]:
+    """What a GPU worker must not load: aiogram (and its aiohttp), handlers, the bot's app."""
+    return {
+        name
+        for name in names
+        if name.split(".")[0] in {"aiogram", "handlers"}
+        or name in {"bot.app", "bot.__main__", "bot.jobs", "bot.middlewares", "bot.keyboards"}
+    }
+
+
+def test_vitrina_worker_loads_no_aiogram_and_no_handler(tmp_path: Path) -> None:
+    """`vitrina worker` runs on GPU machines: neither its --help nor a start that gets as far
+    as connecting to Redis (everything the worker imports) loads the bot's Telegram side."""
+    from tests.redis_server import free_port
+
+    env = {"PYTHONPATH": str(ROOT), "DEVICE": "cpu", "WEIGHTS_DIR": str(tmp_path)}
+    done = _run("-X", "importtime", "-m", "bot.cli", "worker", "--help", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = _imported(done.stderr)
+    assert "bot.cli.worker" in names
+    assert _bot_side(names) == set()
+    backend = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: exits after the imports
+    env |= {"SERVICE_BACKEND": backend}
+    done = _run("-X", "importtime", "-m", "bot.cli", "worker", "--id", "w", env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "cannot reach Redis" in done.stderr, done.stderr[-2000:]
+    names = _imported(done.stderr)
+    assert "services.worker.redis_worker" in names
+    assert _bot_side(names) == set()

@@ -90,3 +90,35 @@ async def test_a_full_disk_when_a_result_is_stored_is_not_silence(
     user.send_photo(photos["coffee"], caption="/tag")
     answer = await user.wait_for_message(lambda r: "Temporarily unavailable" in (r["text"] or ""))
     assert "sqlite" not in answer["text"].lower()
+
+
+async def test_a_button_whose_handler_fails_is_answered_once_with_the_error(
+    start_bot: StartBot,
+    emulator: BotAPIEmulator,
+    photos: dict[str, bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """aiogram's CallbackAnswerMiddleware answers a press after its handler; when the handler
+    raises, the error handler's alert is the one answer (not an empty one and a refused one)."""
+    app = await start_bot()
+    user = emulator.user(9320, "en")
+    sent = user.send_photo(photos["coffee"])
+    keyboard = await emulator.wait_for_message(
+        lambda r: r["reply_to_message_id"] == sent["message_id"] and r["reply_markup"]
+    )
+    tag = next(data for _, data in emulator.buttons(keyboard) if data.endswith(":tag"))
+
+    async def failing(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(app.db, "get_photo", failing)
+    query = user.press_button(keyboard, tag)
+    answer = await emulator.wait_for_callback_answer(query)
+    assert answer["text"].startswith("Temporarily unavailable")
+    assert answer.get("show_alert") in (True, "true")
+    calls = [
+        params
+        for method, params in emulator.calls
+        if method == "answerCallbackQuery" and str(params.get("callback_query_id")) == query
+    ]
+    assert len(calls) == 1

@@ -186,7 +186,7 @@ async def test_progress_crosses_the_process_engine_as_numbers(
 def test_a_finish_stage_reaches_the_user_as_a_catalog_text() -> None:
     """Typed progress has no free text: a finish step names its stage (Stage.GPT) and the
     bot renders it from the catalog in the user's language."""
-    from bot.jobs import JobRunner
+    from bot.jobs.progress import ProgressFollower
     from services.jobs import JobState, JobUpdate, Stage
     from services.operations import FinishContext
 
@@ -200,5 +200,5 @@ def test_a_finish_stage_reaches_the_user_as_a_catalog_text() -> None:
 
     FinishContext(report=report, on_worker=on_worker).progress(0.5, stage=Stage.GPT)
     assert updates[0].stage is Stage.GPT
-    text = JobRunner._update_text(None, updates[0], "en", "Description")  # type: ignore[arg-type]
+    text = ProgressFollower.update_text(None, updates[0], "en", "Description")  # type: ignore[arg-type]
     assert text.endswith("50% (GPT)")

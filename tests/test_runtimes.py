@@ -237,16 +237,16 @@ def test_convert_cli(weights_copy: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_download_converts_what_the_settings_want(weights_copy: Path) -> None:
-    from bot.cli import _convert_wanted
+    from bot.cli.weights import convert_wanted
 
     ct2, onnx = weights_copy / "opus-mt-en-ru-ct2", weights_copy / "clip-onnx"
     shutil.rmtree(ct2)
     shutil.rmtree(onnx)
     names = ["opus-mt-en-ru", "clip", "sam"]
     off = settings_from_mapping({"TRANSLATION_RUNTIME": "transformers", "CLIP_RUNTIME": "torch"})
-    assert _convert_wanted(weights_copy, names, off) == 0
-    assert _convert_wanted(weights_copy, names, settings_from_mapping({"DEVICE": "cuda"})) == 0
+    assert convert_wanted(weights_copy, names, off) == 0
+    assert convert_wanted(weights_copy, names, settings_from_mapping({"DEVICE": "cuda"})) == 0
     assert not ct2.exists() and not onnx.exists()  # torch wanted, or auto on a GPU
     only = settings_from_mapping({"DEVICE": "cuda", "TRANSLATION_RUNTIME": "ctranslate2"})
-    assert _convert_wanted(weights_copy, names, only) == 0
+    assert convert_wanted(weights_copy, names, only) == 0
     assert read_record(ct2)["passed"] is True and not onnx.exists()

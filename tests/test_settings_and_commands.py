@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands import parse_background, parse_command, split_command
+from bot.command_parsing import parse_background, parse_command, split_command
 from bot.logs import RedactSecrets
-from bot.results import render_tags
+from bot.rendering import render_tags
 from bot.settings import SettingsError, load_settings, settings_from_mapping
 from bot.texts import language_of, t
 from services.models.clip import Tag, TagResult

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from bot import backgrounds
+from bot import background_requests
 from bot.texts import DOMAIN_KEYS, op_label, t
 from services.describer.result import DescriptionResult
 from services.edit_presets import load_presets
@@ -16,7 +16,7 @@ from services.models.clip import Tag, TagResult
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
-IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": backgrounds.caption}
+IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": background_requests.caption}
 
 
 #: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
@@ -40,8 +40,8 @@ def _next_variant(
 FOLLOW_UPS: dict[str, FollowUp] = {
     "again": _again,
     "variant": _next_variant,
-    "wrong": backgrounds.wrong_object,
-    "card": backgrounds.card,
+    "wrong": background_requests.wrong_object,
+    "card": background_requests.card,
 }
 
 

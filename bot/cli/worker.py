@@ -1,4 +1,8 @@
-"""`vitrina worker`: serve the bot's jobs from Redis on this machine (one process per GPU)."""
+"""`vitrina worker`: serve the bot's jobs from Redis on this machine (one process per GPU).
+
+A GPU machine runs only this: it imports the service layer, never aiogram or a handler
+(tests/test_cli.py checks it with `python -X importtime`).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,6 @@ import logging
 import signal
 
 from bot.settings import Settings, SettingsError
-from services.cache_keys import result_identity
-from services.device import resolve_device
-from services.wiring import default_operations
-from services.worker.messages import WarmUp
-from services.worker.redis_url import REDIS_SCHEMES
 
 log = logging.getLogger("vitrina.worker")
 
@@ -32,9 +31,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     worker.add_argument("--id", default=None, help="worker name in /stats (default: host-pid)")
 
 
-def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from services.worker.redis_url import REDIS_SCHEMES
+
     if not settings.service_backend.startswith(REDIS_SCHEMES):
         raise SettingsError("vitrina worker needs SERVICE_BACKEND=redis://host:port/db")
+    from services.cache_keys import result_identity
+    from services.device import resolve_device
+    from services.wiring import default_operations
+    from services.worker.messages import WarmUp
     from services.worker.redis_worker import RedisWorker  # taskiq only when used
 
     config = settings.service_config()

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from aiogram.types import BotCommand
+from typing import TYPE_CHECKING, Any
 
 from services.edit_presets import load_presets
 from services.imaging import backgrounds as background_presets
 from services.imaging import colours as colour_table
 from services.operations import Op
+
+if TYPE_CHECKING:
+    from aiogram.types import BotCommand
 
 #: command -> operation: each op's own name, and two short forms
 COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op} | {"tags": Op.TAG, "bg": Op.BACKGROUND}
@@ -105,6 +106,8 @@ def parse_command(name: str, args: str) -> ParsedCommand | None:
 
 def bot_commands(lang: str) -> list[BotCommand]:
     """The menu Telegram shows next to the input field."""
+    from aiogram.types import BotCommand  # `vitrina process` parses backgrounds without aiogram
+
     ru = lang == "ru"
     items = [
         ("tag", "Теги по фото" if ru else "Tags for the photo"),

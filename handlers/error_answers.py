@@ -7,7 +7,7 @@ import logging
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.storage_errors import is_storage_failure
+from bot.storage.failures import is_storage_failure
 from bot.texts import language_of, t
 
 log = logging.getLogger("vitrina.bot")
@@ -29,7 +29,7 @@ async def on_error(event: ErrorEvent) -> bool:
     storage = is_storage_failure(event.exception)
     text = t(lang, "error.storage") if storage else t(lang, "error.unexpected")
     try:
-        if query is not None:
+        if query is not None:  # unanswered: bot/middlewares.py FailedCallbacks saw to that
             await query.answer(text, show_alert=True)
         elif message is not None:
             await message.answer(text)

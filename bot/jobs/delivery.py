@@ -1,0 +1,275 @@
+"""Getting a job's messages to the user: the progress message, text results, and image
+results encoded into files on disk and a Telegram photo (or document).
+
+Encoding a 12 MP PNG takes a second: it runs in a thread, never on the event loop.
+The full-size PNG is what we keep (lossless, alpha preserved); users get a JPEG preview as
+a photo, and the PNG itself through the "Full size" button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ChatAction
+from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest
+from aiogram.types import BufferedInputFile, Message, ReplyParameters
+from PIL import Image
+
+from bot import keyboards
+from bot.rendering import render_caption, render_stored, render_text, result_payload
+from bot.storage import Job, Photo, Storage
+from bot.texts import t
+from services.results import ImageResult
+
+log = logging.getLogger("vitrina.bot")
+
+#: Telegram refuses photos over 10 MB or with width + height over 10 000.
+PREVIEW_MAX_SIDE = 2560
+PREVIEW_QUALITY = 90
+# What a Bot API call can end with once bot/retry.py has spent its retries (a proxy's HTML
+# 5xx page is a ClientDecodeError, not a TelegramAPIError).
+SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    png: bytes
+    preview: bytes  # JPEG, for sendPhoto
+    width: int
+    height: int
+    mode: str
+
+
+def encode_stored(path: Path, preview: Path | None = None) -> EncodedImage:
+    """A stored result PNG again ready to send ("Show again", a cache hit). With its stored
+    JPEG preview nothing is encoded again (a 12 MP PNG takes a second): the files are read."""
+    if preview is not None and preview.is_file():
+        data = path.read_bytes()
+        with Image.open(path) as image:  # the header only
+            width, height, mode = image.width, image.height, image.mode
+        return EncodedImage(data, preview.read_bytes(), width, height, mode)
+    with Image.open(path) as image:
+        image.load()
+        return encode(ImageResult(image=image))
+
+
+def encode(result: ImageResult) -> EncodedImage:
+    """PNG of the whole result and a JPEG preview that Telegram accepts as a photo."""
+    image = result.image
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    png = io.BytesIO()
+    image.save(png, format="PNG", compress_level=3)
+    preview_image = image
+    if max(image.size) > PREVIEW_MAX_SIDE:
+        preview_image = image.copy()
+        preview_image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
+    if preview_image.mode == "RGBA":  # JPEG has no alpha: show it over white
+        flat = Image.new("RGB", preview_image.size, (255, 255, 255))
+        flat.paste(preview_image, mask=preview_image.getchannel("A"))
+        preview_image = flat
+    preview = io.BytesIO()
+    preview_image.save(preview, format="JPEG", quality=PREVIEW_QUALITY, optimize=True)
+    return EncodedImage(png.getvalue(), preview.getvalue(), image.width, image.height, image.mode)
+
+
+class Delivery:
+    """Sends, edits and re-sends a job's messages; a result is never shown unsaved."""
+
+    def __init__(self, bot: Bot, storage: Storage) -> None:
+        self.bot = bot
+        self.storage = storage
+
+    async def deliver(
+        self, job: Job, photo: Photo, result: Any, message_id: int | None, lang: str
+    ) -> None:
+        """A finished job's result: stored, then sent in place of the progress message."""
+        if isinstance(result, ImageResult):
+            await self._deliver_image(job, photo, result, message_id, lang)
+            return
+        kind, payload = result_payload(result)
+        await self.storage.save_result(
+            job.id, kind, payload, cacheable=getattr(result, "cacheable", True)
+        )
+        # A text result takes the place of the progress message: one message per job.
+        markup = keyboards.text_result_actions(job.id, job.op, lang)
+        if await self.close_progress(photo, message_id, render_text(result, lang), markup):
+            await self.storage.mark_delivered(job.id)
+
+    async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
+        """Send a stored result again ("Show again", or one a crash left unsent)."""
+        result = await self.storage.get_result(job.id)
+        if result is None:
+            return False
+        sent_file: str | None = None
+        if result.kind == "image":
+            path = self.storage.results_dir / str(result.payload.get("file", ""))
+            if not path.is_file():
+                return False
+            preview = result.payload.get("preview")
+            stored = self.storage.results_dir / preview if preview else None
+            options: dict[str, Any] = {
+                "caption": render_caption(job.op, result.payload, lang),
+                "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
+                "document": bool(result.payload.get("document")),
+                "name": f"vitrina-{job.op}-{job.id}.png",
+            }
+            # Telegram keeps what this bot sent: its file id sends it again without an upload
+            file_id = result.payload.get("telegram_file_id")
+            message = None
+            if file_id:
+                message = await self.send_image(photo, None, file_id=str(file_id), **options)
+            if message is None:
+                encoded = await asyncio.to_thread(encode_stored, path, stored)
+                message = await self.send_image(photo, encoded, **options)
+                sent_file = _sent_file_id(message) if message is not None else None
+            sent = message is not None
+        else:
+            text = render_stored(result.kind, result.payload, lang)
+            markup = keyboards.text_result_actions(job.id, job.op, lang)
+            sent = text is not None and await self.send(photo, text, markup) is not None
+        if sent:
+            await self.storage.mark_delivered(job.id, file_id=sent_file)
+        return sent
+
+    async def _deliver_image(
+        self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
+    ) -> None:
+        """File first, then the row, then the message: a result is never shown unsaved."""
+        encoded = await asyncio.to_thread(encode, result)
+        path = await self.storage.write_result_file(job.id, encoded.png, "png")
+        # the preview too: "Show again" and a cache hit send it without encoding again
+        preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
+        payload = {
+            **result.facts,
+            "file": path.name,
+            "width": encoded.width,
+            "height": encoded.height,
+            "mode": encoded.mode,
+            "document": result.document,
+            "preview": preview.name,
+        }
+        await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
+        caption = render_caption(job.op, result.facts, lang)
+        markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
+        message = await self.send_image(
+            photo,
+            encoded,
+            caption=caption,
+            markup=markup,
+            document=result.document,
+            name=f"vitrina-{job.op}-{job.id}.png",
+        )
+        sent = message is not None
+        if sent:
+            await self.storage.mark_delivered(job.id, file_id=_sent_file_id(message))
+        if sent and message_id is not None:
+            with contextlib.suppress(*SEND_ERRORS):
+                await self.bot.delete_message(photo.chat_id, message_id)
+        elif not sent:
+            await self.close_progress(
+                photo, message_id, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
+
+    async def send_image(
+        self,
+        photo: Photo,
+        encoded: EncodedImage | None,
+        *,
+        caption: str,
+        markup: Any,
+        document: bool,
+        name: str,
+        file_id: str | None = None,
+    ) -> Message | None:
+        """The result as a photo (JPEG preview) or a document (the PNG) replying to the
+        user's photo; by ``file_id`` (a file this bot sent before) instead of an upload when
+        given. The sent message, or None when it could not be sent."""
+        reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
+        try:
+            if document:
+                file = file_id or BufferedInputFile(_bytes(encoded).png, filename=name)
+                return await self.bot.send_document(
+                    photo.chat_id,
+                    file,
+                    caption=caption,
+                    reply_markup=markup,
+                    reply_parameters=reply,
+                )
+            file = file_id or BufferedInputFile(
+                _bytes(encoded).preview, filename=name.replace(".png", ".jpg")
+            )
+            return await self.bot.send_photo(
+                photo.chat_id,
+                file,
+                caption=caption,
+                reply_markup=markup,
+                reply_parameters=reply,
+            )
+        except SEND_ERRORS as exc:
+            log.warning("could not send a result to chat %s: %s", photo.chat_id, exc)
+            return None
+
+    async def typing(self, chat_id: int) -> None:
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    async def close_progress(
+        self, photo: Photo, message_id: int | None, text: str, markup: Any = None
+    ) -> bool:
+        """The progress message becomes `text`; sent anew if it cannot be edited."""
+        if message_id is not None and await self.edit(photo.chat_id, message_id, text, markup):
+            return True
+        return await self.send(photo, text, markup) is not None
+
+    async def send(self, photo: Photo, text: str, markup: Any = None) -> int | None:
+        """Reply to the user's photo; if that message is gone, send without the reply."""
+        try:
+            message = await self.bot.send_message(
+                photo.chat_id,
+                text,
+                reply_markup=markup,
+                reply_parameters=ReplyParameters(
+                    message_id=photo.message_id, allow_sending_without_reply=True
+                ),
+            )
+        except SEND_ERRORS as exc:
+            log.warning("could not send to chat %s: %s", photo.chat_id, exc)
+            return None
+        return message.message_id
+
+    async def edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
+        try:
+            await self.bot.edit_message_text(
+                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in str(exc):
+                return True
+            log.debug("edit of %s/%s failed: %s", chat_id, message_id, exc)
+            return False
+        except SEND_ERRORS as exc:
+            log.warning("edit of %s/%s failed: %s", chat_id, message_id, exc)
+            return False
+        return True
+
+
+def _bytes(encoded: EncodedImage | None) -> EncodedImage:
+    """An upload needs the encoded image (only a resend by file id goes without)."""
+    if encoded is None:
+        raise ValueError("send_image needs the encoded image or a file_id")
+    return encoded
+
+
+def _sent_file_id(message: Message) -> str | None:
+    """Telegram's id of the file a result message carries (the largest photo size)."""
+    if message.document is not None:
+        return message.document.file_id
+    return message.photo[-1].file_id if message.photo else None

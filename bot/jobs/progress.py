@@ -1,0 +1,137 @@
+"""Following a job: the progress message (queue position, percent, step), throttled edits
+under one budget for all jobs, and the end of the job: its result, a failure or Cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from bot import keyboards
+from bot.alerts import AdminAlerts
+from bot.jobs.delivery import Delivery
+from bot.ratelimit import TokenBucket
+from bot.storage import Job, JobStatus, Photo, Storage
+from bot.storage.failures import is_storage_failure
+from bot.texts import STAGE_KEYS, op_label, t
+from services.errors import BadImage, JobCancelled, ModelUnavailable
+from services.jobs import JobHandle, JobState, JobUpdate
+
+log = logging.getLogger("vitrina.bot")
+
+PROGRESS_EDITS_PER_S = 20.0  # Telegram allows about 30 messages a second per bot
+
+
+class ProgressFollower:
+    """One task per job runs `follow`: it edits the progress message as updates arrive (at
+    most one edit per `interval_s` per job) and closes the job when its handle is done."""
+
+    def __init__(
+        self, storage: Storage, delivery: Delivery, alerts: AdminAlerts, interval_s: float
+    ) -> None:
+        self.storage = storage
+        self.delivery = delivery
+        self.alerts = alerts
+        self.interval_s = interval_s
+        # Progress edits are a courtesy: with a long queue they would hit Telegram's flood
+        # limits, so all jobs together get a budget; first messages and results always go.
+        self._edit_budget = TokenBucket(rate=PROGRESS_EDITS_PER_S, burst=PROGRESS_EDITS_PER_S)
+
+    def update_text(self, update: JobUpdate, lang: str, op_name: str) -> str:
+        if update.state is JobState.RUNNING:
+            percent = round((update.progress or 0.0) * 100)
+            if update.step is not None and update.total:  # a denoising loop: "шаг 5/20"
+                note = t(lang, "job.step", step=update.step, total=update.total)
+                return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
+            if update.stage is not None:  # e.g. "(GPT)" while the copy is being written
+                note = t(lang, STAGE_KEYS[update.stage])
+                return t(lang, "job.running_note", op=op_name, percent=percent, note=note)
+            return t(lang, "job.running", op=op_name, percent=percent)
+        if not update.position:
+            return t(lang, "job.next", op=op_name)
+        return t(lang, "job.queued", op=op_name, position=update.position)
+
+    async def follow(
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        updates: asyncio.Queue[JobUpdate],
+        message_id: int | None,
+        lang: str,
+    ) -> None:
+        op_name = op_label(lang, job.op)
+        markup = keyboards.cancel_job(job.id, lang)
+        marked_running = False
+        pending: str | None = None
+        last_edit = 0.0
+
+        async def flush() -> None:
+            """Show the latest pending text if the global edit budget allows it."""
+            nonlocal pending, last_edit
+            if message_id is None:
+                pending = None
+            elif pending is not None and self._edit_budget.take():
+                await self.delivery.edit(photo.chat_id, message_id, pending, markup)
+                pending = None
+            last_edit = time.monotonic()
+
+        try:
+            while not handle.done or not updates.empty():
+                wait = None if pending is None else last_edit + self.interval_s
+                timeout = None if wait is None else max(0.0, wait - time.monotonic())
+                try:
+                    update = await asyncio.wait_for(updates.get(), timeout)
+                except TimeoutError:
+                    await flush()
+                    continue
+                if update.state not in (JobState.QUEUED, JobState.RUNNING):
+                    break
+                if update.state is JobState.RUNNING and not marked_running:
+                    marked_running = True
+                    await self.storage.set_job_status(job.id, JobStatus.RUNNING)
+                    await self.delivery.typing(photo.chat_id)
+                pending = self.update_text(update, lang, op_name)
+                if time.monotonic() - last_edit >= self.interval_s:
+                    await flush()
+            await self._finish(job, photo, handle, message_id, lang, op_name)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a full disk, a read-only database, the user erased it all
+            log.exception("job %s: following or delivering it failed", job.id)
+            failed = t(lang, "job.failed", op=op_name)
+            text = t(lang, "error.storage") if is_storage_failure(exc) else failed
+            with contextlib.suppress(Exception):  # never silence: one short answer
+                await self.delivery.close_progress(photo, message_id, text)
+
+    async def _finish(
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        message_id: int | None,
+        lang: str,
+        op_name: str,
+    ) -> None:
+        try:
+            result = await handle.result()
+        except JobCancelled:
+            await self.storage.set_job_status(job.id, JobStatus.CANCELLED)
+            text = t(lang, "job.cancelled", op=op_name)
+            await self.delivery.close_progress(photo, message_id, text)
+            return
+        except Exception as exc:
+            await self.storage.set_job_status(
+                job.id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500]
+            )
+            if isinstance(exc, BadImage):
+                text = t(lang, "job.bad_image", op=op_name)
+            elif isinstance(exc, ModelUnavailable):
+                await self.alerts.model_missing(job.op, f"{exc.model}: {exc.reason}")
+                text = t(lang, "op.missing", op=op_name)
+            else:
+                text = t(lang, "job.failed", op=op_name)
+            await self.delivery.close_progress(photo, message_id, text)
+            return
+        await self.delivery.deliver(job, photo, result, message_id, lang)

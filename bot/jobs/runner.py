@@ -1,0 +1,258 @@
+"""`JobRunner`: a user's request as a job. Handlers call `request()` and return at once;
+the stored result of an equal job answers a repeat; a task per job follows the service handle
+(`progress.py`) and delivers the result (`delivery.py`). Jobs a previous run left unfinished
+are queued again on start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot
+
+from bot import keyboards
+from bot.alerts import AdminAlerts
+from bot.jobs.delivery import SEND_ERRORS, Delivery
+from bot.jobs.progress import ProgressFollower
+from bot.storage import Job, JobStatus, Photo, Result, Storage
+from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
+from services.errors import QueueFull, UnknownOperation
+from services.jobs import JobHandle, JobRequest, JobUpdate
+from services.scheduler import ModelServices
+
+log = logging.getLogger("vitrina.bot")
+
+
+class JobRunner:
+    def __init__(
+        self,
+        bot: Bot,
+        storage: Storage,
+        services: ModelServices,
+        alerts: AdminAlerts,
+        progress_interval_s: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.storage = storage
+        self.services = services
+        self.alerts = alerts
+        self.delivery = Delivery(bot, storage)
+        self.progress = ProgressFollower(storage, self.delivery, alerts, progress_interval_s)
+        self._handles: dict[int, JobHandle] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    # ---- entry points
+
+    async def request(
+        self,
+        *,
+        user_id: int,
+        lang: str,
+        domain: str,
+        photo: Photo,
+        op: str,
+        params: dict[str, Any] | None = None,
+    ) -> Job | None:
+        """Queue `op` on `photo` and answer at once; None if it could not be queued."""
+        params = dict(params or {})
+        missing = self.services.missing_weights_for(op, params)
+        if missing != []:
+            await self._refuse(photo, op, missing, lang)
+            return None
+        if op in ("tag", "describe"):
+            params.setdefault("domain", domain)
+        # The result cache: a stat per model file, off the loop (a first call hashes configs).
+        key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
+        if key is not None and cached is not None and self._files_exist(cached):
+            return await self._answer_cached(user_id, photo, op, params, key, cached, lang)
+        job = await self.storage.create_job(
+            user_id=user_id,
+            chat_id=photo.chat_id,
+            photo_id=photo.id,
+            op=op,
+            params=params,
+            cache_key=key,
+        )
+        await self._queue(job, photo, lang, resumed=False)
+        return job
+
+    async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
+        """Send a stored result again ("Show again", or one a crash left unsent)."""
+        return await self.delivery.redeliver(job, photo, lang)
+
+    async def resume_unfinished(self) -> int:
+        """After a stop or a crash: send stored results that never reached their user, and
+        queue again what was left queued or running (or say it was interrupted when its
+        photo is gone). Returns how many jobs were queued again."""
+        for job in await self.storage.undelivered_jobs():
+            photo = await self.storage.get_photo(job.photo_id)
+            if photo is not None:
+                await self.redeliver(job, photo, await self._language(job.user_id))
+        resumed = 0
+        for job in await self.storage.unfinished_jobs():
+            photo = await self.storage.get_photo(job.photo_id)
+            lang = await self._language(job.user_id)
+            if photo is None or not photo.path.exists():
+                await self.storage.set_job_status(job.id, JobStatus.FAILED, error="photo missing")
+                with contextlib.suppress(*SEND_ERRORS):
+                    op_name = op_label(lang, job.op)
+                    await self.bot.send_message(
+                        job.chat_id, t(lang, "job.interrupted", op=op_name)
+                    )
+                continue
+            await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+            if await self._queue(job, photo, lang, resumed=True):
+                resumed += 1
+        return resumed
+
+    def cancel(self, job_id: int, user_id: int) -> bool:
+        handle = self._handles.get(job_id)
+        if handle is None or handle.request.user_id != user_id:
+            return False
+        return handle.cancel()
+
+    async def cancel_user(self, user_id: int, timeout: float = 10.0) -> None:
+        """Cancel every job of `user_id` and wait (bounded) until their tasks are over."""
+        tasks = []
+        for job_id, handle in list(self._handles.items()):
+            if handle.request.user_id == user_id:
+                handle.cancel()
+                if job_id in self._tasks:
+                    tasks.append(self._tasks[job_id])
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def drain(self, timeout: float) -> None:
+        """Let the tasks of jobs that have finished deliver their results (at shutdown)."""
+        done = [self._tasks[i] for i, h in self._handles.items() if h.done and i in self._tasks]
+        if done:
+            await asyncio.wait(done, timeout=max(timeout, 0.1))
+
+    async def stop(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for task in list(self._tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # ---- internals
+
+    def _files_exist(self, cached: Result) -> bool:
+        name = cached.payload.get("file")
+        return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
+
+    async def _answer_cached(
+        self,
+        user_id: int,
+        photo: Photo,
+        op: str,
+        params: dict[str, Any],
+        key: str,
+        cached: Result,
+        lang: str,
+    ) -> Job:
+        """A repeat: the stored result of an equal job (same key) becomes this job's and is
+        delivered like a finished one (``redeliver``); no model runs, the queue is not asked.
+        Image files are linked, not copied. Were they erased meanwhile: the job is queued."""
+        job = await self.storage.create_cached_job(
+            user_id=user_id,
+            chat_id=photo.chat_id,
+            photo_id=photo.id,
+            op=op,
+            params=params,
+            cache_key=key,
+            cached=cached,
+        )
+        log.info(
+            "job=%s user=%s op=%s cache hit (result of job %s)", job.id, user_id, op, cached.job_id
+        )
+        if cached.kind == "image":
+            results = self.storage.results_dir
+            linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])
+            if cached.payload.get("preview") and linked is not None:
+                preview = results / str(cached.payload["preview"])
+                await self.storage.link_result_file(job.id, preview)  # else: encoded again
+            if linked is None:  # purged between the lookup and now (a race): run it after all
+                await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+                await self._queue(job, photo, lang, resumed=False)
+                return job
+        if not await self.redeliver(job, photo, lang):
+            await self.delivery.close_progress(
+                photo, None, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
+            )
+        return job
+
+    async def _language(self, user_id: int) -> str:
+        user = await self.storage.get_user(user_id)
+        return user.language if user else "ru"
+
+    async def _refuse(self, photo: Photo, op: str, missing: list[str] | None, lang: str) -> None:
+        name = op_label(lang, op)
+        if missing is None:
+            text = t(lang, "op.planned", op=name)
+        else:
+            await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
+            # A model only some jobs of an op need has its own message ("missing.inpaint").
+            own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
+            text = t(lang, own) if own else t(lang, "op.missing", op=name)
+        await self.delivery.send(photo, text)
+
+    async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
+        request = JobRequest(
+            job.op, job.user_id, photo.path, job.params, job_id=job.id, photo_sha256=photo.sha256
+        )
+        try:
+            handle = self.services.submit(request)
+        except QueueFull as exc:
+            await self.storage.set_job_status(job.id, JobStatus.FAILED, error=str(exc))
+            limit = self.services.config.queue_max_per_user
+            if exc.per_user:
+                await self.delivery.send(photo, tn(lang, "job.too_many", limit, limit=limit))
+            else:
+                await self.delivery.send(photo, t(lang, "job.queue_full"))
+            return False
+        except UnknownOperation:  # a job stored by a build that had this operation
+            await self.storage.set_job_status(job.id, JobStatus.FAILED, error="unknown op")
+            await self.delivery.send(photo, t(lang, "op.planned", op=op_label(lang, job.op)))
+            return False
+        self._handles[job.id] = handle
+        # Subscribe before any await: the worker may start the job while we send the message.
+        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
+        handle.subscribe(updates.put_nowait)
+        op_name = op_label(lang, job.op)
+        if resumed:
+            text = t(lang, "job.resumed", op=op_name)
+        else:
+            now = JobUpdate(handle.state, position=handle.position, progress=0.0)
+            text = self.progress.update_text(now, lang, op_name)
+        message_id = job.progress_message_id
+        markup = keyboards.cancel_job(job.id, lang)
+        edited = message_id is not None and await self.delivery.edit(
+            photo.chat_id, message_id, text, markup
+        )
+        if not edited:
+            sent = await self.delivery.send(photo, text, markup)
+            message_id = sent
+            if sent is not None:
+                await self.storage.set_progress_message(job.id, sent)
+        task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
+        self._tasks[job.id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
+        return True
+
+    async def _follow(
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        updates: asyncio.Queue[JobUpdate],
+        message_id: int | None,
+        lang: str,
+    ) -> None:
+        try:
+            await self.progress.follow(job, photo, handle, updates, message_id, lang)
+        finally:
+            self._handles.pop(job.id, None)

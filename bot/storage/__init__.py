@@ -1,0 +1,32 @@
+"""SQLite storage (aiosqlite, WAL): the only package that writes SQL.
+
+Photos users send are kept on disk next to the database, named by their sha256, so a job
+can be run again after a restart and nothing a user sent is lost. `Storage` is one
+connection (`connection.py`) with the queries of each table group mixed in.
+"""
+
+from __future__ import annotations
+
+from bot.storage.erasure import Erasure
+from bot.storage.job_queries import JobQueries
+from bot.storage.photo_queries import PhotoQueries
+from bot.storage.result_queries import ResultQueries
+from bot.storage.rows import FINISHED, Job, JobStatus, Photo, Result, User
+from bot.storage.schema import MIGRATIONS
+from bot.storage.user_queries import UserQueries
+
+
+class Storage(UserQueries, PhotoQueries, JobQueries, ResultQueries, Erasure):
+    """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""
+
+
+__all__ = [
+    "FINISHED",
+    "MIGRATIONS",
+    "Job",
+    "JobStatus",
+    "Photo",
+    "Result",
+    "Storage",
+    "User",
+]

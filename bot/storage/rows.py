@@ -1,0 +1,122 @@
+"""Row types: what the queries return (frozen dataclasses), and how a row becomes one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    language: str
+    domain: str
+    username: str | None
+
+
+@dataclass(frozen=True)
+class Photo:
+    id: int
+    user_id: int
+    chat_id: int
+    message_id: int
+    file_id: str
+    file_unique_id: str
+    sha256: str
+    size: int
+    width: int
+    height: int
+    path: Path
+    media_group_id: str | None
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    user_id: int
+    chat_id: int
+    photo_id: int
+    op: str
+    params: dict[str, Any]
+    status: JobStatus
+    progress_message_id: int | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    cache_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    job_id: int
+    kind: str
+    payload: dict[str, Any]
+
+
+def fits(value: int) -> bool:
+    """SQLite integers are 64-bit: a bigger id (forged callback data) matches nothing."""
+    return -(2**63) <= value < 2**63
+
+
+def now() -> str:
+    """The time stamp every row carries (UTC, milliseconds)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def photo_from_row(row: aiosqlite.Row) -> Photo:
+    return Photo(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        file_id=row["file_id"],
+        file_unique_id=row["file_unique_id"],
+        sha256=row["sha256"],
+        size=row["size"],
+        width=row["width"],
+        height=row["height"],
+        path=Path(row["path"]),
+        media_group_id=row["media_group_id"],
+        deleted=bool(row["deleted"]),
+    )
+
+
+def job_from_row(row: aiosqlite.Row) -> Job:
+    return Job(
+        id=row["id"],
+        user_id=row["user_id"],
+        chat_id=row["chat_id"],
+        photo_id=row["photo_id"],
+        op=row["op"],
+        params=json.loads(row["params"]),
+        status=JobStatus(row["status"]),
+        progress_message_id=row["progress_message_id"],
+        error=row["error"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        cache_key=row["cache_key"],
+    )
+
+
+def result_from_row(row: aiosqlite.Row) -> Result:
+    return Result(row["job_id"], row["kind"], json.loads(row["payload"]))

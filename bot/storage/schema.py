@@ -1,0 +1,100 @@
+"""The SQLite schema, created and migrated in code.
+
+`MIGRATIONS[i]` brings the database from version i to i + 1, and the `schema_version` table
+remembers where a file stands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiosqlite
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE users (
+        id          INTEGER PRIMARY KEY,
+        language    TEXT NOT NULL DEFAULT 'ru',
+        domain      TEXT NOT NULL DEFAULT 'product',
+        username    TEXT,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE TABLE photos (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id         INTEGER NOT NULL REFERENCES users(id),
+        chat_id         INTEGER NOT NULL,
+        message_id      INTEGER NOT NULL,
+        file_id         TEXT NOT NULL,
+        file_unique_id  TEXT NOT NULL,
+        sha256          TEXT NOT NULL,
+        size            INTEGER NOT NULL,
+        width           INTEGER NOT NULL,
+        height          INTEGER NOT NULL,
+        path            TEXT NOT NULL,
+        media_group_id  TEXT,
+        deleted         INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL
+    );
+    CREATE INDEX photos_by_user ON photos(user_id, id);
+    CREATE INDEX photos_by_message ON photos(chat_id, message_id);
+    CREATE TABLE jobs (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id              INTEGER NOT NULL REFERENCES users(id),
+        chat_id              INTEGER NOT NULL,
+        photo_id             INTEGER NOT NULL REFERENCES photos(id),
+        op                   TEXT NOT NULL,
+        params               TEXT NOT NULL DEFAULT '{}',
+        status               TEXT NOT NULL,
+        progress_message_id  INTEGER,
+        error                TEXT,
+        created_at           TEXT NOT NULL,
+        started_at           TEXT,
+        finished_at          TEXT
+    );
+    CREATE INDEX jobs_by_status ON jobs(status, id);
+    CREATE TABLE results (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id      INTEGER NOT NULL UNIQUE REFERENCES jobs(id),
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        created_at  TEXT NOT NULL
+    );
+    """,
+    # 2: a finished result is delivered once: `delivered` is set when the user has it, so a
+    # restart sends what a crash left stored but unsent (old rows count as delivered).
+    """
+    ALTER TABLE jobs ADD COLUMN delivered INTEGER NOT NULL DEFAULT 1;
+    """,
+    # 3: the result cache: a job's key (photo sha256 + op + params + model revisions, see
+    # ModelServices.cache_key); a done job with the same key answers a repeat.
+    """
+    ALTER TABLE jobs ADD COLUMN cache_key TEXT;
+    CREATE INDEX jobs_by_cache_key ON jobs(cache_key, id) WHERE cache_key IS NOT NULL;
+    """,
+)
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT version FROM schema_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(db: aiosqlite.Connection, database_path: Path) -> None:
+    """Bring the database to the newest version, each migration in its own transaction."""
+    await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+    version = await schema_version(db)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"{database_path} has schema version {version}, newer than this code "
+            f"({len(MIGRATIONS)}): upgrade Vitrina"
+        )
+    for target in range(version, len(MIGRATIONS)):
+        await db.executescript(
+            "BEGIN;\n"
+            + MIGRATIONS[target]
+            + "\nDELETE FROM schema_version;"
+            + f"\nINSERT INTO schema_version VALUES ({target + 1});"
+            + "\nCOMMIT;"
+        )
