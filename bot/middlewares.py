@@ -112,6 +112,16 @@ class AlbumMiddleware(BaseMiddleware):
         return await handler(lead, data)
 
 
+async def answer_now(
+    query: CallbackQuery, callback_answer: CallbackAnswer, text: str | None = None
+) -> None:
+    """Answer the button before slow work (a job queued, a file uploaded, data erased): the
+    spinner stops at once and the toast comes before the work's own messages. The middleware
+    then sends nothing more (one answer per press)."""
+    callback_answer.disable()
+    await query.answer(text)
+
+
 def alert(callback_answer: CallbackAnswer, text: str) -> None:
     """The button's answer becomes an alert with `text` (sent when the handler returns)."""
     callback_answer.text = text

@@ -13,6 +13,7 @@ from bot.texts import DOMAIN_KEYS, op_label, t
 from services.describer.result import DescriptionResult
 from services.edit_presets import load_presets
 from services.models.clip import Tag, TagResult
+from services.operations import EDIT_OPS
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
@@ -77,7 +78,7 @@ def edit_caption(op: str) -> CaptionRenderer:
     return render
 
 
-for _op in ("night", "tulips", "edit"):
+for _op in EDIT_OPS:
     IMAGE_CAPTIONS[_op] = edit_caption(_op)
 
 

@@ -11,7 +11,7 @@ from bot import keyboards
 from bot.command_parsing import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
 from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
-from bot.middlewares import alert
+from bot.middlewares import alert, answer_now
 from bot.storage import Photo, Storage, User
 from bot.texts import op_label, t
 from handlers.edit_prompt import ask_instruction
@@ -62,7 +62,7 @@ async def photo_action(
         callback_answer.text = t(lang, "op.edit")
         await ask_instruction(bot, state, photo, lang)
         return
-    callback_answer.text = op_label(lang, action)
+    await answer_now(query, callback_answer, op_label(lang, action))
     await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)
 
 
@@ -85,6 +85,7 @@ async def background_pick(
             )
         return
     spec = parse_background(callback_data.value)
+    await answer_now(query, callback_answer)
     await jobs.request(
         user_id=user.id,
         lang=lang,

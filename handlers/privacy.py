@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.jobs import JobRunner
 from bot.keyboards import ForgetMe
+from bot.middlewares import answer_now
 from bot.retention import forget_user
 from bot.storage import Storage, User
 from bot.texts import t
@@ -25,7 +27,9 @@ async def confirm(
     jobs: JobRunner,
     user: User,
     lang: str,
+    callback_answer: CallbackAnswer,
 ) -> None:
+    await answer_now(query, callback_answer)  # erasing everything takes a moment
     if not callback_data.confirm:
         text = t(lang, "forget.kept")
     else:

@@ -8,7 +8,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
-from bot.middlewares import alert
+from bot.middlewares import alert, answer_now
 from bot.rendering import FOLLOW_UPS
 from bot.storage import Storage, User
 from bot.texts import NOTHING_FOUND_KEYS, op_label, t
@@ -38,6 +38,7 @@ async def result_action(
         return
     action = callback_data.action
     if action == "show":
+        await answer_now(query, callback_answer)  # a result re-uploaded may take a while
         if not await jobs.redeliver(job, photo, lang):
             await bot.send_message(job.chat_id, t(lang, "result.gone"))
         return
@@ -46,6 +47,7 @@ async def result_action(
         if result.kind != "image" or not path.is_file():
             alert(callback_answer, t(lang, "result.gone"))
             return
+        await answer_now(query, callback_answer)  # the full-size upload takes a while
         await bot.send_document(
             job.chat_id,
             FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}.png"),
@@ -66,7 +68,7 @@ async def result_action(
         alert(callback_answer, t(lang, NOTHING_FOUND_KEYS[action]))
         return
     op, params = asked
-    callback_answer.text = op_label(lang, op)
+    await answer_now(query, callback_answer, op_label(lang, op))
     await jobs.request(
         user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=op, params=params
     )

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot.cli.console import say
 from bot.settings import Settings, SettingsError
+from services.operations import EDIT_OPS, Op
 
 if TYPE_CHECKING:
     from services.jobs import JobHandle
 
-EDIT_OPS = ("night", "tulips", "edit")
-PROCESS_OPS = ("tag", "night", "tulips", "edit", "background", "describe")
+#: what `vitrina process` can run, in this order per image: every operation there is
+PROCESS_OPS: tuple[Op, ...] = tuple(Op)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -229,9 +230,9 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             if not 0.0 <= args.min_probability <= 1.0:
                 raise SettingsError("--min-probability must be between 0 and 1")
             ops["tag"]["min_probability"] = args.min_probability
-    for flag in ("night", "tulips", "describe"):
-        if getattr(args, flag):
-            ops[flag] = {}
+    for op in (Op.NIGHT, Op.TULIPS, Op.DESCRIBE):  # the flags that take no value
+        if getattr(args, op.value):
+            ops[op.value] = {}
     if args.describe:
         ops["describe"] = {"domain": args.domain}
     if args.edit and args.preset:
@@ -247,7 +248,7 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         ops["edit"] = {"preset": args.preset.lower()}
     if args.steps is not None and not 1 <= args.steps <= 100:
         raise SettingsError("--steps must be between 1 and 100")
-    for op in ("night", "tulips", "edit"):
+    for op in EDIT_OPS:
         if op in ops:
             ops[op].update(
                 {k: v for k, v in (("seed", args.seed), ("steps", args.steps)) if v is not None}

@@ -3,6 +3,7 @@ describe), each a subclass of `Operation` (`base.py`); what they are handed whil
 is in `context.py`."""
 
 from services.operations.base import (
+    EDIT_OPS,
     LANE_DIFFUSION,
     LANE_QUICK,
     LANES,
@@ -19,6 +20,7 @@ ALL_OPS: tuple[Op, ...] = tuple(Op)
 
 __all__ = [
     "ALL_OPS",
+    "EDIT_OPS",
     "LANES",
     "LANE_DIFFUSION",
     "LANE_QUICK",

@@ -32,6 +32,9 @@ class Op(StrEnum):
     DESCRIBE = "describe"
 
 
+#: the instruct-pix2pix edits: a preset (night, tulips) or the user's own instruction
+EDIT_OPS: tuple[Op, ...] = (Op.NIGHT, Op.TULIPS, Op.EDIT)
+
 #: Quick jobs (tags, descriptions, cut-outs) never wait behind a diffusion: the worker runs
 #: them between two denoising steps of a running diffusion batch.
 LANE_QUICK = "quick"
