@@ -38,7 +38,8 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
-# fmt: off  (name tables: packed rows read better than one name per line)
+# Name tables: packed rows read better than one name per line, so the formatter skips them.
+# fmt: off
 # Fields aiogram JSON-encodes (numbers, booleans, objects, lists); everything else stays a str.
 _JSON_FIELDS = frozenset((
     "chat_id", "message_id", "offset", "limit", "timeout", "allowed_updates", "reply_markup",
