@@ -109,10 +109,8 @@ class TextReader:
         if binary is None:
             return f"no '{self.command}' program (Debian: {' '.join(PACKAGES)})"
         try:
-            version, listed = (
-                out.decode(errors="replace")
-                for out in _run_all([[binary, "--version"], [binary, "--list-langs"]], b"", 10.0)
-            )
+            version = _run([binary, "--version"], b"", 10.0).decode(errors="replace")
+            listed = _run([binary, "--list-langs"], b"", 10.0).decode(errors="replace")
         except TesseractFailed as exc:
             return str(exc)
         self.version = version.split("\n", 1)[0].strip()
