@@ -39,6 +39,8 @@ LANGUAGES = ("eng", "rus")
 TESSDATA = Path("/usr/share/tesseract-ocr")
 MAX_REGIONS = 40
 TIMEOUT_S = 60.0
+#: a block of lines; no inverted second try (the page is dark on light already); TSV out
+RUN_ARGS = ("--psm", "6", "-c", "tessedit_do_invert=0", "tsv")
 _logged: set[str] = set()
 _log_lock = threading.Lock()
 
@@ -139,19 +141,7 @@ class TextReader:
         if not ok:
             raise TesseractFailed("could not encode the page for tesseract")
         commands = [
-            [
-                self._binary,
-                "stdin",
-                "stdout",
-                "-l",
-                lang,
-                "--psm",
-                "6",
-                "-c",
-                "tessedit_do_invert=0",
-                "tsv",
-            ]
-            for lang in self.languages
+            [self._binary, "stdin", "stdout", "-l", lang, *RUN_ARGS] for lang in self.languages
         ]
         outputs = _run_all(commands, png.tobytes(), self.timeout)
         words = merge_readings(
