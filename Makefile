@@ -1,5 +1,6 @@
 # make run: install and start the bot.  make test: install and run the whole suite.
-# make quality: the real-weights checks (fetches ISNet into REAL_WEIGHTS, outside the clone).
+# make quality: the real-weights checks (fetches ISNet and the text detector into REAL_WEIGHTS,
+#   outside the clone).
 # make bench: the performance table of issue 9 (benchmarks/run.py -> benchmarks/RESULTS.md).
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality bench lint format clean redis
+.PHONY: run test quality bench lint format clean redis ocr-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,7 @@ env/.env:
 	cp env/example.env env/.env
 	@echo "Created env/.env from env/example.env: put BOT_TOKEN=<token from @BotFather> there."
 
-run: $(STAMP) env/.env
+run: $(STAMP) env/.env ocr-packages
 	@$(PY) -m bot --check
 	@$(VENV)/bin/vitrina weights download --missing || \
 		echo "Starting anyway: features whose weights are missing answer 'unavailable'."
@@ -36,16 +37,32 @@ redis:
 		  $(SUDO) apt-get install -y -qq redis-server >/dev/null 2>&1 || \
 		  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }; }
 
-test: $(STAMP) redis
+# Text reading (Tesseract, Russian + English) and the fonts the OCR tests draw with (Debian).
+# Never fails: without them only recognition is unavailable and those tests skip.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core
+ocr-packages:
+	@missing=$$(for p in $(OCR_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+		grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing" $$missing "(Debian)"; \
+		$(SUDO) apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+		{ $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; } || \
+		echo "could not install" $$missing": text recognition stays unavailable"; \
+	fi
+
+test: $(STAMP) redis ocr-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/hadolint Dockerfile
 	$(PY) -m pytest -m "not realweights"  # those run in `make quality`
 
-quality: $(STAMP)
+quality: $(STAMP) ocr-packages
 	@$(VENV)/bin/vitrina weights verify isnet --dir $(REAL_WEIGHTS) >/dev/null 2>&1 && \
 		echo "real ISNet in $(REAL_WEIGHTS): verified, reused" || \
 		$(VENV)/bin/vitrina weights download isnet --dir $(REAL_WEIGHTS)
+	@$(VENV)/bin/vitrina weights verify ocr --dir $(REAL_WEIGHTS) >/dev/null 2>&1 && \
+		echo "real text detector in $(REAL_WEIGHTS): verified, reused" || \
+		$(VENV)/bin/vitrina weights download ocr --dir $(REAL_WEIGHTS)
 	VITRINA_REAL_WEIGHTS_DIR=$(REAL_WEIGHTS) $(PY) -m pytest -m realweights -s -q
 
 # Issue 9's goals P1-P7 in one table (benchmarks/RESULTS.md); a few minutes on CPU.

@@ -1,7 +1,7 @@
 """Model weights: the manifest, and the library side of `vitrina weights download|verify|tiny`.
 
 manifest.py   what each model folder should hold, and whether it does
-download.py   pinned snapshots from the hub (and other sources)
+download.py   pinned snapshots from the hub (and npm, PyPI wheels, plain URLs)
 verify.py     checks that never load a model
 digest.py     the sha256 of a file
 converted.py  converted folders (opus-mt-*-ct2, clip-onnx): their record, whether usable

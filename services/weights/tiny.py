@@ -21,6 +21,7 @@ from services.weights.tiny_clip import tiny_clip
 from services.weights.tiny_inpaint import tiny_inpaint
 from services.weights.tiny_isnet import tiny_isnet
 from services.weights.tiny_marian import tiny_marian_en_ru, tiny_marian_ru_en
+from services.weights.tiny_ocr import tiny_ocr
 from services.weights.tiny_pix2pix import tiny_pix2pix
 from services.weights.tiny_sam import tiny_sam
 
@@ -34,6 +35,7 @@ TINY_BUILDERS: dict[str, Callable[[Path, int], None]] = {
     "isnet": tiny_isnet,
     "sam": tiny_sam,
     "pix2pix": tiny_pix2pix,
+    "ocr": tiny_ocr,
 }
 
 
