@@ -9,6 +9,7 @@ table; the lead runs it through the real detector as well.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -290,3 +291,59 @@ def photo_set(per_grade: int = 4, size: tuple[int, int] = SIZE, seed: int = 0) -
     for grade in GRADES:
         for index in range(per_grade):
             yield DRAW[grade](seed + index, size)
+
+
+def icc_profile(description: str, primaries, gamma: float = 2.2) -> bytes:
+    """A minimal ICC v2 RGB matrix/TRC display profile (D50 colorants)."""
+
+    def s15(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(values) -> bytes:
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(v) for v in values)
+
+    text = description.encode("ascii") + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * (4 + 4 + 3 + 67)
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    tags = [
+        (b"desc", desc),
+        (b"cprt", b"text" + b"\0" * 4 + b"none\0"),
+        (b"wtpt", xyz((0.9642, 1.0, 0.8249))),
+        (b"rXYZ", xyz(primaries[0])),
+        (b"gXYZ", xyz(primaries[1])),
+        (b"bXYZ", xyz(primaries[2])),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, blob = b"", b""
+    for signature, body in tags:
+        while len(body) % 4:
+            body += b"\0"
+        table += signature + struct.pack(">II", offset + len(blob), len(body))
+        blob += body
+    size = offset + len(blob)
+    header = (
+        struct.pack(">I", size)
+        + b"\0" * 4
+        + struct.pack(">I", 0x02100000)
+        + b"mntrRGB XYZ "
+        + struct.pack(">6H", 2024, 1, 1, 0, 0, 0)
+        + b"acsp"
+        + b"\0" * 24
+        + struct.pack(">I", 0)
+        + s15(0.9642)
+        + s15(1.0)
+        + s15(0.8249)
+    )
+    header += b"\0" * (128 - len(header))
+    return header + struct.pack(">I", len(tags)) + table + blob
+
+
+#: Adobe RGB (1998), its colorants adapted to D50 (Bradford).
+ADOBE_RGB = icc_profile(
+    "Test Adobe RGB",
+    ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446)),
+    gamma=563 / 256,
+)

@@ -61,8 +61,8 @@ def ratio_text(width: int, height: int) -> str:
     if width <= 0 or height <= 0:
         return "?"
     exact = Fraction(width, height)
-    near = exact.limit_denominator(20)
-    if near.numerator <= 20 and abs(float(near) / float(exact) - 1.0) <= 0.005:
+    near = exact.limit_denominator(16)
+    if near.numerator <= 16 and abs(float(near) / float(exact) - 1.0) <= 0.005:
         return f"{near.numerator}:{near.denominator}"
     return f"1:{height / width:.2f}" if height >= width else f"{width / height:.2f}:1"
 
