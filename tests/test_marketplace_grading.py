@@ -214,3 +214,19 @@ def test_the_packaged_grading_file_and_its_checks() -> None:
         change(broken)
         with pytest.raises(DataError, match=message):
             parse_grading(broken)
+
+
+def test_the_photos_are_seeded_and_a_missing_mask_is_no_evidence() -> None:
+    for grade_id, draw in DRAW.items():
+        first, again = draw(7), draw(7)
+        assert np.array_equal(first.array, again.array), grade_id
+        assert np.array_equal(first.object_mask, again.object_mask)
+        assert [b.bbox for b in first.boxes] == [b.bbox for b in again.boxes]
+    photo = DRAW["clean_bad_background"](0)
+    signals = measure(photo.array, None, [])
+    result = grade(signals)
+    assert signals.object_share == 0 and result.label in (
+        "clean_good_background",
+        "clean_bad_background",
+    )
+    assert all(c.signal != "fill_gap" for c in result.deciding)

@@ -18,14 +18,17 @@ RADIUS_SHARE = 0.1
 RADIUS_RANGE = (3, 8)
 
 
-def telea_radius(mask: np.ndarray) -> int:
-    """The inpainting radius for `mask`: a share of its thickest stroke (distance
-    transform), so thin glyph masks get a tight fill and wide plates a softer one."""
+def _thickness(mask: np.ndarray) -> float:
+    """Twice the largest distance from a masked pixel to the unmasked ones."""
     if not mask.any():
-        return RADIUS_RANGE[0]
-    distance = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
-    thickness = 2.0 * float(distance.max())
-    return int(np.clip(round(RADIUS_SHARE * thickness), *RADIUS_RANGE))
+        return 0.0
+    return 2.0 * float(cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3).max())
+
+
+def telea_radius(mask: np.ndarray) -> int:
+    """The inpainting radius for `mask`: a share of its thickest stroke, so thin glyph
+    masks get a tight fill and wide plates a softer one."""
+    return int(np.clip(round(RADIUS_SHARE * _thickness(mask)), *RADIUS_RANGE))
 
 
 def _bounds(mask: np.ndarray, margin: int) -> tuple[int, int, int, int]:

@@ -16,14 +16,16 @@ from scipy import ndimage
 #: Regions grow by this share of their height (at least MIN_GROW px).
 GROW_SHARE = 0.2
 MIN_GROW = 2
+#: A plate grows by this share of its text's height (its edge is sharper than glyphs').
+PLATE_GROW_SHARE = 0.05
 #: A ring around the box whose colours spread less than this (RGB std) is a plate.
 PLATE_STD = 10.0
 #: Pixels within this RGB distance of the plate's colour belong to it.
 PLATE_TOLERANCE = 24.0
-#: A plate larger than this many times its box, or this share of the frame, is the
-#: background itself, not a plate.
+#: A plate larger than this many times its box or this share of the frame, or reaching
+#: three sides of the frame, is the background itself, not a plate.
 PLATE_MAX_AREA = 30.0
-PLATE_MAX_SHARE = 0.2
+PLATE_MAX_SHARE = 0.4
 #: A region with at least this share of its core on the product is the product's own.
 OVER_PRODUCT = 0.5
 
@@ -123,8 +125,15 @@ def plate_around(
         )
         if leaks:
             continue  # the region runs past the window: look wider once
+        sides = (
+            (found[0].any() and wy0 == 0)
+            + (found[-1].any() and wy1 == height)
+            + (found[:, 0].any() and wx0 == 0)
+            + (found[:, -1].any() and wx1 == width)
+        )
         area = int(found.sum())
-        if area > PLATE_MAX_AREA * box_h * box_w or area > PLATE_MAX_SHARE * height * width:
+        too_big = area > PLATE_MAX_AREA * box_h * box_w or area > PLATE_MAX_SHARE * height * width
+        if too_big or sides >= 3:
             return None  # the plain background, not a plate
         return (wx0, wy0, wx1, wy1), found
     return None
@@ -154,7 +163,8 @@ def box_regions(
     plates: bool = True,
 ) -> list[Region]:
     """A region per box (bbox or quad), grown by `grow` × its height; with `image`, a box
-    on an even plate takes the whole plate (grown by 2 px more for its soft edge)."""
+    on an even plate takes the whole plate (grown by PLATE_GROW_SHARE × the text's height,
+    at least MIN_GROW px, for its antialiased edge)."""
     regions = []
     for box in boxes:
         mask, bbox = _region(box, shape)
@@ -168,7 +178,8 @@ def box_regions(
             (px0, py0, px1, py1), plate = found
             core = plate.copy()
             core[y0 - py0 : y1 - py0, x0 - px0 : x1 - px0] |= mask[y0:y1, x0:x1]
-            origin, radius = (px0, py0), max(radius, 2)
+            # the plate's own edge is sharp: a thin margin takes its antialiasing
+            origin, radius = (px0, py0), _grow_px(_text_height(box, bbox), PLATE_GROW_SHARE)
         regions.append(_grown_region(shape, core, origin, radius))
     return regions
 

@@ -222,7 +222,8 @@ def grade(
     grading = grading or load_grading()
     span = profile.fill_range(grading.default_fill) if profile else grading.default_fill
     values = signals.values()
-    values["fill_gap"] = fill_gap(signals.object_fill, span) if signals.object_share else 0.15
+    # no product mask (no cutter): the span is unknown, not wrong
+    values["fill_gap"] = fill_gap(signals.object_fill, span) if signals.object_share else math.nan
     scored = {}
     contributions = {}
     for name in GRADES:
