@@ -191,7 +191,9 @@ def fill_gap(fill: float, span: tuple[float, float]) -> float:
     return max(0.0, low - fill, fill - high)
 
 
-def _contributions(grading: Grading, grade: str, values: Mapping[str, float]):
+def _contributions(
+    grading: Grading, grade: str, values: Mapping[str, float]
+) -> list[Contribution]:
     found = []
     for name, weight in grading.weights[grade].items():
         feature = grading.features[name]

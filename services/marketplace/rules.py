@@ -67,7 +67,15 @@ def ratio_text(width: int, height: int) -> str:
     return f"1:{height / width:.2f}" if height >= width else f"{width / height:.2f}:1"
 
 
-def _result(rule: Rule, passed: bool | None, measured: Any, limit: Any, mtext, ltext, hits=()):
+def _result(
+    rule: Rule,
+    passed: bool | None,
+    measured: Any,
+    limit: Any,
+    mtext: str | None,
+    ltext: str,
+    hits: Sequence[BannedHit] = (),
+) -> RuleResult:
     return RuleResult(
         rule.id,
         passed,
