@@ -1,0 +1,1 @@
+"""Marketplace photo rules: profiles, checks, grading signals and the scoring (pure)."""
