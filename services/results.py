@@ -27,6 +27,13 @@ class ImageResult:
     document: bool = False
     #: False: do not answer a repeat of this job with it (e.g. degraded by a fallback)
     cacheable: bool = True
+    #: what the chat shows instead of `image` (a before/after); the file kept and "Full
+    #: size" are still `image`
+    preview: Image.Image | None = None
+    #: the file exactly as it must reach the user (a marketplace card's JPEG), kept and sent
+    #: instead of a PNG of `image`; `extension` names its type
+    data: bytes | None = None
+    extension: str = "png"
 
     @property
     def size(self) -> tuple[int, int]:

@@ -14,15 +14,22 @@ from services.models.blip import Captioner
 from services.models.clip import ClipTagger
 from services.models.gpt import GptCopywriter
 from services.models.inpaint import BackgroundPainter
+from services.models.ocr_detector import TextDetector
+from services.models.ocr_reader import TextReader
 from services.models.pix2pix import Pix2PixEditor
 from services.models.residency import ModelResidency
 from services.models.resident import ResidentModel
 from services.operations import Op, Operation, OperationSet
 from services.operations.background import BackgroundOperation
+from services.operations.check import CheckOperation
+from services.operations.clean import CleanOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.edit import EditDefaults, EditOperation
+from services.operations.fix import FixOperation
 from services.operations.tag import TagOperation
+from services.operations.text_fill import TextFiller
+from services.operations.text_regions import TextFinder
 from services.translation import Translators
 from services.weights import missing_models, model_dir
 
@@ -53,6 +60,7 @@ def default_operations(
     )
     residency.register(cutter.isnet)
     residency.register(cutter.sam)
+    painter = residency.register(BackgroundPainter(model_dir(weights, "inpaint"), config.device))
     gpt = None
     if config.openai_api_key:
         gpt = GptCopywriter(
@@ -79,14 +87,39 @@ def default_operations(
         ),
         Op.BACKGROUND: BackgroundOperation(
             cutter,
-            residency.register(BackgroundPainter(model_dir(weights, "inpaint"), config.device)),
+            painter,
             painter_missing=lambda: missing_models(weights, ["inpaint"]),
             steps=config.background_steps,
             translate_to_english=english_or_as_is(translators),
         ),
         **edit_operations(config, english_or_as_is(translators), residency),
+        **marketplace_operations(config, residency, cutter, tagger, painter),
     }
     return OperationSet(by_name, residency)
+
+
+def marketplace_operations(
+    config: ServiceConfig,
+    residency: ModelResidency,
+    cutter: ObjectCutter,
+    tagger: ClipTagger | None = None,
+    painter: BackgroundPainter | None = None,
+) -> dict[str, Operation]:
+    """check, clean and fix over one text detector and reader, and the cut, CLIP and SD
+    inpainting the other operations hold already (one copy of each model in memory)."""
+    weights = config.weights_dir
+    detector = residency.register(TextDetector(model_dir(weights, "ocr"), device=config.device))
+    finder = TextFinder(detector, TextReader())
+    filler = TextFiller(
+        painter,
+        painter_missing=lambda: missing_models(weights, ["inpaint"]),
+        steps=config.background_steps,
+    )
+    checker = CheckOperation(
+        finder, cutter, tagger, clip_missing=lambda: missing_models(weights, ["clip"])
+    )
+    cleaner = CleanOperation(finder, cutter, filler)
+    return {Op.CHECK: checker, Op.CLEAN: cleaner, Op.FIX: FixOperation(checker, cleaner)}
 
 
 def edit_operations(

@@ -7,7 +7,7 @@ only scaled (card.place resamples, compositing keeps the inside of the cut exact
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -29,6 +29,8 @@ class CardImage:
     format: str  # JPEG or PNG
     size: tuple[int, int]
     fill: float  # the product's longer span as placed (may fall short: MAX_UPSCALE)
+    #: the product as placed on the card (bool, the card's size): its mask for a re-check
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def mime(self) -> str:
@@ -112,5 +114,6 @@ def marketplace_card(
     placed = place(rgba, size, margin=(1.0 - fill) / 2.0, max_upscale=MAX_UPSCALE)
     canvas = Image.new("RGB", size, tuple(background))
     card = over(placed, canvas, shadow=shadow)
-    achieved = span(np.asarray(placed.getchannel("A")), size)
-    return CardImage(encode(card, fmt, quality), fmt, size, achieved)
+    placed_alpha = np.asarray(placed.getchannel("A"))
+    achieved = span(placed_alpha, size)
+    return CardImage(encode(card, fmt, quality), fmt, size, achieved, placed_alpha >= 128)

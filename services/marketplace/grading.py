@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
@@ -95,6 +95,8 @@ class Grading:
     plain_max_texture: float
     plain_max_std: float
     default_fill: tuple[float, float]
+    #: CLIP zero-shot prompts per grade ([clip] in the file; empty: no CLIP signal)
+    clip_prompts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _feature(name: str, data: Any, where: str) -> Feature:
@@ -114,6 +116,7 @@ def _feature(name: str, data: Any, where: str) -> Feature:
 def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Grading:
     """Validate the parsed TOML document: unknown signals, features or grades are errors."""
     spec = {key: (anything, MISSING) for key in ("schema", "hard", "features", "grades")}
+    spec["clip"] = (anything, {})
     values = table(dict(data), where, spec)
     if values["schema"] != 1:
         raise fail(f"{where}: schema", "this Vitrina reads schema 1")
@@ -159,6 +162,12 @@ def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Gradi
         weights[grade] = MappingProxyType(
             {name: weight(value, f"{place}.{name}") for name, value in entries.items()}
         )
+    clip = values["clip"]
+    if not isinstance(clip, dict) or not set(clip) <= set(GRADES):
+        raise fail(f"{where}: clip", f"must be a table of grade = [prompt, ...] ({GRADES})")
+    prompts = {grade: words(clip[grade], f"{where}: clip.{grade}") for grade in clip}
+    if prompts and set(prompts) != set(GRADES):
+        raise fail(f"{where}: clip", f"needs prompts for every grade: {', '.join(GRADES)}")
     return Grading(
         MappingProxyType(features),
         MappingProxyType(biases),
@@ -167,6 +176,7 @@ def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Gradi
         hard["plain_max_texture"],
         hard["plain_max_std"],
         fill,  # type: ignore[arg-type]
+        MappingProxyType(prompts),
     )
 
 

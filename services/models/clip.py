@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,7 +50,7 @@ class ClipTagger(ResidentModel):
     """
 
     name = "clip"
-    _held = ("_model", "_processor", "_text")
+    _held = ("_model", "_processor", "_text", "_prompts")
 
     def __init__(
         self,
@@ -71,6 +71,7 @@ class ClipTagger(ResidentModel):
         self._model: Any = None
         self._processor: Any = None
         self._text: dict[str, tuple[tuple[Term, ...], torch.Tensor]] = {}
+        self._prompts: dict[tuple[tuple[str, tuple[str, ...]], ...], torch.Tensor] = {}
 
     def _load_locked(self) -> None:
         import torch
@@ -181,6 +182,57 @@ class ClipTagger(ResidentModel):
                 )
             )
         return results
+
+    @in_use
+    def zero_shot(
+        self,
+        images: Sequence[Image.Image],
+        prompts: Mapping[str, Sequence[str]],
+        *,
+        keys: Sequence[str | None] | None = None,
+    ) -> list[dict[str, float]]:
+        """Each image against labelled prompts (/check's grades): a label's prompts are
+        averaged into one text embedding, and the softmax over the labels of
+        ``logit_scale * cosine`` gives one probability per label (they sum to 1)."""
+        if not prompts or any(not texts for texts in prompts.values()):
+            raise ValueError("every label needs at least one prompt")
+        if not images:
+            return []
+        rgb = [to_rgb(image) for image in images]
+        self.load()
+        import torch
+
+        labels = tuple(prompts)
+        with torch.inference_mode():
+            text = self._prompt_embeddings(tuple((k, tuple(prompts[k])) for k in labels))
+            image = self._stored_or_computed(rgb, keys)
+            scale = self._model.logit_scale.float().exp()
+            probs = (scale * image @ text.T).softmax(dim=-1).cpu().tolist()
+        return [dict(zip(labels, row, strict=True)) for row in probs]
+
+    def _prompt_embeddings(self, prompts: tuple[tuple[str, tuple[str, ...]], ...]) -> torch.Tensor:
+        """One normalised text embedding per label: the mean of its prompts' (kept)."""
+        import torch
+
+        with self._lock:
+            cached = self._prompts.get(prompts)
+            if cached is None:
+                texts = [text for _, group in prompts for text in group]
+                inputs = self._processor.tokenizer(
+                    texts,
+                    padding=True,
+                    truncation=True,
+                    max_length=self._model.config.text_config.max_position_embeddings,
+                    return_tensors="pt",
+                ).to(self._model.device)
+                every = _normalise(_pooled(self._model.get_text_features(**inputs)))
+                rows, start = [], 0
+                for _, group in prompts:
+                    rows.append(every[start : start + len(group)].mean(dim=0))
+                    start += len(group)
+                cached = _normalise(torch.stack(rows))
+                self._prompts[prompts] = cached
+        return cached
 
     def _text_embeddings(self, domain: str) -> tuple[tuple[Term, ...], torch.Tensor]:
         cached = self._text.get(domain)

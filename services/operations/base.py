@@ -30,6 +30,9 @@ class Op(StrEnum):
     EDIT = "edit"
     BACKGROUND = "background"
     DESCRIBE = "describe"
+    CHECK = "check"
+    CLEAN = "clean"
+    FIX = "fix"
 
 
 #: the instruct-pix2pix edits: a preset (night, tulips) or the user's own instruction

@@ -1,0 +1,185 @@
+""" "Fix for <marketplace>": one job that makes a photo pass its profile. The text beside the
+product is cleaned when the profile's main photo must have none (the `clean` operation's
+work), the product is cut (the ObjectCutter, features shared with /check and /background),
+centred on the profile's plain background spanning its share, at its size and aspect, as
+sRGB JPEG at quality ≥ 90 (services/marketplace/fix.py); then the card is checked again
+(the `check` operation's work, with the product's mask known from the placement) and the
+grade and rules go under the document.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Hashable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from services.errors import BadImage, JobCancelled, ServiceError
+from services.imaging.decode import load_rgb
+from services.jobs import JobRequest
+from services.marketplace.facts import read_facts
+from services.marketplace.fix import fix_for
+from services.marketplace.profiles import Profile
+from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
+from services.operations.check import BadProfile, CheckOperation
+from services.operations.clean import CleanOperation
+from services.operations.text_regions import cut_without_text, with_alpha
+from services.results import ImageResult
+from services.weights.digest import sha256_file
+
+#: Bump when a change of code changes a fixed card (part of its cache key).
+FIX_VERSION = 1
+
+
+def must_clean(profile: Profile) -> bool:
+    """The profile's main photo may carry no text beside the product."""
+    rule = profile.rule("text")
+    return rule is not None and not rule["allowed"]
+
+
+def scaled(context: RunContext, low: float, high: float) -> RunContext:
+    """`context` for one stage of a job: its 0..1 is the job's `low`..`high`."""
+    return RunContext(
+        report=lambda f, step, total: context.report(low + (high - low) * f, step, total),
+        is_cancelled=context.is_cancelled,
+        between_steps=context.between_steps,
+    )
+
+
+class FixOperation(Operation):
+    """One photo per run; a diffusion only when SD inpainting cleans the text."""
+
+    name = Op.FIX
+    lanes = (LANE_QUICK, LANE_DIFFUSION)
+    max_batch = 1
+
+    def __init__(self, checker: CheckOperation, cleaner: CleanOperation) -> None:
+        self.checker = checker
+        self.cleaner = cleaner
+
+    # ---- the Operation contract
+
+    def missing_weights(self) -> list[str]:
+        """The detector (for the text) and the cut (for the product)."""
+        return self.checker.missing_weights()
+
+    def lane(self, request: JobRequest) -> str:
+        try:
+            profile = self.checker.profile(request.params)
+        except BadProfile:
+            return LANE_QUICK
+        cleans = must_clean(profile) and self.cleaner.filler.diffusion()
+        return LANE_DIFFUSION if cleans else LANE_QUICK
+
+    def batch_key(self, request: JobRequest) -> Hashable:
+        return (self.name, request.job_id, str(request.image_path))
+
+    def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The check's identity (profile, data files, models) and, when it cleans, the
+        clean's (not cacheable with SD and no seed)."""
+        checked = self.checker.cache_identity(params)
+        if checked is None:
+            return None
+        profile = self.checker.profile(params)
+        models = list(checked.pop("models"))
+        identity: dict[str, Any] = {"check": checked, "version": FIX_VERSION}
+        if must_clean(profile):
+            cleaned = self.cleaner.identity(params)
+            if cleaned is None:
+                return None
+            models += [m for m in cleaned.pop("models") if m not in models]
+            identity["clean"] = cleaned
+        identity["models"] = models
+        return identity
+
+    def warm_up(self) -> None:
+        self.checker.warm_up()
+
+    def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        for request in requests:
+            try:
+                outcomes.append(
+                    self.fix_file(
+                        request.image_path, request.params, context, photo=request.photo_sha256
+                    )
+                )
+            except ServiceError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    # ---- the work
+
+    def fix_file(
+        self,
+        path: Path | str,
+        params: Mapping[str, Any],
+        context: RunContext,
+        *,
+        photo: str | None = None,
+    ) -> ImageResult:
+        started = time.perf_counter()
+        profile = self.checker.profile(params)
+        image = load_rgb(Path(path))
+        key = photo or _sha_or_none(path)
+        context.progress(0.05)
+        reading = self.checker.finder.find(image, read=False)
+        cut = cut_without_text(
+            self.checker.cutter,
+            image,
+            reading,
+            source=with_alpha(path, image),
+            key=key,
+            cancelled=context.cancelled,
+        )
+        if context.cancelled():
+            raise JobCancelled("cancelled after the cut")
+        context.progress(0.25)
+        facts: dict[str, Any] = {"profile": profile.id, "marketplace": profile.name}
+        base = image
+        if must_clean(profile):
+            cleaned = self.cleaner.clean(
+                image,
+                scaled(context, 0.25, 0.6),
+                alpha=cut.alpha,
+                reading=reading,
+                seed=params.get("seed"),
+                steps=self.cleaner.steps(params),
+            )
+            base = cleaned.image
+            facts["cleaned"] = cleaned.facts
+        context.progress(0.6)
+        card = fix_for(base, cut.alpha, profile)
+        try:
+            with Image.open(io.BytesIO(card.data)) as opened:
+                card_image = opened.convert("RGB")
+        except OSError as exc:  # our own encoder's output: a bug, said plainly
+            raise BadImage(f"the fixed card does not decode: {exc}") from None
+        recheck = self.checker.inspect(
+            read_facts(card.data),
+            card_image,
+            profile,
+            scaled(context, 0.65, 1.0),
+            mask=card.mask,
+        )
+        facts.update(
+            width=card.size[0],
+            height=card.size[1],
+            format=card.format,
+            fill=round(card.fill, 4),
+            check=recheck.to_payload(),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return ImageResult(
+            card_image, facts, document=True, data=card.data, extension=card.extension
+        )
+
+
+def _sha_or_none(path: Any) -> str | None:
+    try:
+        return sha256_file(path)
+    except (OSError, TypeError):
+        return None
