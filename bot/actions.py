@@ -8,6 +8,7 @@ from aiogram.types import Message
 
 from bot import keyboards
 from bot.background_requests import pair_for_background, photo_params
+from bot.check_requests import known_profiles
 from bot.command_parsing import ParsedCommand
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
@@ -55,9 +56,12 @@ async def perform(
 
 
 def _choices(problem: str, lang: str) -> dict[str, str]:
-    """The lists a wrong argument is answered with: an edit preset, or a background."""
+    """The lists a wrong argument is answered with: an edit preset, a marketplace, or a
+    background."""
     if problem.startswith("edit."):
         return {"presets": ", ".join(f"preset:{name}" for name in load_presets())}
+    if problem.startswith("check."):
+        return {"profiles": ", ".join(known_profiles())}
     return {
         "colours": ", ".join(SUGGESTED.get(lang, SUGGESTED["en"])),
         "presets": ", ".join(PRESETS),

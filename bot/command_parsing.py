@@ -101,7 +101,34 @@ def parse_command(name: str, args: str) -> ParsedCommand | None:
         if spec is None:
             return ParsedCommand(op, {"value": args}, problem="background.bad")
         return ParsedCommand(op, spec)
+    if op in (Op.CHECK, Op.FIX):  # /check [wb|ozon|ym|generic|вб|озон|ям...]
+        if not args:
+            return ParsedCommand(op)  # the user's own profile (bot/check_requests.py)
+        profile = parse_profile(args)
+        if profile is None:
+            return ParsedCommand(op, {"value": args[:100]}, problem="check.bad_profile")
+        return ParsedCommand(op, {"profile": profile})
+    if op == Op.CLEAN:  # /clean [all]
+        if not args:
+            return ParsedCommand(op)
+        if args.lower() in EVERYTHING_WORDS:
+            return ParsedCommand(op, {"all": True})
+        return ParsedCommand(op, {"value": args[:100]}, problem="clean.bad")
     return ParsedCommand(op)
+
+
+#: `/clean all`: the text on the product goes too
+EVERYTHING_WORDS = ("all", "everything", "всё", "все", "везде")
+
+
+def parse_profile(name: str) -> str | None:
+    """A marketplace profile's id from its id or an alias (`вб`, `яндекс маркет`)."""
+    from services.marketplace.profiles import load_profiles
+
+    try:
+        return load_profiles().get(name).id
+    except KeyError:
+        return None
 
 
 def bot_commands(lang: str) -> list[BotCommand]:
@@ -116,6 +143,8 @@ def bot_commands(lang: str) -> list[BotCommand]:
         ("edit", "Правка по описанию" if ru else "Edit by a prompt"),
         ("background", "Новый фон" if ru else "New background"),
         ("describe", "Продающее описание" if ru else "Selling description"),
+        ("check", "Проверка для маркетплейса" if ru else "Marketplace check"),
+        ("clean", "Убрать текст с фото" if ru else "Remove text from the photo"),
         ("domain", "Товары или отель" if ru else "Products or hotel"),
         ("forget_me", "Удалить мои данные" if ru else "Delete my data"),
         ("help", "Справка" if ru else "Help"),

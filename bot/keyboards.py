@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.check_rendering import marketplace, profile_button
+from bot.check_requests import default_profile, known_profiles
 from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, op_label, t
+from services.marketplace.profiles import load_profiles
 from services.operations import Op
 
-#: the photo keyboard's layout: every op, in the order of its buttons (two rows of three)
-PHOTO_ACTIONS: tuple[Op, ...] = (Op.TAG, Op.NIGHT, Op.TULIPS, Op.BACKGROUND, Op.DESCRIBE, Op.EDIT)
+#: the photo keyboard's layout: every op, in the order of its buttons (two rows of three,
+#: then the marketplace check on a row of its own)
+PHOTO_ACTIONS: tuple[Op, ...] = (
+    Op.TAG,
+    Op.NIGHT,
+    Op.TULIPS,
+    Op.BACKGROUND,
+    Op.DESCRIBE,
+    Op.EDIT,
+    Op.CHECK,
+)
 
 
 class PhotoAction(CallbackData, prefix="p"):
@@ -34,6 +49,18 @@ class DomainPick(CallbackData, prefix="dom"):
 
 class ForgetMe(CallbackData, prefix="forget"):
     confirm: bool
+
+
+class CheckButton(CallbackData, prefix="ck"):
+    """A button under a check: `action` is one of CHECK_ACTIONS; `value` a profile id."""
+
+    job_id: int
+    action: str
+    value: str = ""
+
+
+#: clean the text, fix for the profile, a new background, check for another profile
+CHECK_ACTIONS = ("clean", "fix", "bg", "profile")
 
 
 class ResultAction(CallbackData, prefix="r"):
@@ -63,7 +90,7 @@ def _photo_buttons(
             text=op_label(lang, action),
             callback_data=PhotoAction(photo_id=photo_id, action=action),
         )
-    row.adjust(3, 3)
+    row.adjust(3, 3, 1)
     builder.attach(row)
     return builder
 
@@ -79,10 +106,18 @@ def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyb
 
 
 def text_result_actions(
-    job_id: int, op: str, lang: str, *, english_shown: bool = False
+    job_id: int,
+    op: str,
+    lang: str,
+    *,
+    english_shown: bool = False,
+    params: Mapping[str, Any] | None = None,
 ) -> InlineKeyboardMarkup | None:
     """The op's buttons under a text result (None when it has none). While the English
-    original is shown, the English button turns into one that goes back to Russian."""
+    original is shown, the English button turns into one that goes back to Russian. A
+    check's buttons name its profile (from the job's `params`)."""
+    if op == Op.CHECK:
+        return check_actions(job_id, str((params or {}).get("profile") or ""), lang)
     actions = TEXT_RESULT_ACTIONS.get(op)
     if not actions:
         return None
@@ -95,6 +130,35 @@ def text_result_actions(
             callback_data=ResultAction(job_id=job_id, action=action),
         )
     builder.adjust(len(actions))
+    return builder.as_markup()
+
+
+def check_actions(job_id: int, profile: str, lang: str) -> InlineKeyboardMarkup:
+    """Under a check: Clean text, Fix for <marketplace>, New background; then a row of the
+    profiles (the one checked marked), each checking the photo again for its marketplace."""
+    profile = default_profile(profile)
+    market = marketplace(profile, load_profiles().profiles[profile].name, lang)
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t(lang, "check.button.clean"),
+        callback_data=CheckButton(job_id=job_id, action="clean"),
+    )
+    builder.button(
+        text=t(lang, "check.button.fix", marketplace=market),
+        callback_data=CheckButton(job_id=job_id, action="fix", value=profile),
+    )
+    builder.button(
+        text=t(lang, "check.button.background"),
+        callback_data=CheckButton(job_id=job_id, action="bg"),
+    )
+    ids = known_profiles()
+    for other in ids:
+        mark = "✓ " if other == profile else ""
+        builder.button(
+            text=mark + profile_button(other, lang),
+            callback_data=CheckButton(job_id=job_id, action="profile", value=other),
+        )
+    builder.adjust(2, 1, len(ids))
     return builder.as_markup()
 
 

@@ -8,16 +8,21 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from bot import background_requests
+from bot import background_requests, check_rendering
 from bot.texts import DOMAIN_KEYS, op_label, t
 from services.describer.result import DescriptionResult
 from services.edit_presets import load_presets
+from services.marketplace.summary import CheckSummary
 from services.models.clip import Tag, TagResult
 from services.operations import EDIT_OPS
 
 #: op -> caption of its image result from the stored facts. Ops not listed get the default.
 CaptionRenderer = Callable[[dict[str, Any], str], str]
-IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {"background": background_requests.caption}
+IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {
+    "background": background_requests.caption,
+    "clean": check_rendering.clean_caption,
+    "fix": check_rendering.fix_caption,
+}
 
 
 #: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
@@ -88,14 +93,17 @@ def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
         return "tags", dataclasses.asdict(result)
     if isinstance(result, DescriptionResult):
         return "description", dataclasses.asdict(result)
+    if isinstance(result, CheckSummary):
+        return "check", result.to_payload()
     raise TypeError(f"no storage format for {type(result).__name__}")
 
 
 def render_caption(op: str, facts: dict[str, Any], lang: str) -> str:
-    """The caption under an image result (Telegram allows 1024 characters)."""
+    """The caption under an image result; past Telegram's 1024 characters the delivery
+    sends the rest as a message (`check_rendering.split_caption`)."""
     renderer = IMAGE_CAPTIONS.get(op)
     text = renderer(facts, lang) if renderer else t(lang, "result.image", op=op_label(lang, op))
-    return text[:1024]
+    return text[: 2 * TELEGRAM_TEXT_LIMIT]
 
 
 def _percent(probability: float) -> int:
@@ -205,6 +213,8 @@ def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:
         return render_tags(result, lang)
     if kind == "description":
         return render_description(payload, lang)
+    if kind == "check":
+        return check_rendering.render_check(CheckSummary.from_payload(payload), lang)
     return None
 
 
@@ -213,4 +223,6 @@ def render_text(result: Any, lang: str) -> str:
         return render_tags(result, lang)
     if isinstance(result, DescriptionResult):
         return render_description(dataclasses.asdict(result), lang)
+    if isinstance(result, CheckSummary):
+        return check_rendering.render_check(result, lang)
     raise TypeError(f"no renderer for {type(result).__name__}")

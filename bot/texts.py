@@ -30,6 +30,9 @@ OP_KEYS = {
     "background": "op.background",
     "describe": "op.describe",
     "edit": "op.edit",
+    "check": "op.check",
+    "clean": "op.clean",
+    "fix": "op.fix",
 }
 #: the user's domain -> its name
 DOMAIN_KEYS = {"product": "domain.product", "hotel": "domain.hotel"}

@@ -13,6 +13,7 @@ def get_routers() -> list[Router]:
     from handlers import (
         admin,
         callbacks,
+        check_buttons,
         commands,
         descriptions,
         edit_prompt,
@@ -32,6 +33,7 @@ def get_routers() -> list[Router]:
         photos,
         commands,
         callbacks,
+        check_buttons,
         descriptions,
         result_buttons,
         edit_prompt,

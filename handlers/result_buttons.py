@@ -50,7 +50,7 @@ async def result_action(
         await answer_now(query, callback_answer)  # the full-size upload takes a while
         await bot.send_document(
             job.chat_id,
-            FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}.png"),
+            FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}"),
             reply_parameters=ReplyParameters(
                 message_id=photo.message_id, allow_sending_without_reply=True
             ),

@@ -23,6 +23,7 @@ from aiogram.types import BufferedInputFile, Message, ReplyParameters
 from PIL import Image
 
 from bot import keyboards
+from bot.check_rendering import split_caption
 from bot.rendering import render_caption, render_stored, render_text, result_payload
 from bot.storage import Job, Photo, Storage
 from bot.texts import t
@@ -40,34 +41,53 @@ SEND_ERRORS = (TelegramAPIError, ClientDecodeError)
 
 @dataclass(frozen=True)
 class EncodedImage:
-    png: bytes
+    png: bytes  # the file kept and sent as a document: a PNG, or the result's own bytes
     preview: bytes  # JPEG, for sendPhoto
     width: int
     height: int
     mode: str
+    extension: str = "png"
 
 
 def encode_stored(path: Path, preview: Path | None = None) -> EncodedImage:
     """A stored result PNG again ready to send ("Show again", a cache hit). With its stored
     JPEG preview nothing is encoded again (a 12 MP PNG takes a second): the files are read."""
+    extension = path.suffix.lstrip(".") or "png"
     if preview is not None and preview.is_file():
         data = path.read_bytes()
         with Image.open(path) as image:  # the header only
             width, height, mode = image.width, image.height, image.mode
-        return EncodedImage(data, preview.read_bytes(), width, height, mode)
+        return EncodedImage(data, preview.read_bytes(), width, height, mode, extension)
+    if extension != "png":  # a result's own file (a card's JPEG): sent as it is
+        with Image.open(path) as image:
+            image.load()
+            encoded = encode(ImageResult(image=image))
+        return EncodedImage(
+            path.read_bytes(),
+            encoded.preview,
+            encoded.width,
+            encoded.height,
+            encoded.mode,
+            extension,
+        )
     with Image.open(path) as image:
         image.load()
         return encode(ImageResult(image=image))
 
 
 def encode(result: ImageResult) -> EncodedImage:
-    """PNG of the whole result and a JPEG preview that Telegram accepts as a photo."""
+    """PNG of the whole result (or the result's own file, `result.data`) and a JPEG
+    preview that Telegram accepts as a photo (of `result.preview` when it has one)."""
     image = result.image
     if image.mode not in ("RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-    png = io.BytesIO()
-    image.save(png, format="PNG", compress_level=3)
-    preview_image = image
+    if result.data is not None:
+        data, extension = result.data, result.extension
+    else:
+        png = io.BytesIO()
+        image.save(png, format="PNG", compress_level=3)
+        data, extension = png.getvalue(), "png"
+    preview_image = image if result.preview is None else result.preview.convert("RGB")
     if max(image.size) > PREVIEW_MAX_SIDE:
         preview_image = image.copy()
         preview_image.thumbnail((PREVIEW_MAX_SIDE, PREVIEW_MAX_SIDE), Image.Resampling.LANCZOS)
@@ -77,7 +97,7 @@ def encode(result: ImageResult) -> EncodedImage:
         preview_image = flat
     preview = io.BytesIO()
     preview_image.save(preview, format="JPEG", quality=PREVIEW_QUALITY, optimize=True)
-    return EncodedImage(png.getvalue(), preview.getvalue(), image.width, image.height, image.mode)
+    return EncodedImage(data, preview.getvalue(), image.width, image.height, image.mode, extension)
 
 
 class Delivery:
@@ -99,7 +119,7 @@ class Delivery:
             job.id, kind, payload, cacheable=getattr(result, "cacheable", True)
         )
         # A text result takes the place of the progress message: one message per job.
-        markup = keyboards.text_result_actions(job.id, job.op, lang)
+        markup = keyboards.text_result_actions(job.id, job.op, lang, params=job.params)
         if await self.close_progress(photo, message_id, render_text(result, lang), markup):
             await self.storage.mark_delivered(job.id)
 
@@ -115,11 +135,12 @@ class Delivery:
                 return False
             preview = result.payload.get("preview")
             stored = self.storage.results_dir / preview if preview else None
+            caption, rest = split_caption(render_caption(job.op, result.payload, lang))
             options: dict[str, Any] = {
-                "caption": render_caption(job.op, result.payload, lang),
+                "caption": caption,
                 "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
                 "document": bool(result.payload.get("document")),
-                "name": f"vitrina-{job.op}-{job.id}.png",
+                "name": f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}",
             }
             # Telegram keeps what this bot sent: its file id sends it again without an upload
             file_id = result.payload.get("telegram_file_id")
@@ -131,9 +152,11 @@ class Delivery:
                 message = await self.send_image(photo, encoded, **options)
                 sent_file = _sent_file_id(message) if message is not None else None
             sent = message is not None
+            if sent and rest:
+                await self.send(photo, rest)
         else:
             text = render_stored(result.kind, result.payload, lang)
-            markup = keyboards.text_result_actions(job.id, job.op, lang)
+            markup = keyboards.text_result_actions(job.id, job.op, lang, params=job.params)
             sent = text is not None and await self.send(photo, text, markup) is not None
         if sent:
             await self.storage.mark_delivered(job.id, file_id=sent_file)
@@ -144,7 +167,7 @@ class Delivery:
     ) -> None:
         """File first, then the row, then the message: a result is never shown unsaved."""
         encoded = await asyncio.to_thread(encode, result)
-        path = await self.storage.write_result_file(job.id, encoded.png, "png")
+        path = await self.storage.write_result_file(job.id, encoded.png, encoded.extension)
         # the preview too: "Show again" and a cache hit send it without encoding again
         preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
         payload = {
@@ -157,7 +180,7 @@ class Delivery:
             "preview": preview.name,
         }
         await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
-        caption = render_caption(job.op, result.facts, lang)
+        caption, rest = split_caption(render_caption(job.op, result.facts, lang))
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         message = await self.send_image(
             photo,
@@ -165,9 +188,11 @@ class Delivery:
             caption=caption,
             markup=markup,
             document=result.document,
-            name=f"vitrina-{job.op}-{job.id}.png",
+            name=f"vitrina-{job.op}-{job.id}.{encoded.extension}",
         )
         sent = message is not None
+        if sent and rest:  # a caption past Telegram's 1024 characters goes on below
+            await self.send(photo, rest)
         if sent:
             await self.storage.mark_delivered(job.id, file_id=_sent_file_id(message))
         if sent and message_id is not None:
@@ -204,7 +229,7 @@ class Delivery:
                     reply_parameters=reply,
                 )
             file = file_id or BufferedInputFile(
-                _bytes(encoded).preview, filename=name.replace(".png", ".jpg")
+                _bytes(encoded).preview, filename=name.rsplit(".", 1)[0] + ".jpg"
             )
             return await self.bot.send_photo(
                 photo.chat_id,

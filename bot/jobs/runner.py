@@ -14,6 +14,7 @@ from aiogram import Bot
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
+from bot.check_requests import with_profile
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
 from bot.storage import Job, JobStatus, Photo, Result, Storage
@@ -56,7 +57,7 @@ class JobRunner:
         params: dict[str, Any] | None = None,
     ) -> Job | None:
         """Queue `op` on `photo` and answer at once; None if it could not be queued."""
-        params = dict(params or {})
+        params = await with_profile(self.storage, user_id, op, dict(params or {}))
         missing = self.services.missing_weights_for(op, params)
         if missing != []:
             await self._refuse(photo, op, missing, lang)

@@ -29,6 +29,7 @@ class User:
     language: str
     domain: str
     username: str | None
+    profile: str | None = None  # marketplace profile id; None: the default
 
 
 @dataclass(frozen=True)

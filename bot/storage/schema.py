@@ -72,6 +72,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN cache_key TEXT;
     CREATE INDEX jobs_by_cache_key ON jobs(cache_key, id) WHERE cache_key IS NOT NULL;
     """,
+    # 4: the user's marketplace profile for /check and "Fix for": set by `/check wb` and by
+    # every check (NULL: the profiles file's default)
+    """
+    ALTER TABLE users ADD COLUMN profile TEXT;
+    """,
 )
 
 

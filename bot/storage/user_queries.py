@@ -1,4 +1,4 @@
-"""Queries on `users`: who a user is, their language and domain."""
+"""Queries on `users`: who a user is, their language, domain and marketplace profile."""
 
 from __future__ import annotations
 
@@ -26,15 +26,26 @@ class UserQueries(Connection):
 
     async def get_user(self, user_id: int) -> User | None:
         async with self.db.execute(
-            "SELECT id, language, domain, username FROM users WHERE id = ?", (user_id,)
+            "SELECT id, language, domain, username, profile FROM users WHERE id = ?", (user_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return User(row["id"], row["language"], row["domain"], row["username"]) if row else None
+        if row is None:
+            return None
+        return User(row["id"], row["language"], row["domain"], row["username"], row["profile"])
 
     async def set_domain(self, user_id: int, domain: str) -> None:
         async with self._lock:
             await self.db.execute(
                 "UPDATE users SET domain = ?, updated_at = ? WHERE id = ?",
                 (domain, now(), user_id),
+            )
+            await self.db.commit()
+
+    async def set_profile(self, user_id: int, profile: str) -> None:
+        """The marketplace profile /check and "Fix for" use when none is named."""
+        async with self._lock:
+            await self.db.execute(
+                "UPDATE users SET profile = ?, updated_at = ? WHERE id = ?",
+                (profile, now(), user_id),
             )
             await self.db.commit()

@@ -1,0 +1,274 @@
+"""How /check, /clean and "Fix for <marketplace>" read in the chat: the grade (labelled
+exactly as the issue names the five), the signals that decided it, each failed rule with
+what was measured and the limit («Размер 600×400 — меньше 900×1200 для Wildberries»),
+required or only recommended, the text found and where, the banned words; the captions of
+a cleaned photo and of a fixed card (with the card's own check)."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+from bot.texts import t, tn
+from services.marketplace.summary import CheckSummary, RuleLine, TextLine
+
+GRADE_KEYS = {
+    "good_infographic": "grade.good_infographic",
+    "bad_infographic": "grade.bad_infographic",
+    "other_infographic": "grade.other_infographic",
+    "clean_good_background": "grade.clean_good_background",
+    "clean_bad_background": "grade.clean_bad_background",
+}
+#: a failed rule -> its sentence ({measured}, {limit}, {marketplace})
+RULE_KEYS = {
+    "min_size": "check.rule.min_size",
+    "recommended_size": "check.rule.recommended_size",
+    "max_side": "check.rule.max_side",
+    "aspect": "check.rule.aspect",
+    "formats": "check.rule.formats",
+    "colour_space": "check.rule.colour_space",
+    "jpeg_quality": "check.rule.jpeg_quality",
+    "max_file_mb": "check.rule.max_file_mb",
+    "transparency": "check.rule.transparency",
+    "background": "check.rule.background",
+    "object_fill": "check.rule.object_fill",
+    "text": "check.rule.text",
+    "banned_words": "check.rule.banned_words",
+}
+LEVEL_KEYS = {"required": "check.level.required", "recommended": "check.level.recommended"}
+#: a grading feature (grading.toml) -> how the reply names it ({value}: its signal)
+REASON_KEYS = {
+    "has_text": "check.why.has_text",
+    "no_text": "check.why.no_text",
+    "text_large": "check.why.text_large",
+    "text_small": "check.why.text_small",
+    "text_clear": "check.why.text_clear",
+    "text_faint": "check.why.text_faint",
+    "many_colours": "check.why.many_colours",
+    "many_labels": "check.why.many_labels",
+    "several_lines": "check.why.several_lines",
+    "one_line": "check.why.one_line",
+    "much_text": "check.why.much_text",
+    "little_text": "check.why.little_text",
+    "bg_even": "check.why.bg_even",
+    "bg_uneven": "check.why.bg_uneven",
+    "bg_busy": "check.why.bg_busy",
+    "bg_light": "check.why.bg_light",
+    "bg_dark": "check.why.bg_dark",
+    "bg_grey": "check.why.bg_grey",
+    "bg_coloured": "check.why.bg_coloured",
+    "fill_ok": "check.why.fill_ok",
+    "fill_off": "check.why.fill_off",
+    "touches": "check.why.touches",
+    "blurry": "check.why.blurry",
+    "clip_good_infographic": "check.why.clip_good_infographic",
+    "clip_bad_infographic": "check.why.clip_bad_infographic",
+    "clip_other_infographic": "check.why.clip_other_infographic",
+    "clip_clean_good_background": "check.why.clip_clean_good_background",
+    "clip_clean_bad_background": "check.why.clip_clean_bad_background",
+}
+#: the hard rule that set the grade -> its reason
+HARD_RULE_KEYS = {
+    "no_text": "check.why.rule_no_text",
+    "plain_light_background": "check.why.rule_plain",
+}
+PLACE_KEYS = {
+    "top": "check.place.top",
+    "bottom": "check.place.bottom",
+    "over_product": "check.place.over_product",
+    "own_print": "check.place.own_print",
+}
+#: measured background classes (signals.background_class) and the rule's words
+BACKGROUND_KEYS = {
+    "white": "check.bg.white",
+    "light": "check.bg.light",
+    "neutral": "check.bg.neutral",
+    "colour": "check.bg.colour",
+    "uneven": "check.bg.uneven",
+    "uniform": "check.bg.uniform",
+}
+#: profile id -> the marketplace as the sentences name it ("для {marketplace}")
+PROFILE_KEYS = {
+    "wb": "profile.wb",
+    "ozon": "profile.ozon",
+    "ym": "profile.ym",
+    "generic": "profile.generic",
+}
+#: profile id -> its button in the row of profiles
+PROFILE_BUTTON_KEYS = {
+    "wb": "profile.button.wb",
+    "ozon": "profile.button.ozon",
+    "ym": "profile.button.ym",
+    "generic": "profile.button.generic",
+}
+FILL_KEYS = {"telea": "clean.fill.telea", "sd": "clean.fill.sd"}
+#: signals shown as a share of something (percent); the others as numbers
+_PERCENT = frozenset(
+    {
+        "text_share",
+        "text_height",
+        "text_small",
+        "text_low_contrast",
+        "background_edges",
+        "fill_gap",
+        "object_fill",
+        "object_share",
+    }
+)
+REASONS_SHOWN = 3
+CAPTION_LIMIT = 1024
+
+
+def marketplace(profile: str, fallback: str, lang: str) -> str:
+    """The marketplace's name in a sentence (the profiles file's name for a new one)."""
+    key = PROFILE_KEYS.get(profile)
+    return t(lang, key) if key else fallback
+
+
+def profile_button(profile: str, lang: str) -> str:
+    key = PROFILE_BUTTON_KEYS.get(profile)
+    return t(lang, key) if key else profile
+
+
+def _value(signal: str, value: float) -> str:
+    if not math.isfinite(value):
+        return "?"
+    if signal in _PERCENT or signal.startswith("clip_"):
+        return f"{round(value * 100)}%"
+    if abs(value - round(value)) < 1e-9 or abs(value) >= 10:
+        return str(round(value))
+    return f"{value:.1f}"
+
+
+def reasons(summary: CheckSummary, lang: str) -> str:
+    """The signals that decided the grade, strongest first, with their values."""
+    parts = []
+    if summary.rule in HARD_RULE_KEYS:
+        parts.append(t(lang, HARD_RULE_KEYS[summary.rule]))
+    for reason in summary.reasons:
+        if len(parts) >= REASONS_SHOWN:
+            break
+        key = REASON_KEYS.get(reason.feature)
+        if key is None or reason.contribution <= 0:
+            continue
+        parts.append(t(lang, key, value=_value(reason.signal, reason.value)))
+    return ", ".join(parts)
+
+
+def _background_words(text: str | None, lang: str) -> str:
+    words = [w.strip() for w in (text or "").split(",") if w.strip()]
+    return ", ".join(t(lang, BACKGROUND_KEYS[w]) if w in BACKGROUND_KEYS else w for w in words)
+
+
+def rule_line(rule: RuleLine, market: str, lang: str) -> str:
+    measured, limit = rule.measured or "?", rule.limit
+    if rule.rule == "background":
+        measured, limit = _background_words(measured, lang), _background_words(limit, lang)
+    key = RULE_KEYS.get(rule.rule)
+    fields = {"measured": html.escape(measured), "limit": html.escape(limit)}
+    sentence = t(lang, key, marketplace=market, **fields) if key else f"{rule.rule}: {measured}"
+    return f"• {sentence} ({t(lang, LEVEL_KEYS.get(rule.level, 'check.level.recommended'))})"
+
+
+def text_line(text: TextLine, lang: str) -> str:
+    place = t(lang, PLACE_KEYS["own_print" if text.own_print else text.place])
+    if text.text:
+        return "• " + t(lang, "check.text_line", text=html.escape(text.text[:100]), place=place)
+    return "• " + t(lang, "check.text_unread", place=place)
+
+
+def render_check(summary: CheckSummary, lang: str, *, limit: int = 4096) -> str:
+    """The check message (HTML), at most `limit` characters: the list of texts is cut
+    first, then the rules."""
+    market = marketplace(summary.profile, summary.marketplace, lang)
+    head = [t(lang, "check.title", grade=t(lang, GRADE_KEYS[summary.grade]), marketplace=market)]
+    why = reasons(summary, lang)
+    if why:
+        head.append(t(lang, "check.why", reasons=why))
+    failed = summary.failures
+    rules = [t(lang, "check.failed")] if failed else [t(lang, "check.passed", marketplace=market)]
+    rules += [rule_line(rule, market, lang) for rule in failed]
+    texts = [text_line(text, lang) for text in summary.texts]
+    if texts:
+        texts.insert(0, t(lang, "check.texts"))
+    tail = []
+    if summary.banned:
+        found = ", ".join(f"«{html.escape(hit.found)}»" for hit in summary.banned)
+        tail.append(t(lang, "check.banned", words=found))
+    if not summary.read and summary.texts:
+        tail.append(t(lang, "check.unread"))
+    if not summary.clip:
+        tail.append(t(lang, "check.no_clip"))
+    return _fit([head, rules, texts, tail], limit, lang)
+
+
+def _fit(blocks: list[list[str]], limit: int, lang: str) -> str:
+    """Blocks of lines joined by blank lines; the texts' lines (then the rules') dropped
+    from the end until it fits, with a note of how many were left out."""
+    dropped = {1: 0, 2: 0}
+
+    def joined() -> str:
+        parts = [list(block) for block in blocks]
+        for index, count in dropped.items():
+            if count:
+                parts[index].append(tn(lang, "check.more", count, n=count))
+        return "\n\n".join("\n".join(part) for part in parts if part)
+
+    text = joined()
+    for index in (2, 1):
+        while len(text) > limit and len(blocks[index]) > 1:
+            blocks[index].pop()
+            dropped[index] += 1
+            text = joined()
+    return text[:limit]
+
+
+def clean_caption(facts: dict[str, Any], lang: str) -> str:
+    """Under a cleaned photo's before/after."""
+    regions = int(facts.get("regions", 0) or 0)
+    if not regions:
+        return t(lang, "clean.none")
+    percent = max(1, round(float(facts.get("removed_share", 0.0)) * 100))
+    fill_key = FILL_KEYS.get(str(facts.get("fill")), "clean.fill.telea")
+    fill = t(lang, fill_key, seed=facts.get("seed"))
+    lines = [tn(lang, "clean.caption", regions, n=regions, percent=percent, fill=fill)]
+    if facts.get("all"):
+        lines.append(t(lang, "clean.all"))
+    lines.append(t(lang, "clean.preview"))
+    return "\n".join(lines)
+
+
+def fix_caption(facts: dict[str, Any], lang: str) -> str:
+    """Under a fixed card: what it is, then its own check (may pass 1024 characters: the
+    delivery sends the rest as a message, `split_caption`)."""
+    market = marketplace(str(facts.get("profile")), str(facts.get("marketplace", "")), lang)
+    lines = [
+        t(
+            lang,
+            "fix.caption",
+            marketplace=market,
+            width=facts.get("width"),
+            height=facts.get("height"),
+            format=facts.get("format"),
+            percent=round(float(facts.get("fill", 0.0)) * 100),
+        )
+    ]
+    cleaned = facts.get("cleaned") or {}
+    if int(cleaned.get("regions", 0) or 0):
+        lines.append(tn(lang, "fix.cleaned", int(cleaned["regions"]), n=int(cleaned["regions"])))
+    check = facts.get("check")
+    if check:
+        lines += ["", t(lang, "fix.recheck"), render_check(CheckSummary.from_payload(check), lang)]
+    return "\n".join(lines)
+
+
+def split_caption(text: str, limit: int = CAPTION_LIMIT) -> tuple[str, str | None]:
+    """A caption of at most `limit` characters, and the rest (None: it fits), cut at a
+    line break so no HTML tag is split (tags never span lines here)."""
+    if len(text) <= limit:
+        return text, None
+    cut = text.rfind("\n", 0, limit)
+    if cut <= 0:
+        cut = limit
+    return text[:cut].rstrip(), text[cut:].strip() or None

@@ -1,0 +1,40 @@
+"""The bot's side of check and "Fix for <marketplace>": which profile a job uses. A job
+names one (`/check wb`, a profile button) or takes the user's own, the profile of their
+last check (the profiles file's default until the first); every check remembers its
+profile as the user's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.storage import Storage
+from services.marketplace.profiles import load_profiles
+from services.operations import Op
+
+#: operations whose params carry a profile
+PROFILE_OPS = frozenset({Op.CHECK, Op.FIX})
+
+
+def known_profiles() -> tuple[str, ...]:
+    return tuple(load_profiles().profiles)
+
+
+def default_profile(stored: str | None) -> str:
+    """The user's stored profile while the profiles file still has it, else the default."""
+    profiles = load_profiles()
+    return stored if stored in profiles.profiles else profiles.default
+
+
+async def with_profile(
+    storage: Storage, user_id: int, op: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """`params` with the job's profile filled in; a check remembers it as the user's."""
+    if op not in PROFILE_OPS:
+        return params
+    profile = params.get("profile")
+    if not profile:
+        user = await storage.get_user(user_id)
+        profile = default_profile(user.profile if user else None)
+    if op == Op.CHECK:
+        await storage.set_profile(user_id, str(profile))
+    return {**params, "profile": str(profile)}
