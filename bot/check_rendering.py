@@ -212,7 +212,7 @@ def _fit(blocks: list[list[str]], limit: int, lang: str) -> str:
         parts = [list(block) for block in blocks]
         for index, count in dropped.items():
             if count:
-                parts[index].append(tn(lang, "check.more", count, n=count))
+                parts[index].append(tn(lang, "check.more", count, count=count))
         return "\n\n".join("\n".join(part) for part in parts if part)
 
     text = joined()
@@ -232,7 +232,7 @@ def clean_caption(facts: dict[str, Any], lang: str) -> str:
     percent = max(1, round(float(facts.get("removed_share", 0.0)) * 100))
     fill_key = FILL_KEYS.get(str(facts.get("fill")), "clean.fill.telea")
     fill = t(lang, fill_key, seed=facts.get("seed"))
-    lines = [tn(lang, "clean.caption", regions, n=regions, percent=percent, fill=fill)]
+    lines = [tn(lang, "clean.caption", regions, count=regions, percent=percent, fill=fill)]
     if facts.get("all"):
         lines.append(t(lang, "clean.all"))
     lines.append(t(lang, "clean.preview"))
@@ -254,9 +254,13 @@ def fix_caption(facts: dict[str, Any], lang: str) -> str:
             percent=round(float(facts.get("fill", 0.0)) * 100),
         )
     ]
+    if facts.get("whole_photo"):
+        lines.append(t(lang, "fix.whole_photo"))
     cleaned = facts.get("cleaned") or {}
     if int(cleaned.get("regions", 0) or 0):
-        lines.append(tn(lang, "fix.cleaned", int(cleaned["regions"]), n=int(cleaned["regions"])))
+        lines.append(
+            tn(lang, "fix.cleaned", int(cleaned["regions"]), count=int(cleaned["regions"]))
+        )
     check = facts.get("check")
     if check:
         lines += ["", t(lang, "fix.recheck"), render_check(CheckSummary.from_payload(check), lang)]

@@ -15,6 +15,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from services.errors import BadImage, JobCancelled, ServiceError
@@ -26,12 +27,14 @@ from services.marketplace.profiles import Profile
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
-from services.operations.text_regions import cut_without_text, with_alpha
+from services.operations.text_regions import cut_without_text, object_mask, with_alpha
 from services.results import ImageResult
 from services.weights.digest import sha256_file
 
 #: Bump when a change of code changes a fixed card (part of its cache key).
 FIX_VERSION = 1
+#: A cut smaller than this share of the photo found no product: the whole photo is placed.
+MIN_PRODUCT = 0.005
 
 
 def must_clean(profile: Profile) -> bool:
@@ -152,7 +155,11 @@ class FixOperation(Operation):
             base = cleaned.image
             facts["cleaned"] = cleaned.facts
         context.progress(0.6)
-        card = fix_for(base, cut.alpha, profile)
+        alpha = cut.alpha
+        if object_mask(alpha).mean() < MIN_PRODUCT:  # nothing salient: the photo itself
+            alpha = np.ones((image.height, image.width), np.float32)
+            facts["whole_photo"] = True
+        card = fix_for(base, alpha, profile)
         try:
             with Image.open(io.BytesIO(card.data)) as opened:
                 card_image = opened.convert("RGB")
