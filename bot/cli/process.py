@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli.check_csv import profile_flag, write_check_csv
 from bot.cli.console import say
 from bot.settings import Settings, SettingsError
 from services.operations import EDIT_OPS, Op
@@ -54,6 +55,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     proc.add_argument("--no-shadow", action="store_true", help="no contact shadow")
     proc.add_argument("--describe", action="store_true")
+    proc.add_argument(
+        "--check", action="store_true", help="grade each photo for a marketplace: OUT/check.csv"
+    )
+    proc.add_argument(
+        "--profile", metavar="P", help="--check's marketplace: wb, ozon, ym, generic (default wb)"
+    )
+    proc.add_argument(
+        "--fix", metavar="P", help="fix each photo for marketplace P: OUT/<name>-fix-<P>.jpg"
+    )
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
 
 
@@ -144,6 +154,7 @@ async def process(
                 bar.update()
                 refill()
     write_results(rows, out)
+    write_check_csv(rows, out)
     for op, pairs in edited.items():  # originals above results, one sheet per operation
         if op not in EDIT_OPS:
             continue
@@ -153,16 +164,23 @@ async def process(
 
 
 def _save_image(result: Any, image: Path, op: str, out: Path, names: set[str]) -> Path:
-    """OUT/<photo name>-<op>.png (a number added when two inputs share a name)."""
+    """OUT/<photo name>-<op>.png (a number added when two inputs share a name); a result
+    with its own file (a fixed card) as that file: OUT/<photo name>-fix-<profile>.jpg."""
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{image.stem}-{op}"
-    name, number = f"{stem}.png", 1
+    if result.facts.get("profile"):
+        stem += f"-{result.facts['profile']}"
+    suffix = result.extension if result.data is not None else "png"
+    name, number = f"{stem}.{suffix}", 1
     while name in names:
         number += 1
-        name = f"{stem}-{number}.png"
+        name = f"{stem}-{number}.{suffix}"
     names.add(name)
     path = out / name
-    result.image.save(path, format="PNG")
+    if result.data is not None:
+        path.write_bytes(result.data)
+    else:
+        result.image.save(path, format="PNG")
     return path
 
 
@@ -270,4 +288,10 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             ops["background"]["shadow"] = False
     elif args.card:
         raise SettingsError("--card needs --background (e.g. --background white --card)")
+    if args.profile and not args.check:
+        raise SettingsError("--profile goes with --check (e.g. --check --profile ozon)")
+    if args.check:
+        ops["check"] = {"profile": profile_flag("--profile", args.profile)}
+    if args.fix:
+        ops["fix"] = {"profile": profile_flag("--fix", args.fix)}
     return ops
