@@ -46,7 +46,7 @@ async def test_photo_keyboard_tags_button(
     keyboard = await keyboard_for(emulator, sent)
     assert "Фото получено" in keyboard["text"]
     labels = [text for text, _ in emulator.buttons(keyboard)]
-    assert labels == ["Теги", "Ночь", "Тюльпаны", "Фон", "Описание", "Правка"]
+    assert labels == ["Теги", "Ночь", "Тюльпаны", "Фон", "Описание", "Правка", "Проверка"]
 
     before = len(emulator.bot_messages)
     query = user.press_button(keyboard, _action(keyboard, "tag"))

@@ -237,8 +237,17 @@ def test_services_register_every_model_once_and_load_none(tiny_weights: Path) ->
     operations = default_operations(config, residency)
     names = sorted(m.name for m in residency.models)
     assert names == sorted(
-        ["clip", "blip", "opus-mt-en-ru", "opus-mt-ru-en", "isnet", "sam", "inpaint", "pix2pix"]
-    )  # the CLIP of /tag and /describe is one entry, so is the editor of three edit ops
+        [
+            *("clip", "blip", "opus-mt-en-ru", "opus-mt-ru-en", "isnet", "sam", "inpaint"),
+            *("pix2pix", "ocr"),
+        ]
+    )  # the CLIP of /tag and /describe is one entry, so is the editor of three edit ops,
+    # the text detector of check, clean and fix, and the cut and SD of background and check
+    check, clean, fix = operations["check"], operations["clean"], operations["fix"]
+    assert check.finder is clean.finder and fix.checker is check and fix.cleaner is clean
+    assert check.cutter is clean.cutter is operations["background"].cutter
+    assert check.tagger is operations["tag"].tagger
+    assert clean.filler.painter is operations["background"].painter
     # on CTranslate2 (the default on CPU once converted) the translators hold no torch model
     # and stay outside the budget
     ct2 = ModelResidency()
