@@ -32,6 +32,7 @@ PARTS = [
     ("P5", "benchmarks.cache", "measure"),
     ("P6", "benchmarks.residency_rss", "measure"),
     ("P7", "benchmarks.runtimes", "measure"),
+    ("CHK", "benchmarks.check", "measure"),  # issue 17: /check and /clean per photo
 ]
 
 

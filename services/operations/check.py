@@ -34,8 +34,8 @@ from services.operations import Op, Operation, Outcome, RunContext
 from services.operations.background import Cutter
 from services.operations.text_regions import (
     TextFinder,
-    cut_without_text,
     object_mask,
+    product_alpha,
     with_alpha,
 )
 from services.weights.digest import sha256_file
@@ -182,7 +182,7 @@ class CheckOperation(Operation):
         context.progress(0.35)
         if mask is None:
             started = time.perf_counter()
-            cut = cut_without_text(
+            alpha = product_alpha(
                 self.cutter,
                 image,
                 reading,
@@ -190,7 +190,7 @@ class CheckOperation(Operation):
                 key=key,
                 cancelled=context.cancelled,
             )
-            mask = object_mask(cut.alpha)
+            mask = object_mask(alpha)
             seconds["cut"] = time.perf_counter() - started
         context.progress(0.75)
         clip = self.clip_signal(image, key, seconds)

@@ -28,8 +28,8 @@ from services.operations.text_fill import TextFiller
 from services.operations.text_regions import (
     Reading,
     TextFinder,
-    cut_without_text,
     object_mask,
+    product_alpha,
     with_alpha,
 )
 from services.results import ImageResult
@@ -194,7 +194,7 @@ class CleanOperation(Operation):
         if not whole:
             if alpha is None:
                 started = time.perf_counter()
-                cut = cut_without_text(
+                alpha = product_alpha(
                     self.cutter,
                     image,
                     reading,
@@ -202,7 +202,6 @@ class CleanOperation(Operation):
                     key=key,
                     cancelled=context.cancelled,
                 )
-                alpha = cut.alpha
                 seconds["cut"] = time.perf_counter() - started
             product = object_mask(alpha)
         started = time.perf_counter()

@@ -27,7 +27,7 @@ from services.marketplace.profiles import Profile
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
-from services.operations.text_regions import cut_without_text, object_mask, with_alpha
+from services.operations.text_regions import object_mask, product_alpha, with_alpha
 from services.results import ImageResult
 from services.weights.digest import sha256_file
 
@@ -130,7 +130,7 @@ class FixOperation(Operation):
         key = photo or _sha_or_none(path)
         context.progress(0.05)
         reading = self.checker.finder.find(image, read=False)
-        cut = cut_without_text(
+        alpha = product_alpha(
             self.checker.cutter,
             image,
             reading,
@@ -147,7 +147,7 @@ class FixOperation(Operation):
             cleaned = self.cleaner.clean(
                 image,
                 scaled(context, 0.25, 0.6),
-                alpha=cut.alpha,
+                alpha=alpha,
                 reading=reading,
                 seed=params.get("seed"),
                 steps=self.cleaner.steps(params),
@@ -155,7 +155,6 @@ class FixOperation(Operation):
             base = cleaned.image
             facts["cleaned"] = cleaned.facts
         context.progress(0.6)
-        alpha = cut.alpha
         if object_mask(alpha).mean() < MIN_PRODUCT:  # nothing salient: the photo itself
             alpha = np.ones((image.height, image.width), np.float32)
             facts["whole_photo"] = True
