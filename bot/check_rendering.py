@@ -171,9 +171,14 @@ def rule_line(rule: RuleLine, market: str, lang: str) -> str:
     return f"• {sentence} ({t(lang, LEVEL_KEYS.get(rule.level, 'check.level.recommended'))})"
 
 
+def legible(text: str | None) -> bool:
+    """Worth quoting: a word of at least two letters or digits (not «i», «|»)."""
+    return any(sum(ch.isalnum() for ch in word) >= 2 for word in (text or "").split())
+
+
 def text_line(text: TextLine, lang: str) -> str:
     place = t(lang, PLACE_KEYS["own_print" if text.own_print else text.place])
-    if text.text:
+    if legible(text.text):
         return "• " + t(lang, "check.text_line", text=html.escape(text.text[:100]), place=place)
     return "• " + t(lang, "check.text_unread", place=place)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from services.operations.text_regions import (
     TextFinder,
     object_mask,
     product_alpha,
+    text_mask,
     with_alpha,
 )
 from services.results import ImageResult
@@ -174,12 +175,13 @@ class CleanOperation(Operation):
         key: str | None = None,
         alpha: np.ndarray | None = None,
         reading: Reading | None = None,
+        force: Collection[int] = (),
         seed: int | None = None,
         steps: int | None = None,
     ) -> Cleaned:
         """`image` (RGB, upright) without its text; the product's own print stays unless
-        `whole`. `alpha`, `reading`: the product's cut and the text regions when the caller
-        has them already."""
+        `whole`, except the regions `force` names (indices into the reading's). `alpha`,
+        `reading`: the product's cut and the text regions when the caller has them."""
         seconds: dict[str, float] = {}
         if reading is None:
             reading = self.finder.find(image, read=False)
@@ -206,6 +208,8 @@ class CleanOperation(Operation):
             product = object_mask(alpha)
         started = time.perf_counter()
         mask = self.finder.mask(rgb, reading, product, everything=whole)
+        if force:  # these go even from the product (a banned phrase is no product's print)
+            mask |= text_mask(rgb, [reading.quads[i] for i in sorted(force)], everything=True)
         seconds["mask"] = time.perf_counter() - started
         context.progress(0.4)
         seed = int(seed) if seed is not None else secrets.randbelow(2**31)

@@ -21,13 +21,14 @@ from PIL import Image
 from services.errors import BadImage, JobCancelled, ServiceError
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
+from services.marketplace.banned import find_banned
 from services.marketplace.facts import read_facts
 from services.marketplace.fix import fix_for
 from services.marketplace.profiles import Profile
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
-from services.operations.text_regions import object_mask, product_alpha, with_alpha
+from services.operations.text_regions import Reading, object_mask, product_alpha, with_alpha
 from services.results import ImageResult
 from services.weights.digest import sha256_file
 
@@ -129,7 +130,7 @@ class FixOperation(Operation):
         image = load_rgb(Path(path))
         key = photo or _sha_or_none(path)
         context.progress(0.05)
-        reading = self.checker.finder.find(image, read=False)
+        reading = self.checker.finder.find(image)  # read: banned words go wherever they are
         alpha = product_alpha(
             self.checker.cutter,
             image,
@@ -143,17 +144,19 @@ class FixOperation(Operation):
         context.progress(0.25)
         facts: dict[str, Any] = {"profile": profile.id, "marketplace": profile.name}
         base = image
-        if must_clean(profile):
+        banned = self.banned_regions(reading, profile)
+        if must_clean(profile) or banned:
             cleaned = self.cleaner.clean(
                 image,
                 scaled(context, 0.25, 0.6),
                 alpha=alpha,
                 reading=reading,
+                force=banned,
                 seed=params.get("seed"),
                 steps=self.cleaner.steps(params),
             )
             base = cleaned.image
-            facts["cleaned"] = cleaned.facts
+            facts["cleaned"] = {**cleaned.facts, "banned": len(banned)}
         context.progress(0.6)
         if object_mask(alpha).mean() < MIN_PRODUCT:  # nothing salient: the photo itself
             alpha = np.ones((image.height, image.width), np.float32)
@@ -182,6 +185,17 @@ class FixOperation(Operation):
         return ImageResult(
             card_image, facts, document=True, data=card.data, extension=card.extension
         )
+
+    def banned_regions(self, reading: Reading, profile: Profile) -> set[int]:
+        """The text regions with a banned word, price, phone or link in them."""
+        rule = profile.rule("banned_words")
+        extra = rule["extra"] if rule else ()
+        lists = self.checker.profiles.banned
+        return {
+            index
+            for index, box in enumerate(reading.boxes)
+            if box.text and find_banned(box.text, lists, extra)
+        }
 
 
 def _sha_or_none(path: Any) -> str | None:
