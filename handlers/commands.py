@@ -1,4 +1,4 @@
-"""/tag, /night, /tulips, /edit, /background, /describe sent as text."""
+"""/tag, /night, /tulips, /edit, /background, /describe, /check, /clean, /fix sent as text."""
 
 from __future__ import annotations
 
