@@ -8,9 +8,10 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services.marketplace.check import CheckReport
+if TYPE_CHECKING:  # the bot renders summaries without numpy or OpenCV
+    from services.marketplace.check import CheckReport
 
 
 @dataclass(frozen=True)
