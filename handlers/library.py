@@ -175,7 +175,7 @@ async def groups(
     if services.missing_weights(Op.GROUP) != []:
         await message.answer(t(lang, "groups.unavailable"))
         return
-    progress = await message.answer(tn(lang, "groups.working", len(photos), n=len(photos)))
+    progress = await message.answer(tn(lang, "groups.working", len(photos), count=len(photos)))
     try:
         result = await group_library(db, services, user.id, photos)
     except ServiceError:
@@ -197,14 +197,14 @@ async def groups(
             "groups.summary",
             count,
             photos=grouping.photos,
-            n=count,
+            count=count,
             tags=grouping.distinct_top_tags,
         )
     ]
     if count > SHOWN:
         lines.append(t(lang, "groups.more", shown=SHOWN))
     if result.left_out:
-        lines.append(tn(lang, "groups.left_out", len(result.left_out), n=len(result.left_out)))
+        lines.append(tn(lang, "groups.left_out", len(result.left_out), count=len(result.left_out)))
     await progress.edit_text("\n".join(lines))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 #: how much the tags weigh against the embedding in the distance (0: embedding only)
 TAG_WEIGHT = 0.3
 #: below this silhouette no cut separates anything: one group
-MIN_SILHOUETTE = 0.05
+MIN_SILHOUETTE = 0.15
 MAX_GROUPS = 30  # cuts tried: 2 .. this many groups
 NAME_TAGS = 2  # a group's name: its most typical tags, at most this many
 NAME_MIN_SHARE = 0.3  # ... each on at least this share of the group's photos

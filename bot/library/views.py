@@ -48,7 +48,7 @@ def find_text(answer: FindAnswer, lang: str) -> str:
     if not answer.found:
         lines = [t(lang, "find.none", query=query)]
     else:
-        lines = [tn(lang, "find.title", len(answer.found), n=len(answer.found), query=query)]
+        lines = [tn(lang, "find.title", len(answer.found), count=len(answer.found), query=query)]
         for number, item in enumerate(answer.found, start=1):
             lines.append(_found_line(number, item.words, item.source, item.similarity, lang))
         lines.append("")
