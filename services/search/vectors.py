@@ -9,12 +9,14 @@ query reads nothing from disk.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 from services.features import FeatureStore
 
@@ -90,11 +92,20 @@ def top_similar(
     first, at most ``limit``, none below ``min_similarity``."""
     if matrix.shape[0] == 0 or limit <= 0:
         return []
-    scores = matrix @ query.astype(np.float32)
+    # one BLAS thread: a matrix-vector product is bound by memory, and more threads only
+    # spin against the worker's other work (12 ms instead of 0.1 ms at 5 000 rows, measured
+    # on a busy 2-core machine)
+    with _blas().limit(limits=1, user_api="blas"):
+        scores = matrix @ query.astype(np.float32)
     count = min(limit, scores.shape[0])
     best = np.argpartition(-scores, count - 1)[:count]
     best = best[np.argsort(-scores[best], kind="stable")]
     return [(int(i), float(scores[i])) for i in best if scores[i] >= min_similarity]
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
