@@ -277,3 +277,15 @@ async def test_a_russian_query_is_put_into_english_first(tagger: ClipTagger) -> 
     operation = FindOperation(tagger, EmbeddingRows(None), lambda: [], to_english)
     assert operation.english("синяя кружка") == "blue mug"
     assert operation.english("blue mug") == "blue mug" and seen == ["синяя кружка"]
+
+
+def test_the_library_shares_tags_clip_and_its_embeddings(tiny_weights: Path, tmp_path: Path):
+    from services.wiring import default_operations
+
+    operations = default_operations(ServiceConfig(tiny_weights, features_dir=tmp_path))
+    find, group = operations["find"], operations["group"]
+    assert find.tagger is group.tagger is operations["tag"].tagger  # type: ignore[attr-defined]
+    assert find.rows is group.rows  # type: ignore[attr-defined]
+    assert find.rows.store.root == tmp_path  # type: ignore[attr-defined]
+    assert find.missing_weights() == [] and find.lanes == ("quick",)
+    assert group.lanes == ("diffusion",)  # embedding hundreds of photos lets quick jobs pass
