@@ -16,7 +16,7 @@ from bot.library import keyboards
 from bot.library.find import find_photos
 from bot.library.groups import SHOWN, group_library, library_for_grouping, sheet_jpeg
 from bot.library.keyboards import HistoryPage, LibraryPhoto
-from bot.library.sending import send_album, send_card
+from bot.library.sending import edit_in_place, send_album, send_card
 from bot.library.views import find_text, group_caption, history_text
 from bot.middlewares import alert, answer_now
 from bot.retention import delete_photo
@@ -72,7 +72,7 @@ async def history_page(
 ) -> None:
     text, markup = await _history_page(db, user, max(callback_data.page, 0), lang)
     if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
+        await edit_in_place(query.message, text, markup)
 
 
 async def _history_page(db: Storage, user: User, page: int, lang: str) -> tuple[str, object]:

@@ -11,6 +11,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot import user_settings
 from bot.library import keyboards
 from bot.library.keyboards import SettingPick
+from bot.library.sending import edit_in_place
 from bot.middlewares import alert
 from bot.storage import Storage, User
 from bot.texts import t
@@ -46,10 +47,8 @@ async def pick(
         current = (await user_settings.current(db, user))[row.name]
         if message is not None:
             label = t(lang, SETTING_KEYS[row.name])
-            await message.edit_text(
-                t(lang, "settings.choose", setting=label),
-                reply_markup=keyboards.setting_choices(row, current, lang),
-            )
+            markup = keyboards.setting_choices(row, current, lang)
+            await edit_in_place(message, t(lang, "settings.choose", setting=label), markup)
         return
     if row is not None:
         if not await user_settings.choose(db, user, name, value):
@@ -60,8 +59,8 @@ async def pick(
         label, chosen = t(lang, SETTING_KEYS[row.name]), row.label(lang, value)
         callback_answer.text = t(lang, "settings.saved", setting=label, value=chosen)
     if message is not None:
-        text, markup = await _menu(db, user, lang)
-        await message.edit_text(text, reply_markup=markup)
+        text, menu = await _menu(db, user, lang)
+        await edit_in_place(message, text, menu)
 
 
 def get_router() -> Router:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import (
     FSInputFile,
     InputMediaDocument,
@@ -74,6 +76,16 @@ async def send_card(bot: Bot, db: Storage, photo: Photo, chat_id: int, lang: str
             log.info("photo %s: resending by file id failed (%s); uploading it", photo.id, exc)
     file = photo.file_id if photo.media == "document" else FSInputFile(photo.path)
     return await bot.send_document(chat_id, file, **options)
+
+
+async def edit_in_place(message: Message, text: str, markup: Any) -> None:
+    """A menu or a page redrawn in its own message; a press that changes nothing (pressed
+    twice) is no error."""
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if "not modified" not in str(exc):
+            raise
 
 
 def _reply(message_id: int | None) -> ReplyParameters | None:
