@@ -17,9 +17,11 @@ def get_routers() -> list[Router]:
         descriptions,
         edit_prompt,
         fallback,
+        library,
         photos,
         privacy,
         result_buttons,
+        settings,
         start,
     )
 
@@ -29,6 +31,8 @@ def get_routers() -> list[Router]:
         start,
         admin,
         privacy,
+        library,
+        settings,
         photos,
         commands,
         callbacks,

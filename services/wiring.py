@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from services import runtimes
 from services.config import ServiceConfig
@@ -22,7 +23,9 @@ from services.operations.background import BackgroundOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.edit import EditDefaults, EditOperation
+from services.operations.library import FindOperation, GroupOperation
 from services.operations.tag import TagOperation
+from services.search.vectors import EmbeddingRows
 from services.translation import Translators
 from services.weights import missing_models, model_dir
 
@@ -85,8 +88,28 @@ def default_operations(
             translate_to_english=english_or_as_is(translators),
         ),
         **edit_operations(config, english_or_as_is(translators), residency),
+        **library_operations(tagger, features, english_or_as_is(translators), weights),
     }
     return OperationSet(by_name, residency)
+
+
+def library_operations(
+    tagger: ClipTagger,
+    features: FeatureStore | None,
+    translate_to_english: Callable[[str], str],
+    weights: Path,
+) -> dict[str, Operation]:
+    """find and group: the user's library over the CLIP /tag uses (one model in memory) and
+    the image embeddings its jobs stored (kept in memory once read)."""
+    rows = EmbeddingRows(features)
+
+    def missing() -> list[str]:
+        return missing_models(weights, ["clip"])
+
+    return {
+        Op.FIND: FindOperation(tagger, rows, missing, translate_to_english),
+        Op.GROUP: GroupOperation(tagger, rows, missing),
+    }
 
 
 def edit_operations(

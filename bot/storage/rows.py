@@ -26,9 +26,14 @@ FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 @dataclass(frozen=True)
 class User:
     id: int
-    language: str
+    language: str  # the interface language: Telegram's, or the one chosen in /settings
     domain: str
     username: str | None
+    # /settings (None: the deployment's default)
+    language_chosen: bool = False  # True: `language` stays whatever Telegram says
+    background: str | None = None  # the background a bare /background uses
+    tags_mode: str | None = None  # "top_k" or "threshold"
+    edit_strength: str | None = None  # "gentle", "normal" or "strong"
 
 
 @dataclass(frozen=True)
@@ -46,6 +51,9 @@ class Photo:
     path: Path
     media_group_id: str | None
     deleted: bool
+    caption: str | None = None  # what the user wrote under it (not a command)
+    media: str | None = None  # "photo" or "document" (None: stored before it was kept)
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,22 @@ def photo_from_row(row: aiosqlite.Row) -> Photo:
         path=Path(row["path"]),
         media_group_id=row["media_group_id"],
         deleted=bool(row["deleted"]),
+        caption=row["caption"],
+        media=row["media"],
+        created_at=row["created_at"],
+    )
+
+
+def user_from_row(row: aiosqlite.Row) -> User:
+    return User(
+        id=row["id"],
+        language=row["language"],
+        domain=row["domain"],
+        username=row["username"],
+        language_chosen=bool(row["language_chosen"]),
+        background=row["background"],
+        tags_mode=row["tags_mode"],
+        edit_strength=row["edit_strength"],
     )
 
 
