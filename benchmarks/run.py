@@ -32,6 +32,7 @@ PARTS = [
     ("P5", "benchmarks.cache", "measure"),
     ("P6", "benchmarks.residency_rss", "measure"),
     ("P7", "benchmarks.runtimes", "measure"),
+    ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
     ("CHK", "benchmarks.check", "measure"),  # issue 17: /check and /clean per photo
 ]
 

@@ -9,7 +9,7 @@ from aiogram.types import Message
 from bot import keyboards
 from bot.background_requests import pair_for_background, photo_params
 from bot.check_requests import known_profiles
-from bot.command_parsing import ParsedCommand
+from bot.command_parsing import ParsedCommand, parse_background
 from bot.jobs import JobRunner
 from bot.storage import Photo, User
 from bot.texts import t
@@ -34,6 +34,8 @@ async def perform(
         message, parsed, photos, jobs=jobs, user=user, lang=lang
     ):
         return
+    if parsed.problem == "background.ask" and user.background:  # chosen in /settings
+        parsed = ParsedCommand(parsed.op, parse_background(user.background) or {})
     if parsed.problem == "background.ask":
         menu = keyboards.background_menu(photos[0].id, lang)
         await message.answer(t(lang, "background.ask"), reply_markup=menu)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.storage import Storage
+from bot.storage import Storage, User
 from services.marketplace.profiles import load_profiles
 from services.operations import Op
 
@@ -26,14 +26,14 @@ def default_profile(stored: str | None) -> str:
 
 
 async def with_profile(
-    storage: Storage, user_id: int, op: str, params: dict[str, Any]
+    storage: Storage, user_id: int, user: User | None, op: str, params: dict[str, Any]
 ) -> dict[str, Any]:
-    """`params` with the job's profile filled in; a check remembers it as the user's."""
+    """`params` with the job's profile filled in (the `user` row's when none is named); a
+    check remembers it as the user's."""
     if op not in PROFILE_OPS:
         return params
     profile = params.get("profile")
     if not profile:
-        user = await storage.get_user(user_id)
         profile = default_profile(user.profile if user else None)
     if op == Op.CHECK:
         await storage.set_profile(user_id, str(profile))

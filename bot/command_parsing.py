@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING, Any
 from services.edit_presets import load_presets
 from services.imaging import backgrounds as background_presets
 from services.imaging import colours as colour_table
-from services.operations import Op
+from services.operations import LIBRARY_OPS, Op
 
 if TYPE_CHECKING:
     from aiogram.types import BotCommand
 
-#: command -> operation: each op's own name, and two short forms
-COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op} | {"tags": Op.TAG, "bg": Op.BACKGROUND}
+#: command -> operation: each photo op's own name, and two short forms (/find and /groups
+#: are the library's commands, handlers/library.py)
+COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op if op not in LIBRARY_OPS} | {
+    "tags": Op.TAG,
+    "bg": Op.BACKGROUND,
+}
 
 #: Colour names (CSS and Russian) -> "#rrggbb": one table, shared with the services.
 COLOURS = colour_table.COLOURS
@@ -145,6 +149,11 @@ def bot_commands(lang: str) -> list[BotCommand]:
         ("describe", "Продающее описание" if ru else "Selling description"),
         ("check", "Проверка для маркетплейса" if ru else "Marketplace check"),
         ("clean", "Убрать текст с фото" if ru else "Remove text from the photo"),
+        ("find", "Найти фото по словам" if ru else "Find photos by words"),
+        ("history", "Мои последние фото" if ru else "My recent photos"),
+        ("groups", "Разложить фото по группам" if ru else "Group my photos"),
+        ("settings", "Настройки" if ru else "Settings"),
+        ("delete", "Удалить фото (ответом на него)" if ru else "Delete a photo (as a reply)"),
         ("domain", "Товары или отель" if ru else "Products or hotel"),
         ("forget_me", "Удалить мои данные" if ru else "Delete my data"),
         ("help", "Справка" if ru else "Help"),

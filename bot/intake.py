@@ -132,7 +132,17 @@ async def intake(
         height=info.height,
         extension=info.extension,
         media_group_id=message.media_group_id,
+        caption=photo_caption(message),
+        media="photo" if message.photo else "document",
     )
+
+
+def photo_caption(message: Message) -> str | None:
+    """The user's words under the photo (kept for /find); a command is not a caption."""
+    caption = (message.caption or "").strip()
+    if not caption or caption.startswith("/"):
+        return None
+    return caption[:1024]
 
 
 async def _download(bot: Bot, file_id: str, attempts: int = 4) -> io.BytesIO | None:

@@ -57,7 +57,11 @@ class UserMiddleware(BaseMiddleware):
                 await event.answer(t(lang, "access.denied"), show_alert=True)
             return None
         user = await self.db.get_user(sender.id)  # a read on the hot path; write on change
-        if user is None or (user.language, user.username) != (lang, sender.username):
+        if (
+            user is None
+            or user.username != sender.username
+            or (user.language != lang and not user.language_chosen)  # /settings' choice stays
+        ):
             user = await self.db.upsert_user(sender.id, lang, sender.username)
         data["user"] = user
         return await handler(event, data)

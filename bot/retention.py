@@ -52,6 +52,14 @@ async def forget_user(db: Storage, user_id: int) -> int:
     return removed
 
 
+async def delete_photo(db: Storage, photo_id: int) -> int:
+    """Erase one photo (/delete): its row, jobs, results, index rows and the files nothing
+    else refers to. Returns the number of files removed."""
+    removed = await remove_files(await db.erase_photos([photo_id]))
+    log.info("delete: photo %s erased (%d files)", photo_id, removed)
+    return removed
+
+
 class RetentionTask:
     """Runs `purge_expired` at start and then every `interval_s` seconds."""
 

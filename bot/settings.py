@@ -101,6 +101,8 @@ class Settings:
     cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
     translation_runtime: str = "auto"  # auto | transformers | ctranslate2
     clip_runtime: str = "auto"  # auto | torch | onnx
+    #: FIND_MIN_SIMILARITY: a photo found by CLIP alone needs this cosine to its query
+    find_min_similarity: float = 0.25
 
     @property
     def photos_dir(self) -> Path:
@@ -303,7 +305,15 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         ),
         translation_runtime=runtimes["TRANSLATION_RUNTIME"],
         clip_runtime=runtimes["CLIP_RUNTIME"],
+        find_min_similarity=_share("FIND_MIN_SIMILARITY", get("FIND_MIN_SIMILARITY"), 0.25),
     )
+
+
+def _share(name: str, raw: str, default: float) -> float:
+    value = float(_number(name, raw, float, 0.0)) if raw else default
+    if value > 1.0:
+        raise SettingsError(f"{name} must be between 0 and 1, got {raw!r}")
+    return value
 
 
 def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:

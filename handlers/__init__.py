@@ -18,9 +18,11 @@ def get_routers() -> list[Router]:
         descriptions,
         edit_prompt,
         fallback,
+        library,
         photos,
         privacy,
         result_buttons,
+        settings,
         start,
     )
 
@@ -30,6 +32,8 @@ def get_routers() -> list[Router]:
         start,
         admin,
         privacy,
+        library,
+        settings,
         photos,
         commands,
         callbacks,

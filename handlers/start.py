@@ -19,7 +19,8 @@ async def start(message: Message, user: User, lang: str) -> None:
 
 
 async def help_(message: Message, user: User, lang: str) -> None:
-    await message.answer(t(lang, "help", domain=t(lang, DOMAIN_KEYS[user.domain])))
+    help_text = t(lang, "help", domain=t(lang, DOMAIN_KEYS[user.domain]))
+    await message.answer(help_text + "\n\n" + t(lang, "help.library"))
 
 
 async def ask_domain(message: Message, user: User, lang: str) -> None:

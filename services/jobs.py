@@ -31,6 +31,10 @@ class JobState(StrEnum):
     CANCELLED = "cancelled"
 
 
+#: the `image_path` of a request about no one photo (/find, /groups: the user's library)
+NO_PHOTO = Path()
+
+
 @dataclass(frozen=True)
 class JobRequest:
     op: str
@@ -40,6 +44,11 @@ class JobRequest:
     job_id: int | None = None  # the storage id when the caller has one
     #: sha256 of the photo file (the bot stores it): keys per-photo features, no re-hashing
     photo_sha256: str | None = None
+
+    @property
+    def has_photo(self) -> bool:
+        """False for a library request (`NO_PHOTO`): engines send no photo with it."""
+        return self.image_path != NO_PHOTO
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from services import runtimes
 from services.config import ServiceConfig
@@ -27,9 +28,11 @@ from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.edit import EditDefaults, EditOperation
 from services.operations.fix import FixOperation
+from services.operations.library import FindOperation, GroupOperation
 from services.operations.tag import TagOperation
 from services.operations.text_fill import TextFiller
 from services.operations.text_regions import TextFinder
+from services.search.vectors import EmbeddingRows
 from services.translation import Translators
 from services.weights import missing_models, model_dir
 
@@ -93,9 +96,29 @@ def default_operations(
             translate_to_english=english_or_as_is(translators),
         ),
         **edit_operations(config, english_or_as_is(translators), residency),
+        **library_operations(tagger, features, english_or_as_is(translators), weights),
         **marketplace_operations(config, residency, cutter, tagger, painter),
     }
     return OperationSet(by_name, residency)
+
+
+def library_operations(
+    tagger: ClipTagger,
+    features: FeatureStore | None,
+    translate_to_english: Callable[[str], str],
+    weights: Path,
+) -> dict[str, Operation]:
+    """find and group: the user's library over the CLIP /tag uses (one model in memory) and
+    the image embeddings its jobs stored (kept in memory once read)."""
+    rows = EmbeddingRows(features)
+
+    def missing() -> list[str]:
+        return missing_models(weights, ["clip"])
+
+    return {
+        Op.FIND: FindOperation(tagger, rows, missing, translate_to_english),
+        Op.GROUP: GroupOperation(tagger, rows, missing),
+    }
 
 
 def marketplace_operations(

@@ -126,6 +126,8 @@ def test_an_operation_must_implement_the_contract_and_declare_real_worker_calls(
         "edit",
         "background",
         "describe",
+        "find",
+        "group",
         "check",
         "clean",
         "fix",

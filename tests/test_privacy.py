@@ -75,6 +75,7 @@ async def test_forget_me_erases_everything_and_secrets_are_never_written(
     db: Storage = app.db
     mine = await db.last_photo(user.user_id)
     assert mine is not None
+    assert await db.search_rows(user.user_id) > 0  # its tags are in the search index
 
     user.send_text("/forget_me")
     ask = await user.wait_for_message(lambda r: "Delete all your photos" in (r["text"] or ""))
@@ -93,6 +94,8 @@ async def test_forget_me_erases_everything_and_secrets_are_never_written(
     assert await db.get_user(user.user_id) is None
     assert await db.last_photo(user.user_id) is None
     assert await db._jobs("user_id = ?", (user.user_id,)) == []
+    assert await db.search_rows(user.user_id) == 0  # no index row of the user is left
+    assert await db.search_rows(other.user_id) > 0
     theirs = await db.last_photo(other.user_id)
     assert theirs is not None and theirs.path.exists()  # same bytes, another user's row
 

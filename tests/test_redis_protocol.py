@@ -104,6 +104,8 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
         "edit": [{"prompt": "make it blue"}],
         "tag": [{}],
         "describe": [{"domain": "product"}],
+        "find": [{"query": "mug", "photos": []}],
+        "group": [{"photos": []}],
         "check": [{"profile": "wb"}, {"profile": "nonexistent"}],
         "clean": [{}, {"all": True, "seed": 1}],
         "fix": [{"profile": "ym"}, {"profile": "nonexistent"}],
@@ -115,6 +117,7 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
         assert lanes <= set(operation.lanes), op
     assert operations["tag"].lanes == (LANE_QUICK,)
     assert operations["night"].lanes == (LANE_DIFFUSION,)
+    assert operations["find"].lanes == (LANE_QUICK,)  # a /find never waits for an edit
 
 
 def test_a_redis_url_is_shown_and_logged_without_its_password() -> None:

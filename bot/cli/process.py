@@ -12,16 +12,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.check_csv import profile_flag, write_check_csv
+from bot.cli.check_csv import add_check_arguments, check_ops, write_check_csv
 from bot.cli.console import say
 from bot.settings import Settings, SettingsError
-from services.operations import EDIT_OPS, Op
+from services.operations import EDIT_OPS, LIBRARY_OPS, Op
 
 if TYPE_CHECKING:
     from services.jobs import JobHandle
 
-#: what `vitrina process` can run, in this order per image: every operation there is
-PROCESS_OPS: tuple[Op, ...] = tuple(Op)
+#: what `vitrina process` can run, in this order per image: every photo operation there is
+#: (--group then clusters the whole folder)
+PROCESS_OPS: tuple[Op, ...] = tuple(op for op in Op if op not in LIBRARY_OPS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -56,14 +57,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     proc.add_argument("--no-shadow", action="store_true", help="no contact shadow")
     proc.add_argument("--describe", action="store_true")
     proc.add_argument(
-        "--check", action="store_true", help="grade each photo for a marketplace: OUT/check.csv"
+        "--group",
+        action="store_true",
+        help="cluster the images by CLIP embedding and tags (implies --tag): groups.csv, "
+        "group-NN.jpg contact sheets, index.html",
     )
-    proc.add_argument(
-        "--profile", metavar="P", help="--check's marketplace: wb, ozon, ym, generic (default wb)"
-    )
-    proc.add_argument(
-        "--fix", metavar="P", help="fix each photo for marketplace P: OUT/<name>-fix-<P>.jpg"
-    )
+    add_check_arguments(proc)
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
 
 
@@ -76,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not images:
         say("vitrina: no images found")
         return 2
-    rows = asyncio.run(process(settings, images, ops, args.out))
+    rows = asyncio.run(process(settings, images, ops, args.out, group=args.group))
     failed = sum(row["status"] != "done" for row in rows)
     say(f"{len(rows) - failed} done, {failed} failed; results in {args.out}/results.json")
     return 1 if failed and failed == len(rows) else 0
@@ -100,9 +99,15 @@ def collect_images(paths: Iterable[Path]) -> list[Path]:
 
 
 async def process(
-    settings: Settings, images: Sequence[Path], ops: dict[str, dict[str, Any]], out: Path
+    settings: Settings,
+    images: Sequence[Path],
+    ops: dict[str, dict[str, Any]],
+    out: Path,
+    *,
+    group: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run `ops` on every image through the same service layer the bot uses."""
+    """Run `ops` on every image through the same service layer the bot uses (``group``:
+    then cluster them all, bot/cli/grouping.py)."""
     from tqdm import tqdm
 
     from services.jobs import JobRequest
@@ -153,6 +158,8 @@ async def process(
                 rows.append(row)
                 bar.update()
                 refill()
+        if group:
+            await _group(services, images, rows, out)
     write_results(rows, out)
     write_check_csv(rows, out)
     for op, pairs in edited.items():  # originals above results, one sheet per operation
@@ -161,6 +168,23 @@ async def process(
         sheet = await asyncio.to_thread(_contact_sheet, pairs)
         await asyncio.to_thread(sheet.save, out / f"contact-{op}.jpg", quality=88)
     return rows
+
+
+async def _group(
+    services: Any, images: Sequence[Path], rows: list[dict[str, Any]], out: Path
+) -> None:
+    from bot.cli.grouping import group_images, write_groups
+
+    if services.missing_weights(Op.GROUP) != []:
+        say(f"vitrina: --group needs the CLIP weights in {services.config.weights_dir}")
+        return
+    try:
+        result = await group_images(services, images, rows)
+    except Exception as exc:  # the tags are written; say why the groups are not
+        say(f"vitrina: grouping failed: {exc}")
+        return
+    await asyncio.to_thread(write_groups, out, images, result)
+    say(f"groups: {result.grouping.report()}; {out}/index.html")
 
 
 def _save_image(result: Any, image: Path, op: str, out: Path, names: set[str]) -> Path:
@@ -240,7 +264,7 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from services.imaging.decode import IMAGE_SUFFIXES
 
     ops: dict[str, dict[str, Any]] = {}
-    if args.tag:
+    if args.tag or getattr(args, "group", False):  # groups are named by their tags
         ops["tag"] = {"domain": args.domain}
         if args.top_k is not None:
             ops["tag"]["top_k"] = args.top_k
@@ -288,10 +312,4 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             ops["background"]["shadow"] = False
     elif args.card:
         raise SettingsError("--card needs --background (e.g. --background white --card)")
-    if args.profile and not args.check:
-        raise SettingsError("--profile goes with --check (e.g. --check --profile ozon)")
-    if args.check:
-        ops["check"] = {"profile": profile_flag("--profile", args.profile)}
-    if args.fix:
-        ops["fix"] = {"profile": profile_flag("--fix", args.fix)}
-    return ops
+    return ops | check_ops(args)

@@ -19,6 +19,7 @@ from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
 from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
+from bot.user_settings import job_params
 from services.errors import QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobUpdate
 from services.scheduler import ModelServices
@@ -57,7 +58,10 @@ class JobRunner:
         params: dict[str, Any] | None = None,
     ) -> Job | None:
         """Queue `op` on `photo` and answer at once; None if it could not be queued."""
-        params = await with_profile(self.storage, user_id, op, dict(params or {}))
+        # the user's /settings (tags mode, edit strength) where the request did not say
+        user = await self.storage.get_user(user_id)
+        params = job_params(op, params or {}, user, self.services.config)
+        params = await with_profile(self.storage, user_id, user, op, params)
         missing = self.services.missing_weights_for(op, params)
         if missing != []:
             await self._refuse(photo, op, missing, lang)
@@ -123,6 +127,13 @@ class JobRunner:
                 handle.cancel()
                 if job_id in self._tasks:
                     tasks.append(self._tasks[job_id])
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
+    async def cancel_jobs(self, job_ids: list[int], user_id: int, timeout: float = 10.0) -> None:
+        """Cancel these jobs of `user_id` (a photo about to be deleted) and wait (bounded)
+        until their tasks are over, so none stores a result after the photo went."""
+        tasks = [self._tasks[i] for i in job_ids if self.cancel(i, user_id) and i in self._tasks]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
 

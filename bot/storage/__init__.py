@@ -13,20 +13,24 @@ from bot.storage.photo_queries import PhotoQueries
 from bot.storage.result_queries import ResultQueries
 from bot.storage.rows import FINISHED, Job, JobStatus, Photo, Result, User
 from bot.storage.schema import MIGRATIONS
+from bot.storage.search_queries import HistoryItem, PhotoText, SearchQueries, WordHit
 from bot.storage.user_queries import UserQueries
 
 
-class Storage(UserQueries, PhotoQueries, JobQueries, ResultQueries, Erasure):
+class Storage(SearchQueries, UserQueries, PhotoQueries, JobQueries, ResultQueries, Erasure):
     """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""
 
 
 __all__ = [
     "FINISHED",
     "MIGRATIONS",
+    "HistoryItem",
     "Job",
     "JobStatus",
     "Photo",
+    "PhotoText",
     "Result",
     "Storage",
     "User",
+    "WordHit",
 ]

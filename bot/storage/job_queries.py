@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.storage.connection import Connection
 from bot.storage.rows import FINISHED, Job, JobStatus, Result, fits, job_from_row, now
+from bot.storage.search_queries import index_result
 
 
 class JobQueries(Connection):
@@ -86,6 +87,7 @@ class JobQueries(Connection):
                 "INSERT INTO results (job_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
                 (job_id, cached.kind, json.dumps(payload, ensure_ascii=False), stamp),
             )
+            await index_result(self.db, job_id, cached.kind, payload)
             await self.db.commit()
         job = await self.get_job(job_id)
         assert job is not None

@@ -9,6 +9,7 @@ from typing import Any
 from bot.storage.connection import Connection
 from bot.storage.files import store_file
 from bot.storage.rows import Photo, fits, now, photo_from_row
+from bot.storage.search_queries import index_caption
 
 
 class PhotoQueries(Connection):
@@ -25,13 +26,18 @@ class PhotoQueries(Connection):
         height: int,
         extension: str = "jpg",
         media_group_id: str | None = None,
+        caption: str | None = None,
+        media: str | None = None,
     ) -> Photo:
+        """Store the file and its row; ``caption`` (the user's words under it, not a
+        command) goes into the search index in the same transaction."""
         digest, path = await asyncio.to_thread(store_file, self.photos_dir, data, extension)
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO photos (user_id, chat_id, message_id, file_id, file_unique_id,
-                     sha256, size, width, height, path, media_group_id, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                     sha256, size, width, height, path, media_group_id, created_at, caption,
+                     media)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     user_id,
                     chat_id,
@@ -45,10 +51,13 @@ class PhotoQueries(Connection):
                     str(path),
                     media_group_id,
                     now(),
+                    caption,
+                    media,
                 ),
             )
-            await self.db.commit()
             photo_id = cursor.lastrowid
+            await index_caption(self.db, int(photo_id or 0), user_id, caption)
+            await self.db.commit()
         photo = await self.get_photo(int(photo_id or 0))
         assert photo is not None
         return photo

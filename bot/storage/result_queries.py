@@ -10,6 +10,7 @@ from typing import Any
 from bot.storage.connection import Connection
 from bot.storage.files import link_or_copy, write_atomically
 from bot.storage.rows import JobStatus, Result, now, result_from_row
+from bot.storage.search_queries import index_result
 
 
 class ResultQueries(Connection):
@@ -29,6 +30,7 @@ class ResultQueries(Connection):
                 "cache_key = CASE WHEN ? THEN cache_key END WHERE id = ?",
                 (JobStatus.DONE, now(), cacheable, job_id),
             )
+            await index_result(self.db, job_id, kind, payload)  # found by /find at once
             await self.db.commit()
 
     async def write_result_file(self, job_id: int, data: bytes, extension: str) -> Path:

@@ -26,10 +26,15 @@ FINISHED = frozenset({JobStatus.DONE, JobStatus.FAILED, JobStatus.CANCELLED})
 @dataclass(frozen=True)
 class User:
     id: int
-    language: str
+    language: str  # the interface language: Telegram's, or the one chosen in /settings
     domain: str
     username: str | None
-    profile: str | None = None  # marketplace profile id; None: the default
+    # /settings (None: the deployment's default)
+    language_chosen: bool = False  # True: `language` stays whatever Telegram says
+    background: str | None = None  # the background a bare /background uses
+    tags_mode: str | None = None  # "top_k" or "threshold"
+    edit_strength: str | None = None  # "gentle", "normal" or "strong"
+    profile: str | None = None  # the marketplace profile of /check and Fix (None: default)
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,9 @@ class Photo:
     path: Path
     media_group_id: str | None
     deleted: bool
+    caption: str | None = None  # what the user wrote under it (not a command)
+    media: str | None = None  # "photo" or "document" (None: stored before it was kept)
+    created_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,23 @@ def photo_from_row(row: aiosqlite.Row) -> Photo:
         path=Path(row["path"]),
         media_group_id=row["media_group_id"],
         deleted=bool(row["deleted"]),
+        caption=row["caption"],
+        media=row["media"],
+        created_at=row["created_at"],
+    )
+
+
+def user_from_row(row: aiosqlite.Row) -> User:
+    return User(
+        id=row["id"],
+        language=row["language"],
+        domain=row["domain"],
+        username=row["username"],
+        language_chosen=bool(row["language_chosen"]),
+        background=row["background"],
+        tags_mode=row["tags_mode"],
+        edit_strength=row["edit_strength"],
+        profile=row["profile"],
     )
 
 

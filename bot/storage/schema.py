@@ -72,7 +72,54 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN cache_key TEXT;
     CREATE INDEX jobs_by_cache_key ON jobs(cache_key, id) WHERE cache_key IS NOT NULL;
     """,
-    # 4: the user's marketplace profile for /check and "Fix for": set by `/check wb` and by
+    # 4: the library (issue 19). Per-user settings (/settings; a language the user chose is
+    # kept over Telegram's); a photo's caption and how it came (photo or document); the
+    # search index: `search_texts` holds each text (a caption, a result's words) with its
+    # stems, and `search_index` is an FTS5 index over it (external content, kept by the
+    # triggers). Rows go with their photo or job (ON DELETE CASCADE: /delete, /forget_me,
+    # retention). `search_meta.version` is the text normalisation the stems were made with
+    # (services/search/text.py VERSION): the bot builds the index at start when it differs.
+    """
+    ALTER TABLE users ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN background TEXT;
+    ALTER TABLE users ADD COLUMN tags_mode TEXT;
+    ALTER TABLE users ADD COLUMN edit_strength TEXT;
+    ALTER TABLE photos ADD COLUMN caption TEXT;
+    ALTER TABLE photos ADD COLUMN media TEXT;
+    CREATE INDEX jobs_by_photo ON jobs(photo_id, id);
+    CREATE TABLE search_texts (
+        id        INTEGER PRIMARY KEY,
+        user_id   INTEGER NOT NULL,
+        photo_id  INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        job_id    INTEGER REFERENCES jobs(id) ON DELETE CASCADE,
+        source    TEXT NOT NULL,
+        raw       TEXT NOT NULL,
+        owner     TEXT NOT NULL,
+        stems     TEXT NOT NULL
+    );
+    CREATE INDEX search_texts_by_photo ON search_texts(photo_id);
+    CREATE INDEX search_texts_by_job ON search_texts(job_id);
+    CREATE INDEX search_texts_by_user ON search_texts(user_id);
+    CREATE VIRTUAL TABLE search_index USING fts5(
+        owner, stems, content='search_texts', content_rowid='id',
+        tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE TRIGGER search_texts_added AFTER INSERT ON search_texts BEGIN
+        INSERT INTO search_index(rowid, owner, stems) VALUES (new.id, new.owner, new.stems);
+    END;
+    CREATE TRIGGER search_texts_removed AFTER DELETE ON search_texts BEGIN
+        INSERT INTO search_index(search_index, rowid, owner, stems)
+            VALUES ('delete', old.id, old.owner, old.stems);
+    END;
+    CREATE TRIGGER search_texts_changed AFTER UPDATE ON search_texts BEGIN
+        INSERT INTO search_index(search_index, rowid, owner, stems)
+            VALUES ('delete', old.id, old.owner, old.stems);
+        INSERT INTO search_index(rowid, owner, stems) VALUES (new.id, new.owner, new.stems);
+    END;
+    CREATE TABLE search_meta (version INTEGER NOT NULL);
+    INSERT INTO search_meta VALUES (0);
+    """,
+    # 5: the user's marketplace profile for /check and "Fix for": set by `/check wb` and by
     # every check (NULL: the profiles file's default)
     """
     ALTER TABLE users ADD COLUMN profile TEXT;

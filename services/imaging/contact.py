@@ -32,3 +32,23 @@ def contact_sheet(
             offset = ((cell - thumb.width) // 2, (cell - thumb.height) // 2)
             sheet.paste(thumb, (x + offset[0], y + row * (cell + GAP) + offset[1]))
     return sheet
+
+
+def grid_sheet(
+    pictures: Sequence[Image.Image], *, cell: int = 192, columns: int = COLUMNS
+) -> Image.Image:
+    """Thumbnails in rows of ``columns`` (a group of photos at a glance)."""
+    if not pictures:
+        raise ValueError("no pictures for a contact sheet")
+    columns = max(1, min(columns, len(pictures)))
+    rows = (len(pictures) + columns - 1) // columns
+    width = columns * cell + (columns + 1) * GAP
+    height = rows * cell + (rows + 1) * GAP
+    sheet = Image.new("RGB", (width, height), BACKGROUND)
+    for index, picture in enumerate(pictures):
+        row, column = divmod(index, columns)
+        thumb = ImageOps.contain(picture.convert("RGB"), (cell, cell))
+        x = GAP + column * (cell + GAP) + (cell - thumb.width) // 2
+        y = GAP + row * (cell + GAP) + (cell - thumb.height) // 2
+        sheet.paste(thumb, (x, y))
+    return sheet

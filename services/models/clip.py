@@ -280,15 +280,8 @@ class ClipTagger(ResidentModel):
         if store is None or keys is None or len(keys) != len(images):
             self.images_embedded += len(images)
             return self._image_embeddings(images)
-        from services.features import tag as feature_tag
-        from services.weights.revision import folder_revision
-
-        encoder = self.image_encoder
-        runtime = "onnx" if encoder is not None and encoder.usable else "torch"
-        revision = feature_tag(  # embeddings of two runtimes never mix in the store
-            folder_revision(self.model_dir), self._model.device, self._model.dtype, runtime
-        )
-        width = int(self._model.config.projection_dim)
+        revision = self.feature_revision()
+        width = self.embedding_width
         rows: list[torch.Tensor | None] = []
         for key in keys:
             found = store.load(key, "clip", revision, "image") if key else None
@@ -306,6 +299,55 @@ class ClipTagger(ResidentModel):
                 if keys[i]:
                     store.save(keys[i], "clip", revision, "image", {"embedding": vector.numpy()})
         return torch.stack([row for row in rows if row is not None]).to(self._model.device)
+
+    # ---- the library (/find, /groups): text embeddings, and image embeddings as numpy
+
+    @property
+    def embedding_width(self) -> int:
+        return int(self._model.config.projection_dim)
+
+    def feature_revision(self) -> str:
+        """The tag image embeddings of this model are stored under in the feature store
+        (loaded model): the folder's revision, device, dtype and the image tower's runtime,
+        so embeddings of two runtimes never mix."""
+        from services.features import tag as feature_tag
+        from services.weights.revision import folder_revision
+
+        encoder = self.image_encoder
+        runtime = "onnx" if encoder is not None and encoder.usable else "torch"
+        return feature_tag(
+            folder_revision(self.model_dir), self._model.device, self._model.dtype, runtime
+        )
+
+    @in_use
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length CLIP text embeddings (float32 numpy, one row per text)."""
+        self.load()
+        import torch
+
+        with torch.inference_mode():
+            inputs = self._processor.tokenizer(
+                list(texts),
+                padding=True,
+                truncation=True,
+                max_length=self._model.config.text_config.max_position_embeddings,
+                return_tensors="pt",
+            ).to(self._model.device)
+            features = _normalise(_pooled(self._model.get_text_features(**inputs)))
+        return features.float().cpu().numpy()
+
+    @in_use
+    def embed_images(
+        self, images: Sequence[Image.Image], keys: Sequence[str | None] | None = None
+    ) -> np.ndarray:
+        """Unit-length image embeddings (float32 numpy), read from and kept in the feature
+        store under ``keys`` like /tag's."""
+        self.load()
+        import torch
+
+        with torch.inference_mode():
+            rows = self._stored_or_computed([to_rgb(image) for image in images], keys)
+        return rows.float().cpu().numpy()
 
 
 def _tag(term: Term, probability: float) -> Tag:

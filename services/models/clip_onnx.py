@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from services.models.onnx_session import open_session as open_onnx_session
 from services.weights.converted import converted_problem
 
 log = logging.getLogger("vitrina.runtimes")
@@ -75,16 +76,7 @@ class OnnxImageEncoder:
 
 
 def open_session(path: Path, device: str = "cpu", threads: int | None = None) -> Any:
-    """An ONNX Runtime session on the CPU (CUDA first when asked for and installed)."""
-    import onnxruntime as ort
+    """An ONNX Runtime session with as many intra-op threads as torch uses (unless given)."""
     import torch
 
-    wanted = ["CPUExecutionProvider"]
-    if device.startswith("cuda"):
-        wanted.insert(0, "CUDAExecutionProvider")
-    providers = [p for p in wanted if p in ort.get_available_providers()]
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    return open_onnx_session(path, device, threads or torch.get_num_threads())

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from services.errors import ModelUnavailable
+from services.models.onnx_session import open_model_session
 from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.isnet")
@@ -68,24 +68,7 @@ class IsnetSaliency(ResidentModel):
         return size * (ORT_CPU_FACTOR if self.memory_device == "cpu" else 1)
 
     def _load_locked(self) -> None:
-        import onnxruntime as ort
-
-        path = self.model_dir / MODEL_FILE
-        if not self.model_dir.is_dir():
-            raise ModelUnavailable(self.name, self.model_dir, "missing")
-        if not self.available:
-            raise ModelUnavailable(self.name, self.model_dir, f"no {MODEL_FILE}")
-        wanted = ["CPUExecutionProvider"]
-        if self.device.startswith("cuda"):
-            wanted.insert(0, "CUDAExecutionProvider")
-        providers = [p for p in wanted if p in ort.get_available_providers()]
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # fp16-weight models warn about every cast
-        try:
-            session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as exc:  # truncated or foreign file
-            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
-            raise ModelUnavailable(self.name, self.model_dir, reason) from exc
+        session = open_model_session(self.name, self.model_dir, MODEL_FILE, self.device)
         inputs, outputs = session.get_inputs(), session.get_outputs()
         self._input = inputs[0].name
         names = [o.name for o in outputs]
@@ -93,11 +76,6 @@ class IsnetSaliency(ResidentModel):
         shape = inputs[0].shape  # [1, 3, S, S]; a dynamic axis keeps the default
         size = [s if isinstance(s, int) and s > 0 else DEFAULT_SIZE for s in shape[-2:]]
         self._size = (int(size[0]), int(size[1]))
-        if (
-            self.device.startswith("cuda")
-            and "CUDAExecutionProvider" not in session.get_providers()
-        ):
-            log.warning("onnxruntime has no CUDA provider here: ISNet runs on the CPU")
         self._session = session
 
     @in_use

@@ -20,8 +20,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from services.errors import ModelUnavailable
 from services.models.ocr_boxes import TextRegion, db_regions
+from services.models.onnx_session import open_model_session
 from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.ocr")
@@ -93,32 +93,10 @@ class TextDetector(ResidentModel):
         return size * SESSION_FACTOR + ACTIVATION_BYTES_PER_PIXEL * self.limit * self.limit
 
     def _load_locked(self) -> None:
-        import onnxruntime as ort
-
-        path = self.model_dir / MODEL_FILE
-        if not self.model_dir.is_dir():
-            raise ModelUnavailable(self.name, self.model_dir, "missing")
-        if not self.available:
-            raise ModelUnavailable(self.name, self.model_dir, f"no {MODEL_FILE}")
-        wanted = ["CPUExecutionProvider"]
-        if self.device.startswith("cuda"):
-            wanted.insert(0, "CUDAExecutionProvider")
-        providers = [p for p in wanted if p in ort.get_available_providers()]
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.intra_op_num_threads = max(0, self.threads)
-        options.inter_op_num_threads = 1
-        try:
-            session = ort.InferenceSession(str(path), options, providers=providers)
-        except Exception as exc:  # truncated or foreign file
-            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
-            raise ModelUnavailable(self.name, self.model_dir, reason) from exc
+        session = open_model_session(
+            self.name, self.model_dir, MODEL_FILE, self.device, self.threads
+        )
         self._input = session.get_inputs()[0].name
-        if (
-            self.device.startswith("cuda")
-            and "CUDAExecutionProvider" not in session.get_providers()
-        ):
-            log.warning("onnxruntime has no CUDA provider here: the text detector runs on the CPU")
         self._session = session
 
     @in_use

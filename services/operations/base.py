@@ -30,6 +30,8 @@ class Op(StrEnum):
     EDIT = "edit"
     BACKGROUND = "background"
     DESCRIBE = "describe"
+    FIND = "find"  # /find: a query against the user's photos (no photo of its own)
+    GROUP = "group"  # /groups, --group: the user's photos clustered (no photo of its own)
     CHECK = "check"
     CLEAN = "clean"
     FIX = "fix"
@@ -37,6 +39,9 @@ class Op(StrEnum):
 
 #: the instruct-pix2pix edits: a preset (night, tulips) or the user's own instruction
 EDIT_OPS: tuple[Op, ...] = (Op.NIGHT, Op.TULIPS, Op.EDIT)
+
+#: operations on the user's whole library, not on one photo: no photo command runs them
+LIBRARY_OPS: tuple[Op, ...] = (Op.FIND, Op.GROUP)
 
 #: Quick jobs (tags, descriptions, cut-outs) never wait behind a diffusion: the worker runs
 #: them between two denoising steps of a running diffusion batch.

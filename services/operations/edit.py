@@ -35,6 +35,9 @@ log = logging.getLogger("vitrina.jobs")
 MAX_PROMPT_CHARS = 300
 MAX_STEPS = 100
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+#: the user's edit strength (/settings) -> a factor on the image guidance: a higher image
+#: guidance keeps the result closer to the photo, a lower one lets the edit go further
+STRENGTH_IMAGE_GUIDANCE = {"gentle": 1.25, "normal": 1.0, "strong": 0.8}
 Translate = Callable[[str], str]
 
 
@@ -117,14 +120,16 @@ class EditOperation(Operation):
             raise ServiceError("an edit needs a preset or an instruction")
         d = self.defaults
         steps = params.get("steps") or (preset.steps if preset else None) or d.steps
+        image_guidance = (
+            preset.image_guidance if preset and preset.image_guidance else d.image_guidance
+        )
+        strength = STRENGTH_IMAGE_GUIDANCE.get(str(params.get("strength") or "normal"), 1.0)
         return Plan(
             instruction=preset.prompt if preset else prompt,
             preset=preset.name if preset else None,
             steps=max(1, min(MAX_STEPS, int(steps))),
             guidance=(preset.guidance if preset and preset.guidance else d.guidance),
-            image_guidance=(
-                preset.image_guidance if preset and preset.image_guidance else d.image_guidance
-            ),
+            image_guidance=round(max(1.0, image_guidance * strength), 3),
             keep_structure=preset.keep_structure
             if preset
             else bool(params.get("keep_structure", True)),

