@@ -31,6 +31,7 @@ from services.operations.check import CheckOperation
 from services.operations.clean import CleanOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.text_regions import TextFinder
+from services.search.result_texts import texts_of
 from services.wiring import marketplace_operations
 from tests.marketplace_photos import DRAW, font
 
@@ -144,6 +145,9 @@ def test_the_summary_crosses_the_pipe_and_the_results_table(
     assert CheckSummary.from_payload(payload) == summary
     assert set(summary.seconds) >= {"detect", "read", "cut", "score"}
     assert all(text.place in ("top", "bottom", "over_product") for text in summary.texts)
+    # what /find indexes of a stored check: the words read on the photo
+    stored = [t.text for t in summary.texts if t.text and t.text.strip()]
+    assert texts_of("check", payload) == [text.strip() for text in stored]
 
 
 def test_without_tesseract_the_check_grades_from_the_regions_and_says_so(

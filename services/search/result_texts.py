@@ -54,10 +54,8 @@ RESULT_TEXTS: dict[str, ResultTexts] = {
     "description": description_texts,
 }
 
-#: LEAD AT MERGE (issue 17): the result kind the /check result is stored under. If its
-#: payload keeps the recognised texts somewhere other than ``payload["texts"]``, give it
-#: its own function instead of `recognised_texts`; `VERSION` in text.py need not change
-#: (a start-up pass indexes every stored result that has no index row yet).
+#: the kind a /check result is stored under (bot.rendering.result_payload): its payload is
+#: `CheckSummary.to_payload()`, whose ``texts`` are `TextLine` records with ``text``
 CHECK_RESULT_KIND = "check"
 RESULT_TEXTS[CHECK_RESULT_KIND] = recognised_texts
 
