@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.slow]
 PINK = {"kind": "colour", "value": "#ffc0cb"}
 VISIBILITY_S = 3.0
 #: a generated scene outlasts twice the visibility timeout (300 steps took 3.4 s on an idle box)
-LONG_SCENES = {"BACKGROUND_STEPS": "800"}
+LONG_SCENES = {"BACKGROUND_STEPS": "1600"}  # > 2 x VISIBILITY_S even on a fast idle box
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
