@@ -101,6 +101,10 @@ class Settings:
     cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
     translation_runtime: str = "auto"  # auto | transformers | ctranslate2
     clip_runtime: str = "auto"  # auto | torch | onnx
+    set_window_s: float = 3.0  # SET_WINDOW_S: photos this close to the previous join a set
+    #: MAX_UNPROCESSED_PHOTOS: a user's photos stored but not processed yet (a day's worth);
+    #: more are refused with a message naming the limit (flood control drops no photo)
+    max_unprocessed_photos: int = 300
 
     @property
     def photos_dir(self) -> Path:
@@ -303,6 +307,10 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         ),
         translation_runtime=runtimes["TRANSLATION_RUNTIME"],
         clip_runtime=runtimes["CLIP_RUNTIME"],
+        set_window_s=float(_number("SET_WINDOW_S", get("SET_WINDOW_S") or "3", float, 0.0)),
+        max_unprocessed_photos=int(
+            _number("MAX_UNPROCESSED_PHOTOS", get("MAX_UNPROCESSED_PHOTOS") or "300", int, 1)
+        ),
     )
 
 

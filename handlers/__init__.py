@@ -20,16 +20,19 @@ def get_routers() -> list[Router]:
         photos,
         privacy,
         result_buttons,
+        sets,
         start,
     )
 
     # photos before commands: a photo whose caption is /tag belongs to the photo handler;
-    # the Edit button's prompt (a state) before the catch-all.
+    # sets (/all, a set's buttons, its edit prompt) and the Edit button's prompt (a state)
+    # before the catch-all.
     modules = [
         start,
         admin,
         privacy,
         photos,
+        sets,
         commands,
         callbacks,
         descriptions,

@@ -13,10 +13,12 @@ from bot.storage.photo_queries import PhotoQueries
 from bot.storage.result_queries import ResultQueries
 from bot.storage.rows import FINISHED, Job, JobStatus, Photo, Result, User
 from bot.storage.schema import MIGRATIONS
+from bot.storage.set_queries import SetQueries
+from bot.storage.set_rows import PhotoSet, RunStatus, SetItem, SetRun
 from bot.storage.user_queries import UserQueries
 
 
-class Storage(UserQueries, PhotoQueries, JobQueries, ResultQueries, Erasure):
+class Storage(UserQueries, PhotoQueries, JobQueries, ResultQueries, SetQueries, Erasure):
     """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""
 
 
@@ -26,7 +28,11 @@ __all__ = [
     "Job",
     "JobStatus",
     "Photo",
+    "PhotoSet",
     "Result",
+    "RunStatus",
+    "SetItem",
+    "SetRun",
     "Storage",
     "User",
 ]
