@@ -70,5 +70,6 @@ def album_images(records: list[Json]) -> list[Json]:
     return [
         r
         for r in records
-        if r["method"] == "sendMediaGroup" or (r["method"] == "sendPhoto" and not r["reply_markup"])
+        if r["method"] == "sendMediaGroup"
+        or (r["method"] == "sendPhoto" and not r["reply_markup"])
     ]

@@ -56,8 +56,9 @@ class Window:
 
 @dataclass
 class Admission:
-    """A user's stored-but-unprocessed photos: `base` counted in the database when nothing
-    was in flight, plus what was stored and what is being stored since."""
+    """A user's stored-but-unprocessed photos: `base` counted in the database (when a burst
+    begins, and again before any photo would be refused), plus what was stored and what is
+    being stored since."""
 
     base: int = 0
     stored: int = 0
@@ -293,14 +294,17 @@ class SetCollector:
             if now - state.last > self.window_s:
                 state.told = False  # a new burst
             state.last = now
-            if state.in_flight == 0 and now - state.counted > self.window_s:
+            stale = state.in_flight == 0 and now - state.counted > self.window_s
+            if stale or self._room(state) < wanted:  # near the limit: jobs may have made room
                 since = datetime.now(UTC) - UNPROCESSED_WITHIN
                 state.base = await self.db.count_unprocessed(user_id, since)
                 state.stored, state.counted = 0, now
-            room = self.max_unprocessed - state.base - state.stored - state.in_flight
-            allowed = max(0, min(wanted, room))
+            allowed = max(0, min(wanted, self._room(state)))
             state.in_flight += allowed
             return allowed
+
+    def _room(self, state: Admission) -> int:
+        return self.max_unprocessed - state.base - state.stored - state.in_flight
 
     def _settle(self, user_id: int, *, stored: bool) -> None:
         state = self._admissions.get(user_id)
