@@ -22,7 +22,7 @@ from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
 from bot.retry import RetryRequests
-from bot.sets.collector import SetCollector
+from bot.sets.collector import BurstBreaker, SetCollector
 from bot.sets.runner import SetRunner
 from bot.settings import Settings
 from bot.storage import Storage
@@ -95,6 +95,9 @@ class Application:
         self.dp.callback_query.outer_middleware(self.rate_limit)
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
+        # A command or a button between photos ends their burst: the next photo is alone.
+        self.dp.message.outer_middleware(BurstBreaker(self.sets))
+        self.dp.callback_query.outer_middleware(BurstBreaker(self.sets))
         # After the user middleware: the language comes from the user row it loaded.
         locale = LocaleMiddleware(catalogs())  # compiles the catalogs if a .mo is stale
         self.dp.message.outer_middleware(locale)

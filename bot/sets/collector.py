@@ -1,12 +1,12 @@
 """Photos sent together become one set: an album, or photos and image files each sent within
-SET_WINDOW_S of the one before (`Window`). A lone photo is answered as today (its own
+SET_WINDOW_S of the one before with nothing else between them (a command, a captioned photo
+or a button press ends the burst: `BurstBreaker`) (`Window`). A lone photo is answered as today (its own
 keyboard); from the second photo on, that message becomes the set's ONE message («Получено
 18 фото», edited in place as more arrive, at most once a second) with the set's keyboard,
 and no photo of the set gets a keyboard of its own.
 
 Nothing is dropped: flood control lets images through, and what bounds them is a per-user
-limit of stored-but-unprocessed photos (MAX_UNPROCESSED_PHOTOS), counted exactly within a
-burst (`Admission`); photos past it are refused with one message per burst that names it.
+limit of stored-but-unprocessed photos (MAX_UNPROCESSED_PHOTOS, `admission.py`).
 """
 
 from __future__ import annotations
@@ -14,15 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from aiogram import Bot
-from aiogram.types import Message, ReplyParameters
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import CallbackQuery, Message, ReplyParameters, TelegramObject
 
 from bot import keyboards
+from bot.command_parsing import split_command
 from bot.intake import IntakeError, has_image, intake
 from bot.jobs.delivery import SEND_ERRORS
+from bot.sets.admission import Admissions
 from bot.sets.throttle import Throttle
 from bot.storage import Photo, PhotoSet, Storage, User
 from bot.texts import t, tn
@@ -30,9 +33,8 @@ from services.scheduler import ModelServices
 
 #: the set's message is edited at most this often while photos arrive
 SET_MESSAGE_INTERVAL_S = 1.0
-#: photos older than this no longer count as waiting to be processed
-UNPROCESSED_WITHIN = timedelta(hours=24)
 MAX_WINDOWS = 10_000
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 @dataclass
@@ -54,21 +56,6 @@ class Window:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-@dataclass
-class Admission:
-    """A user's stored-but-unprocessed photos: `base` counted in the database (when a burst
-    begins, and again before any photo would be refused), plus what was stored and what is
-    being stored since."""
-
-    base: int = 0
-    stored: int = 0
-    in_flight: int = 0
-    counted: float = float("-inf")
-    last: float = float("-inf")
-    told: bool = False  # told about the limit in this burst
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class SetCollector:
     def __init__(
         self,
@@ -84,11 +71,10 @@ class SetCollector:
         self.db = db
         self.services = services
         self.window_s = window_s
-        self.max_unprocessed = max_unprocessed
         self.max_bytes = max_bytes
         self._windows: dict[tuple[int, int], Window] = {}
         self._by_set: dict[int, Window] = {}
-        self._admissions: dict[int, Admission] = {}
+        self.admissions = Admissions(db, max_unprocessed, window_s)
 
     # ---- photos arriving
 
@@ -96,10 +82,10 @@ class SetCollector:
         """Photos without a command: a lone photo gets its keyboard, a burst becomes a set."""
         images = [m for m in messages if has_image(m)]
         window = self._join(user.id, messages[0], lang, len(images)) if images else None
-        allowed = await self._admit(user.id, len(images))
+        allowed = await self.admissions.admit(user.id, len(images))
         admitted = {id(m) for m in images[:allowed]}
         if len(images) > allowed:
-            await self._tell_limit(user.id, images[allowed], lang)
+            await self.admissions.tell(user.id, images[allowed], lang)
 
         async def one(message: Message) -> None:
             if has_image(message) and id(message) not in admitted:
@@ -125,20 +111,20 @@ class SetCollector:
             )
         except IntakeError as exc:
             if counted:
-                self._settle(user_id, stored=False)
+                self.admissions.settle(user_id, stored=False)
             await message.reply(exc.text(lang))
             return None
         if counted:
-            self._settle(user_id, stored=True)
+            self.admissions.settle(user_id, stored=True)
         return photo
 
     async def admit_all(self, messages: list[Message], user: User, lang: str) -> list[Message]:
         """The images of a captioned message or album that fit under the limit (the rest are
         refused, once per burst); messages that are no image pass (intake answers them)."""
         images = [m for m in messages if has_image(m)]
-        allowed = await self._admit(user.id, len(images))
+        allowed = await self.admissions.admit(user.id, len(images))
         if len(images) > allowed:
-            await self._tell_limit(user.id, images[allowed], lang)
+            await self.admissions.tell(user.id, images[allowed], lang)
         refused = {id(m) for m in images[allowed:]}
         return [m for m in messages if id(m) not in refused]
 
@@ -158,6 +144,13 @@ class SetCollector:
         )
         await self.db.set_message(photo_set.id, message_id)
         return photo_set
+
+    def interrupt(self, user_id: int, chat_id: int) -> None:
+        """Something else came between photos (a command, a button): the burst is over, and
+        the next photo starts anew (a lone photo answered as today)."""
+        window = self._windows.get((user_id, chat_id))
+        if window is not None:
+            window.closed = True
 
     def close(self, set_id: int) -> None:
         """An action started on the set (or Split): photos sent later start a new set."""
@@ -282,42 +275,28 @@ class SetCollector:
             return None
         return sent.message_id
 
-    # ---- the limit on stored-but-unprocessed photos
 
-    async def _admit(self, user_id: int, wanted: int) -> int:
-        """How many of `wanted` images may be stored now (the first ones)."""
-        if wanted == 0:
-            return 0
-        state = self._admissions.setdefault(user_id, Admission())
-        async with state.lock:
-            now = time.monotonic()
-            if now - state.last > self.window_s:
-                state.told = False  # a new burst
-            state.last = now
-            stale = state.in_flight == 0 and now - state.counted > self.window_s
-            if stale or self._room(state) < wanted:  # near the limit: jobs may have made room
-                since = datetime.now(UTC) - UNPROCESSED_WITHIN
-                state.base = await self.db.count_unprocessed(user_id, since)
-                state.stored, state.counted = 0, now
-            allowed = max(0, min(wanted, self._room(state)))
-            state.in_flight += allowed
-            return allowed
+class BurstBreaker(BaseMiddleware):
+    """A set is photos sent one right after another: a text, a command, a captioned photo or
+    a button press in between ends the burst (`SetCollector.interrupt`)."""
 
-    def _room(self, state: Admission) -> int:
-        return self.max_unprocessed - state.base - state.stored - state.in_flight
+    def __init__(self, collector: SetCollector) -> None:
+        self.collector = collector
 
-    def _settle(self, user_id: int, *, stored: bool) -> None:
-        state = self._admissions.get(user_id)
-        if state is not None and state.in_flight > 0:
-            state.in_flight -= 1
-            state.stored += int(stored)
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        sender = getattr(event, "from_user", None)
+        if sender is not None and _breaks_a_burst(event, data.get("album")):
+            chat = event.message.chat if isinstance(event, CallbackQuery) else event.chat
+            if chat is not None:
+                self.collector.interrupt(sender.id, chat.id)
+        return await handler(event, data)
 
-    async def _tell_limit(self, user_id: int, message: Message, lang: str) -> None:
-        """One answer per burst, naming the limit, to the first photo refused."""
-        state = self._admissions.setdefault(user_id, Admission())
-        if state.told:
-            return
-        state.told = True
-        limit = self.max_unprocessed
-        with contextlib.suppress(*SEND_ERRORS):
-            await message.reply(tn(lang, "set.too_many", limit, limit=limit))
+
+def _breaks_a_burst(event: TelegramObject, album: list[Message] | None) -> bool:
+    if isinstance(event, CallbackQuery):
+        return event.message is not None
+    if not isinstance(event, Message):
+        return False
+    messages = album or [event]
+    commanded = any(split_command(m.caption) is not None for m in messages)
+    return commanded or not any(has_image(m) for m in messages)
