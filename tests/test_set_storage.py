@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.storage import JobStatus, RunStatus, Storage
 from bot.sets.archive import item_names
+from bot.storage import JobStatus, RunStatus, Storage
 
 
 async def _photos(db: Storage, count: int, user_id: int = 7) -> list[int]:

@@ -1,9 +1,9 @@
-"""Photos sent together become one set: an album, or photos and image files each sent within
-SET_WINDOW_S of the one before with nothing else between them (a command, a captioned photo
-or a button press ends the burst: `BurstBreaker`) (`Window`). A lone photo is answered as today (its own
-keyboard); from the second photo on, that message becomes the set's ONE message («Получено
-18 фото», edited in place as more arrive, at most once a second) with the set's keyboard,
-and no photo of the set gets a keyboard of its own.
+"""Photos sent together become one set (`Window`): an album, or photos and image files each
+sent within SET_WINDOW_S of the one before with nothing else between them (a command, a
+captioned photo or a button press ends the burst: `BurstBreaker`). A lone photo is answered
+as today (its own keyboard); from the second photo on, that message becomes the set's ONE
+message («Получено 18 фото», edited in place as more arrive, at most once a second) with the
+set's keyboard, and no photo of the set gets a keyboard of its own.
 
 Nothing is dropped: flood control lets images through, and what bounds them is a per-user
 limit of stored-but-unprocessed photos (MAX_UNPROCESSED_PHOTOS, `admission.py`).
