@@ -148,10 +148,10 @@ async def set_background(
     photo_set = await _own_set(callback_answer, db, callback_data.set_id, user, lang)
     if photo_set is None:
         return
-    if isinstance(query.message, Message) and query.message.message_id == photo_set.message_id:
-        await query.message.edit_reply_markup(
-            reply_markup=keyboards.set_actions(photo_set.id, lang)
-        )
+    if isinstance(query.message, Message):  # the set's message gets its keyboard back
+        own = query.message.message_id == photo_set.message_id
+        markup = keyboards.set_actions(photo_set.id, lang) if own else None
+        await query.message.edit_reply_markup(reply_markup=markup)
     if callback_data.value == "back":
         return
     params = dict(parse_background(callback_data.value) or {})

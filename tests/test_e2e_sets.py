@@ -4,6 +4,7 @@ one message, and one action runs over all of them (albums, a summary, a ZIP)."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 
@@ -159,13 +160,13 @@ async def test_an_album_caption_runs_over_the_album_and_cancel_stops_the_set(
 async def test_all_without_a_set_and_with_nonsense_gets_short_answers(
     start_bot: StartBot, emulator: BotAPIEmulator
 ) -> None:
-    await start_bot()
+    app = await start_bot()
     user = emulator.user(304, "en")
     user.send_text("/all tag")
     assert "No set yet" in (await user.wait_for_message())["text"]
     for name, data in catalogue(3, first=300):
         user.send_document(data, name, "image/png")
-    await user.wait_for_message(is_set_message(3), timeout=30)
+    message = await user.wait_for_message(is_set_message(3), timeout=30)
     before = len(emulator.bot_messages)
     user.send_text("/all frobnicate")
     assert "after /all" in (await user.wait_for_message(after=before))["text"]
@@ -174,6 +175,18 @@ async def test_all_without_a_set_and_with_nonsense_gets_short_answers(
     menu = await user.wait_for_message(after=before)
     assert "3 photos of the set" in menu["text"]
     assert any(d.startswith("sb:") for _, d in emulator.buttons(menu))
+    # Edit on the set's message asks for the instruction, the next text runs it on all three
+    before = len(emulator.bot_messages)
+    user.press_button(message, action(message, "edit"))
+    assert "every photo of the set" in (await user.wait_for_message(after=before))["text"]
+    user.send_text("add a vase of flowers")
+    archive_record = await user.wait_for_message(is_zip, after=before, timeout=120)
+    rows = results_csv(zip_of(archive_record))
+    assert [row["op"] for row in rows] == ["edit"] * 3
+    assert {row["status"] for row in rows} == {"done"}
+    async with app.db.db.execute("SELECT params FROM jobs WHERE op = 'edit'") as cursor:
+        seeds = {json.loads(row[0])["seed"] for row in await cursor.fetchall()}
+    assert len(seeds) == 1  # one seed for the whole set: the edits look alike
 
 
 JOB_LINE = re.compile(r"job=(\d+) user=(\d+) op=(\w+) wait=([\d.]+)s run=([\d.]+)s")

@@ -188,6 +188,8 @@ class SetCollector:
         key = (user_id, first.chat.id)
         window = self._windows.get(key)
         if window is None or window.closed or now - window.last > self.window_s:
+            if window is not None and window.set_id is not None:
+                self._by_set.pop(window.set_id, None)
             if len(self._windows) >= MAX_WINDOWS:
                 self._forget_old(now)
             window = Window(user_id, first.chat.id, lang, now, first.message_id)

@@ -101,42 +101,47 @@ class Feeder:
             storing.add(task)
             task.add_done_callback(storing.discard)
 
-        while True:
-            blocked = False
-            while prepared and len(out) < window and not state.cancelled:
-                item, job, photo = prepared[0]
-                try:
-                    handle = self._submit(state.run, job, photo)
-                except QueueFull:  # the user's singles fill their share: wait for room
-                    blocked = True
-                    break
-                except UnknownOperation as exc:
+        try:
+            while True:
+                blocked = False
+                while prepared and len(out) < window and not state.cancelled:
+                    item, job, photo = prepared[0]
+                    try:
+                        handle = self._submit(state.run, job, photo)
+                    except QueueFull:  # the user's singles fill their share: wait for room
+                        blocked = True
+                        break
+                    except UnknownOperation as exc:
+                        prepared.popleft()
+                        finish(item, job, exc)
+                        continue
                     prepared.popleft()
-                    finish(item, job, exc)
+                    state.handles.add(handle)
+                    out[asyncio.create_task(_outcome(handle))] = (item, job, handle)
+                if todo and len(prepared) < window and not state.cancelled:
+                    item = todo.popleft()
+                    ready = await self._prepare(state.run, item, params, measure)
+                    if isinstance(ready, tuple):
+                        prepared.append(ready)
+                    else:  # answered at once (the cache), or failed before the queue
+                        await settled(ready)
                     continue
-                prepared.popleft()
-                state.handles.add(handle)
-                out[asyncio.create_task(_outcome(handle))] = (item, job, handle)
-            if todo and len(prepared) < window and not state.cancelled:
-                item = todo.popleft()
-                ready = await self._prepare(state.run, item, params, measure)
-                if isinstance(ready, tuple):
-                    prepared.append(ready)
-                else:  # answered at once (the cache), or failed before the queue
-                    await settled(ready)
-                continue
-            if not out:
-                if state.cancelled or not prepared:
-                    break
-                await asyncio.sleep(RETRY_S)  # no room in the queue for this user yet
-                continue
-            done, _ = await asyncio.wait(
-                out, timeout=RETRY_S if blocked else None, return_when=asyncio.FIRST_COMPLETED
-            )
-            for task in done:
-                item, job, handle = out.pop(task)
-                state.handles.discard(handle)
-                finish(item, job, task.result())
+                if not out:
+                    if state.cancelled or not prepared:
+                        break
+                    await asyncio.sleep(RETRY_S)  # no room in the queue for this user yet
+                    continue
+                done, _ = await asyncio.wait(
+                    out, timeout=RETRY_S if blocked else None, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    item, job, handle = out.pop(task)
+                    state.handles.discard(handle)
+                    finish(item, job, task.result())
+        except BaseException:  # stopped (shutdown) or broken: no task of this pass lingers
+            for task in [*out, *storing]:
+                task.cancel()
+            raise
         for _, job, _photo in prepared:  # cancelled before they were queued
             await self.storage.set_job_status(job.id, JobStatus.CANCELLED)
         if storing:
