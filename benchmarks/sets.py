@@ -164,8 +164,8 @@ def measure(args: argparse.Namespace) -> list[Row]:
                 "S1",
                 f"{op} over {args.sets_n} photos: as a set / one by one, photos/s",
                 f"{together:.2f} / {one:.2f} = {together / one:.2f}x",
-                ">= 1x",
-                together >= one * 0.95,  # the same work: a set must not be slower
+                ">= 0.9x",
+                together >= one * 0.9,  # the same work: a set must not be slower (noise: 10 %)
                 f"{how[op]}; bot process + worker process vs emulator, {args.sets_side} px, "
                 f"CPU, {threads} torch thread(s); from the first photo sent to the ZIP / to "
                 f"the last result; one by one keeps {PER_USER} waiting",
