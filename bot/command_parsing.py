@@ -116,6 +116,7 @@ def bot_commands(lang: str) -> list[BotCommand]:
         ("edit", "Правка по описанию" if ru else "Edit by a prompt"),
         ("background", "Новый фон" if ru else "New background"),
         ("describe", "Продающее описание" if ru else "Selling description"),
+        ("all", "Команда для всего набора фото" if ru else "A command for the whole set"),
         ("domain", "Товары или отель" if ru else "Products or hotel"),
         ("forget_me", "Удалить мои данные" if ru else "Delete my data"),
         ("help", "Справка" if ru else "Help"),

@@ -18,16 +18,14 @@ import logging
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import ReplyParameters
 
-from bot import keyboards
 from bot.alerts import AdminAlerts
-from bot.jobs.delivery import SEND_ERRORS, Delivery
+from bot.jobs.delivery import Delivery
 from bot.sets.actions import with_domain, with_one_seed
 from bot.sets.archive import item_names
 from bot.sets.delivery import ALBUM_SIZE, Outcome, SetDelivery
 from bot.sets.feeding import Feeder, RunState, Settlement
-from bot.sets.throttle import Throttle
+from bot.sets.progress import RunProgress, say
 from bot.storage import FINISHED, JobStatus, PhotoSet, RunStatus, SetItem, SetRun, Storage, User
 from bot.texts import MISSING_MODEL_KEYS, op_label, t
 from services.catalogue import measure_params, needs_measure, shared_params
@@ -35,14 +33,6 @@ from services.results import ObjectMeasure
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
-#: the state of a run -> the text of its progress message
-PROGRESS_KEYS = {
-    "running": "set.progress",
-    "measuring": "set.measuring",
-    "resumed": "set.resumed",
-    "done": "set.done",
-    "cancelled": "set.cancelled",
-}
 
 
 class SetRunner:
@@ -73,7 +63,7 @@ class SetRunner:
         """Run `op` with `params` over every photo of the set; None if it cannot start."""
         members = await self.storage.set_members(photo_set.id)
         if not members:
-            await self._say(photo_set.chat_id, t(lang, "set.gone"), photo_set.message_id)
+            await say(self.bot, photo_set.chat_id, t(lang, "set.gone"), photo_set.message_id)
             return None
         params = with_one_seed(op, with_domain(op, params, user.domain))
         missing = self.services.missing_weights_for(op, params)
@@ -146,7 +136,7 @@ class SetRunner:
     async def _drive(self, state: RunState, reply_to: int | None, resumed: bool) -> None:
         run, lang = state.run, state.lang
         items = await self.storage.run_items(run.id)
-        progress = RunProgress(self, state, items, reply_to)
+        progress = RunProgress(self.bot, self.storage, self.interval, state, len(items), reply_to)
         try:
             await progress.open(resumed)
             if not state.cancelled:
@@ -229,108 +219,4 @@ class SetRunner:
             await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
             own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
             text = t(lang, own) if own else t(lang, "op.missing", op=name)
-        await self._say(photo_set.chat_id, text, photo_set.message_id)
-
-    async def _say(
-        self, chat_id: int, text: str, reply_to: int | None, markup: Any = None
-    ) -> int | None:
-        reply = None
-        if reply_to is not None:
-            reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-        try:
-            sent = await self.bot.send_message(
-                chat_id, text, reply_markup=markup, reply_parameters=reply
-            )
-        except SEND_ERRORS as exc:
-            log.warning("could not send to chat %s: %s", chat_id, exc)
-            return None
-        return sent.message_id
-
-    async def _edit(self, chat_id: int, message_id: int, text: str, markup: Any) -> bool:
-        try:
-            await self.bot.edit_message_text(
-                text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-            )
-        except SEND_ERRORS as exc:
-            return "not modified" in str(exc)
-        return True
-
-
-class RunProgress:
-    """The run's one progress message: «⚙️ Теги: 7/18» with Cancel, edited at most once per
-    PROGRESS_INTERVAL_S; at the end what was done (and what failed)."""
-
-    def __init__(
-        self, runner: SetRunner, state: RunState, items: list[SetItem], reply_to: int | None
-    ) -> None:
-        self.runner = runner
-        self.state = state
-        self.reply_to = reply_to
-        self.total = len(items)
-        self.done = 0
-        self.failed = 0
-        self.measuring = False
-        self.message_id = state.run.progress_message_id
-        self.throttle = Throttle(runner.interval, self._show)
-
-    def _text(self, stage: str) -> str:
-        lang = self.state.lang
-        fields = {"op": op_label(lang, self.state.run.op), "done": self.done, "total": self.total}
-        text = t(lang, PROGRESS_KEYS[stage], **fields)
-        if self.failed:
-            text += "\n" + t(lang, "set.progress_failed", failed=self.failed)
-        return text
-
-    async def open(self, resumed: bool) -> None:
-        text = self._text("resumed" if resumed else "running")
-        markup = keyboards.cancel_set_run(self.state.run.id, self.state.lang)
-        run = self.state.run
-        if self.message_id is not None and await self.runner._edit(
-            run.chat_id, self.message_id, text, markup
-        ):
-            return
-        self.message_id = await self.runner._say(run.chat_id, text, self.reply_to, markup)
-        await self.runner.storage.set_run_progress_message(run.id, self.message_id)
-
-    def phase(self, *, measuring: bool, done: int) -> None:
-        self.measuring, self.done, self.failed = measuring, done, 0
-        self.throttle.poke()
-
-    async def measured(self, settlement: Settlement) -> None:
-        await self.settled(settlement)
-
-    async def settled(self, settlement: Settlement) -> None:
-        self.done += 1
-        self.failed += settlement.kind == "failed"
-        self.throttle.poke()
-
-    async def _show(self) -> None:
-        if self.message_id is None or self.state.cancelled:
-            return
-        stage = "measuring" if self.measuring else "running"
-        markup = keyboards.cancel_set_run(self.state.run.id, self.state.lang)
-        await self.runner._edit(self.state.run.chat_id, self.message_id, self._text(stage), markup)
-
-    async def close(self, outcomes: list[Outcome]) -> None:
-        """The message says what came out; the results follow it."""
-        await self.throttle.cancel()
-        self.done = sum(o.result is not None for o in outcomes)
-        self.failed = sum(_failed(o.item) for o in outcomes)
-        await self._final(self._text("cancelled" if self.state.cancelled else "done"))
-
-    async def fail(self) -> None:
-        await self.throttle.cancel()
-        await self._final(
-            t(self.state.lang, "job.failed", op=op_label(self.state.lang, self.state.run.op))
-        )
-
-    async def _final(self, text: str) -> None:
-        run = self.state.run
-        if self.message_id is None or not await self.runner._edit(
-            run.chat_id, self.message_id, text, None
-        ):
-            await self.runner._say(run.chat_id, text, self.reply_to)
-
-
-def _failed(item: SetItem) -> bool:
-    return JobStatus.FAILED in (item.status, item.measure_status)
+        await say(self.bot, photo_set.chat_id, text, photo_set.message_id)
