@@ -52,6 +52,7 @@ class Window:
     set_id: int | None = None
     members: int = 0
     closed: bool = False  # an action started: later photos start a new set
+    split: bool = False  # One by one: the set's message no longer counts photos
     throttle: Throttle | None = None  # the set message's edits
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -160,7 +161,11 @@ class SetCollector:
 
     async def split(self, photo_set: PhotoSet, lang: str) -> None:
         """Split: each photo of the set gets its own keyboard, as if sent one by one."""
-        self.close(photo_set.id)
+        window = self._by_set.get(photo_set.id)
+        if window is not None:
+            window.closed = window.split = True
+            if window.throttle is not None:
+                await window.throttle.settle()  # a count being shown now is not shown later
         await self.db.close_set(photo_set.id)
         members = await self.db.set_members(photo_set.id)
         for index, (photo, _) in enumerate(members, start=1):
@@ -235,7 +240,7 @@ class SetCollector:
 
     async def _flush(self, window: Window) -> None:
         async with window.lock:
-            if window.set_id is not None:
+            if window.set_id is not None and not window.split:
                 await self._show(window, window.set_id)
 
     async def _show(self, window: Window, set_id: int) -> None:
