@@ -76,6 +76,7 @@ class SetCollector:
         self._windows: dict[tuple[int, int], Window] = {}
         self._by_set: dict[int, Window] = {}
         self.admissions = Admissions(db, max_unprocessed, window_s)
+        self._stopped = False
 
     # ---- photos arriving
 
@@ -180,6 +181,7 @@ class SetCollector:
                 )
 
     async def stop(self) -> None:
+        self._stopped = True
         for window in self._windows.values():
             if window.throttle is not None:
                 await window.throttle.cancel()
@@ -236,7 +238,8 @@ class SetCollector:
                 window.members += 1
             if window.throttle is None:
                 window.throttle = Throttle(SET_MESSAGE_INTERVAL_S, lambda: self._flush(window))
-            window.throttle.poke()
+            if not self._stopped:  # shutting down: the photo is stored, its message stays
+                window.throttle.poke()
 
     async def _flush(self, window: Window) -> None:
         async with window.lock:

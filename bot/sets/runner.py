@@ -150,12 +150,12 @@ class SetRunner:
             if not run.zip_sent:
                 await self.sender.send_zip(run, outcomes, lang, reply_to)
             await self.storage.set_run_status(run.id, RunStatus.DONE)
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a full disk, the user erased their data meanwhile
             log.exception("set run %s failed", run.id)
             with contextlib.suppress(Exception):
                 await progress.fail()
+        finally:  # no edit of the progress message outlives the run (or the bot's session)
+            progress.throttle.discard()
 
     async def _process(
         self, state: RunState, items: list[SetItem], progress: RunProgress, reply_to: int | None

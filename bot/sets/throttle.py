@@ -40,6 +40,12 @@ class Throttle:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def discard(self) -> None:
+        """Cancel a pending show without waiting (its owner is being cancelled itself)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+
     async def _run(self) -> None:
         try:
             while self._dirty:  # no await between this check and `finally`: no poke is lost
