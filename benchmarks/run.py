@@ -1,4 +1,5 @@
-"""`make bench`: issue 9's goals P1-P7 measured in one run, one table.
+"""`make bench`: issue 9's goals P1-P7 (and issue 18's set throughput, S1) measured in one
+run, one table.
 
 Each part is a module of this folder exposing ``add_arguments(parser)`` and
 ``measure(args) -> list[Row]``. The table is printed and written to benchmarks/RESULTS.md
@@ -32,8 +33,9 @@ PARTS = [
     ("P5", "benchmarks.cache", "measure"),
     ("P6", "benchmarks.residency_rss", "measure"),
     ("P7", "benchmarks.runtimes", "measure"),
-    ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
     ("CHK", "benchmarks.check", "measure"),  # issue 17: /check and /clean per photo
+    ("S1", "benchmarks.sets", "measure"),  # issue 18: a set vs the same photos one by one
+    ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
 ]
 
 

@@ -41,10 +41,7 @@ async def perform(
         await message.answer(t(lang, "background.ask"), reply_markup=menu)
         return
     if parsed.problem is not None:
-        value = html.escape(str(parsed.params.get("value", ""))[:100])
-        await message.answer(
-            t(lang, parsed.problem, value=value, **_choices(parsed.problem, lang))
-        )
+        await message.answer(problem_text(parsed, lang))
         return
     for photo in photos:
         await jobs.request(
@@ -55,6 +52,13 @@ async def perform(
             op=parsed.op,
             params=parsed.params,
         )
+
+
+def problem_text(parsed: ParsedCommand, lang: str) -> str:
+    """What a command with a wrong argument is answered with (`parsed.problem` is set)."""
+    assert parsed.problem is not None
+    value = html.escape(str(parsed.params.get("value", ""))[:100])
+    return t(lang, parsed.problem, value=value, **_choices(parsed.problem, lang))
 
 
 def _choices(problem: str, lang: str) -> dict[str, str]:

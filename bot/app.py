@@ -22,6 +22,8 @@ from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
 from bot.retry import RetryRequests
+from bot.sets.collector import BurstBreaker, SetCollector
+from bot.sets.runner import SetRunner
 from bot.settings import Settings
 from bot.storage import Storage
 from handlers import get_routers
@@ -57,8 +59,32 @@ class Application:
         self.jobs = JobRunner(
             self.bot, self.db, self.services, self.alerts, settings.progress_interval_s
         )
+        # Sets (catalogues): photos sent together, and one action run over all of them.
+        self.sets = SetCollector(
+            self.bot,
+            self.db,
+            self.services,
+            window_s=settings.set_window_s,
+            max_unprocessed=settings.max_unprocessed_photos,
+            max_bytes=settings.max_image_bytes,
+        )
+        self.set_runs = SetRunner(
+            self.bot,
+            self.db,
+            self.services,
+            self.alerts,
+            self.jobs.delivery,
+            settings.progress_interval_s,
+        )
         # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
-        self.dp = Dispatcher(db=self.db, services=self.services, jobs=self.jobs, settings=settings)
+        self.dp = Dispatcher(
+            db=self.db,
+            services=self.services,
+            jobs=self.jobs,
+            sets=self.sets,
+            set_runs=self.set_runs,
+            settings=settings,
+        )
         # Albums first: the user check then sees one event (and its caption) per album.
         # Then flood control, before the user middleware touches the database.
         self.rate_limit = RateLimitMiddleware(
@@ -69,6 +95,9 @@ class Application:
         self.dp.callback_query.outer_middleware(self.rate_limit)
         self.dp.message.outer_middleware(UserMiddleware(settings, self.db))
         self.dp.callback_query.outer_middleware(UserMiddleware(settings, self.db))
+        # A command or a button between photos ends their burst: the next photo is alone.
+        self.dp.message.outer_middleware(BurstBreaker(self.sets))
+        self.dp.callback_query.outer_middleware(BurstBreaker(self.sets))
         # After the user middleware: the language comes from the user row it loaded.
         locale = LocaleMiddleware(catalogs())  # compiles the catalogs if a .mo is stale
         self.dp.message.outer_middleware(locale)
@@ -107,9 +136,15 @@ class Application:
         for name in tiny_models(self.settings.weights_dir):
             log.warning("%s: tiny random weights in use, its outputs are noise", name)
         resumed = await self.jobs.resume_unfinished()
+        runs = await self.set_runs.resume_unfinished()
         self.retention.start()
         me = await bot.get_me()
-        log.info("bot @%s started (%d unfinished jobs queued again)", me.username, resumed)
+        log.info(
+            "bot @%s started (%d unfinished jobs queued again, %d set runs go on)",
+            me.username,
+            resumed,
+            runs,
+        )
 
     async def _on_shutdown(self) -> None:
         """SIGTERM: polling has stopped; the running job gets SHUTDOWN_GRACE_S to finish and
@@ -122,6 +157,8 @@ class Application:
         if not finished:
             log.warning("shutdown: the running job did not finish in %.0fs; it will re-run", grace)
         await self.retention.stop()
+        await self.sets.stop()
+        await self.set_runs.stop()
         await self.jobs.stop()
         await self.services.stop()
         await self.db.close()

@@ -208,6 +208,15 @@ def render_check(summary: CheckSummary, lang: str, *, limit: int = 4096) -> str:
     return _fit([head, rules, texts, tail], limit, lang)
 
 
+def one_line(summary: CheckSummary, lang: str) -> str:
+    """A check in one line (a set's summary): the grade and how many rules fail."""
+    grade = t(lang, GRADE_KEYS[summary.grade])
+    failed = len(summary.failures)
+    if not failed:
+        return t(lang, "check.one_line_ok", grade=grade)
+    return tn(lang, "check.one_line", failed, grade=grade, count=failed)
+
+
 def _fit(blocks: list[list[str]], limit: int, lang: str) -> str:
     """Blocks of lines joined by blank lines; the texts' lines (then the rules') dropped
     from the end until it fits, with a note of how many were left out."""

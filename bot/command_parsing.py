@@ -154,6 +154,7 @@ def bot_commands(lang: str) -> list[BotCommand]:
         ("groups", "Разложить фото по группам" if ru else "Group my photos"),
         ("settings", "Настройки" if ru else "Settings"),
         ("delete", "Удалить фото (ответом на него)" if ru else "Delete a photo (as a reply)"),
+        ("all", "Команда для всего набора фото" if ru else "A command for the whole set"),
         ("domain", "Товары или отель" if ru else "Products or hotel"),
         ("forget_me", "Удалить мои данные" if ru else "Delete my data"),
         ("help", "Справка" if ru else "Help"),

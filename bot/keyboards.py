@@ -12,7 +12,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.check_rendering import marketplace, profile_button
 from bot.check_requests import default_profile, known_profiles
 from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
-from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, op_label, t
+from bot.sets.actions import SET_ACTIONS
+from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, SET_BUTTON_KEYS, op_label, t
 from services.marketplace.profiles import load_profiles
 from services.operations import Op
 
@@ -61,6 +62,25 @@ class CheckButton(CallbackData, prefix="ck"):
 
 #: clean the text, fix for the profile, a new background, check for another profile
 CHECK_ACTIONS = ("clean", "fix", "bg", "profile")
+
+
+class SetPick(CallbackData, prefix="s"):
+    """A button of a set's message: `action` is a `SetAction.key` (bot/sets/actions.py)."""
+
+    set_id: int
+    action: str
+
+
+class SetBackground(CallbackData, prefix="sb"):
+    """The background menu of a set; `card`: the choice is for catalogue cards."""
+
+    set_id: int
+    value: str  # one of MENU_BACKGROUNDS or MENU_PRESETS, or "back"
+    card: bool
+
+
+class CancelSetRun(CallbackData, prefix="cs"):
+    run_id: int
 
 
 class ResultAction(CallbackData, prefix="r"):
@@ -206,4 +226,41 @@ def show_again(job_id: int, lang: str) -> InlineKeyboardMarkup:
     builder.button(
         text=t(lang, "result.show"), callback_data=ResultAction(job_id=job_id, action="show")
     )
+    return builder.as_markup()
+
+
+def set_actions(set_id: int, lang: str) -> InlineKeyboardMarkup:
+    """The keyboard of a set's message: every action of SET_ACTIONS, for all its photos."""
+    builder = InlineKeyboardBuilder()
+    for action in SET_ACTIONS:
+        builder.button(
+            text=t(lang, SET_BUTTON_KEYS[action.key]),
+            callback_data=SetPick(set_id=set_id, action=action.key),
+        )
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def set_background_menu(set_id: int, lang: str, *, card: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for value in MENU_BACKGROUNDS:
+        builder.button(
+            text=value, callback_data=SetBackground(set_id=set_id, value=value, card=card)
+        )
+    for value in MENU_PRESETS:
+        builder.button(
+            text=t(lang, PRESET_KEYS[value]),
+            callback_data=SetBackground(set_id=set_id, value=value, card=card),
+        )
+    builder.button(
+        text=t(lang, "button.back"),
+        callback_data=SetBackground(set_id=set_id, value="back", card=card),
+    )
+    builder.adjust(4, 4, 4, 3, 1)
+    return builder.as_markup()
+
+
+def cancel_set_run(run_id: int, lang: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=t(lang, "button.cancel"), callback_data=CancelSetRun(run_id=run_id))
     return builder.as_markup()

@@ -1,4 +1,6 @@
-"""Per-user flood control: a token bucket per user, one polite "slow down" per burst."""
+"""Per-user flood control: a token bucket per user, one polite "slow down" per burst. Photos
+and image files are never dropped here: a catalogue comes as a burst of them, and the set
+collector bounds them instead (MAX_UNPROCESSED_PHOTOS, bot/sets/collector.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
+from bot.intake import has_image
 from bot.texts import language_of, t
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -52,7 +55,9 @@ class _UserState:
 
 
 class RateLimitMiddleware(BaseMiddleware):
-    """Drops a user's updates beyond `per_minute` on average (`burst` at once).
+    """Drops a user's updates beyond `per_minute` on average (`burst` at once), except
+    photos and image files, which pass without taking a token (nothing the user sent to be
+    processed is lost; text and buttons after a burst of photos are not refused for it).
 
     The first update refused in a burst gets one "slow down" answer; the rest of the burst
     is dropped silently, so a flood costs us one message, not one per message. Registered
@@ -79,6 +84,8 @@ class RateLimitMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         sender = getattr(event, "from_user", None)
         if self.rate <= 0 or sender is None or sender.is_bot:
+            return await handler(event, data)
+        if isinstance(event, Message) and has_image(event):
             return await handler(event, data)
         state = self._state(sender.id)
         if state.bucket.take():

@@ -103,6 +103,10 @@ class Settings:
     clip_runtime: str = "auto"  # auto | torch | onnx
     #: FIND_MIN_SIMILARITY: a photo found by CLIP alone needs this cosine to its query
     find_min_similarity: float = 0.25
+    set_window_s: float = 3.0  # SET_WINDOW_S: photos this close to the previous join a set
+    #: MAX_UNPROCESSED_PHOTOS: a user's photos stored but not processed yet (a day's worth);
+    #: more are refused with a message naming the limit (flood control drops no photo)
+    max_unprocessed_photos: int = 300
 
     @property
     def photos_dir(self) -> Path:
@@ -306,6 +310,10 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         translation_runtime=runtimes["TRANSLATION_RUNTIME"],
         clip_runtime=runtimes["CLIP_RUNTIME"],
         find_min_similarity=_share("FIND_MIN_SIMILARITY", get("FIND_MIN_SIMILARITY"), 0.25),
+        set_window_s=float(_number("SET_WINDOW_S", get("SET_WINDOW_S") or "3", float, 0.0)),
+        max_unprocessed_photos=int(
+            _number("MAX_UNPROCESSED_PHOTOS", get("MAX_UNPROCESSED_PHOTOS") or "300", int, 1)
+        ),
     )
 
 

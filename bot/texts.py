@@ -58,6 +58,18 @@ RESULT_BUTTON_KEYS = {
     "variant": "result.variant",
     "copy": "result.copy",
 }
+#: a set's action (bot/sets/actions.py SET_ACTIONS) -> its button's label
+SET_BUTTON_KEYS = {
+    "tag": "op.tag",
+    "background": "op.background",
+    "card": "set.button.card",
+    "night": "op.night",
+    "edit": "op.edit",
+    "describe": "op.describe",
+    "check": "op.check",
+    "fix": "op.fix",
+    "split": "set.button.split",
+}
 #: follow-up action -> what to answer when it finds nothing to do
 NOTHING_FOUND_KEYS = {"wrong": "result.wrong_none"}
 #: a model only some jobs of an op need -> its own "unavailable" message

@@ -22,12 +22,14 @@ def get_routers() -> list[Router]:
         photos,
         privacy,
         result_buttons,
+        sets,
         settings,
         start,
     )
 
     # photos before commands: a photo whose caption is /tag belongs to the photo handler;
-    # the Edit button's prompt (a state) before the catch-all.
+    # sets (/all, a set's buttons, its edit prompt) and the Edit button's prompt (a state)
+    # before the catch-all.
     modules = [
         start,
         admin,
@@ -35,6 +37,7 @@ def get_routers() -> list[Router]:
         library,
         settings,
         photos,
+        sets,
         commands,
         callbacks,
         check_buttons,

@@ -12,6 +12,7 @@ from bot.jobs import JobRunner
 from bot.keyboards import ForgetMe
 from bot.middlewares import answer_now
 from bot.retention import forget_user
+from bot.sets.runner import SetRunner
 from bot.storage import Storage, User
 from bot.texts import t
 
@@ -25,6 +26,7 @@ async def confirm(
     callback_data: ForgetMe,
     db: Storage,
     jobs: JobRunner,
+    set_runs: SetRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
@@ -34,6 +36,7 @@ async def confirm(
         text = t(lang, "forget.kept")
     else:
         await jobs.cancel_user(user.id)
+        await set_runs.cancel_user(user.id)
         await forget_user(db, user.id)
         text = t(lang, "forget.done")
     if isinstance(query.message, Message):

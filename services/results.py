@@ -38,3 +38,18 @@ class ImageResult:
     @property
     def size(self) -> tuple[int, int]:
         return self.image.size
+
+
+@dataclass(frozen=True)
+class ObjectMeasure:
+    """The cut object's box in a photo (`background` with ``measure``): a catalogue's first
+    pass, from which one card scale for the whole set is computed (`services/catalogue.py`)."""
+
+    width: int  # of the object's alpha box, in the photo's pixels
+    height: int
+    image_width: int
+    image_height: int
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height if self.height else 0.0

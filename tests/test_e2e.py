@@ -76,7 +76,7 @@ def _action(keyboard: Json, action: str) -> str:
 async def test_tag_as_reply_and_as_caption(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ):
-    await start_bot()
+    await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     user = emulator.user(11, "en")
     first = user.send_photo(photos["chelsea"])
     await keyboard_for(emulator, first)
@@ -122,24 +122,25 @@ async def test_image_as_document_and_bad_files(
 async def test_album_of_three_with_caption(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ):
+    """An album is a set: one message with the set's keyboard, no keyboard per photo; a
+    command as its caption runs over all of its photos (one summary, one ZIP)."""
     app = await start_bot()
     user = emulator.user(13)
     album = user.send_album([photos["coffee"], photos["chelsea"], photos["astronaut"]])
-    for index, message in enumerate(album, start=1):
-        keyboard = await keyboard_for(emulator, message)
-        assert f"Фото {index} из 3" in keyboard["text"]
+    message = await user.wait_for_message(lambda r: "Получено 3 фото" in (r["text"] or ""))
+    assert message["reply_to_message_id"] == album[0]["message_id"]
+    assert all(data.startswith("s:") for _, data in emulator.buttons(message))
 
     before = len(emulator.bot_messages)
     album = user.send_album(
         [photos["coffee"], photos["rocket"], photos["astronaut"]], caption="/tag"
     )
-    for message in album:
-        await emulator.wait_for_message(
-            lambda r, m=message: (
-                r["reply_to_message_id"] == m["message_id"] and "•" in (r["text"] or "")
-            ),
-            after=before,
-        )
+    summary = await user.wait_for_message(contains("Теги", "для набора из 3 фото"), after=before)
+    assert all(f"photo-0{i}" in summary["text"] for i in (1, 2, 3))
+    await user.wait_for_message(lambda r: r["method"] == "sendDocument", after=before)
+    assert not any(
+        data.startswith("p:") for r in user.bot_messages for _, data in emulator.buttons(r)
+    )
     assert (await app.db.last_photo(13)).message_id == album[-1]["message_id"]
 
 
@@ -352,8 +353,8 @@ async def test_album_led_by_a_video_and_html_in_input(
         lambda r: r["reply_to_message_id"] == video["message_id"]
     )
     assert "Это не изображение" in refusal["text"]
-    keyboard = await keyboard_for(emulator, photo)
-    assert "Фото 2 из 2" in keyboard["text"]
+    keyboard = await keyboard_for(emulator, photo)  # the one image of the album: on its own
+    assert "Фото получено" in keyboard["text"]
 
     before = len(emulator.bot_messages)
     user.send_text("/background <1>")  # user text echoed back must not break HTML parsing

@@ -122,7 +122,7 @@ async def test_transparent_caption_gives_an_rgba_png_document(
 async def test_the_users_second_photo_becomes_the_background(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ):
-    await start_bot()
+    await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     user = emulator.user(42)
     product = user.send_photo(two_objects())
     await keyboard_for(emulator, product)

@@ -70,7 +70,7 @@ async def _ask(emulator: BotAPIEmulator, user: FakeUser, text: str, *marks: str)
 async def test_find_by_caption_tags_and_none(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    app = await start_bot()
+    app = await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     db: Storage = app.db
     user = emulator.user(301)
     pictures = _pictures(photos, 6)
@@ -121,7 +121,7 @@ async def test_find_by_caption_tags_and_none(
 async def test_history_pages_and_opens_a_photo(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    await start_bot()
+    await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     user = emulator.user(302)
     pictures = _pictures(photos, 10)
     await _send_photos(emulator, user, pictures, [f"фото {i}" for i in range(10)])
@@ -146,7 +146,7 @@ async def test_history_pages_and_opens_a_photo(
 async def test_settings_change_the_language_at_once(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    app = await start_bot()
+    app = await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     user = emulator.user(303)  # Telegram says Russian
     menu = await _ask(emulator, user, "/settings", "Настройки")
     labels = [text for text, _ in emulator.buttons(menu)]
@@ -186,7 +186,7 @@ async def test_settings_change_the_language_at_once(
 async def test_delete_removes_the_photo_and_its_index_rows(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    app = await start_bot()
+    app = await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     db: Storage = app.db
     user = emulator.user(304)
     pictures = _pictures(photos, 2)
@@ -222,7 +222,7 @@ async def test_delete_removes_the_photo_and_its_index_rows(
 async def test_groups_sends_a_contact_sheet_per_group(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    await start_bot()
+    await start_bot(SET_WINDOW_S="0")  # photos one by one, each on its own (not a set)
     user = emulator.user(305, "en")
     few = await _ask(emulator, user, "/groups", "at least two photos")
     assert few

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator, FakeUser
+from tests.set_photos import action, catalogue, is_set_message, is_zip
 
 pytestmark = pytest.mark.e2e
 log = logging.getLogger("vitrina.tests")
@@ -51,3 +52,44 @@ async def test_a_flood_is_throttled_and_does_not_slow_others(
     assert 1 <= len(slow_downs) <= 2  # one per burst, not one per message
     assert len(flooder.bot_messages) <= 20  # the bucket's burst + the warning
     assert loaded <= 2 * idle + 0.5
+
+
+async def test_a_burst_of_forty_photos_is_all_stored_in_one_set(
+    start_bot: StartBot, emulator: BotAPIEmulator
+) -> None:
+    """Flood control never drops a photo: 40 in a burst (past RATE_LIMIT_BURST's 15) are all
+    stored and all in the set; a text right after them is not refused either."""
+    app = await start_bot()
+    user = emulator.user(9003, "en")
+    for name, data in catalogue(40):
+        user.send_document(data, name, "image/png")
+    await user.wait_for_message(is_set_message(40), timeout=60)
+    user.send_text("/help")
+    await user.wait_for_message(lambda r: "What I can do" in (r["text"] or ""))
+    photo_set = await app.db.last_set(9003, 9003)
+    assert photo_set is not None and len(await app.db.set_members(photo_set.id)) == 40
+    assert not any("Too many messages" in (r["text"] or "") for r in user.bot_messages)
+
+
+async def test_photos_past_the_unprocessed_limit_are_refused_once_naming_it(
+    start_bot: StartBot, emulator: BotAPIEmulator
+) -> None:
+    app = await start_bot(MAX_UNPROCESSED_PHOTOS="30")
+    user = emulator.user(9004, "en")
+    for name, data in catalogue(36):
+        user.send_document(data, name, "image/png")
+    await user.wait_for_message(is_set_message(30), timeout=60)
+    refusal = await user.wait_for_message(lambda r: "not stored" in (r["text"] or ""))
+    assert "30 unprocessed photos" in refusal["text"]
+    await asyncio.sleep(0.5)  # nothing more arrives: the counts below are final
+    assert sum("not stored" in (r["text"] or "") for r in user.bot_messages) == 1
+    photo_set = await app.db.last_set(9004, 9004)
+    assert photo_set is not None and len(await app.db.set_members(photo_set.id)) == 30
+    # processing makes room again: Tags for the set, then more photos are taken
+    message = next(r for r in user.bot_messages if is_set_message(30)(r))
+    user.press_button(message, action(message, "tag"))
+    await user.wait_for_message(is_zip, timeout=60)
+    before = len(emulator.bot_messages)
+    for name, data in catalogue(3, first=100):
+        user.send_document(data, name, "image/png")
+    await user.wait_for_message(is_set_message(3), after=before, timeout=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import itertools
 import json
 from collections import deque
@@ -19,6 +18,7 @@ from services.operations import EDIT_OPS, LIBRARY_OPS, Op
 
 if TYPE_CHECKING:
     from services.jobs import JobHandle
+    from services.scheduler import ModelServices
 
 #: what `vitrina process` can run, in this order per image: every photo operation there is
 #: (--group then clusters the whole folder)
@@ -110,6 +110,7 @@ async def process(
     then cluster them all, bot/cli/grouping.py)."""
     from tqdm import tqdm
 
+    from services.catalogue import needs_measure
     from services.jobs import JobRequest
     from services.results import ImageResult
     from services.scheduler import ModelServices
@@ -129,6 +130,9 @@ async def process(
                     f"{settings.weights_dir}: run 'vitrina weights download'"
                 )
         runnable = {op: params for op, params in ops.items() if op in services.operations}
+        for op, params in runnable.items():  # a series of cards: one scale for all (catalogue)
+            if len(images) > 1 and needs_measure(op, params):
+                runnable[op] = params | await _catalogue(services, images, op, params)
         todo = iter([(image, op, params) for image in images for op, params in runnable.items()])
         # Keep at most one user's queue allowance in flight: enough to fill every batch.
         window = min(services.config.queue_max_per_user, services.config.queue_max_size)
@@ -187,6 +191,32 @@ async def _group(
     say(f"groups: {result.grouping.report()}; {out}/index.html")
 
 
+async def _catalogue(
+    services: ModelServices, images: Sequence[Path], op: str, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The catalogue's first pass (services/catalogue.py): every photo cut and measured, then
+    the params every card shares (the object height share)."""
+    from services.catalogue import measure_params, shared_params
+    from services.jobs import JobRequest
+    from services.results import ObjectMeasure
+
+    measures: list[ObjectMeasure] = []
+    window = min(services.config.queue_max_per_user, services.config.queue_max_size)
+    for start in range(0, len(images), window):
+        handles = [
+            services.submit(JobRequest(op, 0, image, measure_params(params)))
+            for image in images[start : start + window]
+        ]
+        for handle in handles:
+            try:
+                measures.append(await handle.result())
+            except Exception as exc:  # this photo's row says why, in the second pass
+                say(f"vitrina: measuring a photo for the catalogue failed: {exc}")
+    shared = shared_params(params, measures)
+    say(f"vitrina: catalogue of {len(images)} cards, object height {shared['card_share']:.1%}")
+    return shared
+
+
 def _save_image(result: Any, image: Path, op: str, out: Path, names: set[str]) -> Path:
     """OUT/<photo name>-<op>.png (a number added when two inputs share a name); a result
     with its own file (a fixed card) as that file: OUT/<photo name>-fix-<profile>.jpg."""
@@ -222,40 +252,26 @@ def _plain(result: Any) -> Any:
 
 
 def write_results(rows: list[dict[str, Any]], out: Path) -> None:
+    from services.results_table import result_row, write_rows
+
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(
         json.dumps(rows, ensure_ascii=False, indent=2), encoding="utf-8"
     )
+    # the columns of the chat's ZIP of a set (services/results_table.py); all else is in JSON
+    table = [
+        result_row(
+            row["file"],
+            row["op"],
+            row["status"],
+            row.get("result") if isinstance(row.get("result"), dict) else None,
+            result_file=Path(row["output"]).name if row.get("output") else "",
+            error=row.get("error", ""),
+        )
+        for row in rows
+    ]
     with (out / "results.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["file", "op", "status", "result", "english", "path", "error"])
-        for row in rows:
-            result = row.get("result")
-            if isinstance(result, dict) and "benefits" in result:
-                summary = "\n".join([result["title"], *result["benefits"], result["closing"]])
-            elif isinstance(result, dict) and "tags" in result:
-                summary = "; ".join(
-                    f"{tag['en']} / {tag['ru']} ({tag['probability']:.3f})"
-                    for tag in (*result["tags"], *result.get("attributes", ()))
-                )
-            else:
-                summary = "" if result is None else json.dumps(result, ensure_ascii=False)
-            english, path = "", ""
-            if isinstance(result, dict) and "benefits" in result:
-                copy = result["english"]
-                english = "\n".join([copy["title"], *copy["benefits"], copy["closing"]])
-                path = result["path"]
-            writer.writerow(
-                [
-                    row["file"],
-                    row["op"],
-                    row["status"],
-                    summary,
-                    english,
-                    path,
-                    row.get("error", ""),
-                ]
-            )
+        write_rows(table, handle)
 
 
 def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -166,20 +166,7 @@ class Delivery:
         self, job: Job, photo: Photo, result: ImageResult, message_id: int | None, lang: str
     ) -> None:
         """File first, then the row, then the message: a result is never shown unsaved."""
-        encoded = await asyncio.to_thread(encode, result)
-        path = await self.storage.write_result_file(job.id, encoded.png, encoded.extension)
-        # the preview too: "Show again" and a cache hit send it without encoding again
-        preview = await self.storage.write_result_file(job.id, encoded.preview, "jpg")
-        payload = {
-            **result.facts,
-            "file": path.name,
-            "width": encoded.width,
-            "height": encoded.height,
-            "mode": encoded.mode,
-            "document": result.document,
-            "preview": preview.name,
-        }
-        await self.storage.save_result(job.id, "image", payload, cacheable=result.cacheable)
+        encoded = await self.store_image(job.id, result)
         caption, rest = split_caption(render_caption(job.op, result.facts, lang))
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         message = await self.send_image(
@@ -202,6 +189,24 @@ class Delivery:
             await self.close_progress(
                 photo, message_id, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
             )
+
+    async def store_image(self, job_id: int, result: ImageResult) -> EncodedImage:
+        """Encode (in a thread), write the PNG and its JPEG preview, then the result row."""
+        encoded = await asyncio.to_thread(encode, result)
+        path = await self.storage.write_result_file(job_id, encoded.png, encoded.extension)
+        # the preview too: "Show again" and a cache hit send it without encoding again
+        preview = await self.storage.write_result_file(job_id, encoded.preview, "jpg")
+        payload = {
+            **result.facts,
+            "file": path.name,
+            "width": encoded.width,
+            "height": encoded.height,
+            "mode": encoded.mode,
+            "document": result.document,
+            "preview": preview.name,
+        }
+        await self.storage.save_result(job_id, "image", payload, cacheable=result.cacheable)
+        return encoded
 
     async def send_image(
         self,

@@ -14,10 +14,14 @@ from bot.storage.result_queries import ResultQueries
 from bot.storage.rows import FINISHED, Job, JobStatus, Photo, Result, User
 from bot.storage.schema import MIGRATIONS
 from bot.storage.search_queries import HistoryItem, PhotoText, SearchQueries, WordHit
+from bot.storage.set_queries import SetQueries
+from bot.storage.set_rows import PhotoSet, RunStatus, SetItem, SetRun
 from bot.storage.user_queries import UserQueries
 
 
-class Storage(SearchQueries, UserQueries, PhotoQueries, JobQueries, ResultQueries, Erasure):
+class Storage(
+    SearchQueries, UserQueries, PhotoQueries, JobQueries, ResultQueries, SetQueries, Erasure
+):
     """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""
 
 
@@ -28,8 +32,12 @@ __all__ = [
     "Job",
     "JobStatus",
     "Photo",
+    "PhotoSet",
     "PhotoText",
     "Result",
+    "RunStatus",
+    "SetItem",
+    "SetRun",
     "Storage",
     "User",
     "WordHit",

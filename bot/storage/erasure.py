@@ -1,5 +1,5 @@
-"""Erasing photos with everything made of them (retention and /forget_me): rows of all four
-tables in one transaction, and the list of files nothing refers to any more."""
+"""Erasing photos with everything made of them (retention and /forget_me): rows of every
+table (sets too) in one transaction, and the list of files nothing refers to any more."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ class Erasure(Connection):
                 f"SELECT DISTINCT path FROM photos WHERE id IN ({marks})", photo_ids
             ) as cursor:
                 paths = [row[0] for row in await cursor.fetchall()]
+            await self._erase_set_rows(marks, photo_ids)
             job_marks = ",".join("?" * len(job_ids))
             if job_ids:
                 await self.db.execute(
@@ -72,8 +73,34 @@ class Erasure(Connection):
             for job_id in job_ids:
                 await self.db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
             await self.db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
+            await self.db.execute(
+                "DELETE FROM set_items WHERE run_id IN "
+                "(SELECT id FROM set_runs WHERE user_id = ?)",
+                (user_id,),
+            )
+            await self.db.execute("DELETE FROM set_runs WHERE user_id = ?", (user_id,))
+            await self.db.execute(
+                "DELETE FROM set_photos WHERE set_id IN (SELECT id FROM sets WHERE user_id = ?)",
+                (user_id,),
+            )
+            await self.db.execute("DELETE FROM sets WHERE user_id = ?", (user_id,))
             await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
             await self.db.commit()
         for job_id in job_ids:
             orphans.extend(self.results_dir.glob(f"{job_id}.*"))
         return orphans
+
+    async def _erase_set_rows(self, marks: str, photo_ids: list[int]) -> None:
+        """The photos' places in sets and runs; runs and sets left empty go too (inside the
+        caller's transaction)."""
+        await self.db.execute(f"DELETE FROM set_items WHERE photo_id IN ({marks})", photo_ids)
+        await self.db.execute(f"DELETE FROM set_photos WHERE photo_id IN ({marks})", photo_ids)
+        await self.db.execute(
+            "DELETE FROM set_runs WHERE NOT EXISTS "
+            "(SELECT 1 FROM set_items i WHERE i.run_id = set_runs.id)"
+        )
+        await self.db.execute(
+            "DELETE FROM sets WHERE NOT EXISTS "
+            "(SELECT 1 FROM set_photos p WHERE p.set_id = sets.id) AND NOT EXISTS "
+            "(SELECT 1 FROM set_runs r WHERE r.set_id = sets.id)"
+        )

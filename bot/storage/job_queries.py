@@ -22,12 +22,15 @@ class JobQueries(Connection):
         op: str,
         params: dict[str, Any],
         cache_key: str | None = None,
+        set_run_id: int | None = None,
     ) -> Job:
+        """``set_run_id``: one photo's job of a set's run (`bot.sets`), resumed by the set
+        runner after a restart, not by the one-job runner."""
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
-                                     delivered, cache_key)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                                     delivered, cache_key, set_run_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
                 (
                     user_id,
                     chat_id,
@@ -37,6 +40,7 @@ class JobQueries(Connection):
                     JobStatus.QUEUED,
                     now(),
                     cache_key,
+                    set_run_id,
                 ),
             )
             await self.db.commit()
@@ -55,6 +59,7 @@ class JobQueries(Connection):
         params: dict[str, Any],
         cache_key: str,
         cached: Result,
+        set_run_id: int | None = None,
     ) -> Job:
         """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
         (a hit waits for one commit, not two). An image result's files are named after the
@@ -64,8 +69,8 @@ class JobQueries(Connection):
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
-                                     started_at, finished_at, delivered, cache_key)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)""",
+                                     started_at, finished_at, delivered, cache_key, set_run_id)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
                 (
                     user_id,
                     chat_id,
@@ -77,6 +82,7 @@ class JobQueries(Connection):
                     stamp,
                     stamp,
                     cache_key,
+                    set_run_id,
                 ),
             )
             job_id = int(cursor.lastrowid or 0)
@@ -100,15 +106,20 @@ class JobQueries(Connection):
         return jobs[0] if jobs else None
 
     async def unfinished_jobs(self) -> list[Job]:
-        """Jobs a previous run left queued or running, oldest first."""
+        """Jobs a previous run left queued or running, oldest first (a set's jobs are the
+        set runner's: `SetQueries.unfinished_runs`)."""
         return await self._jobs(
-            "status IN (?, ?)", (JobStatus.QUEUED, JobStatus.RUNNING), order="id ASC"
+            "status IN (?, ?) AND set_run_id IS NULL",
+            (JobStatus.QUEUED, JobStatus.RUNNING),
+            order="id ASC",
         )
 
     async def undelivered_jobs(self) -> list[Job]:
         """Finished with a stored result the user has not received (a crash or a long
         outage came between storing and sending), oldest first."""
-        return await self._jobs("status = ? AND delivered = 0", (JobStatus.DONE,), "id ASC")
+        return await self._jobs(
+            "status = ? AND delivered = 0 AND set_run_id IS NULL", (JobStatus.DONE,), "id ASC"
+        )
 
     async def mark_delivered(self, job_id: int, *, file_id: str | None = None) -> None:
         """The user has the result; ``file_id``: Telegram's id of the image sent, kept in the

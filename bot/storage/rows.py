@@ -72,6 +72,7 @@ class Job:
     started_at: str | None
     finished_at: str | None
     cache_key: str | None = None
+    set_run_id: int | None = None  # one photo's job of a set's run (bot/sets)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ def job_from_row(row: aiosqlite.Row) -> Job:
         started_at=row["started_at"],
         finished_at=row["finished_at"],
         cache_key=row["cache_key"],
+        set_run_id=row["set_run_id"],
     )
 
 

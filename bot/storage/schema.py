@@ -124,6 +124,53 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN profile TEXT;
     """,
+    # 6: sets (catalogues): photos sent together, and one action run over all of them. A
+    # set's jobs carry `set_run_id`: the set runner resumes them, not the one-job runner.
+    """
+    ALTER TABLE jobs ADD COLUMN set_run_id INTEGER;
+    CREATE TABLE sets (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL REFERENCES users(id),
+        chat_id     INTEGER NOT NULL,
+        message_id  INTEGER,
+        closed      INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX sets_by_user ON sets(user_id, chat_id, id);
+    CREATE TABLE set_photos (
+        set_id     INTEGER NOT NULL REFERENCES sets(id),
+        photo_id   INTEGER NOT NULL REFERENCES photos(id),
+        file_name  TEXT,
+        PRIMARY KEY (set_id, photo_id)
+    );
+    CREATE TABLE set_runs (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        set_id               INTEGER NOT NULL REFERENCES sets(id),
+        user_id              INTEGER NOT NULL,
+        chat_id              INTEGER NOT NULL,
+        op                   TEXT NOT NULL,
+        params               TEXT NOT NULL DEFAULT '{}',
+        shared               TEXT,
+        status               TEXT NOT NULL,
+        progress_message_id  INTEGER,
+        summary_sent         INTEGER NOT NULL DEFAULT 0,
+        zip_sent             INTEGER NOT NULL DEFAULT 0,
+        created_at           TEXT NOT NULL,
+        finished_at          TEXT
+    );
+    CREATE INDEX set_runs_by_status ON set_runs(status, id);
+    CREATE TABLE set_items (
+        run_id          INTEGER NOT NULL REFERENCES set_runs(id),
+        position        INTEGER NOT NULL,
+        photo_id        INTEGER NOT NULL REFERENCES photos(id),
+        name            TEXT NOT NULL,
+        measure_job_id  INTEGER,
+        job_id          INTEGER,
+        sent            INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, position)
+    );
+    CREATE INDEX set_items_by_photo ON set_items(photo_id);
+    """,
 )
 
 

@@ -4,6 +4,10 @@ own photo, a transparent PNG, or a scene Stable Diffusion paints around it.
 The cut comes from the ObjectCutter (saliency + SAM, services/operations/cutout.py); this
 module decides the background, lays out the marketplace card and composites
 (services/imaging/). The photo's whole object pixels are never changed.
+
+A catalogue of cards (a set in the chat, `vitrina process DIR --card`) runs twice: first with
+``measure`` (the object's box, an `ObjectMeasure`), then with ``card_share``, the one object
+height share of the card computed across the set (services/catalogue.py).
 """
 
 from __future__ import annotations
@@ -20,14 +24,14 @@ from scipy import ndimage
 
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
 from services.imaging import backgrounds
-from services.imaging.card import card_size, place
+from services.imaging.card import alpha_bbox, card_size, place
 from services.imaging.colours import DEFAULT_GRADIENT, normalise_hex
 from services.imaging.compositing import fill_outward, over, transparent
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.models.inpaint import BackgroundPainter
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
-from services.results import ImageResult
+from services.results import ImageResult, ObjectMeasure
 from services.weights.digest import sha256_file
 
 KINDS = ("colour", "gradient", "transparent", "preset", "prompt", "photo")
@@ -100,8 +104,11 @@ class BackgroundOperation(Operation):
         return ["inpaint"] if self.painter is None else self._painter_missing()
 
     def lane(self, request: JobRequest) -> str:
-        """A generated scene is a diffusion; a colour, preset or photo is a quick cut."""
-        return LANE_DIFFUSION if request.params.get("kind") == "prompt" else LANE_QUICK
+        """A generated scene is a diffusion; a colour, preset or photo (or measuring the cut
+        for a catalogue) is a quick cut."""
+        params = request.params
+        painted = params.get("kind") == "prompt" and not params.get("measure")
+        return LANE_DIFFUSION if painted else LANE_QUICK
 
     def batch_key(self, request: JobRequest) -> Hashable:
         return (self.name, request.job_id, str(request.image_path))
@@ -141,11 +148,10 @@ class BackgroundOperation(Operation):
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for request in requests:
+            make = self.measure if request.params.get("measure") else self.make
             try:
                 outcomes.append(
-                    self.make(
-                        request.image_path, request.params, context, photo=request.photo_sha256
-                    )
+                    make(request.image_path, request.params, context, photo=request.photo_sha256)
                 )
             except ServiceError as exc:
                 outcomes.append(exc)
@@ -166,24 +172,15 @@ class BackgroundOperation(Operation):
             card = card_size(str(ratio)) if ratio else None
         except ValueError as exc:
             raise BadBackground(str(exc)) from None
+        share = _card_share(params)
         if kind == "prompt":  # before the cut: no point cutting for a model that is absent
             self._check_painter(params)
         started = time.perf_counter()
-        image = load_rgb(path)
-        context.progress(0.05)
-        cut = self.cutter.cut(
-            _with_alpha(path) or image,
-            candidate=int(params.get("candidate", 0) or 0),
-            cache_key=photo or _sha_or_none(path) or str(path),
-            cancelled=context.cancelled,
-        )
-        if context.cancelled():
-            raise JobCancelled("cancelled after the cut")
+        image, rgba, cut = self._cut(path, params, context, photo)
         context.progress(0.3)
         cut_s = time.perf_counter() - started
-        rgba = transparent(image, cut.alpha)
         if card is not None:
-            rgba = place(rgba, card)
+            rgba = place(rgba, card, height_share=share)
         facts: dict[str, Any] = {
             "kind": kind,
             "candidate": cut.candidate,
@@ -194,6 +191,8 @@ class BackgroundOperation(Operation):
         }
         if ratio:
             facts["card"] = str(ratio)
+        if ratio and share is not None:
+            facts["card_share"] = round(share, 4)
         seed = int(params.get("seed", 0) or 0)
         if kind == "transparent":
             result = rgba
@@ -206,6 +205,35 @@ class BackgroundOperation(Operation):
         facts["seconds"] = round(time.perf_counter() - started, 3)
         context.progress(1.0)
         return ImageResult(result, facts, document=kind == "transparent" or bool(ratio))
+
+    def measure(
+        self, path: Any, params: Mapping[str, Any], context: RunContext, photo: str | None = None
+    ) -> ObjectMeasure:
+        """A catalogue's first pass: the cut object's box, exactly as `make` would place it
+        on a card (the cut's features are kept per photo: the second pass cuts nothing)."""
+        image, rgba, _ = self._cut(path, params, context, photo)
+        box = alpha_bbox(np.asarray(rgba.getchannel("A")))
+        context.progress(1.0)
+        if box is None:
+            return ObjectMeasure(0, 0, image.width, image.height)
+        left, top, right, bottom = box
+        return ObjectMeasure(right - left, bottom - top, image.width, image.height)
+
+    def _cut(
+        self, path: Any, params: Mapping[str, Any], context: RunContext, photo: str | None
+    ) -> tuple[Image.Image, Image.Image, Cut]:
+        """The photo, the object on transparency, and the cut."""
+        image = load_rgb(path)
+        context.progress(0.05)
+        cut = self.cutter.cut(
+            _with_alpha(path) or image,
+            candidate=int(params.get("candidate", 0) or 0),
+            cache_key=photo or _sha_or_none(path) or str(path),
+            cancelled=context.cancelled,
+        )
+        if context.cancelled():
+            raise JobCancelled("cancelled after the cut")
+        return image, transparent(image, cut.alpha), cut
 
     def _background(
         self,
@@ -318,6 +346,20 @@ class BackgroundOperation(Operation):
         scene = fill_outward(np.asarray(painted.image, dtype=np.float32), ~keep)
         scene_image = Image.fromarray(np.clip(scene + 0.5, 0, 255).astype(np.uint8), "RGB")
         return over(rgba, scene_image.resize(rgba.size, Image.Resampling.LANCZOS), shadow=False)
+
+
+def _card_share(params: Mapping[str, Any]) -> float | None:
+    """A catalogue's common object height share of the card (`card_share`), checked."""
+    raw = params.get("card_share")
+    if raw is None:
+        return None
+    try:
+        share = float(raw)
+    except (TypeError, ValueError):
+        raise BadBackground(f"card_share must be a number, not {raw!r}") from None
+    if not 0.01 <= share <= 1.0:
+        raise BadBackground(f"card_share must be between 0.01 and 1, not {share}")
+    return share
 
 
 def _sha_or_none(path: Any) -> str | None:

@@ -1,0 +1,278 @@
+"""What a set's run sends: image results as albums of up to 10 (sendMediaGroup), text
+results (tags, descriptions) as one summary message (split past Telegram's 4096 characters),
+and always a ZIP with every result at full size and results.csv. Each is marked sent in
+storage once it went, so a restart sends the rest, and the ZIP once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import (
+    BufferedInputFile,
+    FSInputFile,
+    InputMediaDocument,
+    InputMediaPhoto,
+    ReplyParameters,
+)
+
+from bot import check_rendering
+from bot.jobs.delivery import SEND_ERRORS, encode_stored
+from bot.rendering import TELEGRAM_TEXT_LIMIT, render_stored
+from bot.sets.archive import Member, result_name, write_zip
+from bot.storage import JobStatus, Result, SetItem, SetRun, Storage
+from bot.texts import op_label, t, tn
+from services.marketplace.summary import CheckSummary
+from services.results_table import csv_text, result_row
+
+log = logging.getLogger("vitrina.bot")
+ALBUM_SIZE = 10  # Telegram's most media in one group
+
+#: a text result's kind -> its part of the summary: (payload, lang) -> HTML. A kind not
+#: listed is rendered as its own result message would be (issue 17's check plugs in here).
+SummaryLine = Callable[[dict[str, Any], str], str]
+
+
+def _tag_line(payload: dict[str, Any], lang: str) -> str:
+    tags = [*payload.get("tags", ()), *payload.get("attributes", ())]
+    words = [
+        f"{tag['ru'] if lang == 'ru' else tag['en']} {round(tag['probability'] * 100)}%"
+        for tag in tags
+    ]
+    return html.escape(", ".join(words))
+
+
+def _description_block(payload: dict[str, Any], lang: str) -> str:
+    lines = [payload["title"], *(f"• {line}" for line in payload["benefits"]), payload["closing"]]
+    return "\n" + html.escape("\n".join(line[:400] for line in lines), quote=False)
+
+
+def _check_line(payload: dict[str, Any], lang: str) -> str:
+    """A check in one line: the grade and how many rules of the profile fail."""
+    summary = CheckSummary.from_payload(payload)
+    return check_rendering.one_line(summary, lang)
+
+
+SUMMARY_LINES: dict[str, SummaryLine] = {
+    "tags": _tag_line,
+    "description": _description_block,
+    "check": _check_line,
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One photo of a finished pass: its item and its stored result (None: it failed)."""
+
+    item: SetItem
+    result: Result | None
+
+
+class SetDelivery:
+    def __init__(self, bot: Bot, storage: Storage) -> None:
+        self.bot = bot
+        self.storage = storage
+        self._lock = asyncio.Lock()  # one album at a time per bot: they keep their order
+
+    async def outcomes(self, run: SetRun) -> list[Outcome]:
+        found = []
+        for item in await self.storage.run_items(run.id):
+            done = item.status is JobStatus.DONE and item.job_id is not None
+            result = await self.storage.get_result(item.job_id) if done and item.job_id else None
+            found.append(Outcome(item, result))
+        return found
+
+    # ---- albums
+
+    async def send_albums(
+        self, run: SetRun, outcomes: list[Outcome], reply_to: int | None
+    ) -> None:
+        """Every image result not sent yet, in albums of up to 10 (one photo: on its own)."""
+        images = [o for o in outcomes if o.result is not None and o.result.kind == "image"]
+        images = [o for o in images if not o.item.sent]
+        for document in (False, True):
+            group = [
+                o
+                for o in images
+                if bool(o.result and o.result.payload.get("document")) == document
+            ]
+            for start in range(0, len(group), ALBUM_SIZE):
+                await self.send_album(run, group[start : start + ALBUM_SIZE], reply_to)
+
+    async def send_album(self, run: SetRun, chunk: list[Outcome], reply_to: int | None) -> bool:
+        if not chunk:
+            return True
+        media = await asyncio.to_thread(self._media, run, chunk)
+        reply = _reply(reply_to)
+        async with self._lock:
+            try:
+                if len(media) == 1:
+                    await self._send_one(run.chat_id, media[0], reply)
+                else:
+                    await self.bot.send_media_group(run.chat_id, media, reply_parameters=reply)
+            except SEND_ERRORS as exc:
+                log.warning("set run %s: an album could not be sent: %s", run.id, exc)
+                return False
+            await self.storage.mark_items_sent(run.id, [o.item.position for o in chunk])
+        return True
+
+    def _media(
+        self, run: SetRun, chunk: list[Outcome]
+    ) -> list[InputMediaPhoto | InputMediaDocument]:
+        """The files of an album (read in a thread): JPEG previews as photos, PNGs as documents."""
+        media: list[InputMediaPhoto | InputMediaDocument] = []
+        results = self.storage.results_dir
+        for outcome in chunk:
+            assert outcome.result is not None
+            payload = outcome.result.payload
+            caption = html.escape(outcome.item.name)
+            path = results / str(payload["file"])
+            if payload.get("document"):  # the stored file as it is: a PNG, a card's JPEG
+                name = result_name(outcome.item.name, run.op, path.suffix or ".png")
+                file = BufferedInputFile(path.read_bytes(), filename=name)
+                media.append(InputMediaDocument(media=file, caption=caption))
+                continue
+            preview = results / str(payload.get("preview") or "")
+            encoded = encode_stored(path, preview if payload.get("preview") else None)
+            name = result_name(outcome.item.name, run.op, ".jpg")
+            file = BufferedInputFile(encoded.preview, filename=name)
+            media.append(InputMediaPhoto(media=file, caption=caption))
+        return media
+
+    async def _send_one(self, chat_id: int, media: Any, reply: ReplyParameters | None) -> None:
+        if isinstance(media, InputMediaDocument):
+            await self.bot.send_document(
+                chat_id, media.media, caption=media.caption, reply_parameters=reply
+            )
+        else:
+            await self.bot.send_photo(
+                chat_id, media.media, caption=media.caption, reply_parameters=reply
+            )
+
+    # ---- the summary of text results (and of what failed)
+
+    async def send_summary(
+        self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
+    ) -> None:
+        texts = [o for o in outcomes if o.result is not None and o.result.kind != "image"]
+        failed = [o for o in outcomes if o.result is None and o.item.status is JobStatus.FAILED]
+        failed += [o for o in outcomes if o.item.measure_status is JobStatus.FAILED]
+        if texts or failed:
+            blocks = [self._block(o, lang) for o in sorted(texts + failed, key=_position)]
+            head = tn(
+                lang,
+                "set.summary_head",
+                len(outcomes),
+                op=op_label(lang, run.op),
+                count=len(outcomes),
+            )
+            for message in _messages(head, blocks):
+                with contextlib.suppress(*SEND_ERRORS):
+                    await self.bot.send_message(
+                        run.chat_id, message, reply_parameters=_reply(reply_to)
+                    )
+        await self.storage.mark_items_sent(run.id, [o.item.position for o in texts])
+        await self.storage.mark_summary_sent(run.id)
+
+    def _block(self, outcome: Outcome, lang: str) -> str:
+        name = f"<b>{html.escape(outcome.item.name)}</b>"
+        result = outcome.result
+        if result is None:
+            return f"{name}: {t(lang, 'set.photo_failed')}"
+        line = SUMMARY_LINES.get(result.kind)
+        body = (
+            line(result.payload, lang)
+            if line
+            else render_stored(result.kind, result.payload, lang)
+        )
+        return f"{name}: {body or ''}"
+
+    # ---- the ZIP
+
+    async def send_zip(
+        self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
+    ) -> None:
+        """Every result at full size + results.csv; marked sent once every part went."""
+        members, rows = self._contents(run, outcomes)
+        folder = self.storage.results_dir.parent / "sets"
+        parts = await asyncio.to_thread(
+            write_zip, folder, f"vitrina-set-{run.id}-{run.op}", members, csv_text(rows)
+        )
+        done = sum(o.result is not None for o in outcomes)
+        caption = tn(lang, "set.zip_caption", done, op=op_label(lang, run.op), count=done)
+        try:
+            for path in parts:
+                await self.bot.send_document(
+                    run.chat_id,
+                    FSInputFile(path, filename=path.name),
+                    caption=caption,
+                    reply_parameters=_reply(reply_to),
+                )
+        except SEND_ERRORS as exc:
+            log.warning("set run %s: the ZIP could not be sent: %s", run.id, exc)
+        finally:
+            await asyncio.to_thread(_remove, parts)
+        await self.storage.mark_zip_sent(run.id)
+
+    def _contents(
+        self, run: SetRun, outcomes: list[Outcome]
+    ) -> tuple[list[Member], list[dict[str, str]]]:
+        members, rows = [], []
+        for outcome in outcomes:
+            item, result = outcome.item, outcome.result
+            payload = result.payload if result is not None else None
+            file = ""
+            if result is not None and result.kind == "image":
+                stored = self.storage.results_dir / str(result.payload["file"])
+                file = result_name(item.name, run.op, stored.suffix or ".png")
+                members.append(Member(file, stored))
+            status, error = _status(item)
+            rows.append(
+                result_row(item.name, run.op, status, payload, result_file=file, error=error)
+            )
+        return members, rows
+
+
+def _status(item: SetItem) -> tuple[str, str]:
+    """The row's status and reason: the measuring pass's failure counts as the photo's."""
+    if item.measure_status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        return item.measure_status.value, item.measure_error or ""
+    if item.status is None:
+        return JobStatus.CANCELLED.value, ""
+    return item.status.value, item.error or ""
+
+
+def _position(outcome: Outcome) -> int:
+    return outcome.item.position
+
+
+def _reply(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+def _messages(head: str, blocks: list[str]) -> list[str]:
+    """The head and blocks joined into messages of at most TELEGRAM_TEXT_LIMIT characters,
+    split between blocks (never inside one's HTML)."""
+    messages, current = [], head
+    for block in blocks:
+        if len(current) + 1 + len(block) > TELEGRAM_TEXT_LIMIT:
+            messages.append(current)
+            current = block
+        else:
+            current += "\n" + block
+    messages.append(current)
+    return messages
+
+
+def _remove(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)

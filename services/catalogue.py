@@ -1,0 +1,31 @@
+"""A catalogue: one action over a set of photos that must look alike (the chat's sets,
+`vitrina process DIR`). Cards are laid out in two passes: every photo is cut and measured
+first (``measure``; the cut's features are kept per photo, so the second pass cuts nothing),
+then every card is composed with one object height share computed across the set and the
+same centre (`services.imaging.card.catalogue_share`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from services.imaging.card import card_size, catalogue_share
+from services.operations.base import Op
+from services.results import ObjectMeasure
+
+
+def needs_measure(op: str, params: Mapping[str, Any]) -> bool:
+    """Whether this action over a set has a measuring pass first (a card of a background)."""
+    return op == Op.BACKGROUND and bool(params.get("card")) and "card_share" not in params
+
+
+def measure_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The first pass's job params: the same cut, measured instead of composed."""
+    return {**params, "measure": True}
+
+
+def shared_params(params: Mapping[str, Any], measures: Iterable[ObjectMeasure]) -> dict[str, Any]:
+    """What the second pass adds to every photo's params: the set's card height share."""
+    size = card_size(str(params["card"]))
+    share = catalogue_share([m.aspect for m in measures if m.height > 0], size)
+    return {"card_share": round(share, 6)}
