@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import signal
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -16,7 +18,11 @@ from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 from bot.alerts import AdminAlerts
 from bot.command_parsing import bot_commands
 from bot.i18n import catalogs
+from bot.inbox.inbox import Inbox
+from bot.inbox.polling import Poller
+from bot.inbox.webhook import WebhookReceiver
 from bot.jobs import JobRunner
+from bot.metrics import BotMetrics
 from bot.middlewares import AlbumMiddleware, FailedCallbacks, LocaleMiddleware, UserMiddleware
 from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
@@ -26,12 +32,18 @@ from bot.sets.collector import BurstBreaker, SetCollector
 from bot.sets.runner import SetRunner
 from bot.settings import Settings
 from bot.storage import Storage
+from bot.storage.fsm import SqliteStorage
 from handlers import get_routers
+from handlers.edit_prompt import PROMPT_TIMEOUT_S
 from handlers.error_answers import on_error
 from services.scheduler import ModelServices
 from services.weights import tiny_models
 
 log = logging.getLogger("vitrina.bot")
+#: a dialogue's state (the Edit button's question) is kept this long in SQLite
+DIALOGUE_TTL_S = PROMPT_TIMEOUT_S
+#: at a stop, how long updates being handled may take before they are left for the next start
+HANDLERS_GRACE_S = 5.0
 
 
 def build_services(settings: Settings, *, preload: bool = False) -> ModelServices:
@@ -39,23 +51,30 @@ def build_services(settings: Settings, *, preload: bool = False) -> ModelService
 
 
 class Application:
-    """The running bot. `await run()` polls until `await stop()` (or a signal)."""
+    """The running bot. `await run()` takes updates (long polling, or the webhook with
+    WEBHOOK_URL) until `await stop()` (or a signal)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         built_s = prebuild_response_models()
         log.debug("Bot API response models built in %.0f ms", built_s * 1000)
+        self.db = Storage(settings.database_path, settings.photos_dir)
+        self.services = build_services(settings, preload=True)
+        self.metrics = BotMetrics(self.services)
         session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
-        session.middleware(RetryRequests())
+        session.middleware(
+            RetryRequests(time_scale=settings.retry_after_scale, metrics=self.metrics)
+        )
         self.bot = Bot(
             settings.require_bot_token(),
             session=session,
             default=DefaultBotProperties(parse_mode=ParseMode.HTML),
         )
-        self.db = Storage(settings.database_path, settings.photos_dir)
-        self.services = build_services(settings, preload=True)
         self.alerts = AdminAlerts(self.bot, self.db, settings.admin_ids, settings.weights_dir)
         self.retention = RetentionTask(self.db, settings.retention_days)
+        self.metrics_server = (
+            self.metrics.server(settings.metrics_port, self.db) if settings.metrics_port else None
+        )
         self.jobs = JobRunner(
             self.bot, self.db, self.services, self.alerts, settings.progress_interval_s
         )
@@ -76,8 +95,10 @@ class Application:
             self.jobs.delivery,
             settings.progress_interval_s,
         )
-        # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage.
+        # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage,
+        # which is the same SQLite file (a dialogue survives a restart).
         self.dp = Dispatcher(
+            storage=SqliteStorage(self.db, DIALOGUE_TTL_S),
             db=self.db,
             services=self.services,
             jobs=self.jobs,
@@ -110,6 +131,10 @@ class Application:
         self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)
         self.dp.shutdown.register(self._on_shutdown)
+        # aiogram's polling passes these to every handler too (`bots`)
+        self.inbox = Inbox(self.dp, self.bot, self.db, self.metrics, bots=(self.bot,))
+        self._stop: asyncio.Event | None = None
+        self._stopped = asyncio.Event()
 
     async def _on_startup(self, bot: Bot) -> None:
         await self.db.open()
@@ -138,6 +163,8 @@ class Application:
         resumed = await self.jobs.resume_unfinished()
         runs = await self.set_runs.resume_unfinished()
         self.retention.start()
+        if self.metrics_server is not None:
+            await self.metrics_server.start()
         me = await bot.get_me()
         log.info(
             "bot @%s started (%d unfinished jobs queued again, %d set runs go on)",
@@ -157,6 +184,8 @@ class Application:
         if not finished:
             log.warning("shutdown: the running job did not finish in %.0fs; it will re-run", grace)
         await self.retention.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
         await self.sets.stop()
         await self.set_runs.stop()
         await self.jobs.stop()
@@ -165,17 +194,66 @@ class Application:
         log.info("bot stopped")
 
     async def run(self, *, handle_signals: bool = True) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
+        """Start (dp.startup), handle again what a previous run stored and did not finish,
+        then take updates until stopped; then let handlers finish and stop (dp.shutdown)."""
+        self._stop = stop = asyncio.Event()
+        self._stopped.clear()
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGTERM, signal.SIGINT) if handle_signals else ()
+        for signum in signals:
+            loop.add_signal_handler(signum, self._signalled, signum)
+        context = {"dispatcher": self.dp, "bots": (self.bot,), **self.dp.workflow_data}
         try:
-            await self.dp.start_polling(
-                self.bot,
-                handle_signals=handle_signals,
-                allowed_updates=self.dp.resolve_used_update_types(),
-                polling_timeout=10,
-            )
-        except BaseException:  # a failed start-up: aiogram leaves the HTTP session open
-            await self.bot.session.close()
+            if not self.settings.webhook_url:
+                await self.bot.delete_webhook(drop_pending_updates=False)
+            await self.dp.emit_startup(bot=self.bot, **context)
+        except BaseException:  # a failed start-up: nothing to drain, the session must close
+            await self._close(signals)
             raise
+        try:
+            await self.inbox.replay()
+            await self._receiver().run(stop)
+        finally:
+            try:
+                await self.inbox.drain(min(HANDLERS_GRACE_S, self.settings.shutdown_grace_s))
+                await self.dp.emit_shutdown(bot=self.bot, **context)
+            finally:
+                await self._close(signals)
+
+    def _receiver(self) -> Poller | WebhookReceiver:
+        allowed = self.dp.resolve_used_update_types()
+        settings = self.settings
+        if not settings.webhook_url:
+            return Poller(self.bot, self.inbox, allowed_updates=allowed, timeout_s=10)
+        return WebhookReceiver(
+            self.bot,
+            self.dp,
+            self.inbox,
+            url=settings.webhook_url,
+            path=settings.webhook_path,
+            host=settings.webhook_listen,
+            port=settings.webhook_port,
+            # none set: a new one each start (setWebhook tells Telegram), never logged
+            secret=settings.webhook_secret.get() or secrets.token_urlsafe(32),
+            allowed_updates=allowed,
+        )
+
+    def _signalled(self, signum: signal.Signals) -> None:
+        log.warning("received %s: stopping", signum.name)
+        if self._stop is not None:
+            self._stop.set()
+
+    async def _close(self, signals: tuple[signal.Signals, ...]) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        await self.bot.session.close()
+        self._stop = None
+        self._stopped.set()
 
     async def stop(self) -> None:
-        await self.dp.stop_polling()
+        """Stop taking updates and wait until the bot has stopped."""
+        if self._stop is None:
+            raise RuntimeError("the bot is not running")
+        self._stop.set()
+        await self._stopped.wait()

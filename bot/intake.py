@@ -82,7 +82,12 @@ async def intake(
     max_bytes: int,
 ) -> Photo:
     """Store the image in `message` (a photo or an image document) for `user_id`, or raise
-    IntakeError. The sender may be someone else: a user can reply to a forwarded image."""
+    IntakeError. The sender may be someone else: a user can reply to a forwarded image.
+    A message stored already (its update handled again after a restart) is not fetched
+    again: its row is the answer."""
+    stored = await db.stored_photo(message.chat.id, message.message_id)
+    if stored is not None:
+        return stored
     if message.photo:
         size = message.photo[-1]
         file_id, unique_id, file_size = size.file_id, size.file_unique_id, size.file_size

@@ -91,29 +91,39 @@ class LocaleMiddleware(I18nMiddleware):
 class AlbumMiddleware(BaseMiddleware):
     """Gathers the messages of one album; the handler gets them all once, as `album`.
 
-    Telegram delivers an album as separate messages sharing a media_group_id. aiogram
-    handles updates as concurrent tasks, so the first message waits `latency` seconds for
-    its siblings and the others are absorbed.
+    Telegram delivers an album as separate messages sharing a media_group_id. Updates are
+    handled as concurrent tasks, so the first message waits `latency` seconds for its
+    siblings and the others are absorbed: each sibling's handling ends when the album's
+    does, so none counts as handled (bot/inbox) before the album is, and a restart in
+    between handles the whole album again.
     """
 
     def __init__(self, latency: float = 0.6) -> None:
         self.latency = latency
-        self._albums: dict[tuple[int, str], list[Message]] = {}
+        self._albums: dict[tuple[int, str], tuple[list[Message], asyncio.Event]] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if not isinstance(event, Message) or not event.media_group_id:
             return await handler(event, data)
         key = (event.chat.id, event.media_group_id)
         if key in self._albums:
-            self._albums[key].append(event)
+            messages, handled = self._albums[key]
+            messages.append(event)
+            await handled.wait()
             return None
-        self._albums[key] = [event]
-        await asyncio.sleep(self.latency)
-        album = sorted(self._albums.pop(key), key=lambda message: message.message_id)
-        data["album"] = album
-        # Route the album by an image in it: a video first must not send it to the fallback.
-        lead = next((message for message in album if has_image(message)), album[0])
-        return await handler(lead, data)
+        handled = asyncio.Event()
+        self._albums[key] = ([event], handled)
+        try:
+            await asyncio.sleep(self.latency)
+            album = sorted(self._albums.pop(key)[0], key=lambda message: message.message_id)
+            data["album"] = album
+            # Route the album by an image in it: a video first must not send it to the
+            # fallback.
+            lead = next((message for message in album if has_image(message)), album[0])
+            return await handler(lead, data)
+        finally:
+            self._albums.pop(key, None)
+            handled.set()
 
 
 async def answer_now(

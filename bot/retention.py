@@ -1,4 +1,5 @@
-"""Data protection: photos and results older than RETENTION_DAYS go, and /forget_me."""
+"""Data protection: photos and results older than RETENTION_DAYS go, and /forget_me; the
+inbox's handled updates after a day, expired dialogues."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 from bot.storage import Storage
 
 log = logging.getLogger("vitrina.bot")
+#: a handled update stays in the inbox this long (Telegram keeps an unconfirmed one a day)
+INBOX_KEEP = timedelta(days=1)
 
 
 def _unlink(paths: list[Path]) -> int:
@@ -60,8 +63,19 @@ async def delete_photo(db: Storage, photo_id: int) -> int:
     return removed
 
 
+async def prune_bookkeeping(db: Storage, now: datetime | None = None) -> int:
+    """Handled updates older than INBOX_KEEP go from the inbox (undone ones always stay),
+    and expired dialogues from the FSM table. Returns how many inbox rows went."""
+    pruned = await db.prune_inbox((now or datetime.now(UTC)) - INBOX_KEEP)
+    await db.prune_fsm()
+    if pruned:
+        log.info("inbox: removed %d handled updates older than %s", pruned, INBOX_KEEP)
+    return pruned
+
+
 class RetentionTask:
-    """Runs `purge_expired` at start and then every `interval_s` seconds."""
+    """Runs `purge_expired` (when RETENTION_DAYS is set) and `prune_bookkeeping` at start
+    and then every `interval_s` seconds."""
 
     def __init__(self, db: Storage, days: float, interval_s: float = 3600.0) -> None:
         self.db = db
@@ -70,7 +84,7 @@ class RetentionTask:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        if self.days > 0 and self._task is None:
+        if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="vitrina-retention")
 
     async def stop(self) -> None:
@@ -83,7 +97,9 @@ class RetentionTask:
     async def _loop(self) -> None:
         while True:
             try:
-                await purge_expired(self.db, self.days)
+                if self.days > 0:
+                    await purge_expired(self.db, self.days)
+                await prune_bookkeeping(self.db)
             except Exception:  # a locked or full database must not end the loop
                 log.exception("retention pass failed; will try again")
             await asyncio.sleep(self.interval_s)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -107,6 +108,17 @@ class Settings:
     #: MAX_UNPROCESSED_PHOTOS: a user's photos stored but not processed yet (a day's worth);
     #: more are refused with a message naming the limit (flood control drops no photo)
     max_unprocessed_photos: int = 300
+    #: WEBHOOK_URL: Telegram posts updates there (https, public); empty: long polling.
+    #: The bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT at WEBHOOK_PATH (the URL's path).
+    webhook_url: str | None = None
+    webhook_path: str = "/"
+    webhook_listen: str = "0.0.0.0"  # behind the operator's reverse proxy
+    webhook_port: int = 8080
+    #: WEBHOOK_SECRET: Telegram sends it with every update; empty: a new random one per start
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    metrics_port: int = 0  # METRICS_PORT: Prometheus metrics on this port; 0 = off
+    #: RETRY_AFTER_SCALE: multiplies every Retry-After wait. For tests only (1 in production)
+    retry_after_scale: float = 1.0
 
     @property
     def photos_dir(self) -> Path:
@@ -243,7 +255,19 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         runtimes[name] = get(name).lower() or "auto"
         if runtimes[name] not in allowed:
             raise SettingsError(f"{name} must be {', '.join(allowed)}, got {runtimes[name]!r}")
+    webhook_url = get("WEBHOOK_URL") or None
+    if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
+        raise SettingsError(f"WEBHOOK_URL must be a URL (https://...), got {webhook_url!r}")
     return Settings(
+        webhook_url=webhook_url,
+        webhook_path=get("WEBHOOK_PATH") or urlsplit(webhook_url or "").path or "/",
+        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
+        webhook_port=int(_number("WEBHOOK_PORT", get("WEBHOOK_PORT") or "8080", int, 1)),
+        webhook_secret=Secret(get("WEBHOOK_SECRET")),
+        metrics_port=int(_number("METRICS_PORT", get("METRICS_PORT") or "0", int, 0)),
+        retry_after_scale=float(
+            _number("RETRY_AFTER_SCALE", get("RETRY_AFTER_SCALE") or "1", float, 0.0)
+        ),
         bot_token=Secret(get("BOT_TOKEN")),
         telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
         weights_dir=Path(get("WEIGHTS_DIR") or "weights"),

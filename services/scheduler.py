@@ -29,6 +29,7 @@ from services.errors import (
 from services.finishing import Finishing
 from services.imaging.decode import ImageInfo, inspect_image
 from services.jobs import JobHandle, JobRequest
+from services.metrics import ServiceMetrics
 from services.models.residency import ModelResidency, ResidentInfo
 from services.operations import ALL_OPS, Operation, OperationSet
 from services.operations.base import check_lane, validate
@@ -83,6 +84,8 @@ class ModelServices:
         # read the photo's header, and the scheduler compares keys for every queued job
         self._sorting: dict[JobHandle, tuple[str, Hashable]] = {}
         self._finishing = Finishing(self.engine, self._log)  # async finish steps running
+        self.metrics = ServiceMetrics()  # served on METRICS_PORT by the bot when set
+        self.metrics.queue_depths = self.queue_depths
         self._started = False
         self._draining = False
 
@@ -177,6 +180,13 @@ class ModelServices:
     @property
     def queued(self) -> int:
         return len(self._queue)
+
+    def queue_depths(self) -> dict[str, int]:
+        """Jobs waiting in the fair queue, per lane (the metrics)."""
+        depths = dict.fromkeys(self._lanes, 0)
+        for lane, _ in list(self._sorting.values()):
+            depths[lane] = depths.get(lane, 0) + 1
+        return depths
 
     async def resident_models(self, timeout: float = 2.0) -> list[ResidentInfo] | None:
         """Each model of the worker: loaded or not, its memory, when last used (/stats).
@@ -344,6 +354,7 @@ class ModelServices:
 
     def _log(self, handle: JobHandle) -> None:
         request = handle.request
+        self.metrics.job_finished(request.op, handle.state.value, handle.wait_s, handle.run_s)
         error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
             "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",

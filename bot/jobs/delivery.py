@@ -25,6 +25,7 @@ from PIL import Image
 from bot import keyboards
 from bot.check_rendering import split_caption
 from bot.rendering import render_caption, render_stored, render_text, result_payload
+from bot.retry import patiently
 from bot.storage import Job, Photo, Storage
 from bot.texts import t
 from services.results import ImageResult
@@ -107,6 +108,7 @@ class Delivery:
         self.bot = bot
         self.storage = storage
 
+    @patiently
     async def deliver(
         self, job: Job, photo: Photo, result: Any, message_id: int | None, lang: str
     ) -> None:
@@ -123,6 +125,7 @@ class Delivery:
         if await self.close_progress(photo, message_id, render_text(result, lang), markup):
             await self.storage.mark_delivered(job.id)
 
+    @patiently
     async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
         """Send a stored result again ("Show again", or one a crash left unsent)."""
         result = await self.storage.get_result(job.id)

@@ -15,6 +15,7 @@ from aiogram import Bot
 from bot import keyboards
 from bot.alerts import AdminAlerts
 from bot.check_requests import with_profile
+from bot.inbox.origin import origin
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
 from bot.storage import Job, JobStatus, Photo, Result, Storage
@@ -57,7 +58,13 @@ class JobRunner:
         op: str,
         params: dict[str, Any] | None = None,
     ) -> Job | None:
-        """Queue `op` on `photo` and answer at once; None if it could not be queued."""
+        """Queue `op` on `photo` and answer at once; None if it could not be queued.
+        Asked again by the same update (handled again after a crash), it returns the job
+        the first time made: the start-up resumed that one already."""
+        made_for = origin("job", photo.id, op)
+        if made_for is not None and (made := await self.storage.job_by_origin(made_for)):
+            log.info("job=%s: made for this update before a restart; not made again", made.id)
+            return made
         # the user's /settings (tags mode, edit strength) where the request did not say
         user = await self.storage.get_user(user_id)
         params = job_params(op, params or {}, user, self.services.config)
@@ -72,7 +79,9 @@ class JobRunner:
         key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
         if key is not None and cached is not None and self._files_exist(cached):
-            return await self._answer_cached(user_id, photo, op, params, key, cached, lang)
+            return await self._answer_cached(
+                user_id, photo, op, params, key, cached, lang, made_for
+            )
         job = await self.storage.create_job(
             user_id=user_id,
             chat_id=photo.chat_id,
@@ -80,6 +89,7 @@ class JobRunner:
             op=op,
             params=params,
             cache_key=key,
+            origin=made_for,
         )
         await self._queue(job, photo, lang, resumed=False)
         return job
@@ -165,6 +175,7 @@ class JobRunner:
         key: str,
         cached: Result,
         lang: str,
+        made_for: str | None,
     ) -> Job:
         """A repeat: the stored result of an equal job (same key) becomes this job's and is
         delivered like a finished one (``redeliver``); no model runs, the queue is not asked.
@@ -177,6 +188,7 @@ class JobRunner:
             params=params,
             cache_key=key,
             cached=cached,
+            origin=made_for,
         )
         log.info(
             "job=%s user=%s op=%s cache hit (result of job %s)", job.id, user_id, op, cached.job_id

@@ -23,6 +23,7 @@ from aiogram.types import CallbackQuery, Message, ReplyParameters, TelegramObjec
 
 from bot import keyboards
 from bot.command_parsing import split_command
+from bot.inbox.origin import origin
 from bot.intake import IntakeError, has_image, intake
 from bot.jobs.delivery import SEND_ERRORS
 from bot.sets.admission import Admissions
@@ -138,8 +139,11 @@ class SetCollector:
         """A captioned album: its own set, closed (its command runs over it), with the set's
         message and keyboard for what the seller does next."""
         chat_id = photos[0][0].chat_id
+        made_for = origin("album", photos[0][0].id)
+        if made_for is not None and (made := await self.db.set_by_origin(made_for)):
+            return made  # this album's update handled again after a restart
         members = [(photo.id, name) for photo, name in photos]
-        photo_set = await self.db.create_set(user.id, chat_id, members)
+        photo_set = await self.db.create_set(user.id, chat_id, members, made_for)
         await self.db.close_set(photo_set.id)
         message_id = await self._send_set_message(
             chat_id, photo_set.id, len(photos), lang, reply_to

@@ -26,6 +26,7 @@ from aiogram.types import (
 from bot import check_rendering
 from bot.jobs.delivery import SEND_ERRORS, encode_stored
 from bot.rendering import TELEGRAM_TEXT_LIMIT, render_stored
+from bot.retry import patiently
 from bot.sets.archive import Member, result_name, write_zip
 from bot.storage import JobStatus, Result, SetItem, SetRun, Storage
 from bot.texts import op_label, t, tn
@@ -106,6 +107,7 @@ class SetDelivery:
             for start in range(0, len(group), ALBUM_SIZE):
                 await self.send_album(run, group[start : start + ALBUM_SIZE], reply_to)
 
+    @patiently
     async def send_album(self, run: SetRun, chunk: list[Outcome], reply_to: int | None) -> bool:
         if not chunk:
             return True
@@ -158,6 +160,7 @@ class SetDelivery:
 
     # ---- the summary of text results (and of what failed)
 
+    @patiently
     async def send_summary(
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:
@@ -196,6 +199,7 @@ class SetDelivery:
 
     # ---- the ZIP
 
+    @patiently
     async def send_zip(
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:

@@ -21,6 +21,7 @@ from aiogram import Bot
 
 from bot.alerts import AdminAlerts
 from bot.check_requests import with_profile
+from bot.inbox.origin import origin
 from bot.jobs.delivery import Delivery
 from bot.sets.actions import with_domain, with_one_seed
 from bot.sets.archive import item_names
@@ -62,7 +63,11 @@ class SetRunner:
     async def start(
         self, photo_set: PhotoSet, *, user: User, lang: str, op: str, params: dict[str, Any]
     ) -> SetRun | None:
-        """Run `op` with `params` over every photo of the set; None if it cannot start."""
+        """Run `op` with `params` over every photo of the set; None if it cannot start.
+        The same update handled again (after a crash) finds its run, resumed at start."""
+        made_for = origin("run", photo_set.id, op)
+        if made_for is not None and (made := await self.storage.run_by_origin(made_for)):
+            return made
         members = await self.storage.set_members(photo_set.id)
         if not members:
             await say(self.bot, photo_set.chat_id, t(lang, "set.gone"), photo_set.message_id)
@@ -77,7 +82,7 @@ class SetRunner:
             return None
         names = item_names([name for _, name in members])
         items = [(photo.id, name) for (photo, _), name in zip(members, names, strict=True)]
-        run = await self.storage.create_run(photo_set, op, params, items)
+        run = await self.storage.create_run(photo_set, op, params, items, made_for)
         log.info("set %s: run %s of %s over %d photos", photo_set.id, run.id, op, len(items))
         self._launch(run, lang, photo_set.message_id, resumed=False)
         return run

@@ -8,6 +8,8 @@ connection (`connection.py`) with the queries of each table group mixed in.
 from __future__ import annotations
 
 from bot.storage.erasure import Erasure
+from bot.storage.fsm import FsmQueries
+from bot.storage.inbox_queries import InboxQueries, InboxRow
 from bot.storage.job_queries import JobQueries
 from bot.storage.photo_queries import PhotoQueries
 from bot.storage.result_queries import ResultQueries
@@ -20,7 +22,15 @@ from bot.storage.user_queries import UserQueries
 
 
 class Storage(
-    SearchQueries, UserQueries, PhotoQueries, JobQueries, ResultQueries, SetQueries, Erasure
+    SearchQueries,
+    UserQueries,
+    PhotoQueries,
+    JobQueries,
+    ResultQueries,
+    SetQueries,
+    InboxQueries,
+    FsmQueries,
+    Erasure,
 ):
     """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""
 
@@ -29,6 +39,7 @@ __all__ = [
     "FINISHED",
     "MIGRATIONS",
     "HistoryItem",
+    "InboxRow",
     "Job",
     "JobStatus",
     "Photo",

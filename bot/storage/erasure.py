@@ -65,7 +65,8 @@ class Erasure(Connection):
         return orphans
 
     async def erase_user(self, user_id: int) -> list[Path]:
-        """Everything of one user: photos, jobs, results and the user row (/forget_me)."""
+        """Everything of one user: photos, jobs, results, sets, dialogues, handled updates and
+        the user row (/forget_me)."""
         orphans = await self.erase_photos(await self.photo_ids_of_user(user_id))
         async with self._lock:
             async with self.db.execute("SELECT id FROM jobs WHERE user_id = ?", (user_id,)) as c:
@@ -84,6 +85,11 @@ class Erasure(Connection):
                 (user_id,),
             )
             await self.db.execute("DELETE FROM sets WHERE user_id = ?", (user_id,))
+            # their dialogues, and the updates they sent that are handled (their words)
+            await self.db.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
+            await self.db.execute(
+                "DELETE FROM inbox WHERE user_id = ? AND state != 'new'", (user_id,)
+            )
             await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
             await self.db.commit()
         for job_id in job_ids:

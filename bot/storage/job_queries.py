@@ -23,14 +23,16 @@ class JobQueries(Connection):
         params: dict[str, Any],
         cache_key: str | None = None,
         set_run_id: int | None = None,
+        origin: str | None = None,
     ) -> Job:
         """``set_run_id``: one photo's job of a set's run (`bot.sets`), resumed by the set
-        runner after a restart, not by the one-job runner."""
+        runner after a restart, not by the one-job runner. ``origin``: the update it was
+        made for (bot/inbox/origin.py), unique: see `job_by_origin`."""
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
-                                     delivered, cache_key, set_run_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
+                                     delivered, cache_key, set_run_id, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""",
                 (
                     user_id,
                     chat_id,
@@ -41,6 +43,7 @@ class JobQueries(Connection):
                     now(),
                     cache_key,
                     set_run_id,
+                    origin,
                 ),
             )
             await self.db.commit()
@@ -60,6 +63,7 @@ class JobQueries(Connection):
         cache_key: str,
         cached: Result,
         set_run_id: int | None = None,
+        origin: str | None = None,
     ) -> Job:
         """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
         (a hit waits for one commit, not two). An image result's files are named after the
@@ -69,8 +73,9 @@ class JobQueries(Connection):
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT INTO jobs (user_id, chat_id, photo_id, op, params, status, created_at,
-                                     started_at, finished_at, delivered, cache_key, set_run_id)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)""",
+                                     started_at, finished_at, delivered, cache_key, set_run_id,
+                                     origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)""",
                 (
                     user_id,
                     chat_id,
@@ -83,6 +88,7 @@ class JobQueries(Connection):
                     stamp,
                     cache_key,
                     set_run_id,
+                    origin,
                 ),
             )
             job_id = int(cursor.lastrowid or 0)
@@ -103,6 +109,12 @@ class JobQueries(Connection):
         if not fits(job_id):
             return None
         jobs = await self._jobs("id = ?", (job_id,))
+        return jobs[0] if jobs else None
+
+    async def job_by_origin(self, origin: str) -> Job | None:
+        """The job made for this update and request already (the update is handled again
+        after a restart: the job is not made twice)."""
+        jobs = await self._jobs("origin = ?", (origin,))
         return jobs[0] if jobs else None
 
     async def unfinished_jobs(self) -> list[Job]:

@@ -30,13 +30,14 @@ class PhotoQueries(Connection):
         media: str | None = None,
     ) -> Photo:
         """Store the file and its row; ``caption`` (the user's words under it, not a
-        command) goes into the search index in the same transaction."""
+        command) goes into the search index in the same transaction. One row per message:
+        a message stored already (an update handled again after a restart) returns its row."""
         digest, path = await asyncio.to_thread(store_file, self.photos_dir, data, extension)
         async with self._lock:
             cursor = await self.db.execute(
-                """INSERT INTO photos (user_id, chat_id, message_id, file_id, file_unique_id,
-                     sha256, size, width, height, path, media_group_id, created_at, caption,
-                     media)
+                """INSERT OR IGNORE INTO photos (user_id, chat_id, message_id, file_id,
+                     file_unique_id, sha256, size, width, height, path, media_group_id,
+                     created_at, caption, media)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     user_id,
@@ -55,12 +56,23 @@ class PhotoQueries(Connection):
                     media,
                 ),
             )
+            if not cursor.rowcount:  # this message's photo is stored already
+                await self.db.commit()
+                stored = await self.stored_photo(chat_id, message_id)
+                assert stored is not None
+                return stored
             photo_id = cursor.lastrowid
             await index_caption(self.db, int(photo_id or 0), user_id, caption)
             await self.db.commit()
         photo = await self.get_photo(int(photo_id or 0))
         assert photo is not None
         return photo
+
+    async def stored_photo(self, chat_id: int, message_id: int) -> Photo | None:
+        """The photo of this message, if it is stored (and not deleted)."""
+        return await self._one_photo(
+            "chat_id = ? AND message_id = ? AND deleted = 0", (chat_id, message_id)
+        )
 
     async def get_photo(self, photo_id: int) -> Photo | None:
         if not fits(photo_id):  # forged callback data

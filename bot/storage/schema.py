@@ -171,6 +171,48 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX set_items_by_photo ON set_items(photo_id);
     """,
+    # 7: no update lost, none handled twice (issue 20). `inbox`: every update as it came,
+    # stored before its getUpdates offset (or the webhook's 200) confirms it; replayed at
+    # start until `state` is done. `fsm`: aiogram's dialogue states (the Edit prompt...)
+    # across restarts. A replayed update makes nothing twice: one photo row per message
+    # (older duplicates, which only a race could make, are hidden first), and a job, a
+    # set run or an album's set made while handling an update carries `origin` (the update
+    # id and what it was made for), unique.
+    """
+    CREATE TABLE inbox (
+        update_id    INTEGER PRIMARY KEY,
+        payload      TEXT NOT NULL,
+        user_id      INTEGER,
+        received_at  TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'new',
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        done_at      TEXT
+    );
+    CREATE INDEX inbox_by_state ON inbox(state, update_id);
+    CREATE TABLE fsm (
+        bot_id       INTEGER NOT NULL,
+        chat_id      INTEGER NOT NULL,
+        user_id      INTEGER NOT NULL,
+        thread_id    INTEGER NOT NULL DEFAULT 0,
+        business_id  TEXT NOT NULL DEFAULT '',
+        destiny      TEXT NOT NULL DEFAULT 'default',
+        state        TEXT,
+        data         TEXT NOT NULL DEFAULT '{}',
+        expires_at   REAL NOT NULL,
+        PRIMARY KEY (bot_id, chat_id, user_id, thread_id, business_id, destiny)
+    );
+    CREATE INDEX fsm_by_user ON fsm(user_id);
+    UPDATE photos SET deleted = 1 WHERE deleted = 0 AND id NOT IN
+        (SELECT MAX(id) FROM photos WHERE deleted = 0 GROUP BY chat_id, message_id);
+    CREATE UNIQUE INDEX photos_one_per_message ON photos(chat_id, message_id)
+        WHERE deleted = 0;
+    ALTER TABLE jobs ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX jobs_by_origin ON jobs(origin) WHERE origin IS NOT NULL;
+    ALTER TABLE set_runs ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX set_runs_by_origin ON set_runs(origin) WHERE origin IS NOT NULL;
+    ALTER TABLE sets ADD COLUMN origin TEXT;
+    CREATE UNIQUE INDEX sets_by_origin ON sets(origin) WHERE origin IS NOT NULL;
+    """,
 )
 
 

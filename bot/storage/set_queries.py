@@ -38,14 +38,19 @@ class SetQueries(Connection):
     # ---- sets
 
     async def create_set(
-        self, user_id: int, chat_id: int, members: list[tuple[int, str | None]]
+        self,
+        user_id: int,
+        chat_id: int,
+        members: list[tuple[int, str | None]],
+        origin: str | None = None,
     ) -> PhotoSet:
         """A set with its first photos ((photo id, the document's file name)), in one
-        transaction: an empty set is never seen."""
+        transaction: an empty set is never seen. ``origin``: the update it was made for
+        (unique; `set_by_origin`)."""
         async with self._lock:
             cursor = await self.db.execute(
-                "INSERT INTO sets (user_id, chat_id, created_at) VALUES (?, ?, ?)",
-                (user_id, chat_id, now()),
+                "INSERT INTO sets (user_id, chat_id, created_at, origin) VALUES (?, ?, ?, ?)",
+                (user_id, chat_id, now(), origin),
             )
             set_id = int(cursor.lastrowid or 0)
             await self.db.executemany(
@@ -64,6 +69,11 @@ class SetQueries(Connection):
                 (set_id, photo_id, file_name),
             )
             await self.db.commit()
+
+    async def set_by_origin(self, origin: str) -> PhotoSet | None:
+        async with self.db.execute("SELECT * FROM sets WHERE origin = ?", (origin,)) as c:
+            row = await c.fetchone()
+        return set_from_row(row) if row else None
 
     async def get_set(self, set_id: int) -> PhotoSet | None:
         if not fits(set_id):  # forged callback data
@@ -117,13 +127,16 @@ class SetQueries(Connection):
         op: str,
         params: dict[str, Any],
         items: list[tuple[int, str]],
+        origin: str | None = None,
     ) -> SetRun:
         """A run of `op` over `items` ((photo id, name), in order); the set is closed (photos
-        sent later start a new set). One transaction."""
+        sent later start a new set). One transaction. ``origin``: the update it was made for
+        (unique; `run_by_origin`)."""
         async with self._lock:
             cursor = await self.db.execute(
-                """INSERT INTO set_runs (set_id, user_id, chat_id, op, params, status, created_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO set_runs (set_id, user_id, chat_id, op, params, status, created_at,
+                                         origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     photo_set.id,
                     photo_set.user_id,
@@ -132,6 +145,7 @@ class SetQueries(Connection):
                     json.dumps(params),
                     RunStatus.RUNNING,
                     now(),
+                    origin,
                 ),
             )
             run_id = int(cursor.lastrowid or 0)
@@ -144,6 +158,12 @@ class SetQueries(Connection):
         run = await self.get_run(run_id)
         assert run is not None
         return run
+
+    async def run_by_origin(self, origin: str) -> SetRun | None:
+        """The run made for this update already (it is handled again after a restart)."""
+        async with self.db.execute("SELECT * FROM set_runs WHERE origin = ?", (origin,)) as c:
+            row = await c.fetchone()
+        return run_from_row(row) if row else None
 
     async def get_run(self, run_id: int) -> SetRun | None:
         if not fits(run_id):
