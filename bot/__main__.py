@@ -1,4 +1,4 @@
-"""`python -m bot`: run the bot by long polling."""
+"""`python -m bot`: run the bot (long polling, or a webhook with WEBHOOK_URL)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ def run(argv: list[str] | None = None) -> int:
         return 2
     if "--check" in args:
         return 0
-    secrets = [settings.bot_token.get(), settings.openai_api_key.get()]
+    secrets = [
+        settings.bot_token.get(),
+        settings.openai_api_key.get(),
+        settings.webhook_secret.get(),
+    ]
     setup_logging(settings.log_level, [*secrets, password(settings.service_backend)])
     try:
         asyncio.run(main(settings))

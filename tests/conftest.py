@@ -92,8 +92,10 @@ async def start_bot(
         calls_before = len(emulator.calls)
         task = asyncio.create_task(app.run(handle_signals=False))
         running.append((app, task))
-        # polling has begun once the bot asks for updates (or the bot stopped: its error)
-        polled = asyncio.ensure_future(emulator.wait_for_calls("getUpdates", after=calls_before))
+        # taking updates has begun once the bot asks for them or sets its webhook (or the
+        # bot stopped: its error)
+        method = "setWebhook" if values.get("WEBHOOK_URL") else "getUpdates"
+        polled = asyncio.ensure_future(emulator.wait_for_calls(method, after=calls_before))
         await asyncio.wait({polled, task}, return_when=asyncio.FIRST_COMPLETED)
         if not polled.done():
             polled.cancel()

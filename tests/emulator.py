@@ -45,7 +45,7 @@ _JSON_FIELDS = frozenset((
     "chat_id", "message_id", "offset", "limit", "timeout", "allowed_updates", "reply_markup",
     "reply_parameters", "reply_to_message_id", "media", "commands", "scope",
     "link_preview_options", "entities", "caption_entities", "show_alert", "cache_time",
-    "disable_notification", "protect_content", "drop_pending_updates",
+    "disable_notification", "protect_content", "drop_pending_updates", "max_connections",
     "allow_sending_without_reply", "message_thread_id", "has_spoiler",
     "show_caption_above_media", "disable_content_type_detection", "disable_web_page_preview",
 ))
@@ -64,13 +64,15 @@ _HTML_TAGS = frozenset((
     "code", "pre", "blockquote", "tg-emoji",
 ))
 _METHODS = (
-    "getMe", "getUpdates", "deleteWebhook", "getWebhookInfo", "setMyCommands", "getMyCommands",
+    "getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "setMyCommands",
+    "getMyCommands",
     "deleteMyCommands", "getFile", "sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup",
     "editMessageText", "editMessageCaption", "editMessageReplyMarkup", "answerCallbackQuery",
     "sendChatAction", "deleteMessage",
 )
 # fmt: on
 _TOKEN_SHAPE = re.compile(r"^\d+:[\w-]+$")
+_AGAIN = "_redelivered"  # marks a redelivered update in the queue (never sent to the bot)
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 _IMAGE_EXT = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif"}
 T = TypeVar("T")
@@ -208,7 +210,15 @@ class BotAPIEmulator:
         self._files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
         self._updates: list[Json] = []
+        self._sent_updates: dict[int, Json] = {}  # every update ever queued (redeliver)
         self._allowed_updates: list[str] = []
+        # the moment getUpdates confirms an update (update id -> callbacks), see on_confirmed
+        self._confirm_hooks: dict[int, list[Callable[[], None]]] = {}
+        self.confirmed_up_to = 0  # the highest update id a getUpdates offset confirmed
+        # webhook mode (setWebhook): the URL, its secret, and the task that POSTs updates
+        self.webhook: Json | None = None
+        self.webhook_posts: list[tuple[int, int]] = []  # (update id, HTTP status or 0)
+        self._webhook_task: asyncio.Task[None] | None = None
         self._pending_callbacks: set[str] = set()
         self._update_ids = itertools.count(1)
         self._file_numbers = itertools.count(1)
@@ -236,6 +246,7 @@ class BotAPIEmulator:
     async def stop(self) -> None:
         self._closing = True  # lets pending long polls return at once
         self._notify()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -551,12 +562,19 @@ class BotAPIEmulator:
         return self.bot_user
 
     async def _m_getUpdates(self, params: Json) -> list[Json]:
+        if self.webhook is not None:
+            raise ApiError(
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+                409,
+            )
         offset, timeout = params.get("offset") or 0, max(0, params.get("timeout") or 0)
         limit = min(max(params.get("limit") or 100, 1), 100)
         if "allowed_updates" in params:
             self._allowed_updates = params["allowed_updates"] or []
         if offset > 0:  # confirms (forgets) everything before offset
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._updates = [u for u in self._updates if u["update_id"] >= offset or u.get(_AGAIN)]
+            self._confirmed(offset - 1)
         elif offset < 0:
             self._updates = self._updates[offset:]
         deadline = asyncio.get_running_loop().time() + timeout
@@ -564,16 +582,87 @@ class BotAPIEmulator:
             if self._allowed_updates:  # Telegram never delivers filtered-out updates
                 self._updates = [u for u in self._updates if set(u) & {*self._allowed_updates}]
             if self._updates or self._closing or not await self._wait_changed(deadline):
-                return self._updates[:limit]
+                batch = self._updates[:limit]
+                for update in batch:  # a redelivered one goes out once more, then as any
+                    update.pop(_AGAIN, None)
+                return batch
+
+    def _confirmed(self, update_id: int) -> None:
+        """Telegram forgets every update up to `update_id`: the hooks waiting for that run
+        now, before getUpdates answers (a test kills the bot right there)."""
+        self.confirmed_up_to = max(self.confirmed_up_to, update_id)
+        for wanted in sorted(k for k in self._confirm_hooks if k <= update_id):
+            for callback in self._confirm_hooks.pop(wanted):
+                callback()
+
+    async def _m_setWebhook(self, params: Json) -> bool:
+        url = params.get("url") or ""
+        if not url:
+            return await self._m_deleteWebhook(params)
+        if not re.match(r"^https?://", url):
+            raise ApiError("Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError("Bad Request: secret token contains unallowed characters")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        if "allowed_updates" in params:
+            self._allowed_updates = params["allowed_updates"] or []
+        self.webhook = {"url": url, "secret_token": secret}
+        if self._webhook_task is None or self._webhook_task.done():
+            self._webhook_task = asyncio.create_task(self._post_updates())
+        self._notify()
+        return True
 
     async def _m_deleteWebhook(self, params: Json) -> bool:
         if params.get("drop_pending_updates"):
             self._updates.clear()
+        self.webhook = None
+        self._notify()
         return True
+
+    async def _stop_webhook(self) -> None:
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _post_updates(self) -> None:
+        """Webhook mode: POST each pending update in order, with the secret header; a 2xx
+        answer confirms it, anything else (or no answer) is retried shortly, as Telegram
+        does."""
+        import aiohttp
+
+        loop = asyncio.get_running_loop()
+        async with aiohttp.ClientSession() as session:
+            while self.webhook is not None and not self._closing:
+                if self._allowed_updates:
+                    allowed = {*self._allowed_updates}
+                    self._updates = [u for u in self._updates if set(u) & allowed]
+                if not self._updates:
+                    await self._wait_changed(loop.time() + 1.0)
+                    continue
+                update, hook = self._updates[0], self.webhook
+                headers = {}
+                if hook.get("secret_token"):
+                    headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+                try:
+                    async with session.post(hook["url"], json=update, headers=headers) as answer:
+                        status = answer.status
+                except (aiohttp.ClientError, OSError):
+                    status = 0
+                self.webhook_posts.append((update["update_id"], status))
+                if 200 <= status < 300:
+                    self._updates = [u for u in self._updates if u is not update]
+                    self._confirmed(update["update_id"])
+                    self._notify()
+                else:
+                    await asyncio.sleep(0.1)
 
     async def _m_getWebhookInfo(self, params: Json) -> Json:
         return {
-            "url": "",
+            "url": (self.webhook or {}).get("url", ""),
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates),
         }
@@ -791,7 +880,32 @@ class BotAPIEmulator:
 
     def _enqueue(self, kind: str, payload: Json) -> None:
         # deep copy: later edits must not change an update that is already queued
-        self._updates.append({"update_id": next(self._update_ids), kind: copy.deepcopy(payload)})
+        update = {"update_id": next(self._update_ids), kind: copy.deepcopy(payload)}
+        self._updates.append(update)
+        self._sent_updates[update["update_id"]] = copy.deepcopy(update)
+        self._notify()
+
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued for the bot (0: none yet)."""
+        return max(self._sent_updates, default=0)
+
+    def on_confirmed(self, update_id: int, callback: Callable[[], None]) -> None:
+        """Call `callback` at the moment Telegram forgets `update_id`: a getUpdates whose
+        offset confirms it has arrived (before it is answered), or the webhook's 2xx."""
+        if update_id <= self.confirmed_up_to:
+            callback()
+            return
+        self._confirm_hooks.setdefault(update_id, []).append(callback)
+
+    def redeliver(self, update_id: int) -> None:
+        """Queue an update the bot had already received again, with the same update_id, as
+        Telegram does when its confirmation was lost (the next getUpdates returns it even
+        though its offset is past it; in webhook mode it is POSTed again)."""
+        again = copy.deepcopy(self._sent_updates[update_id])
+        if self.webhook is None:
+            again[_AGAIN] = True
+        self._updates.insert(0, again)
         self._notify()
 
     def send_text(

@@ -77,6 +77,7 @@ class Poller:
                 failed = False
             if updates:
                 # stored: the next getUpdates may confirm them
-                request.offset = updates[-1].update_id + 1
+                newest = max(update.update_id for update in updates)
+                request.offset = max(request.offset or 0, newest + 1)
                 self.inbox.dispatch(fresh)
         log.info("polling stopped")

@@ -193,6 +193,7 @@ class JobRunner:
         log.info(
             "job=%s user=%s op=%s cache hit (result of job %s)", job.id, user_id, op, cached.job_id
         )
+        self.services.metrics.cache_hit(op)
         if cached.kind == "image":
             results = self.storage.results_dir
             linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])

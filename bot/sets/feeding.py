@@ -187,6 +187,7 @@ class Feeder:
         job: Job | None = None
         if key is not None and cached is not None:
             job = await self.storage.create_cached_job(**fields, cache_key=key, cached=cached)
+            self.services.metrics.cache_hit(run.op)
             if not await self._link_cached(job.id, cached.kind, cached.payload):
                 await self.storage.set_job_status(job.id, JobStatus.QUEUED)
                 job = dataclasses.replace(job, status=JobStatus.QUEUED)
