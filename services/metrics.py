@@ -21,6 +21,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
 
+from services.errors import JobCancelled
+
 if TYPE_CHECKING:
     from services.models.residency import ResidentInfo
 
@@ -68,6 +70,17 @@ class ServiceMetrics:
         self.wait.labels(op).observe(max(wait_s, 0.0))
         if run_s > 0:
             self.run.labels(op).observe(run_s)
+
+    def batch_finished(self, op: str, outcomes: Sequence[object], run_s: float) -> None:
+        """A batch run by a `vitrina worker` (its jobs' waits are the bot's to count)."""
+        for outcome in outcomes:
+            if isinstance(outcome, JobCancelled):
+                label = "cancelled"
+            else:
+                label = "failed" if isinstance(outcome, BaseException) else "done"
+            self.jobs.labels(op, label).inc()
+            if run_s > 0:
+                self.run.labels(op).observe(run_s)
 
     def cache_hit(self, op: str) -> None:
         self.cache_hits.labels(op).inc()

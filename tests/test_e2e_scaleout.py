@@ -23,7 +23,14 @@ from services.worker.redis_engine import RedisEngine
 from services.worker.redis_protocol import GROUP, stream
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
-from tests.redis_server import next_heartbeats, start_worker, stop_worker, wait_for_workers
+from tests.redis_server import (
+    free_port,
+    next_heartbeats,
+    start_worker,
+    stop_worker,
+    wait_for_workers,
+)
+from tests.test_metrics import scrape
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +38,7 @@ Json = dict[str, Any]
 WORKERS = ("w1", "w2")
 VISIBILITY_S = 3.0
 EDIT_STEPS = "100"  # the workers' (and the bot's) nights: long enough to catch and cancel
+METRICS_PORT = {"w1": free_port(), "w2": free_port()}  # each worker's /metrics
 
 
 @pytest.fixture
@@ -38,7 +46,11 @@ def workers(redis_url: str, tiny_weights: Path) -> Iterator[tuple[str, dict[str,
     url = redis_url[:-1] + "2"  # a database of its own
     processes = {
         name: start_worker(
-            url, tiny_weights, name, visibility_s=VISIBILITY_S, env={"EDIT_STEPS": EDIT_STEPS}
+            url,
+            tiny_weights,
+            name,
+            visibility_s=VISIBILITY_S,
+            env={"EDIT_STEPS": EDIT_STEPS, "METRICS_PORT": str(METRICS_PORT[name])},
         )
         for name in WORKERS
     }
@@ -128,6 +140,18 @@ async def test_two_workers_share_jobs_survive_a_kill_and_cancel(
         assert sum(map(_is_tags, chat)) == 1, "a tag answered twice or not at all"
         assert sum(r["method"] == "sendPhoto" for r in chat) == 1, "a night answered twice"
     assert set(engine.answered_by) == set(WORKERS), engine.answered_by  # both worked
+    # each worker's /metrics counts the jobs it ran and the models it loaded
+    counted = 0.0
+    for name in WORKERS:
+        _, samples = await scrape(METRICS_PORT[name])
+        counted += sum(
+            value
+            for (metric, labels), value in samples.items()
+            if metric == "vitrina_jobs_total" and ("outcome", "done") in labels
+        )
+        loads = [v for (m, _), v in samples.items() if m == "vitrina_model_loads_total"]
+        assert loads and sum(loads) >= 1, samples
+    assert counted == 10
     await next_heartbeats(engine)  # the models each worker loaded for these jobs
     before = len(emulator.bot_messages)
     admin.send_text("/stats")

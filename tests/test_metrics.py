@@ -9,7 +9,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
-from tests.test_webhook import free_port
+from tests.redis_server import free_port
 
 pytestmark = pytest.mark.e2e
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

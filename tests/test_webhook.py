@@ -3,23 +3,16 @@ each is stored in the inbox before the 200, and handled from there."""
 
 from __future__ import annotations
 
-import socket
-
 import aiohttp
 import pytest
 
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator
+from tests.redis_server import free_port
 from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 SECRET = "s3cret-token_for-tests"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_webhook_mode_end_to_end(

@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import signal
+from typing import Any
 
 from bot.settings import Settings, SettingsError
 
@@ -29,6 +30,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         help="refuse a diffusion job (another worker takes it) below this free GPU memory",
     )
     worker.add_argument("--id", default=None, help="worker name in /stats (default: host-pid)")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="Prometheus metrics on this port (default: METRICS_PORT; 0 = off)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,11 +73,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             WarmUp(tuple(op for op in ops if not operations[op].missing_weights()))
         )
 
+    port = settings.metrics_port if args.metrics_port is None else args.metrics_port
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, worker.stop)
-        await worker.run()
+        server = _metrics_server(worker, operations, port) if port else None
+        if server is not None:
+            await server.start()
+        try:
+            await worker.run()
+        finally:
+            if server is not None:
+                await server.stop()
 
     asyncio.run(main())
     return 0
+
+
+def _metrics_server(worker: Any, operations: Any, port: int) -> Any:
+    """The worker's /metrics: the jobs it ran, their run time, its models."""
+    from services.metrics import MetricsServer, ServiceMetrics
+
+    metrics = worker.metrics = ServiceMetrics()
+
+    async def refresh() -> None:
+        if operations.residency is not None:
+            metrics.models = operations.residency.snapshot()
+
+    return MetricsServer(metrics, port, refresh)

@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from taskiq import Context, TaskiqDepends
 from taskiq.receiver import Receiver
@@ -68,6 +68,9 @@ from services.worker.redis_protocol import (
 from services.worker.redis_shared import shared_photo
 from services.worker.redis_url import redacted
 from services.worker.runner import BatchRunner
+
+if TYPE_CHECKING:
+    from services.metrics import ServiceMetrics
 
 log = logging.getLogger("vitrina.worker")
 
@@ -123,6 +126,7 @@ class RedisWorker(WorkerLiveness):
         self.busy: dict[str, str | None] = dict.fromkeys(self.lanes)
         self._orphaned: set[tuple[str, int]] = set()  # (bot, batch) cancelled: its bot died
         self._bot_missing: dict[str, float] = {}  # bot -> when its heartbeat was first missed
+        self.metrics: ServiceMetrics | None = None  # --metrics-port: served by the CLI
 
     # ---- lifecycle
 
@@ -237,6 +241,8 @@ class RedisWorker(WorkerLiveness):
             self.busy[lane] = None
         if isinstance(event, BatchDone):
             self.served[payload.op] = self.served.get(payload.op, 0) + 1
+            if self.metrics is not None:
+                self.metrics.batch_finished(payload.op, event.outcomes, event.run_s)
             await self._store(payload, event.outcomes)
         elif isinstance(event, CallDone):
             await self._store(payload, event)
