@@ -191,9 +191,10 @@ def test_cli_process_describe_writes_the_texts(
         assert 3 <= len(result["benefits"]) <= 5 and result["english"]["title"]
     with (out / "results.csv").open(encoding="utf-8") as handle:
         table = list(csv.DictReader(handle))
-    assert table[0]["result"].splitlines()[0] == rows[0]["result"]["title"]
-    assert table[0]["english"].splitlines()[0] == rows[0]["result"]["english"]["title"]
-    assert table[0]["path"] == "local"
+    # results.csv has the chat ZIP's columns (services/results_table.py); the English
+    # original and the path stay in results.json (above)
+    assert table[0]["description"].splitlines()[0] == rows[0]["result"]["title"]
+    assert [row["op"] for row in table] == ["describe", "describe"] and not table[0]["tags"]
 
 
 def test_describe_settings_reach_the_service_config() -> None:
