@@ -2,6 +2,7 @@
 # make quality: the real-weights checks (fetches ISNet and the text detector into REAL_WEIGHTS,
 #   outside the clone).
 # make bench: the performance table of issue 9 (benchmarks/run.py -> benchmarks/RESULTS.md).
+# make soak: the memory soak of issue 20 (benchmarks/soak.py -> benchmarks/SOAK.md).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality bench lint format clean redis ocr-packages
+.PHONY: run test quality bench soak lint format clean redis ocr-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +70,12 @@ quality: $(STAMP) ocr-packages
 BENCH_THREADS ?= 1
 bench: $(STAMP)
 	OMP_NUM_THREADS=$(BENCH_THREADS) PYTHONPATH=$(CURDIR) $(PY) benchmarks/run.py
+
+# Memory soak (issue 20): 2 000 mixed jobs from 20 users against the emulator, RSS of the bot
+# and its worker every 100 jobs; fails when either grows more than 10 % from job 200 to the end.
+soak: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/soak.py --jobs 2000 --every 100 --from 200 \
+		--out benchmarks/SOAK.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

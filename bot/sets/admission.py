@@ -36,6 +36,10 @@ class Admission:
 
 
 class Admissions:
+    #: past this many users, those idle for a burst are forgotten (a count is re-read from
+    #: the database at a user's next burst anyway): the map stays as small as the active users
+    MAX_TRACKED = 10_000
+
     def __init__(self, db: Storage, limit: int, burst_s: float) -> None:
         self.db = db
         self.limit = limit
@@ -46,7 +50,7 @@ class Admissions:
         """How many of `wanted` images may be stored now (the first ones)."""
         if wanted == 0:
             return 0
-        state = self._users.setdefault(user_id, Admission())
+        state = self._user(user_id)
         async with state.lock:
             now = time.monotonic()
             if now - state.last > self.burst_s:
@@ -70,12 +74,28 @@ class Admissions:
 
     async def tell(self, user_id: int, message: Message, lang: str) -> None:
         """One answer per burst, naming the limit, to the first photo refused."""
-        state = self._users.setdefault(user_id, Admission())
+        state = self._user(user_id)
         if state.told:
             return
         state.told = True
         with contextlib.suppress(*SEND_ERRORS):
             await message.reply(tn(lang, "set.too_many", self.limit, limit=self.limit))
+
+    def _user(self, user_id: int) -> Admission:
+        state = self._users.get(user_id)
+        if state is None:
+            if len(self._users) >= self.MAX_TRACKED:
+                self._forget_idle()
+            state = self._users[user_id] = Admission()
+        return state
+
+    def _forget_idle(self) -> None:
+        now = time.monotonic()
+        self._users = {
+            user: state
+            for user, state in self._users.items()
+            if state.in_flight or state.lock.locked() or now - state.last <= self.burst_s
+        }
 
     def _room(self, state: Admission) -> int:
         return self.limit - state.base - state.stored - state.in_flight
