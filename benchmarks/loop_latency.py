@@ -103,6 +103,20 @@ class StampedEmulator(BotAPIEmulator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answered_callbacks = _StampedAnswers()
+        #: (perf_counter, what): every Bot API call and file download as it arrives, and
+        #: as it is answered ("<method> done"): the outside view of a job's stages (P4)
+        self.timeline: list[tuple[float, str]] = []
+
+    async def _handle_method(self, request: Any) -> Any:
+        method = request.match_info["method"]
+        self.timeline.append((time.perf_counter(), method))
+        response = await super()._handle_method(request)
+        self.timeline.append((time.perf_counter(), f"{method} done"))
+        return response
+
+    async def _handle_file(self, request: Any) -> Any:
+        self.timeline.append((time.perf_counter(), "file"))
+        return await super()._handle_file(request)
 
     def _record(self, message: Any, *args: Any, **kwargs: Any) -> None:
         super()._record(message, *args, arrived=time.perf_counter(), **kwargs)

@@ -357,7 +357,7 @@ class ModelServices:
         self.metrics.job_finished(request.op, handle.state.value, handle.wait_s, handle.run_s)
         error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
-            "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",
+            "job=%s user=%s op=%s wait=%.3fs run=%.3fs status=%s%s",
             handle.id,
             request.user_id,
             request.op,
