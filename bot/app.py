@@ -76,7 +76,12 @@ class Application:
             self.metrics.server(settings.metrics_port, self.db) if settings.metrics_port else None
         )
         self.jobs = JobRunner(
-            self.bot, self.db, self.services, self.alerts, settings.progress_interval_s
+            self.bot,
+            self.db,
+            self.services,
+            self.alerts,
+            settings.progress_interval_s,
+            progress_delay_s=settings.progress_delay_s,
         )
         # Sets (catalogues): photos sent together, and one action run over all of them.
         self.sets = SetCollector(

@@ -36,13 +36,17 @@ class JobRunner:
         services: ModelServices,
         alerts: AdminAlerts,
         progress_interval_s: float = 1.0,
+        *,
+        progress_delay_s: float = 0.0,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.services = services
         self.alerts = alerts
         self.delivery = Delivery(bot, storage)
-        self.progress = ProgressFollower(storage, self.delivery, alerts, progress_interval_s)
+        self.progress = ProgressFollower(
+            storage, self.delivery, alerts, progress_interval_s, progress_delay_s
+        )
         self._handles: dict[int, JobHandle] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -247,23 +251,10 @@ class JobRunner:
         # Subscribe before any await: the worker may start the job while we send the message.
         updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
         handle.subscribe(updates.put_nowait)
-        op_name = op_label(lang, job.op)
-        if resumed:
-            text = t(lang, "job.resumed", op=op_name)
-        else:
-            now = JobUpdate(handle.state, position=handle.position, progress=0.0)
-            text = self.progress.update_text(now, lang, op_name)
-        message_id = job.progress_message_id
-        markup = keyboards.cancel_job(job.id, lang)
-        edited = message_id is not None and await self.delivery.edit(
-            photo.chat_id, message_id, text, markup
-        )
-        if not edited:
-            sent = await self.delivery.send(photo, text, markup)
-            message_id = sent
-            if sent is not None:
-                await self.storage.set_progress_message(job.id, sent)
-        task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
+        # After a restart the user hears at once that the job goes on; a new job's progress
+        # message waits for the progress delay (the follower: a quick result comes alone).
+        first = t(lang, "job.resumed", op=op_label(lang, job.op)) if resumed else None
+        task = asyncio.create_task(self._follow(job, photo, handle, updates, first, lang))
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
         return True
@@ -274,10 +265,10 @@ class JobRunner:
         photo: Photo,
         handle: JobHandle,
         updates: asyncio.Queue[JobUpdate],
-        message_id: int | None,
+        first: str | None,
         lang: str,
     ) -> None:
         try:
-            await self.progress.follow(job, photo, handle, updates, message_id, lang)
+            await self.progress.follow(job, photo, handle, updates, lang, first=first)
         finally:
             self._handles.pop(job.id, None)
