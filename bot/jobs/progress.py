@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from bot import keyboards
@@ -68,6 +69,7 @@ class ProgressFollower:
         lang: str,
         *,
         first: str | None = None,
+        before_result: Awaitable[Any] | None = None,
     ) -> None:
         """Follow `handle` to its end. The progress message is shown (`first`, else the
         job's state) at once when `first` is given or the delay is 0; otherwise only if the
@@ -76,7 +78,8 @@ class ProgressFollower:
         op_name = op_label(lang, job.op)
         markup = keyboards.cancel_job(job.id, lang)
         message_id = job.progress_message_id
-        latest = JobUpdate(handle.state, position=handle.position, progress=0.0)
+        # the state at submit; the updates since (queued in `updates`) bring it up to date
+        latest = JobUpdate(JobState.QUEUED, position=handle.position, progress=0.0)
         marked_running = False
         pending: str | None = None
         last_edit = 0.0
@@ -129,6 +132,9 @@ class ProgressFollower:
                 pending = self.update_text(update, lang, op_name)
                 if time.monotonic() - last_edit >= self.interval_s:
                     await flush()
+            if before_result is not None:  # e.g. the photo's own message goes out first
+                with contextlib.suppress(Exception):
+                    await before_result
             await self._finish(job, photo, handle, message_id, lang, op_name)
         except asyncio.CancelledError:
             raise
