@@ -233,8 +233,10 @@ def _py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     """py-spy on the bot process (root or CAP_SYS_PTRACE: attach by pid; see PROFILE.md)."""
     exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    command = [exe, "record", "--pid", str(pid), "--format", "raw", "--rate", "500"]
-    command += ["--threads", "--idle", "--subprocesses", "-o", str(out)]
+    # --nonblocking: sampling never pauses the bot (a paused process would be slower);
+    # the worker process is left alone (sampled, a CLIP run took 2-7x as long)
+    command = [exe, "record", "--pid", str(pid), "--format", "raw", "--rate", "250"]
+    command += ["--threads", "--idle", "--nonblocking", "-o", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

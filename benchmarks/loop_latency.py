@@ -87,6 +87,16 @@ if slow_ms:
             what = repr(owner) if isinstance(owner, asyncio.Task) else repr(self)
             sys.stderr.write(f"SLOW {took:.0f} ms {time.monotonic():.3f} {what:.400}\n")
     asyncio.events.Handle._run = _timed
+    import gc
+    _gc_started = [0.0]
+    def _gc_timed(phase, info):  # a collection's pause, inside whichever callback ran it
+        if phase == "start":
+            _gc_started[0] = time.perf_counter()
+            return
+        took = (time.perf_counter() - _gc_started[0]) * 1000
+        if took > slow_ms / 4:
+            sys.stderr.write(f"GC gen{info['generation']} {took:.1f} ms {time.monotonic():.3f}\n")
+    gc.callbacks.append(_gc_timed)
 from bot.__main__ import run
 raise SystemExit(run([]))
 """
@@ -280,6 +290,25 @@ def _idle(frames: list[str]) -> bool:
     )
 
 
+OWN_GC_PAUSES: list[float] = []
+
+
+def _time_own_gc(over_ms: float) -> None:
+    """Record this process's collections over `over_ms`: the emulator stamps the bot's
+    answers here, so a pause of its own is counted as the bot's latency."""
+    import gc
+
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (took := (time.perf_counter() - started[0]) * 1000) > over_ms:
+            OWN_GC_PAUSES.append(took)
+
+    gc.callbacks.append(timed)
+
+
 def stats(values: list[float]) -> tuple[int, float, float, float]:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -456,6 +485,8 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="vitrina-loop-"))
     args.out = args.out or str(workdir)
+    if args.slow_ms:
+        _time_own_gc(args.slow_ms / 4)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     write_tiny(workdir / "weights")
     began = time.perf_counter()
@@ -489,14 +520,19 @@ def main() -> None:
         f"run {time.perf_counter() - began:.0f}s; logs in {args.out}"
     )
     if args.slow_ms:
-        slow = [
-            line
-            for line in (Path(args.out) / "bot.log").read_text().splitlines()
-            if line.startswith("SLOW ")
-        ]
+        text = (Path(args.out) / "bot.log").read_text().splitlines()
+        slow = [line for line in text if line.startswith("SLOW ")]
         print(f"event-loop callbacks over {args.slow_ms:.0f} ms: {len(slow)}")
         for line in sorted(slow, key=lambda s: -float(s.split()[1]))[:12]:
             print("  " + line[:300])
+        pauses = [line for line in text if line.startswith("GC gen")]
+        print(f"bot's garbage collections over {args.slow_ms / 4:.0f} ms: {len(pauses)}")
+        for line in sorted(pauses, key=lambda s: -float(s.split()[2]))[:5]:
+            print("  " + line)
+        print(
+            f"this process's (the emulator's) collections over {args.slow_ms / 4:.0f} ms: "
+            f"{len(OWN_GC_PAUSES)}, longest {max(OWN_GC_PAUSES, default=0):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -361,7 +361,7 @@ class ModelServices:
         error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
             "job=%s user=%s op=%s wait=%.3fs run=%.3fs status=%s%s",
-            handle.id,
+            handle.job_id if handle.job_id is not None else handle.id,
             request.user_id,
             request.op,
             handle.wait_s,

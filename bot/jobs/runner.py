@@ -131,6 +131,7 @@ class JobRunner:
         except BaseException:
             handle.cancel()  # no row, no delivery: the update, replayed, runs it again
             raise
+        handle.job_id = job.id  # the scheduler's log line names the row from now on
         log.info("job=%s runs as %s (started before its row)", job.id, handle.id)
         self._follow_task(job, photo, handle, updates, None, lang, before_result)
         return job
