@@ -33,7 +33,6 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.methods import GetUpdates, TelegramMethod
-from aiogram.methods.base import Response
 
 if TYPE_CHECKING:
     from bot.metrics import BotMetrics
@@ -89,7 +88,6 @@ class RetryRequests(BaseRequestMiddleware):
     async def __call__(
         self, make_request: NextRequestMiddlewareType[Any], bot: Bot, method: TelegramMethod[Any]
     ) -> Any:
-        _hold_response_type(method)
         if isinstance(method, GetUpdates):
             return await make_request(bot, method)
         name = type(method).__name__
@@ -118,19 +116,3 @@ class RetryRequests(BaseRequestMiddleware):
                 if self.metrics is not None:
                     self.metrics.api_retry(name)
                 await asyncio.sleep(delay)
-
-
-#: aiogram reads every answer as ``Response[T]`` (T: the method's result type); pydantic keeps
-#: such generic models only weakly, so after a garbage collection each is built again: 4 ms
-#: on an idle CPU, 10-20 ms under load, on the event loop (issue 21, P1: py-spy showed it).
-#: Held here, each is built once.
-_RESPONSE_TYPES: dict[Any, Any] = {}
-
-
-def _hold_response_type(method: TelegramMethod[Any]) -> None:
-    returning = type(method).__returning__
-    try:
-        if returning not in _RESPONSE_TYPES:
-            _RESPONSE_TYPES[returning] = Response[returning]
-    except TypeError:  # an unhashable result type: aiogram builds it as before
-        pass
