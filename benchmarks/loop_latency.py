@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import io
 import os
 import re
@@ -87,6 +88,16 @@ if slow_ms:
             what = repr(owner) if isinstance(owner, asyncio.Task) else repr(self)
             sys.stderr.write(f"SLOW {took:.0f} ms {time.monotonic():.3f} {what:.400}\n")
     asyncio.events.Handle._run = _timed
+    import gc
+    _gc_started = [0.0]
+    def _gc_timed(phase, info):  # a collection's pause, inside whichever callback ran it
+        if phase == "start":
+            _gc_started[0] = time.perf_counter()
+            return
+        took = (time.perf_counter() - _gc_started[0]) * 1000
+        if took > slow_ms / 4:
+            sys.stderr.write(f"GC gen{info['generation']} {took:.1f} ms {time.monotonic():.3f}\n")
+    gc.callbacks.append(_gc_timed)
 from bot.__main__ import run
 raise SystemExit(run([]))
 """
@@ -103,6 +114,20 @@ class StampedEmulator(BotAPIEmulator):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.answered_callbacks = _StampedAnswers()
+        #: (perf_counter, what): every Bot API call and file download as it arrives, and
+        #: as it is answered ("<method> done"): the outside view of a job's stages (P4)
+        self.timeline: list[tuple[float, str]] = []
+
+    async def _handle_method(self, request: Any) -> Any:
+        method = request.match_info["method"]
+        self.timeline.append((time.perf_counter(), method))
+        response = await super()._handle_method(request)
+        self.timeline.append((time.perf_counter(), f"{method} done"))
+        return response
+
+    async def _handle_file(self, request: Any) -> Any:
+        self.timeline.append((time.perf_counter(), "file"))
+        return await super()._handle_file(request)
 
     def _record(self, message: Any, *args: Any, **kwargs: Any) -> None:
         super()._record(message, *args, arrived=time.perf_counter(), **kwargs)
@@ -266,6 +291,26 @@ def _idle(frames: list[str]) -> bool:
     )
 
 
+OWN_GC_PAUSES: list[tuple[float, float]] = []  # (when, ms)
+LOADED_FROM: list[float] = []  # when the photo burst was sent
+
+
+def _time_own_gc(over_ms: float) -> None:
+    """Record this process's collections over `over_ms`: the emulator stamps the bot's
+    answers here, so a pause of its own is counted as the bot's latency."""
+    import gc
+
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (took := (time.perf_counter() - started[0]) * 1000) > over_ms:
+            OWN_GC_PAUSES.append((time.perf_counter(), took))
+
+    gc.callbacks.append(timed)
+
+
 def stats(values: list[float]) -> tuple[int, float, float, float]:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
@@ -293,11 +338,16 @@ async def measure(args: argparse.Namespace, workdir: Path) -> dict[str, list[flo
             await probe.once(timeout=120)  # polling runs: "right after start"
             print(f"bot answering {time.perf_counter() - started:.1f}s after launch", flush=True)
             await probe.keyboard(user_id=9_999)
+            # the emulator stamps the bot's answers in this process: its own collections
+            # (300 ms seen, walking the emulator's records) must not count as the bot's time
+            gc.collect()
+            gc.freeze()
             if args.py_spy:
                 profiler, raw = start_py_spy(args, process.pid, args.profile_s)
                 profile_started = time.perf_counter()
             photos = [photo_bytes(seed) for seed in range(args.photos)]
             probe.epoch = time.perf_counter()
+            LOADED_FROM.append(probe.epoch)
             for index, data in enumerate(photos):  # 12 photos "at once"
                 emulator.send_photo(500 + index, data, caption="/night", language_code="en")
             results["intake"] = await probes(probe, args.probes, args.gap)
@@ -442,6 +492,8 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="vitrina-loop-"))
     args.out = args.out or str(workdir)
+    if args.slow_ms:
+        _time_own_gc(args.slow_ms / 4)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     write_tiny(workdir / "weights")
     began = time.perf_counter()
@@ -475,14 +527,20 @@ def main() -> None:
         f"run {time.perf_counter() - began:.0f}s; logs in {args.out}"
     )
     if args.slow_ms:
-        slow = [
-            line
-            for line in (Path(args.out) / "bot.log").read_text().splitlines()
-            if line.startswith("SLOW ")
-        ]
+        text = (Path(args.out) / "bot.log").read_text().splitlines()
+        slow = [line for line in text if line.startswith("SLOW ")]
         print(f"event-loop callbacks over {args.slow_ms:.0f} ms: {len(slow)}")
         for line in sorted(slow, key=lambda s: -float(s.split()[1]))[:12]:
             print("  " + line[:300])
+        pauses = [line for line in text if line.startswith("GC gen")]
+        print(f"bot's garbage collections over {args.slow_ms / 4:.0f} ms: {len(pauses)}")
+        for line in sorted(pauses, key=lambda s: -float(s.split()[2]))[:5]:
+            print("  " + line)
+        loaded = [ms for at, ms in OWN_GC_PAUSES if LOADED_FROM and at >= LOADED_FROM[0]]
+        print(
+            f"this process's (the emulator's) collections over {args.slow_ms / 4:.0f} ms "
+            f"from the photo burst on: {len(loaded)}, longest {max(loaded, default=0):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

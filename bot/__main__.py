@@ -13,7 +13,7 @@ from services.worker.redis_url import password
 
 
 async def main(settings: Settings) -> None:
-    await Application(settings).run()
+    await Application(settings).run(freeze_heap=True)
 
 
 def run(argv: list[str] | None = None) -> int:

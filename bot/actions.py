@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 
-from aiogram.types import Message
+from aiogram import Bot
+from aiogram.types import Message, ReplyParameters
 
 from bot import keyboards
 from bot.background_requests import pair_for_background, photo_params
 from bot.check_requests import known_profiles
 from bot.command_parsing import ParsedCommand, parse_background
 from bot.jobs import JobRunner
+from bot.sets.collector import SetCollector
 from bot.storage import Photo, User
 from bot.texts import t
 from services.edit_presets import load_presets
 from services.imaging.backgrounds import PRESETS
 from services.imaging.colours import SUGGESTED
+from services.operations import Op
 
 
 async def perform(
@@ -52,6 +56,65 @@ async def perform(
             op=parsed.op,
             params=parsed.params,
         )
+
+
+def starts_at_once(parsed: ParsedCommand) -> bool:
+    """A plain job on the photo it came with: nothing to ask, no second photo to pair."""
+    return parsed.problem is None and parsed.op != Op.BACKGROUND
+
+
+async def perform_arriving(
+    message: Message,
+    parsed: ParsedCommand,
+    *,
+    bot: Bot,
+    sets: SetCollector,
+    jobs: JobRunner,
+    user: User,
+    lang: str,
+) -> None:
+    """One captioned image (`starts_at_once`): its job starts as soon as the image is
+    checked and written (bot/intake.py `fetch`); the photo's row, the job's row and the
+    photo's own message ("received", its keyboard) follow while the model runs."""
+    taken = await sets.fetch(message, user.id, lang)
+    if taken is None:
+        return
+    if isinstance(taken, Photo):  # stored already: its update is handled again
+        await _received(bot, message, taken, lang)
+        await perform(message, parsed, [taken], jobs=jobs, user=user, lang=lang)
+        return
+    stored = asyncio.ensure_future(sets.keep(taken))
+
+    async def received() -> None:
+        await _received(bot, message, await stored, lang)
+
+    receipt = asyncio.ensure_future(received())
+    outcomes = await asyncio.gather(
+        jobs.request_fresh(
+            user_id=user.id,
+            lang=lang,
+            domain=user.domain,
+            incoming=taken,
+            stored=stored,
+            op=parsed.op,
+            params=parsed.params,
+            before_result=receipt,
+        ),
+        receipt,
+        return_exceptions=True,
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def _received(bot: Bot, message: Message, photo: Photo, lang: str) -> None:
+    await bot.send_message(
+        message.chat.id,
+        t(lang, "photo.received"),
+        reply_markup=keyboards.photo_actions(photo.id, lang),
+        reply_parameters=ReplyParameters(message_id=message.message_id),
+    )
 
 
 def problem_text(parsed: ParsedCommand, lang: str) -> str:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from pathlib import PurePath
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 import aiohttp
 from aiogram import Bot
@@ -19,9 +20,10 @@ from aiogram.types import Message
 
 from bot.retry import TRANSIENT
 from bot.storage import Photo, Storage
+from bot.storage.files import store_file
 from bot.texts import t, tn
 from services.errors import BadImage
-from services.imaging.decode import IMAGE_SUFFIXES
+from services.imaging.decode import IMAGE_SUFFIXES, ImageInfo, inspect_image
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
@@ -72,6 +74,25 @@ def is_image_document(message: Message) -> bool:
     return mime.startswith("image/") or suffix in IMAGE_SUFFIXES
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """An image downloaded, checked, hashed and written to disk: what a job needs to start.
+    Its row is not stored yet (`keep`): a crash before it replays the update (the inbox)."""
+
+    user_id: int
+    chat_id: int
+    message_id: int
+    file_id: str
+    file_unique_id: str
+    size: int
+    info: ImageInfo
+    sha256: str
+    path: Path
+    media_group_id: str | None
+    caption: str | None
+    media: str
+
+
 async def intake(
     message: Message,
     *,
@@ -85,6 +106,23 @@ async def intake(
     IntakeError. The sender may be someone else: a user can reply to a forwarded image.
     A message stored already (its update handled again after a restart) is not fetched
     again: its row is the answer."""
+    taken = await fetch(
+        message, user_id=user_id, bot=bot, db=db, services=services, max_bytes=max_bytes
+    )
+    return taken if isinstance(taken, Photo) else await keep(db, taken)
+
+
+async def fetch(
+    message: Message,
+    *,
+    user_id: int,
+    bot: Bot,
+    db: Storage,
+    services: ModelServices,
+    max_bytes: int,
+) -> Photo | Incoming:
+    """`intake` up to the row: the stored photo of this message, or the image downloaded,
+    checked and written to disk (one trip off the loop), its row left to `keep`."""
     stored = await db.stored_photo(message.chat.id, message.message_id)
     if stored is not None:
         return stored
@@ -119,26 +157,55 @@ async def intake(
     if len(data) > max_bytes:
         raise IntakeError("photo.too_big", size_mb=len(data) / 2**20, limit_mb=max_bytes / 2**20)
     try:
-        info = await services.inspect_image(data)
+        info, digest, path = await asyncio.to_thread(
+            _check_and_write, data, services.config.max_pixels, db.photos_dir
+        )
     except BadImage as exc:
         log.info("refused an image from user %s: %s", message.chat.id, exc)
         count = exc.fields.get(BAD_IMAGE_COUNTS.get(exc.reason, ""))
         key = BAD_IMAGE_KEYS.get(exc.reason, "photo.bad")
         number = count if isinstance(count, int | float) else None
         raise IntakeError(key, number, **exc.fields) from None
-    return await db.add_photo(
+    return Incoming(
         user_id=user_id,
         chat_id=message.chat.id,
         message_id=message.message_id,
         file_id=file_id,
         file_unique_id=unique_id,
-        data=data,
-        width=info.width,
-        height=info.height,
-        extension=info.extension,
+        size=len(data),
+        info=info,
+        sha256=digest,
+        path=path,
         media_group_id=message.media_group_id,
         caption=photo_caption(message),
         media="photo" if message.photo else "document",
+    )
+
+
+def _check_and_write(
+    data: bytes, max_pixels: int, photos_dir: Path
+) -> tuple[ImageInfo, str, Path]:
+    """Validate (the whole first frame decodes), hash and write: one trip to a thread."""
+    info = inspect_image(data, max_pixels)
+    digest, path = store_file(photos_dir, data, info.extension)
+    return info, digest, path
+
+
+async def keep(db: Storage, incoming: Incoming) -> Photo:
+    """The row of a fetched image (its file is on disk already)."""
+    return await db.add_photo(
+        user_id=incoming.user_id,
+        chat_id=incoming.chat_id,
+        message_id=incoming.message_id,
+        file_id=incoming.file_id,
+        file_unique_id=incoming.file_unique_id,
+        stored=(incoming.sha256, incoming.path, incoming.size),
+        width=incoming.info.width,
+        height=incoming.info.height,
+        extension=incoming.info.extension,
+        media_group_id=incoming.media_group_id,
+        caption=incoming.caption,
+        media=incoming.media,
     )
 
 

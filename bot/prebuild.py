@@ -32,11 +32,18 @@ USED_METHODS = (
 )
 
 
+#: The built models, held: pydantic caches parametrised generic models only weakly, so a
+#: garbage collection took them and each call after it built its model again, on the loop
+#: (issue 21, P1: py-spy showed `create_generic_submodel` under `check_response`).
+_BUILT: dict[type, type] = {}
+
+
 def prebuild_response_models() -> float:
     """Parametrise and build every response model the bot will need; returns seconds."""
     started = time.perf_counter()
     for method in USED_METHODS:
         model = Response[method.__returning__]  # type: ignore[name-defined]
+        _BUILT[method] = model
         model.model_rebuild()
         model.model_validate({"ok": False, "error_code": 400, "description": "prebuild"})
     return time.perf_counter() - started

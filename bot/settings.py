@@ -85,6 +85,9 @@ class Settings:
     max_image_mb: float = 20.0
     max_pixels: int = 50_000_000
     progress_interval_s: float = 1.0
+    #: a job's progress message (and chat action) only once it has run this long: a quick
+    #: job's result is its first message (P4: no Bot API call before the result)
+    progress_delay_s: float = 1.0
     rate_limit_per_minute: float = 40.0
     retention_days: float = 30.0
     shutdown_grace_s: float = 20.0
@@ -311,6 +314,9 @@ def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
         rate_limit_burst=int(_number("RATE_LIMIT_BURST", get("RATE_LIMIT_BURST") or "15", int, 1)),
         progress_interval_s=float(
             _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
+        ),
+        progress_delay_s=float(
+            _number("PROGRESS_DELAY_S", get("PROGRESS_DELAY_S") or "1", float, 0.0)
         ),
         background_steps=int(_number("BACKGROUND_STEPS", get("BACKGROUND_STEPS") or "25", int, 1)),
         edit_steps=int(_number("EDIT_STEPS", get("EDIT_STEPS") or "20", int, 1)),

@@ -12,7 +12,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message, ReplyParameters
 
 from bot import keyboards
-from bot.actions import perform
+from bot.actions import perform, perform_arriving, starts_at_once
 from bot.command_parsing import ParsedCommand, parse_command, split_command
 from bot.intake import has_image
 from bot.jobs import JobRunner
@@ -43,8 +43,14 @@ async def receive(
     if parsed is None:
         await sets.collect(messages, user, lang)
         return
+    admitted = await sets.admit_all(messages, user, lang)
+    if len(admitted) == 1 and has_image(admitted[0]) and starts_at_once(parsed):
+        await perform_arriving(
+            admitted[0], parsed, bot=bot, sets=sets, jobs=jobs, user=user, lang=lang
+        )
+        return
     stored: list[tuple[Message, Photo]] = []
-    for item in await sets.admit_all(messages, user, lang):
+    for item in admitted:
         photo = await sets.take(item, user.id, lang, counted=has_image(item))
         if photo is not None:
             stored.append((item, photo))

@@ -72,6 +72,8 @@ class JobHandle:
     def __init__(self, request: JobRequest, loop: asyncio.AbstractEventLoop) -> None:
         self.request = request
         self.id = request.job_id if request.job_id is not None else -next(_local_ids)
+        #: the caller's id for logs: the storage id, also when the row came after submit
+        self.job_id = request.job_id
         self.state = JobState.QUEUED
         self.position: int | None = None
         self.queued_at = time.monotonic()

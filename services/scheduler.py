@@ -292,8 +292,11 @@ class ModelServices:
         room = operation.max_batch - 1
         window = self.config.batch_window_ms / 1000
         try:
-            if window > 0 and room > 0 and sum(map(same_batch, self._queue)) < room:
-                await asyncio.sleep(window)  # let a burst of compatible jobs join this batch
+            # A burst under way (another compatible job queued already, room for more): let
+            # it join this batch. A lone job starts at once: the window would only delay it
+            # (jobs arriving while it runs gather into the next batch anyway).
+            if window > 0 and 0 < sum(map(same_batch, self._queue)) < room:
+                await asyncio.sleep(window)
             choosing = self._choosing[lane]
             if self.engine.capacity(lane) > 1 and choosing > 1:
                 # several workers free at once: the burst is shared out between the batches
@@ -357,8 +360,8 @@ class ModelServices:
         self.metrics.job_finished(request.op, handle.state.value, handle.wait_s, handle.run_s)
         error = f" error={type(handle.error).__name__}" if handle.error is not None else ""
         log.info(
-            "job=%s user=%s op=%s wait=%.2fs run=%.2fs status=%s%s",
-            handle.id,
+            "job=%s user=%s op=%s wait=%.3fs run=%.3fs status=%s%s",
+            handle.job_id if handle.job_id is not None else handle.id,
             request.user_id,
             request.op,
             handle.wait_s,

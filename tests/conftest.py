@@ -82,6 +82,9 @@ async def start_bot(
             "DATABASE_PATH": str(tmp_path / "data" / "vitrina.sqlite3"),
             "DEVICE": "cpu",
             "PROGRESS_INTERVAL_S": "0",
+            # the progress message at once, as the tests of it expect (test_quick_jobs.py:
+            # the delay that spares a quick job its progress message)
+            "PROGRESS_DELAY_S": "0",
             "LOG_LEVEL": "DEBUG",
             # The worker's contract is tested on both engines (test_worker.py) and the bot
             # with a worker process end to end (test_e2e_worker.py); here a thread spares

@@ -234,3 +234,20 @@ async def test_a_crashing_operation_fails_its_jobs_but_not_the_worker() -> None:
         good = services.submit(JobRequest("tag", 2, Path("x"), {"key": "b"}))
         assert await good.result() == "ok-2"
     assert bad.state is JobState.FAILED
+
+
+async def test_the_batch_window_waits_for_a_burst_not_for_a_lone_job() -> None:
+    """BATCH_WINDOW_MS delays a batch only while a burst is under way (P4: a lone /tag
+    starts at once); jobs arriving together still share a batch."""
+    op = RecordingOperation()
+    async with _services(op, batch_window_ms=400) as services:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await services.submit(JobRequest("tag", 1, Path("x"))).result()
+        assert loop.time() - started < 0.3  # not held for the 400 ms window
+        first = services.submit(JobRequest("tag", 2, Path("x")))
+        second = services.submit(JobRequest("tag", 3, Path("x")))  # a burst: the window
+        await asyncio.sleep(0.05)  # within the window: joins the batch
+        third = services.submit(JobRequest("tag", 4, Path("x")))
+        await asyncio.gather(first.result(), second.result(), third.result())
+    assert op.batches == [[1], [2, 3, 4]]

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable
+from typing import Any
 
 from bot import keyboards
 from bot.alerts import AdminAlerts
@@ -28,12 +30,18 @@ class ProgressFollower:
     most one edit per `interval_s` per job) and closes the job when its handle is done."""
 
     def __init__(
-        self, storage: Storage, delivery: Delivery, alerts: AdminAlerts, interval_s: float
+        self,
+        storage: Storage,
+        delivery: Delivery,
+        alerts: AdminAlerts,
+        interval_s: float,
+        delay_s: float = 0.0,
     ) -> None:
         self.storage = storage
         self.delivery = delivery
         self.alerts = alerts
         self.interval_s = interval_s
+        self.delay_s = delay_s
         # Progress edits are a courtesy: with a long queue they would hit Telegram's flood
         # limits, so all jobs together get a budget; first messages and results always go.
         self._edit_budget = TokenBucket(rate=PROGRESS_EDITS_PER_S, burst=PROGRESS_EDITS_PER_S)
@@ -58,14 +66,36 @@ class ProgressFollower:
         photo: Photo,
         handle: JobHandle,
         updates: asyncio.Queue[JobUpdate],
-        message_id: int | None,
         lang: str,
+        *,
+        first: str | None = None,
+        before_result: Awaitable[Any] | None = None,
     ) -> None:
+        """Follow `handle` to its end. The progress message is shown (`first`, else the
+        job's state) at once when `first` is given or the delay is 0; otherwise only if the
+        job is still going after `delay_s`: a quick job's result is its only message, and
+        no Bot API call or status write runs beside the model (P4)."""
         op_name = op_label(lang, job.op)
         markup = keyboards.cancel_job(job.id, lang)
+        message_id = job.progress_message_id
+        # the state at submit; the updates since (queued in `updates`) bring it up to date
+        latest = JobUpdate(JobState.QUEUED, position=handle.position, progress=0.0)
         marked_running = False
         pending: str | None = None
         last_edit = 0.0
+        shown = False
+        show_at = time.monotonic() + (0.0 if first is not None else self.delay_s)
+
+        async def show() -> None:
+            """The progress message, with the state now (and "typing" if it runs)."""
+            nonlocal message_id, shown, last_edit, marked_running
+            shown = True
+            text = first if first is not None else self.update_text(latest, lang, op_name)
+            message_id = await self._show(job, photo, message_id, text, markup)
+            last_edit = time.monotonic()
+            if latest.state is JobState.RUNNING and not marked_running:
+                marked_running = True
+                await self._running(job, photo)
 
         async def flush() -> None:
             """Show the latest pending text if the global edit budget allows it."""
@@ -78,23 +108,33 @@ class ProgressFollower:
             last_edit = time.monotonic()
 
         try:
+            if show_at <= time.monotonic():
+                await show()
             while not handle.done or not updates.empty():
-                wait = None if pending is None else last_edit + self.interval_s
+                if not shown:
+                    wait: float | None = show_at
+                else:
+                    wait = None if pending is None else last_edit + self.interval_s
                 timeout = None if wait is None else max(0.0, wait - time.monotonic())
                 try:
                     update = await asyncio.wait_for(updates.get(), timeout)
                 except TimeoutError:
-                    await flush()
+                    await (flush() if shown else show())
                     continue
                 if update.state not in (JobState.QUEUED, JobState.RUNNING):
                     break
+                latest = update
+                if not shown:
+                    continue  # the message, when it comes, shows the latest state
                 if update.state is JobState.RUNNING and not marked_running:
                     marked_running = True
-                    await self.storage.set_job_status(job.id, JobStatus.RUNNING)
-                    await self.delivery.typing(photo.chat_id)
+                    await self._running(job, photo)
                 pending = self.update_text(update, lang, op_name)
                 if time.monotonic() - last_edit >= self.interval_s:
                     await flush()
+            if before_result is not None:  # e.g. the photo's own message goes out first
+                with contextlib.suppress(Exception):
+                    await before_result
             await self._finish(job, photo, handle, message_id, lang, op_name)
         except asyncio.CancelledError:
             raise
@@ -104,6 +144,23 @@ class ProgressFollower:
             text = t(lang, "error.storage") if is_storage_failure(exc) else failed
             with contextlib.suppress(Exception):  # never silence: one short answer
                 await self.delivery.close_progress(photo, message_id, text)
+
+    async def _show(
+        self, job: Job, photo: Photo, message_id: int | None, text: str, markup: Any
+    ) -> int | None:
+        """Edit the job's progress message (one a previous run sent), else send it."""
+        if message_id is not None and await self.delivery.edit(
+            photo.chat_id, message_id, text, markup
+        ):
+            return message_id
+        sent = await self.delivery.send(photo, text, markup)
+        if sent is not None:
+            await self.storage.set_progress_message(job.id, sent)
+        return sent
+
+    async def _running(self, job: Job, photo: Photo) -> None:
+        await self.storage.set_job_status(job.id, JobStatus.RUNNING)
+        await self.delivery.typing(photo.chat_id)
 
     async def _finish(
         self,

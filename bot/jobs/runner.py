@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from aiogram import Bot
@@ -16,6 +17,7 @@ from bot import keyboards
 from bot.alerts import AdminAlerts
 from bot.check_requests import with_profile
 from bot.inbox.origin import origin
+from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
 from bot.storage import Job, JobStatus, Photo, Result, Storage
@@ -36,13 +38,17 @@ class JobRunner:
         services: ModelServices,
         alerts: AdminAlerts,
         progress_interval_s: float = 1.0,
+        *,
+        progress_delay_s: float = 0.0,
     ) -> None:
         self.bot = bot
         self.storage = storage
         self.services = services
         self.alerts = alerts
         self.delivery = Delivery(bot, storage)
-        self.progress = ProgressFollower(storage, self.delivery, alerts, progress_interval_s)
+        self.progress = ProgressFollower(
+            storage, self.delivery, alerts, progress_interval_s, progress_delay_s
+        )
         self._handles: dict[int, JobHandle] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
@@ -65,16 +71,10 @@ class JobRunner:
         if made_for is not None and (made := await self.storage.job_by_origin(made_for)):
             log.info("job=%s: made for this update before a restart; not made again", made.id)
             return made
-        # the user's /settings (tags mode, edit strength) where the request did not say
-        user = await self.storage.get_user(user_id)
-        params = job_params(op, params or {}, user, self.services.config)
-        params = await with_profile(self.storage, user_id, user, op, params)
-        missing = self.services.missing_weights_for(op, params)
+        params, missing = await self._params(user_id, domain, op, params)
         if missing != []:
             await self._refuse(photo, op, missing, lang)
             return None
-        if op in ("tag", "describe"):
-            params.setdefault("domain", domain)
         # The result cache: a stat per model file, off the loop (a first call hashes configs).
         key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
@@ -82,16 +82,58 @@ class JobRunner:
             return await self._answer_cached(
                 user_id, photo, op, params, key, cached, lang, made_for
             )
-        job = await self.storage.create_job(
-            user_id=user_id,
-            chat_id=photo.chat_id,
-            photo_id=photo.id,
-            op=op,
-            params=params,
-            cache_key=key,
-            origin=made_for,
-        )
+        job = await self._create_job(user_id, photo, op, params, key)
         await self._queue(job, photo, lang, resumed=False)
+        return job
+
+    async def request_fresh(
+        self,
+        *,
+        user_id: int,
+        lang: str,
+        domain: str,
+        incoming: Incoming,
+        stored: asyncio.Future[Photo],
+        op: str,
+        params: dict[str, Any] | None = None,
+        before_result: Awaitable[Any] | None = None,
+    ) -> Job | None:
+        """`request` for an image just fetched whose row `stored` is being written meanwhile:
+        the model starts first, the job's row is written while it runs (after the photo's),
+        and the result goes out only once both rows exist and `before_result` is over (the
+        photo's own message). A crash before the rows: the inbox replays the update."""
+        params, missing = await self._params(user_id, domain, op, params)
+        key = await asyncio.to_thread(self.services.cache_key, op, params, incoming.sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
+        hit = key is not None and cached is not None and self._files_exist(cached)
+        if missing != [] or hit:  # no model runs: as `request` answers it
+            photo = await stored
+            if missing != []:
+                await self._refuse(photo, op, missing, lang)
+                return None
+            assert key is not None and cached is not None
+            made_for = origin("job", photo.id, op)
+            return await self._answer_cached(
+                user_id, photo, op, params, key, cached, lang, made_for
+            )
+        request = JobRequest(op, user_id, incoming.path, params, photo_sha256=incoming.sha256)
+        try:
+            handle = self.services.submit(request)
+        except (QueueFull, UnknownOperation) as exc:
+            photo = await stored
+            job = await self._create_job(user_id, photo, op, params, key)
+            await self._not_queued(job, photo, lang, exc)
+            return job
+        updates = self._subscribe(handle)
+        try:
+            photo = await stored
+            job = await self._create_job(user_id, photo, op, params, key)
+        except BaseException:
+            handle.cancel()  # no row, no delivery: the update, replayed, runs it again
+            raise
+        handle.job_id = job.id  # the scheduler's log line names the row from now on
+        log.info("job=%s runs as %s (started before its row)", job.id, handle.id)
+        self._follow_task(job, photo, handle, updates, None, lang, before_result)
         return job
 
     async def redeliver(self, job: Job, photo: Photo, lang: str) -> bool:
@@ -225,48 +267,84 @@ class JobRunner:
             text = t(lang, own) if own else t(lang, "op.missing", op=name)
         await self.delivery.send(photo, text)
 
+    async def _params(
+        self, user_id: int, domain: str, op: str, params: dict[str, Any] | None
+    ) -> tuple[dict[str, Any], list[str] | None]:
+        """The job's params (the user's /settings where the request did not say) and the
+        weights it misses (`missing_weights_for`)."""
+        user = await self.storage.get_user(user_id)
+        params = job_params(op, params or {}, user, self.services.config)
+        params = await with_profile(self.storage, user_id, user, op, params)
+        missing = self.services.missing_weights_for(op, params)
+        if op in ("tag", "describe"):
+            params.setdefault("domain", domain)
+        return params, missing
+
+    async def _create_job(
+        self, user_id: int, photo: Photo, op: str, params: dict[str, Any], key: str | None
+    ) -> Job:
+        return await self.storage.create_job(
+            user_id=user_id,
+            chat_id=photo.chat_id,
+            photo_id=photo.id,
+            op=op,
+            params=params,
+            cache_key=key,
+            origin=origin("job", photo.id, op),
+        )
+
     async def _queue(self, job: Job, photo: Photo, lang: str, *, resumed: bool) -> bool:
         request = JobRequest(
             job.op, job.user_id, photo.path, job.params, job_id=job.id, photo_sha256=photo.sha256
         )
         try:
             handle = self.services.submit(request)
-        except QueueFull as exc:
-            await self.storage.set_job_status(job.id, JobStatus.FAILED, error=str(exc))
-            limit = self.services.config.queue_max_per_user
-            if exc.per_user:
-                await self.delivery.send(photo, tn(lang, "job.too_many", limit, limit=limit))
-            else:
-                await self.delivery.send(photo, t(lang, "job.queue_full"))
+        except (QueueFull, UnknownOperation) as exc:
+            await self._not_queued(job, photo, lang, exc)
             return False
-        except UnknownOperation:  # a job stored by a build that had this operation
+        updates = self._subscribe(handle)
+        # After a restart the user hears at once that the job goes on; a new job's progress
+        # message waits for the progress delay (the follower: a quick result comes alone).
+        first = t(lang, "job.resumed", op=op_label(lang, job.op)) if resumed else None
+        self._follow_task(job, photo, handle, updates, first, lang)
+        return True
+
+    async def _not_queued(
+        self, job: Job, photo: Photo, lang: str, exc: QueueFull | UnknownOperation
+    ) -> None:
+        if isinstance(exc, UnknownOperation):  # a job stored by a build that had this op
             await self.storage.set_job_status(job.id, JobStatus.FAILED, error="unknown op")
             await self.delivery.send(photo, t(lang, "op.planned", op=op_label(lang, job.op)))
-            return False
-        self._handles[job.id] = handle
-        # Subscribe before any await: the worker may start the job while we send the message.
+            return
+        await self.storage.set_job_status(job.id, JobStatus.FAILED, error=str(exc))
+        limit = self.services.config.queue_max_per_user
+        if exc.per_user:
+            await self.delivery.send(photo, tn(lang, "job.too_many", limit, limit=limit))
+        else:
+            await self.delivery.send(photo, t(lang, "job.queue_full"))
+
+    @staticmethod
+    def _subscribe(handle: JobHandle) -> asyncio.Queue[JobUpdate]:
+        """Subscribe before any await: the worker may start the job meanwhile."""
         updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
         handle.subscribe(updates.put_nowait)
-        op_name = op_label(lang, job.op)
-        if resumed:
-            text = t(lang, "job.resumed", op=op_name)
-        else:
-            now = JobUpdate(handle.state, position=handle.position, progress=0.0)
-            text = self.progress.update_text(now, lang, op_name)
-        message_id = job.progress_message_id
-        markup = keyboards.cancel_job(job.id, lang)
-        edited = message_id is not None and await self.delivery.edit(
-            photo.chat_id, message_id, text, markup
-        )
-        if not edited:
-            sent = await self.delivery.send(photo, text, markup)
-            message_id = sent
-            if sent is not None:
-                await self.storage.set_progress_message(job.id, sent)
-        task = asyncio.create_task(self._follow(job, photo, handle, updates, message_id, lang))
+        return updates
+
+    def _follow_task(
+        self,
+        job: Job,
+        photo: Photo,
+        handle: JobHandle,
+        updates: asyncio.Queue[JobUpdate],
+        first: str | None,
+        lang: str,
+        before_result: Awaitable[Any] | None = None,
+    ) -> None:
+        self._handles[job.id] = handle
+        follow = self._follow(job, photo, handle, updates, first, lang, before_result)
+        task = asyncio.create_task(follow)
         self._tasks[job.id] = task
         task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
-        return True
 
     async def _follow(
         self,
@@ -274,10 +352,13 @@ class JobRunner:
         photo: Photo,
         handle: JobHandle,
         updates: asyncio.Queue[JobUpdate],
-        message_id: int | None,
+        first: str | None,
         lang: str,
+        before_result: Awaitable[Any] | None = None,
     ) -> None:
         try:
-            await self.progress.follow(job, photo, handle, updates, message_id, lang)
+            await self.progress.follow(
+                job, photo, handle, updates, lang, first=first, before_result=before_result
+            )
         finally:
             self._handles.pop(job.id, None)

@@ -24,7 +24,7 @@ from aiogram.types import CallbackQuery, Message, ReplyParameters, TelegramObjec
 from bot import keyboards
 from bot.command_parsing import split_command
 from bot.inbox.origin import origin
-from bot.intake import IntakeError, has_image, intake
+from bot.intake import Incoming, IntakeError, fetch, has_image, intake, keep
 from bot.jobs.delivery import SEND_ERRORS
 from bot.sets.admission import Admissions
 from bot.sets.throttle import Throttle
@@ -120,6 +120,28 @@ class SetCollector:
         if counted:
             self.admissions.settle(user_id, stored=True)
         return photo
+
+    async def fetch(self, message: Message, user_id: int, lang: str) -> Photo | Incoming | None:
+        """`take` up to the row (an admitted image): its job may start before `keep` stores
+        the row (bot/actions.py); None when refused (answered here)."""
+        try:
+            taken = await fetch(
+                message,
+                user_id=user_id,
+                bot=self.bot,
+                db=self.db,
+                services=self.services,
+                max_bytes=self.max_bytes,
+            )
+        except IntakeError as exc:
+            self.admissions.settle(user_id, stored=False)
+            await message.reply(exc.text(lang))
+            return None
+        self.admissions.settle(user_id, stored=True)
+        return taken
+
+    async def keep(self, incoming: Incoming) -> Photo:
+        return await keep(self.db, incoming)
 
     async def admit_all(self, messages: list[Message], user: User, lang: str) -> list[Message]:
         """The images of a captioned message or album that fit under the limit (the rest are

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from bot.storage.connection import Connection
@@ -21,7 +22,8 @@ class PhotoQueries(Connection):
         message_id: int,
         file_id: str,
         file_unique_id: str,
-        data: bytes,
+        data: bytes | None = None,
+        stored: tuple[str, Path, int] | None = None,
         width: int,
         height: int,
         extension: str = "jpg",
@@ -32,7 +34,13 @@ class PhotoQueries(Connection):
         """Store the file and its row; ``caption`` (the user's words under it, not a
         command) goes into the search index in the same transaction. One row per message:
         a message stored already (an update handled again after a restart) returns its row."""
-        digest, path = await asyncio.to_thread(store_file, self.photos_dir, data, extension)
+        if stored is not None:  # hashed and written already (bot/intake.py): (sha256, path, size)
+            digest, path, size = stored
+        elif data is not None:
+            digest, path = await asyncio.to_thread(store_file, self.photos_dir, data, extension)
+            size = len(data)
+        else:
+            raise ValueError("add_photo needs the data or the stored file")
         async with self._lock:
             cursor = await self.db.execute(
                 """INSERT OR IGNORE INTO photos (user_id, chat_id, message_id, file_id,
@@ -46,7 +54,7 @@ class PhotoQueries(Connection):
                     file_id,
                     file_unique_id,
                     digest,
-                    len(data),
+                    size,
                     width,
                     height,
                     str(path),
