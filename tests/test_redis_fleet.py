@@ -129,7 +129,7 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     engine = _engine(fleet)
     before = dict(engine.answered_by)
     started = time.monotonic()
-    # describe (a quick batch and a call for its translation) and a /night (diffusion):
+    # describe (a quick batch that captions and translates) and a /night (diffusion):
     # "cuts" reads them from the same streams, refuses them, and "full" runs them
     jobs = [
         fleet.submit(JobRequest("describe", 3 + i, photo_files[name], {"domain": "product"}))
@@ -140,9 +140,9 @@ async def test_a_job_a_worker_does_not_serve_goes_to_the_one_that_does(
     await _finished_in_order(jobs, 180)
     assert [h.state for h in jobs] == [JobState.DONE] * len(jobs), [h.error for h in jobs]
     served = {w: n - before.get(w, 0) for w, n in engine.answered_by.items()}
-    # every describe batch (one to three: the describes may go out as one batch), its
-    # translation call and the night: "full"; the tag: either
-    assert served.get("full", 0) >= 3, served
+    # every describe batch (one to three: the three describes submitted at once may go
+    # out as one batch, translation included) and the night: "full"; the tag: either
+    assert served.get("full", 0) >= 2, served
     assert served.get("cuts", 0) <= 1, served
     assert time.monotonic() - started < 120
 
