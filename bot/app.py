@@ -14,10 +14,10 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.types import BotCommand
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
 from bot.alerts import AdminAlerts
-from bot.command_parsing import bot_commands
 from bot.i18n import catalogs
 from bot.inbox.inbox import Inbox
 from bot.inbox.polling import Poller
@@ -25,6 +25,7 @@ from bot.inbox.webhook import WebhookReceiver
 from bot.jobs import JobRunner
 from bot.metrics import BotMetrics
 from bot.middlewares import AlbumMiddleware, FailedCallbacks, LocaleMiddleware, UserMiddleware
+from bot.ops import menu_commands
 from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
@@ -34,6 +35,7 @@ from bot.sets.runner import SetRunner
 from bot.settings import Settings
 from bot.storage import Storage
 from bot.storage.fsm import SqliteStorage
+from bot.texts import t
 from handlers import get_routers
 from handlers.edit_prompt import PROMPT_TIMEOUT_S
 from handlers.error_answers import on_error
@@ -271,3 +273,8 @@ class Application:
             raise RuntimeError("the bot is not running")
         self._stop.set()
         await self._stopped.wait()
+
+
+def bot_commands(lang: str) -> list[BotCommand]:
+    """The menu Telegram shows next to the input field (built from the operations' specs)."""
+    return [BotCommand(command=c, description=t(lang, key)) for c, key in menu_commands()]

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.ops import spec_of
 from bot.storage import Storage, User
 from services.marketplace.profiles import load_profiles
-from services.operations import Op
-
-#: operations whose params carry a profile
-PROFILE_OPS = frozenset({Op.CHECK, Op.FIX})
 
 
 def known_profiles() -> tuple[str, ...]:
@@ -30,11 +27,12 @@ async def with_profile(
 ) -> dict[str, Any]:
     """`params` with the job's profile filled in (the `user` row's when none is named); a
     check remembers it as the user's."""
-    if op not in PROFILE_OPS:
+    spec = spec_of(op)
+    if spec is None or not spec.takes_profile:
         return params
     profile = params.get("profile")
     if not profile:
         profile = default_profile(user.profile if user else None)
-    if op == Op.CHECK:
+    if spec.remembers_profile:
         await storage.set_profile(user_id, str(profile))
     return {**params, "profile": str(profile)}

@@ -12,22 +12,9 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.check_rendering import marketplace, profile_button
 from bot.check_requests import default_profile, known_profiles
 from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
-from bot.sets.actions import SET_ACTIONS
-from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, SET_BUTTON_KEYS, op_label, t
+from bot.ops import PHOTO_ACTIONS, SET_ACTIONS, spec_of
+from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, t
 from services.marketplace.profiles import load_profiles
-from services.operations import Op
-
-#: the photo keyboard's layout: every op, in the order of its buttons (two rows of three,
-#: then the marketplace check on a row of its own)
-PHOTO_ACTIONS: tuple[Op, ...] = (
-    Op.TAG,
-    Op.NIGHT,
-    Op.TULIPS,
-    Op.BACKGROUND,
-    Op.DESCRIBE,
-    Op.EDIT,
-    Op.CHECK,
-)
 
 
 class PhotoAction(CallbackData, prefix="p"):
@@ -65,7 +52,7 @@ CHECK_ACTIONS = ("clean", "fix", "bg", "profile")
 
 
 class SetPick(CallbackData, prefix="s"):
-    """A button of a set's message: `action` is a `SetAction.key` (bot/sets/actions.py)."""
+    """A button of a set's message: `action` is a `SetAction.key` (bot/ops: `SET_ACTIONS`)."""
 
     set_id: int
     action: str
@@ -90,13 +77,6 @@ class ResultAction(CallbackData, prefix="r"):
     action: str
 
 
-#: op -> its own buttons under an image result, after Again and Full size.
-RESULT_EXTRAS: dict[str, tuple[str, ...]] = {"background": ("wrong", "card")}
-
-#: op -> the buttons under its text result (the message that replaced the progress message).
-TEXT_RESULT_ACTIONS: dict[str, tuple[str, ...]] = {"describe": ("english", "variant", "copy")}
-
-
 def photo_actions(photo_id: int, lang: str) -> InlineKeyboardMarkup:
     return _photo_buttons(InlineKeyboardBuilder(), photo_id, lang).as_markup()
 
@@ -105,10 +85,10 @@ def _photo_buttons(
     builder: InlineKeyboardBuilder, photo_id: int, lang: str
 ) -> InlineKeyboardBuilder:
     row = InlineKeyboardBuilder()
-    for action in PHOTO_ACTIONS:
+    for spec in PHOTO_ACTIONS:
         row.button(
-            text=op_label(lang, action),
-            callback_data=PhotoAction(photo_id=photo_id, action=action),
+            text=t(lang, spec.label_key),
+            callback_data=PhotoAction(photo_id=photo_id, action=spec.op),
         )
     row.adjust(3, 3, 1)
     builder.attach(row)
@@ -118,7 +98,8 @@ def _photo_buttons(
 def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyboardMarkup:
     """Again / Full size (+ the op's own buttons), then the photo's action keyboard."""
     top = InlineKeyboardBuilder()
-    for action in ("again", "full", *RESULT_EXTRAS.get(op, ())):
+    spec = spec_of(op)
+    for action in ("again", "full", *(spec.image_buttons if spec else ())):
         data = ResultAction(job_id=job_id, action=action)
         top.button(text=t(lang, RESULT_BUTTON_KEYS[action]), callback_data=data)
     top.adjust(2)
@@ -136,9 +117,10 @@ def text_result_actions(
     """The op's buttons under a text result (None when it has none). While the English
     original is shown, the English button turns into one that goes back to Russian. A
     check's buttons name its profile (from the job's `params`)."""
-    if op == Op.CHECK:
+    spec = spec_of(op)
+    if spec is not None and spec.profile_buttons:
         return check_actions(job_id, str((params or {}).get("profile") or ""), lang)
-    actions = TEXT_RESULT_ACTIONS.get(op)
+    actions = spec.text_buttons if spec else ()
     if not actions:
         return None
     builder = InlineKeyboardBuilder()
@@ -234,7 +216,7 @@ def set_actions(set_id: int, lang: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for action in SET_ACTIONS:
         builder.button(
-            text=t(lang, SET_BUTTON_KEYS[action.key]),
+            text=t(lang, action.label_key),
             callback_data=SetPick(set_id=set_id, action=action.key),
         )
     builder.adjust(3)

@@ -1,109 +1,21 @@
-"""How a finished job's result is shown to the user and kept in storage."""
+"""The texts of results: tags and selling copy as HTML within Telegram's limits (a check's:
+bot/check_rendering.py). Which kind renders how: bot/result_views.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import html
-import secrets
 from collections.abc import Callable
-from typing import Any
 
-from bot import background_requests, check_rendering
-from bot.texts import DOMAIN_KEYS, op_label, t
-from services.describer.result import DescriptionResult
-from services.edit_presets import load_presets
-from services.marketplace.summary import CheckSummary
-from services.models.clip import Tag, TagResult
-from services.operations import EDIT_OPS
-
-#: op -> caption of its image result from the stored facts. Ops not listed get the default.
-CaptionRenderer = Callable[[dict[str, Any], str], str]
-IMAGE_CAPTIONS: dict[str, CaptionRenderer] = {
-    "background": background_requests.caption,
-    "clean": check_rendering.clean_caption,
-    "fix": check_rendering.fix_caption,
-}
+from bot.texts import DOMAIN_KEYS, t
+from services.describer.result import Copy, DescriptionResult
+from services.models.clip import TagResult
+from services.results.kinds import all_tags
 
 
-#: A button under a result -> the job it asks for: (op, job params, result facts) -> (op,
-#: params). "again" is shared by every image op; an op adds its own (e.g. "wrong object").
-#: None = nothing to ask for (the button answers "result.<action>_none").
-FollowUp = Callable[[str, dict[str, Any], dict[str, Any]], tuple[str, dict[str, Any]] | None]
-
-
-def _again(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The same job with a new seed."""
-    return op, {**params, "seed": secrets.randbelow(2**31)}
-
-
-def _next_variant(
-    op: str, params: dict[str, Any], facts: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
-    """The same description job asking for the next text variant."""
-    return op, {**params, "variant": int(facts.get("variant", params.get("variant", 0))) + 1}
-
-
-FOLLOW_UPS: dict[str, FollowUp] = {
-    "again": _again,
-    "variant": _next_variant,
-    "wrong": background_requests.wrong_object,
-    "card": background_requests.card,
-}
-
-
-def _share_percent(share: float) -> str:
-    percent = share * 100
-    if 0 < percent < 1:
-        return "&lt;1"
-    return str(round(percent))
-
-
-def edit_caption(op: str) -> CaptionRenderer:
-    """Caption of an instruct-pix2pix result: what share changed, the instruction, the seed."""
-
-    def render(facts: dict[str, Any], lang: str) -> str:
-        name = op_label(lang, op)
-        preset = facts.get("preset")
-        if preset and op == "edit":
-            found = load_presets().get(str(preset))
-            label = (found.ru if lang == "ru" else found.en) if found else str(preset)
-            name = f"{name} ({html.escape(label)})"
-        share = _share_percent(float(facts.get("changed_share", 0.0)))
-        lines = [t(lang, "edit.caption", op=name, percent=share)]
-        if not preset:
-            said = str(facts.get("instruction") or facts.get("prompt") or "")
-            lines.append(f"«{html.escape(said[:300])}»")
-        seed, steps = facts.get("seed"), facts.get("steps")
-        lines.append(t(lang, "edit.caption_seed", seed=seed, steps=steps))
-        if facts.get("oom_retry"):
-            width, height = facts.get("working_size") or (0, 0)
-            lines.append(t(lang, "edit.oom", size=f"{width}×{height}"))
-        return "\n".join(lines)
-
-    return render
-
-
-for _op in EDIT_OPS:
-    IMAGE_CAPTIONS[_op] = edit_caption(_op)
-
-
-def result_payload(result: Any) -> tuple[str, dict[str, Any]]:
-    """(kind, JSON-able payload) for the results table (image results are stored by jobs)."""
-    if isinstance(result, TagResult):
-        return "tags", dataclasses.asdict(result)
-    if isinstance(result, DescriptionResult):
-        return "description", dataclasses.asdict(result)
-    if isinstance(result, CheckSummary):
-        return "check", result.to_payload()
-    raise TypeError(f"no storage format for {type(result).__name__}")
-
-
-def render_caption(op: str, facts: dict[str, Any], lang: str) -> str:
-    """The caption under an image result; past Telegram's 1024 characters the delivery
-    sends the rest as a message (`check_rendering.split_caption`)."""
-    renderer = IMAGE_CAPTIONS.get(op)
-    text = renderer(facts, lang) if renderer else t(lang, "result.image", op=op_label(lang, op))
-    return text[: 2 * TELEGRAM_TEXT_LIMIT]
+def quoted(text: str, limit: int = 60) -> str:
+    """`text` on one line, cut to `limit` characters, HTML-escaped."""
+    text = " ".join(text.split())
+    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def _percent(probability: float) -> int:
@@ -131,7 +43,7 @@ def render_tags(result: TagResult, lang: str) -> str:
             for a in result.attributes
         )
         lines.append(t(lang, "tags.attributes", attributes=described))
-    words = [tag.ru for tag in (*result.tags, *result.attributes)]
+    words = [tag.ru for tag in all_tags(result)]
     hashtags = " ".join("#" + word.replace(" ", "_").replace("-", "_") for word in words)
     return "\n".join([*lines, "", html.escape(hashtags)])
 
@@ -153,10 +65,10 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _copy_html(title: str, benefits: list[str], closing: str, limit: int) -> str:
-    lines = [f"<b>{html.escape(_cut(title, limit), quote=False)}</b>", ""]
-    lines += [f"• {html.escape(_cut(line, limit), quote=False)}" for line in benefits]
-    return "\n".join([*lines, "", html.escape(_cut(closing, limit), quote=False)])
+def _copy_html(copy: Copy, limit: int) -> str:
+    lines = [f"<b>{html.escape(_cut(copy.title, limit), quote=False)}</b>", ""]
+    lines += [f"• {html.escape(_cut(line, limit), quote=False)}" for line in copy.benefits]
+    return "\n".join([*lines, "", html.escape(_cut(copy.closing, limit), quote=False)])
 
 
 def _path_note(path: str, lang: str) -> str:
@@ -168,31 +80,21 @@ def _path_note(path: str, lang: str) -> str:
     return t(lang, "describe.by_local")
 
 
-def render_description(payload: dict[str, Any], lang: str) -> str:
-    """The Russian text (a stored payload or ``dataclasses.asdict`` of the result)."""
-    note = _path_note(str(payload.get("path", "local")), lang)
+def render_description(result: DescriptionResult, lang: str) -> str:
+    """The Russian text, and how it was written."""
+    note = _path_note(result.path, lang)
+    return _fit(lambda limit: _copy_html(result.russian, limit) + f"\n\n<i>{note}</i>")
+
+
+def render_english(result: DescriptionResult, lang: str) -> str:
     return _fit(
-        lambda limit: (
-            _copy_html(payload["title"], list(payload["benefits"]), payload["closing"], limit)
-            + f"\n\n<i>{note}</i>"
-        )
+        lambda limit: t(lang, "describe.english_head") + "\n\n" + _copy_html(result.english, limit)
     )
 
 
-def render_english(payload: dict[str, Any], lang: str) -> str:
-    english = payload["english"]
-    return _fit(
-        lambda limit: (
-            t(lang, "describe.english_head")
-            + "\n\n"
-            + _copy_html(english["title"], list(english["benefits"]), english["closing"], limit)
-        )
-    )
-
-
-def render_copy_ready(payload: dict[str, Any]) -> str:
+def render_copy_ready(result: DescriptionResult) -> str:
     """Plain lines in a <pre> block (Telegram copies it with one tap) for a marketplace form."""
-    lines = [payload["title"], *payload["benefits"], payload["closing"]]
+    lines = result.russian.fields()
     return _fit(
         lambda limit: (
             "<pre>"
@@ -200,29 +102,3 @@ def render_copy_ready(payload: dict[str, Any]) -> str:
             + "</pre>"
         )
     )
-
-
-def render_stored(kind: str, payload: dict[str, Any], lang: str) -> str | None:
-    """A stored text result rendered again ("Show again"); None if the kind is unknown."""
-    if kind == "tags":
-
-        def tags(items: list[dict[str, Any]]) -> tuple[Tag, ...]:
-            return tuple(Tag(**item) for item in items)
-
-        result = TagResult(payload["domain"], tags(payload["tags"]), tags(payload["attributes"]))
-        return render_tags(result, lang)
-    if kind == "description":
-        return render_description(payload, lang)
-    if kind == "check":
-        return check_rendering.render_check(CheckSummary.from_payload(payload), lang)
-    return None
-
-
-def render_text(result: Any, lang: str) -> str:
-    if isinstance(result, TagResult):
-        return render_tags(result, lang)
-    if isinstance(result, DescriptionResult):
-        return render_description(dataclasses.asdict(result), lang)
-    if isinstance(result, CheckSummary):
-        return check_rendering.render_check(result, lang)
-    raise TypeError(f"no renderer for {type(result).__name__}")

@@ -8,8 +8,9 @@ Plurals: a text that shows a number with a noun has msgid = its key and msgid_pl
 + ".plural" (`PLURAL_SUFFIX`); `tn` picks the form for `n` by the catalog's Plural-Forms
 (Russian has three: 1 задача, 2 задачи, 5 задач; English two).
 
-Keys the code picks at run time come from the explicit `*_KEYS` maps below (never from an
-f-string), so reading the code shows every key in use; tests/test_i18n.py checks that each
+Keys the code picks at run time come from the explicit `*_KEYS` maps below or a spec's
+`*_key` fields (bot/ops/: an operation's name, menu line, help; never from an f-string), so
+reading the code shows every key in use; tests/test_i18n.py checks that each
 key the code names exists in both catalogs and that no catalog key goes unused.
 """
 
@@ -22,18 +23,6 @@ from bot.i18n import catalogs
 RU_LANGUAGES = ("ru", "uk", "be", "kk")
 PLURAL_SUFFIX = ".plural"
 
-#: operation -> its name on buttons and in progress messages
-OP_KEYS = {
-    "tag": "op.tag",
-    "night": "op.night",
-    "tulips": "op.tulips",
-    "background": "op.background",
-    "describe": "op.describe",
-    "edit": "op.edit",
-    "check": "op.check",
-    "clean": "op.clean",
-    "fix": "op.fix",
-}
 #: the user's domain -> its name
 DOMAIN_KEYS = {"product": "domain.product", "hotel": "domain.hotel"}
 #: background preset -> its name on the menu and in the caption
@@ -58,18 +47,6 @@ RESULT_BUTTON_KEYS = {
     "variant": "result.variant",
     "copy": "result.copy",
 }
-#: a set's action (bot/sets/actions.py SET_ACTIONS) -> its button's label
-SET_BUTTON_KEYS = {
-    "tag": "op.tag",
-    "background": "op.background",
-    "card": "set.button.card",
-    "night": "op.night",
-    "edit": "op.edit",
-    "describe": "op.describe",
-    "check": "op.check",
-    "fix": "op.fix",
-    "split": "set.button.split",
-}
 #: follow-up action -> what to answer when it finds nothing to do
 NOTHING_FOUND_KEYS = {"wrong": "result.wrong_none"}
 #: a model only some jobs of an op need -> its own "unavailable" message
@@ -83,12 +60,6 @@ def language_of(language_code: str | None) -> str:
     if language_code and language_code.split("-")[0].lower() in RU_LANGUAGES:
         return "ru"
     return "en"
-
-
-def op_label(lang: str, op: str) -> str:
-    """An operation's name for the user (its id for an op this build has no name for)."""
-    key = OP_KEYS.get(op)
-    return t(lang, key) if key else op
 
 
 def t(lang: str, key: str, **fields: object) -> str:

@@ -3,25 +3,21 @@
 Each `SettingRow` names the users-table column it writes, its choices and their labels;
 the menu is built from `rows()`, so a new setting is one more row. A row whose column this
 build's database lacks is not shown.
-Choices take effect at once: `job_params` fills them into every job the user asks for
-(explicit params win), and a bare /background uses the chosen background.
+Choices take effect at once: each operation's spec fills the ones that apply to it into its
+jobs (`bot.ops.job_params`; explicit params win), and a bare /background uses the chosen
+background.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.check_requests import default_profile
 from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.storage import Storage, User
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, t
-from services.config import ServiceConfig
-from services.operations import EDIT_OPS, Op
 
-#: threshold mode with no TAG_MIN_PROBABILITY set: every item tag above 10 %
-THRESHOLD_DEFAULT = 0.1
 ASK = "ask"  # the background row's "ask every time" (stored as NULL)
 
 #: setting row -> its label
@@ -127,20 +123,3 @@ async def choose(db: Storage, user: User, name: str, value: str) -> bool:
     else:
         await db.set_setting(user.id, name, None if value == ASK else value)
     return True
-
-
-def job_params(
-    op: str, params: Mapping[str, Any], user: User | None, config: ServiceConfig
-) -> dict[str, Any]:
-    """A job's params with the user's settings filled in where the request did not say."""
-    filled = dict(params)
-    if user is None:
-        return filled
-    if op == Op.TAG and user.tags_mode == "top_k":
-        filled.setdefault("min_probability", None)  # over TAG_MIN_PROBABILITY, if set
-    elif op == Op.TAG and user.tags_mode == "threshold":
-        filled.setdefault("min_probability", config.tag_min_probability or THRESHOLD_DEFAULT)
-        filled.setdefault("top_k", 0)  # every item above the threshold
-    if op in EDIT_OPS and user.edit_strength:
-        filled.setdefault("strength", user.edit_strength)
-    return filled

@@ -10,11 +10,13 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot import keyboards
 from bot.command_parsing import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
-from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
+from bot.keyboards import BackgroundPick, CancelJob, PhotoAction
 from bot.middlewares import alert, answer_now
+from bot.ops import ASK, BY_OP, MENU, PHOTO_ACTIONS, op_label
 from bot.storage import Photo, Storage, User
-from bot.texts import op_label, t
+from bot.texts import t
 from handlers.edit_prompt import ask_instruction
+from services.operations import Op
 
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
@@ -47,23 +49,23 @@ async def photo_action(
     photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
     if photo is None:
         return
-    action = callback_data.action
-    if action == "background":
+    spec = BY_OP[callback_data.action]
+    if spec.photo_step == MENU:
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(
                 reply_markup=keyboards.background_menu(photo.id, lang)
             )
         return
-    if action == "edit" and jobs.services.missing_weights("edit") == []:
+    if spec.photo_step == ASK and jobs.services.missing_weights(spec.op) == []:
         if query.message is not None and query.message.chat.type != "private":
             # groups pass commands only to the bot: the next plain text would never arrive
             alert(callback_answer, t(lang, "edit.ask"))
             return
-        callback_answer.text = t(lang, "op.edit")
-        await ask_instruction(bot, state, photo, lang)
+        callback_answer.text = op_label(lang, spec.op)
+        await ask_instruction(bot, state, photo, lang, spec.op)
         return
-    await answer_now(query, callback_answer, op_label(lang, action))
-    await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=action)
+    await answer_now(query, callback_answer, op_label(lang, spec.op))
+    await jobs.request(user_id=user.id, lang=lang, domain=user.domain, photo=photo, op=spec.op)
 
 
 async def background_pick(
@@ -91,7 +93,7 @@ async def background_pick(
         lang=lang,
         domain=user.domain,
         photo=photo,
-        op="background",
+        op=Op.BACKGROUND,
         params=spec or {},
     )
 
@@ -113,7 +115,8 @@ async def cancel_job(
 def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
-    router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(PHOTO_ACTIONS)))
+    buttons = {spec.op.value for spec in PHOTO_ACTIONS}
+    router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(buttons)))
     router.callback_query.register(
         background_pick, BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
     )

@@ -12,8 +12,9 @@ from bot.check_requests import known_profiles
 from bot.jobs import JobRunner
 from bot.keyboards import CHECK_ACTIONS, CheckButton
 from bot.middlewares import alert, answer_now
+from bot.ops import op_label
 from bot.storage import Storage, User
-from bot.texts import op_label, t
+from bot.texts import t
 from services.operations import Op
 
 

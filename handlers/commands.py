@@ -1,4 +1,4 @@
-"""/tag, /night, /tulips, /edit, /background, /describe, /check, /clean, /fix sent as text."""
+"""Every photo operation's command sent as text (`bot.ops.COMMAND_OPS`: /tag, /night, ...)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.actions import perform
-from bot.command_parsing import COMMAND_OPS, parse_command
 from bot.intake import IntakeError, target_photo
 from bot.jobs import JobRunner
+from bot.ops import COMMAND_OPS, parse_command
 from bot.settings import Settings
 from bot.storage import Storage, User
 from bot.texts import t

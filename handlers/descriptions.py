@@ -17,6 +17,7 @@ from bot.middlewares import alert
 from bot.rendering import render_copy_ready, render_description, render_english
 from bot.storage import Storage, User
 from bot.texts import t
+from services.results import COPY
 
 VIEWS = ("english", "russian", "copy")
 
@@ -32,13 +33,13 @@ async def description_view(
 ) -> None:
     job = await db.get_job(callback_data.job_id)
     result = await db.get_result(job.id) if job is not None else None
-    if job is None or result is None or result.kind != "description":
+    if job is None or result is None or result.kind != COPY.name:
         alert(callback_answer, t(lang, "result.gone"))
         return
     if job.user_id != user.id:
         alert(callback_answer, t(lang, "result.not_yours"))
         return
-    payload = result.payload
+    copy = COPY.from_payload(result.payload)
     if callback_data.action == "copy":
         photo = await db.get_photo(job.photo_id)
         reply = (
@@ -46,10 +47,10 @@ async def description_view(
             if photo is not None
             else None
         )
-        await bot.send_message(job.chat_id, render_copy_ready(payload), reply_parameters=reply)
+        await bot.send_message(job.chat_id, render_copy_ready(copy), reply_parameters=reply)
         return
     english = callback_data.action == "english"
-    text = render_english(payload, lang) if english else render_description(payload, lang)
+    text = render_english(copy, lang) if english else render_description(copy, lang)
     markup = keyboards.text_result_actions(job.id, job.op, lang, english_shown=english)
     if isinstance(query.message, Message):
         try:

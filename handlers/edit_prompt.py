@@ -7,6 +7,7 @@ PROMPT_TIMEOUT_S: a text written much later is an ordinary message again.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -14,8 +15,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message, ReplyParameters
 
-from bot.command_parsing import parse_command
+from bot.command_parsing import ParsedCommand
 from bot.jobs import JobRunner
+from bot.ops import ASK, SPECS, spec_of
 from bot.storage import Photo, Storage, User
 from bot.texts import t
 
@@ -26,10 +28,11 @@ class EditPrompt(StatesGroup):
     instruction = State()
 
 
-async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str) -> None:
-    """Remember which photo the next text message edits, and ask for the instruction."""
+async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str, op: str) -> None:
+    """Remember which photo the next text message is for (and which op asked), and ask for
+    the instruction."""
     await state.set_state(EditPrompt.instruction)
-    await state.set_data({"photo_id": photo.id, "asked_at": time.time()})
+    await state.set_data({"photo_id": photo.id, "op": op, "asked_at": time.time()})
     await bot.send_message(
         photo.chat_id,
         t(lang, "edit.ask_next"),
@@ -50,7 +53,7 @@ async def instruction(
     if photo is None or photo.deleted or not photo.path.exists():
         await message.reply(t(lang, "photo.gone"))
         return
-    parsed = parse_command("edit", (message.text or "").strip())
+    parsed = asked_op_parses(data, message.text)
     if parsed is None or parsed.problem is not None:
         await message.reply(t(lang, "edit.ask"))
         return
@@ -59,9 +62,17 @@ async def instruction(
         lang=lang,
         domain=user.domain,
         photo=photo,
-        op="edit",
+        op=parsed.op,
         params=parsed.params,
     )
+
+
+def asked_op_parses(data: dict[str, Any], text: str | None) -> ParsedCommand | None:
+    """The answer to an ASK step parsed by the op that asked (an older build's dialogue
+    named none: the first op that asks)."""
+    op = data.get("op") or next(spec.op for spec in SPECS if spec.photo_step == ASK)
+    spec = spec_of(str(op))
+    return spec.parse(spec.op, (text or "").strip()) if spec is not None else None
 
 
 def get_router() -> Router:

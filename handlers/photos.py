@@ -13,9 +13,10 @@ from aiogram.types import Message, ReplyParameters
 
 from bot import keyboards
 from bot.actions import perform, perform_arriving, starts_at_once
-from bot.command_parsing import ParsedCommand, parse_command, split_command
+from bot.command_parsing import ParsedCommand, split_command
 from bot.intake import has_image
 from bot.jobs import JobRunner
+from bot.ops import parse_command
 from bot.sets.collector import SetCollector
 from bot.sets.runner import SetRunner
 from bot.storage import Photo, Storage, User

@@ -9,9 +9,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
 from bot.middlewares import alert, answer_now
-from bot.rendering import FOLLOW_UPS
+from bot.ops import follow_up, op_label
 from bot.storage import Storage, User
-from bot.texts import NOTHING_FOUND_KEYS, op_label, t
+from bot.texts import NOTHING_FOUND_KEYS, t
 
 
 async def result_action(
@@ -43,8 +43,9 @@ async def result_action(
             await bot.send_message(job.chat_id, t(lang, "result.gone"))
         return
     if action == "full":
-        path = db.results_dir / str(result.payload.get("file", ""))
-        if result.kind != "image" or not path.is_file():
+        image = result.image
+        path = db.results_dir / image.file if image is not None and image.file else None
+        if path is None or not path.is_file():
             alert(callback_answer, t(lang, "result.gone"))
             return
         await answer_now(query, callback_answer)  # the full-size upload takes a while
@@ -56,14 +57,14 @@ async def result_action(
             ),
         )
         return
-    follow_up = FOLLOW_UPS.get(action)
-    if follow_up is None:
+    asks = follow_up(job.op, action)
+    if asks is None:
         alert(callback_answer, t(lang, "result.gone"))
         return
     if not photo.path.exists():
         alert(callback_answer, t(lang, "photo.gone"))
         return
-    asked = follow_up(job.op, dict(job.params), dict(result.payload))
+    asked = asks(job.op, dict(job.params), dict(result.payload))
     if asked is None:  # nothing to ask for (e.g. no other object): say so, queue nothing
         alert(callback_answer, t(lang, NOTHING_FOUND_KEYS[action]))
         return

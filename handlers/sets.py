@@ -15,16 +15,16 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.actions import problem_text
-from bot.command_parsing import ParsedCommand, parse_background, parse_command, split_command
+from bot.command_parsing import ParsedCommand, parse_background, split_command
 from bot.keyboards import CancelSetRun, SetBackground, SetPick
 from bot.middlewares import alert, answer_now
-from bot.sets.actions import ACTIONS_BY_KEY, ASK, MENU, SPLIT
+from bot.ops import ACTIONS_BY_KEY, ASK, MENU, SPLIT, op_label, parse_command
 from bot.sets.collector import SetCollector
 from bot.sets.runner import SetRunner
 from bot.storage import PhotoSet, Storage, User
-from bot.texts import op_label, t, tn
+from bot.texts import t, tn
 from handlers.callbacks import BACKGROUND_VALUES
-from handlers.edit_prompt import PROMPT_TIMEOUT_S
+from handlers.edit_prompt import PROMPT_TIMEOUT_S, asked_op_parses
 from services.operations import Op
 
 
@@ -61,7 +61,7 @@ async def run_command(
     what is missing, or start the run."""
     reply = ReplyParameters(message_id=photo_set.message_id or 0, allow_sending_without_reply=True)
     if parsed.problem == "edit.ask":
-        await ask_set_instruction(bot, state, photo_set, lang)
+        await ask_set_instruction(bot, state, photo_set, lang, parsed.op)
         return
     photo_kind = parsed.op == Op.BACKGROUND and parsed.params.get("kind") == "photo"
     if parsed.problem == "background.ask" or photo_kind:
@@ -82,9 +82,11 @@ async def run_command(
     await set_runs.start(photo_set, user=user, lang=lang, op=parsed.op, params=parsed.params)
 
 
-async def ask_set_instruction(bot: Bot, state: FSMContext, photo_set: PhotoSet, lang: str) -> None:
+async def ask_set_instruction(
+    bot: Bot, state: FSMContext, photo_set: PhotoSet, lang: str, op: str
+) -> None:
     await state.set_state(SetEditPrompt.instruction)
-    await state.set_data({"set_id": photo_set.id, "asked_at": time.time()})
+    await state.set_data({"set_id": photo_set.id, "op": op, "asked_at": time.time()})
     await bot.send_message(
         photo_set.chat_id,
         t(lang, "set.edit_ask"),
@@ -120,8 +122,9 @@ async def set_pick(
         if query.message is not None and query.message.chat.type != "private":
             alert(callback_answer, t(lang, "edit.ask"))  # groups pass the bot commands only
             return
-        callback_answer.text = op_label(lang, Op.EDIT)
-        await ask_set_instruction(bot, state, photo_set, lang)
+        assert action.op is not None
+        callback_answer.text = op_label(lang, action.op)
+        await ask_set_instruction(bot, state, photo_set, lang, action.op)
         return
     if action.step == SPLIT:
         await answer_now(query, callback_answer)
@@ -229,7 +232,7 @@ async def set_instruction(
     if photo_set is None or photo_set.user_id != user.id:
         await message.reply(t(lang, "set.gone"))
         return
-    parsed = parse_command("edit", (message.text or "").strip())
+    parsed = asked_op_parses(data, message.text)
     if parsed is None or parsed.problem is not None:
         await message.reply(t(lang, "edit.ask"))
         return

@@ -9,6 +9,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.keyboards import DomainPick
+from bot.ops import help_text
 from bot.storage import Storage, User
 from bot.texts import DOMAIN_KEYS, t
 from services.vocabulary import DOMAINS
@@ -19,8 +20,8 @@ async def start(message: Message, user: User, lang: str) -> None:
 
 
 async def help_(message: Message, user: User, lang: str) -> None:
-    help_text = t(lang, "help", domain=t(lang, DOMAIN_KEYS[user.domain]))
-    await message.answer(help_text + "\n\n" + t(lang, "help.library"))
+    text = help_text(lang, domain=t(lang, DOMAIN_KEYS[user.domain]))
+    await message.answer(text + "\n\n" + t(lang, "help.library"))
 
 
 async def ask_domain(message: Message, user: User, lang: str) -> None:

@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from bot.actions import _choices
-from bot.command_parsing import parse_background, parse_command
+from bot.command_parsing import parse_background
+from bot.ops import parse_command
 from bot.texts import t
 from services.imaging import backgrounds as b
 from services.imaging.card import CARD_SIZES, alpha_bbox, card_size, place

@@ -323,7 +323,7 @@ def test_out_of_memory_retries_once_smaller(editor, photos, tmp_path):
     assert raised and result.facts["oom_retry"] is True
     assert max(result.facts["working_size"]) == 192 and result.image.size == (150, 100)
 
-    from bot.rendering import render_caption
+    from bot.ops import caption as render_caption
 
     caption = render_caption("night", result.facts, "en")
     assert "Night: done." in caption and "ran out of memory" in caption and "192×" in caption

@@ -104,8 +104,9 @@ def code_files() -> Iterator[Path]:
 
 def key_uses() -> Iterator[tuple[str, str, bool | None]]:
     """(where, key, plural?) for every key the code names: the literal key of a t()/tn()
-    call, the values of the `*_KEYS` maps, the key an IntakeError carries and the `problem=`
-    of a parsed command. plural is None where the code does not say."""
+    call, the values of the `*_KEYS` maps, the key an IntakeError carries, the `problem=`
+    of a parsed command and an operation spec's `*_key=` fields (bot/ops). plural is None
+    where the code does not say."""
     for path in code_files():
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
@@ -123,6 +124,11 @@ def key_uses() -> Iterator[tuple[str, str, bool | None]]:
             for keyword in node.keywords:
                 if keyword.arg == "problem" and isinstance(keyword.value, ast.Constant):
                     yield where, keyword.value.value, False
+                # an operation's spec names its texts: label_key=, menu_key=, help_key=
+                value = keyword.value
+                spec_key = (keyword.arg or "").endswith("_key")
+                if spec_key and isinstance(value, ast.Constant) and value.value is not None:
+                    yield where, value.value, False
             name = node.func.id if isinstance(node.func, ast.Name) else None
             if name == "IntakeError" and isinstance(node.args[0], ast.Constant):
                 yield where, node.args[0].value, None

@@ -19,7 +19,8 @@ from services.operations.library import FindOperation
 from services.scheduler import ModelServices
 from services.search import text
 from services.search.fusion import fuse
-from services.search.result_texts import recognised_texts, texts_of
+from services.marketplace.summary import CheckSummary, TextLine
+from services.search.result_texts import texts_of
 from services.search.vectors import EmbeddingRows, VectorMatches, top_similar
 
 TAGS = {
@@ -61,10 +62,17 @@ def test_each_result_kind_has_its_texts() -> None:
     assert "Keeps warm" in texts_of("description", description)
     assert texts_of("image", {"file": "1.png"}) == []
     assert texts_of("tags", {"tags": "not a list of tags"}) == []
-    # the check issue's /check result: the words Tesseract read on the photo
-    found = {"texts": [{"text": "СКИДКА 50%", "place": "top"}, {"text": None}, "sale"]}
-    assert recognised_texts(found) == ["СКИДКА 50%", "sale"]
+    # the check issue's /check result: the words Tesseract read on the photo (a box found
+    # but not read adds nothing)
+    lines = (
+        TextLine("СКИДКА 50%", "top", (0, 0, 10, 10), False),
+        TextLine(None, "bottom", (0, 20, 10, 30), False),
+        TextLine(" sale ", "over_product", (5, 5, 9, 9), True),
+    )
+    summary = CheckSummary("wb", "Wildberries", "clean", None, "", (), (), lines, (), (1, 1), "")
+    found = summary.to_payload()
     assert texts_of("check", found) == ["СКИДКА 50%", "sale"]
+    assert texts_of("check", {"texts": ["a payload of no check"]}) == []
 
 
 # ---- the index in storage

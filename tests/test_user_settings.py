@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import user_settings
+from bot import ops, user_settings
 from bot.storage import Storage
 from services.config import ServiceConfig
 from services.operations.edit import EditOperation
@@ -75,19 +75,19 @@ async def test_settings_shape_the_next_job(tmp_path: Path) -> None:
     config = ServiceConfig(weights_dir=tmp_path, tag_min_probability=None)
     async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
         user = await db.upsert_user(1, "ru", None)
-        assert user_settings.job_params("tag", {}, user, config) == {}
+        assert ops.job_params("tag", {}, user, config) == {}
         await db.set_setting(1, "tags_mode", "threshold")
         await db.set_setting(1, "edit_strength", "gentle")
         user = await db.get_user(1)
-        assert user_settings.job_params("tag", {}, user, config) == {
+        assert ops.job_params("tag", {}, user, config) == {
             "min_probability": 0.1,
             "top_k": 0,
         }
-        assert user_settings.job_params("tag", {"top_k": 3}, user, config)["top_k"] == 3
-        assert user_settings.job_params("night", {}, user, config) == {"strength": "gentle"}
+        assert ops.job_params("tag", {"top_k": 3}, user, config)["top_k"] == 3
+        assert ops.job_params("night", {}, user, config) == {"strength": "gentle"}
         await db.set_setting(1, "tags_mode", "top_k")
         user = await db.get_user(1)
-        assert user_settings.job_params("tag", {}, user, config) == {"min_probability": None}
+        assert ops.job_params("tag", {}, user, config) == {"min_probability": None}
 
 
 def test_edit_strength_moves_the_image_guidance(tmp_path: Path) -> None:

@@ -1,44 +1,18 @@
-"""`vitrina process --check [--profile P]`: a seller's catalogue graded in one table,
+"""`vitrina process --check [--profile P]` (flags: bot/ops/marketplace.py): a seller's
+catalogue graded in one table,
 OUT/check.csv: per photo its grade, each rule of the profile passed or failed with the
 measured value, the text found (and where) and the banned words; `--fix P`: the fixed
 cards (bot/cli/process.py writes them as OUT/<name>-fix-<P>.jpg)."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.settings import SettingsError
-
 #: how a rule's outcome reads in the table
 OUTCOME = {True: "pass", False: "fail", None: "-"}
-
-
-def add_check_arguments(proc: argparse.ArgumentParser) -> None:
-    proc.add_argument(
-        "--check", action="store_true", help="grade each photo for a marketplace: OUT/check.csv"
-    )
-    proc.add_argument(
-        "--profile", metavar="P", help="--check's marketplace: wb, ozon, ym, generic (default wb)"
-    )
-    proc.add_argument(
-        "--fix", metavar="P", help="fix each photo for marketplace P: OUT/<name>-fix-<P>.jpg"
-    )
-
-
-def check_ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The check and fix jobs the flags ask for ({op: params}); SettingsError when wrong."""
-    if args.profile and not args.check:
-        raise SettingsError("--profile goes with --check (e.g. --check --profile ozon)")
-    ops: dict[str, dict[str, Any]] = {}
-    if args.check:
-        ops["check"] = {"profile": profile_flag("--profile", args.profile)}
-    if args.fix:
-        ops["fix"] = {"profile": profile_flag("--fix", args.fix)}
-    return ops
 
 
 def write_check_csv(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
@@ -95,18 +69,3 @@ def write_check_csv(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
             line += [", ".join(hit.found for hit in summary.banned), ""]
             writer.writerow(line)
     return path
-
-
-def profile_flag(flag: str, name: str | None) -> str:
-    """A marketplace profile's id from a flag's value (an id or an alias; None: the
-    default); SettingsError naming the known ones otherwise."""
-    from bot.command_parsing import parse_profile
-    from services.marketplace.profiles import load_profiles
-
-    if name is None:
-        return load_profiles().default
-    found = parse_profile(name)
-    if found is None:
-        known = ", ".join(load_profiles().profiles)
-        raise SettingsError(f"{flag}: unknown marketplace {name!r}; known: {known}")
-    return found

@@ -11,58 +11,31 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.check_csv import add_check_arguments, check_ops, write_check_csv
+from bot.cli.check_csv import write_check_csv
 from bot.cli.console import say
-from bot.settings import Settings, SettingsError
-from services.operations import EDIT_OPS, LIBRARY_OPS, Op
+from bot.settings import Settings
+from services.operations import EDIT_OPS, Op
 
 if TYPE_CHECKING:
     from services.jobs import JobHandle
     from services.scheduler import ModelServices
 
-#: what `vitrina process` can run, in this order per image: every photo operation there is
-#: (--group then clusters the whole folder)
-PROCESS_OPS: tuple[Op, ...] = tuple(op for op in Op if op not in LIBRARY_OPS)
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from bot.ops import SPECS
+
     proc = sub.add_parser("process", help="run the services on files or folders, no Telegram")
     proc.add_argument("paths", nargs="+", type=Path)
-    proc.add_argument("--tag", action="store_true")
     proc.add_argument("--domain", choices=("product", "hotel"), default="product")
-    proc.add_argument("--top-k", type=int, default=None, help="how many item tags")
-    proc.add_argument(
-        "--min-probability", type=float, default=None, help="threshold mode: items above this"
-    )
-    proc.add_argument("--night", action="store_true")
-    proc.add_argument("--tulips", action="store_true")
-    proc.add_argument("--edit", metavar="PROMPT", help="an instruction, e.g. 'add a vase'")
-    proc.add_argument("--preset", metavar="NAME", help="a named edit (services/edit_presets.tsv)")
-    proc.add_argument("--seed", type=int, default=None, help="edits: the same seed, same result")
-    proc.add_argument("--steps", type=int, default=None, help="edits: denoising steps")
-    proc.add_argument(
-        "--background",
-        metavar="SPEC",
-        help="a colour (pink, #ffc0cb), 'gradient pink blue', transparent, a preset "
-        "(studio, blush, sky, marble, wood, concrete, linen), a photo file, or a scene in words",
-    )
-    proc.add_argument(
-        "--card",
-        nargs="?",
-        const="3:4",
-        choices=("3:4", "1:1"),
-        default=None,
-        help="with --background: a marketplace card, 900x1200 (3:4) or 1200x1200 (1:1)",
-    )
-    proc.add_argument("--no-shadow", action="store_true", help="no contact shadow")
-    proc.add_argument("--describe", action="store_true")
+    for spec in SPECS:  # each operation's own flags (bot/ops), in the registry's order
+        if spec.cli is not None:
+            spec.cli.add(proc)
     proc.add_argument(
         "--group",
         action="store_true",
         help="cluster the images by CLIP embedding and tags (implies --tag): groups.csv, "
         "group-NN.jpg contact sheets, index.html",
     )
-    add_check_arguments(proc)
     proc.add_argument("-o", "--out", type=Path, required=True, help="folder for results")
 
 
@@ -112,7 +85,7 @@ async def process(
 
     from services.catalogue import needs_measure
     from services.jobs import JobRequest
-    from services.results import ImageResult
+    from services.results import IMAGE, ImageResult, kind_of
     from services.scheduler import ModelServices
 
     services = ModelServices(settings.service_config())
@@ -153,10 +126,14 @@ async def process(
                     if isinstance(result, ImageResult):
                         path = await asyncio.to_thread(_save_image, result, image, op, out, names)
                         row["output"] = str(path)
-                        row["result"] = {"file": path.name, **result.facts}
+                        row["kind"], row["result"] = (
+                            IMAGE.name,
+                            {"file": path.name, **result.facts},
+                        )
                         edited.setdefault(op, []).append((image, path))
                     else:
-                        row["result"] = _plain(result)
+                        kind = kind_of(result)
+                        row["kind"], row["result"] = kind.name, kind.to_payload(result)
                 except Exception as exc:  # one file's failure is a row, not the end of the run
                     row["status"], row["error"] = "failed", str(exc) or type(exc).__name__
                 rows.append(row)
@@ -245,12 +222,6 @@ def _contact_sheet(pairs: list[tuple[Path, Path]]) -> Any:
     return contact_sheet([(load_rgb(a, 512), load_rgb(b, 512)) for a, b in pairs])
 
 
-def _plain(result: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.asdict(result) if dataclasses.is_dataclass(result) else result
-
-
 def write_results(rows: list[dict[str, Any]], out: Path) -> None:
     from services.results_table import result_row, write_rows
 
@@ -264,6 +235,7 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
             row["file"],
             row["op"],
             row["status"],
+            row.get("kind"),
             row.get("result") if isinstance(row.get("result"), dict) else None,
             result_file=Path(row["output"]).name if row.get("output") else "",
             error=row.get("error", ""),
@@ -275,57 +247,9 @@ def write_results(rows: list[dict[str, Any]], out: Path) -> None:
 
 
 def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The flags as {op: job params}, checked (a SettingsError names a bad one)."""
-    from bot.command_parsing import parse_background
-    from services.imaging.decode import IMAGE_SUFFIXES
+    """The flags as {op: job params}, in the registry's order, checked (a SettingsError
+    names a bad one)."""
+    from bot.ops import SPECS
 
-    ops: dict[str, dict[str, Any]] = {}
-    if args.tag or getattr(args, "group", False):  # groups are named by their tags
-        ops["tag"] = {"domain": args.domain}
-        if args.top_k is not None:
-            ops["tag"]["top_k"] = args.top_k
-        if args.min_probability is not None:
-            if not 0.0 <= args.min_probability <= 1.0:
-                raise SettingsError("--min-probability must be between 0 and 1")
-            ops["tag"]["min_probability"] = args.min_probability
-    for op in (Op.NIGHT, Op.TULIPS, Op.DESCRIBE):  # the flags that take no value
-        if getattr(args, op.value):
-            ops[op.value] = {}
-    if args.describe:
-        ops["describe"] = {"domain": args.domain}
-    if args.edit and args.preset:
-        raise SettingsError("--edit and --preset are one edit each: give one of them")
-    if args.edit:
-        ops["edit"] = {"prompt": args.edit}
-    if args.preset:
-        from services.edit_presets import load_presets
-
-        if args.preset.lower() not in load_presets():
-            known = ", ".join(load_presets())
-            raise SettingsError(f"--preset: unknown preset {args.preset!r}; known: {known}")
-        ops["edit"] = {"preset": args.preset.lower()}
-    if args.steps is not None and not 1 <= args.steps <= 100:
-        raise SettingsError("--steps must be between 1 and 100")
-    for op in EDIT_OPS:
-        if op in ops:
-            ops[op].update(
-                {k: v for k, v in (("seed", args.seed), ("steps", args.steps)) if v is not None}
-            )
-    if args.background:
-        as_file = Path(args.background)
-        if as_file.suffix.lower() in IMAGE_SUFFIXES and as_file.is_file():
-            spec: dict[str, Any] | None = {"kind": "photo", "background_path": str(as_file)}
-        else:
-            spec = parse_background(args.background)
-        if spec is None or spec.get("kind") == "photo" and "background_path" not in spec:
-            raise SettingsError(
-                f"--background: cannot understand {args.background!r} (a colour such as pink "
-                "or #ffc0cb, 'gradient pink blue', transparent, a preset, an image file, or a "
-                "scene of a few words)"
-            )
-        ops["background"] = spec | ({"card": args.card} if args.card else {})
-        if args.no_shadow:
-            ops["background"]["shadow"] = False
-    elif args.card:
-        raise SettingsError("--card needs --background (e.g. --background white --card)")
-    return ops | check_ops(args)
+    asked = ((spec.op, spec.cli.params(args)) for spec in SPECS if spec.cli is not None)
+    return {op.value: params for op, params in asked if params is not None}

@@ -24,11 +24,12 @@ from PIL import Image
 
 from bot import keyboards
 from bot.check_rendering import split_caption
-from bot.rendering import render_caption, render_stored, render_text, result_payload
+from bot.ops import caption
+from bot.result_views import message_of, stored, stored_message
 from bot.retry import patiently
 from bot.storage import Job, Photo, Storage
 from bot.texts import t
-from services.results import ImageResult
+from services.results import IMAGE, ImageResult, StoredImage
 
 log = logging.getLogger("vitrina.bot")
 
@@ -116,13 +117,13 @@ class Delivery:
         if isinstance(result, ImageResult):
             await self._deliver_image(job, photo, result, message_id, lang)
             return
-        kind, payload = result_payload(result)
+        kind, payload = stored(result)
         await self.storage.save_result(
             job.id, kind, payload, cacheable=getattr(result, "cacheable", True)
         )
         # A text result takes the place of the progress message: one message per job.
         markup = keyboards.text_result_actions(job.id, job.op, lang, params=job.params)
-        if await self.close_progress(photo, message_id, render_text(result, lang), markup):
+        if await self.close_progress(photo, message_id, message_of(result, lang), markup):
             await self.storage.mark_delivered(job.id)
 
     @patiently
@@ -132,33 +133,34 @@ class Delivery:
         if result is None:
             return False
         sent_file: str | None = None
-        if result.kind == "image":
-            path = self.storage.results_dir / str(result.payload.get("file", ""))
-            if not path.is_file():
+        image = result.image
+        if image is not None:
+            path = self.storage.results_dir / image.file
+            if not image.file or not path.is_file():
                 return False
-            preview = result.payload.get("preview")
-            stored = self.storage.results_dir / preview if preview else None
-            caption, rest = split_caption(render_caption(job.op, result.payload, lang))
+            preview = self.storage.results_dir / image.preview if image.preview else None
+            caption_text, rest = split_caption(caption(job.op, result.payload, lang))
             options: dict[str, Any] = {
-                "caption": caption,
+                "caption": caption_text,
                 "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
-                "document": bool(result.payload.get("document")),
+                "document": image.document,
                 "name": f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}",
             }
             # Telegram keeps what this bot sent: its file id sends it again without an upload
-            file_id = result.payload.get("telegram_file_id")
             message = None
-            if file_id:
-                message = await self.send_image(photo, None, file_id=str(file_id), **options)
+            if image.telegram_file_id:
+                message = await self.send_image(
+                    photo, None, file_id=image.telegram_file_id, **options
+                )
             if message is None:
-                encoded = await asyncio.to_thread(encode_stored, path, stored)
+                encoded = await asyncio.to_thread(encode_stored, path, preview)
                 message = await self.send_image(photo, encoded, **options)
                 sent_file = _sent_file_id(message) if message is not None else None
             sent = message is not None
             if sent and rest:
                 await self.send(photo, rest)
         else:
-            text = render_stored(result.kind, result.payload, lang)
+            text = stored_message(result.kind, result.payload, lang)
             markup = keyboards.text_result_actions(job.id, job.op, lang, params=job.params)
             sent = text is not None and await self.send(photo, text, markup) is not None
         if sent:
@@ -170,12 +172,12 @@ class Delivery:
     ) -> None:
         """File first, then the row, then the message: a result is never shown unsaved."""
         encoded = await self.store_image(job.id, result)
-        caption, rest = split_caption(render_caption(job.op, result.facts, lang))
+        caption_text, rest = split_caption(caption(job.op, result.facts, lang))
         markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
         message = await self.send_image(
             photo,
             encoded,
-            caption=caption,
+            caption=caption_text,
             markup=markup,
             document=result.document,
             name=f"vitrina-{job.op}-{job.id}.{encoded.extension}",
@@ -199,16 +201,11 @@ class Delivery:
         path = await self.storage.write_result_file(job_id, encoded.png, encoded.extension)
         # the preview too: "Show again" and a cache hit send it without encoding again
         preview = await self.storage.write_result_file(job_id, encoded.preview, "jpg")
-        payload = {
-            **result.facts,
-            "file": path.name,
-            "width": encoded.width,
-            "height": encoded.height,
-            "mode": encoded.mode,
-            "document": result.document,
-            "preview": preview.name,
-        }
-        await self.storage.save_result(job_id, "image", payload, cacheable=result.cacheable)
+        size = {"width": encoded.width, "height": encoded.height, "mode": encoded.mode}
+        image = StoredImage(path.name, preview.name, result.document, facts=result.facts | size)
+        await self.storage.save_result(
+            job_id, IMAGE.name, IMAGE.to_payload(image), cacheable=result.cacheable
+        )
         return encoded
 
     async def send_image(

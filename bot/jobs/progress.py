@@ -13,10 +13,11 @@ from typing import Any
 from bot import keyboards
 from bot.alerts import AdminAlerts
 from bot.jobs.delivery import Delivery
+from bot.ops import op_label
 from bot.ratelimit import TokenBucket
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.storage.failures import is_storage_failure
-from bot.texts import STAGE_KEYS, op_label, t
+from bot.texts import STAGE_KEYS, t
 from services.errors import BadImage, JobCancelled, ModelUnavailable
 from services.jobs import JobHandle, JobState, JobUpdate
 

@@ -20,9 +20,9 @@ from bot.inbox.origin import origin
 from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
+from bot.ops import job_params, op_label, with_domain
 from bot.storage import Job, JobStatus, Photo, Result, Storage
-from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
-from bot.user_settings import job_params
+from bot.texts import MISSING_MODEL_KEYS, t, tn
 from services.errors import QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobUpdate
 from services.scheduler import ModelServices
@@ -78,7 +78,7 @@ class JobRunner:
         # The result cache: a stat per model file, off the loop (a first call hashes configs).
         key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
-        if key is not None and cached is not None and self._files_exist(cached):
+        if key is not None and cached is not None and self.storage.has_files(cached):
             return await self._answer_cached(
                 user_id, photo, op, params, key, cached, lang, made_for
             )
@@ -105,7 +105,7 @@ class JobRunner:
         params, missing = await self._params(user_id, domain, op, params)
         key = await asyncio.to_thread(self.services.cache_key, op, params, incoming.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
-        hit = key is not None and cached is not None and self._files_exist(cached)
+        hit = key is not None and cached is not None and self.storage.has_files(cached)
         if missing != [] or hit:  # no model runs: as `request` answers it
             photo = await stored
             if missing != []:
@@ -204,10 +204,6 @@ class JobRunner:
 
     # ---- internals
 
-    def _files_exist(self, cached: Result) -> bool:
-        name = cached.payload.get("file")
-        return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
-
     async def _answer_cached(
         self,
         user_id: int,
@@ -236,16 +232,11 @@ class JobRunner:
             "job=%s user=%s op=%s cache hit (result of job %s)", job.id, user_id, op, cached.job_id
         )
         self.services.metrics.cache_hit(op)
-        if cached.kind == "image":
-            results = self.storage.results_dir
-            linked = await self.storage.link_result_file(job.id, results / cached.payload["file"])
-            if cached.payload.get("preview") and linked is not None:
-                preview = results / str(cached.payload["preview"])
-                await self.storage.link_result_file(job.id, preview)  # else: encoded again
-            if linked is None:  # purged between the lookup and now (a race): run it after all
-                await self.storage.set_job_status(job.id, JobStatus.QUEUED)
-                await self._queue(job, photo, lang, resumed=False)
-                return job
+        if not await self.storage.link_cached_files(job.id, cached):
+            # purged between the lookup and now (a race): run it after all
+            await self.storage.set_job_status(job.id, JobStatus.QUEUED)
+            await self._queue(job, photo, lang, resumed=False)
+            return job
         if not await self.redeliver(job, photo, lang):
             await self.delivery.close_progress(
                 photo, None, t(lang, "job.send_failed"), keyboards.show_again(job.id, lang)
@@ -276,9 +267,7 @@ class JobRunner:
         params = job_params(op, params or {}, user, self.services.config)
         params = await with_profile(self.storage, user_id, user, op, params)
         missing = self.services.missing_weights_for(op, params)
-        if op in ("tag", "describe"):
-            params.setdefault("domain", domain)
-        return params, missing
+        return with_domain(op, params, domain), missing
 
     async def _create_job(
         self, user_id: int, photo: Photo, op: str, params: dict[str, Any], key: str | None

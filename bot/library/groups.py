@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.storage import Photo, Storage
 from services.jobs import NO_PHOTO, JobRequest
+from services.models.clip import TagResult
 from services.operations import Op
 from services.operations.library import LibraryGroups
 from services.scheduler import ModelServices
@@ -45,14 +46,11 @@ async def group_library(
     return await handle.result()
 
 
-def item_tags(payload: dict[str, Any] | None) -> list[list[Any]]:
+def item_tags(result: TagResult | None) -> list[list[Any]]:
     """A stored tag result's item tags as [en, ru, probability] (the group op's params)."""
-    if not payload:
+    if result is None:
         return []
-    return [
-        [str(tag.get("en", "")), str(tag.get("ru", "")), float(tag.get("probability", 1.0))]
-        for tag in payload.get("tags", ())
-    ]
+    return [[tag.en, tag.ru, float(tag.probability)] for tag in result.tags]
 
 
 def sheet_jpeg(paths: Sequence[Path]) -> bytes:

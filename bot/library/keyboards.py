@@ -13,7 +13,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import keyboards
 from bot.keyboards import ResultAction
-from bot.texts import op_label, t
+from bot.ops import op_label
+from bot.texts import t
 from bot.user_settings import SETTING_KEYS, SettingRow
 
 PER_ROW = 5  # numbered buttons per row

@@ -8,16 +8,20 @@ from datetime import datetime
 from typing import Any
 
 from bot.library.find import FindAnswer
+from bot.ops import op_label
+from bot.rendering import quoted
+from bot.result_views import card_line
 from bot.storage import HistoryItem, Photo
-from bot.texts import op_label, t, tn
-from services.search.result_texts import CAPTION, CHECK_RESULT_KIND
+from bot.texts import t, tn
+from services.results import CHECK, COPY, TAGS
+from services.search.result_texts import CAPTION
 
 #: where a /find word was found -> its name in the answer
 SOURCE_KEYS = {
     CAPTION: "find.in_caption",
-    "tags": "find.in_tags",
-    "description": "find.in_description",
-    CHECK_RESULT_KIND: "find.in_photo_text",
+    TAGS.name: "find.in_tags",
+    COPY.name: "find.in_description",
+    CHECK.name: "find.in_photo_text",
     "other": "find.in_texts",  # a result kind with no name of its own
 }
 #: why the picture half said nothing -> the note under the answer
@@ -36,11 +40,6 @@ def when(stamp: str) -> str:
         return datetime.fromisoformat(stamp).strftime("%d.%m.%Y %H:%M")
     except ValueError:
         return stamp[:16]
-
-
-def quoted(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def find_text(answer: FindAnswer, lang: str) -> str:
@@ -98,19 +97,10 @@ def card_text(
     if not results:
         lines.append(t(lang, "card.no_results"))
     for number, (_, op, kind, payload) in enumerate(results[:SHOWN_RESULTS], start=1):
-        summary = _summary(kind, payload, lang)
+        summary = card_line(kind, payload, lang)
         name = op_label(lang, op)
         lines.append(f"{number}. {name}: {summary}" if summary else f"{number}. {name}")
     return "\n".join(lines)[:CAPTION_LIMIT]
-
-
-def _summary(kind: str, payload: dict[str, Any], lang: str) -> str:
-    if kind == "tags":
-        names = [str(tag.get(lang) or tag.get("en") or "") for tag in payload.get("tags", ())]
-        return quoted(", ".join(name for name in names if name), 80)
-    if kind == "description":
-        return quoted(str(payload.get("title") or ""), 80)
-    return ""
 
 
 def group_caption(number: int, name: str, count: int, lang: str) -> str:

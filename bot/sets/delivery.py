@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import html
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,49 +22,18 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot import check_rendering
 from bot.jobs.delivery import SEND_ERRORS, encode_stored
-from bot.rendering import TELEGRAM_TEXT_LIMIT, render_stored
+from bot.ops import op_label
+from bot.rendering import TELEGRAM_TEXT_LIMIT
+from bot.result_views import summary_of
 from bot.retry import patiently
 from bot.sets.archive import Member, result_name, write_zip
 from bot.storage import JobStatus, Result, SetItem, SetRun, Storage
-from bot.texts import op_label, t, tn
-from services.marketplace.summary import CheckSummary
+from bot.texts import t, tn
 from services.results_table import csv_text, result_row
 
 log = logging.getLogger("vitrina.bot")
 ALBUM_SIZE = 10  # Telegram's most media in one group
-
-#: a text result's kind -> its part of the summary: (payload, lang) -> HTML. A kind not
-#: listed is rendered as its own result message would be (issue 17's check plugs in here).
-SummaryLine = Callable[[dict[str, Any], str], str]
-
-
-def _tag_line(payload: dict[str, Any], lang: str) -> str:
-    tags = [*payload.get("tags", ()), *payload.get("attributes", ())]
-    words = [
-        f"{tag['ru'] if lang == 'ru' else tag['en']} {round(tag['probability'] * 100)}%"
-        for tag in tags
-    ]
-    return html.escape(", ".join(words))
-
-
-def _description_block(payload: dict[str, Any], lang: str) -> str:
-    lines = [payload["title"], *(f"• {line}" for line in payload["benefits"]), payload["closing"]]
-    return "\n" + html.escape("\n".join(line[:400] for line in lines), quote=False)
-
-
-def _check_line(payload: dict[str, Any], lang: str) -> str:
-    """A check in one line: the grade and how many rules of the profile fail."""
-    summary = CheckSummary.from_payload(payload)
-    return check_rendering.one_line(summary, lang)
-
-
-SUMMARY_LINES: dict[str, SummaryLine] = {
-    "tags": _tag_line,
-    "description": _description_block,
-    "check": _check_line,
-}
 
 
 @dataclass(frozen=True)
@@ -96,14 +64,13 @@ class SetDelivery:
         self, run: SetRun, outcomes: list[Outcome], reply_to: int | None
     ) -> None:
         """Every image result not sent yet, in albums of up to 10 (one photo: on its own)."""
-        images = [o for o in outcomes if o.result is not None and o.result.kind == "image"]
-        images = [o for o in images if not o.item.sent]
+        images = [
+            (o, image)
+            for o in outcomes
+            if o.result is not None and (image := o.result.image) is not None and not o.item.sent
+        ]
         for document in (False, True):
-            group = [
-                o
-                for o in images
-                if bool(o.result and o.result.payload.get("document")) == document
-            ]
+            group = [o for o, image in images if image.document == document]
             for start in range(0, len(group), ALBUM_SIZE):
                 await self.send_album(run, group[start : start + ALBUM_SIZE], reply_to)
 
@@ -132,17 +99,16 @@ class SetDelivery:
         media: list[InputMediaPhoto | InputMediaDocument] = []
         results = self.storage.results_dir
         for outcome in chunk:
-            assert outcome.result is not None
-            payload = outcome.result.payload
+            image = outcome.result.image if outcome.result is not None else None
+            assert image is not None
             caption = html.escape(outcome.item.name)
-            path = results / str(payload["file"])
-            if payload.get("document"):  # the stored file as it is: a PNG, a card's JPEG
+            path = results / image.file
+            if image.document:  # the stored file as it is: a PNG, a card's JPEG
                 name = result_name(outcome.item.name, run.op, path.suffix or ".png")
                 file = BufferedInputFile(path.read_bytes(), filename=name)
                 media.append(InputMediaDocument(media=file, caption=caption))
                 continue
-            preview = results / str(payload.get("preview") or "")
-            encoded = encode_stored(path, preview if payload.get("preview") else None)
+            encoded = encode_stored(path, results / image.preview if image.preview else None)
             name = result_name(outcome.item.name, run.op, ".jpg")
             file = BufferedInputFile(encoded.preview, filename=name)
             media.append(InputMediaPhoto(media=file, caption=caption))
@@ -164,7 +130,7 @@ class SetDelivery:
     async def send_summary(
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:
-        texts = [o for o in outcomes if o.result is not None and o.result.kind != "image"]
+        texts = [o for o in outcomes if o.result is not None and o.result.image is None]
         failed = [o for o in outcomes if o.result is None and o.item.status is JobStatus.FAILED]
         failed += [o for o in outcomes if o.item.measure_status is JobStatus.FAILED]
         if texts or failed:
@@ -189,13 +155,7 @@ class SetDelivery:
         result = outcome.result
         if result is None:
             return f"{name}: {t(lang, 'set.photo_failed')}"
-        line = SUMMARY_LINES.get(result.kind)
-        body = (
-            line(result.payload, lang)
-            if line
-            else render_stored(result.kind, result.payload, lang)
-        )
-        return f"{name}: {body or ''}"
+        return f"{name}: {summary_of(result.kind, result.payload, lang) or ''}"
 
     # ---- the ZIP
 
@@ -231,15 +191,16 @@ class SetDelivery:
         members, rows = [], []
         for outcome in outcomes:
             item, result = outcome.item, outcome.result
-            payload = result.payload if result is not None else None
             file = ""
-            if result is not None and result.kind == "image":
-                stored = self.storage.results_dir / str(result.payload["file"])
+            image = result.image if result is not None else None
+            if image is not None:
+                stored = self.storage.results_dir / image.file
                 file = result_name(item.name, run.op, stored.suffix or ".png")
                 members.append(Member(file, stored))
             status, error = _status(item)
+            kind, payload = (result.kind, result.payload) if result is not None else (None, None)
             rows.append(
-                result_row(item.name, run.op, status, payload, result_file=file, error=error)
+                result_row(item.name, run.op, status, kind, payload, result_file=file, error=error)
             )
         return members, rows
 

@@ -22,11 +22,11 @@ from typing import Any
 
 from bot.alerts import AdminAlerts
 from bot.jobs.delivery import Delivery
-from bot.rendering import result_payload
+from bot.result_views import stored
 from bot.storage import FINISHED, Job, JobStatus, Photo, SetItem, SetRun, Storage
 from services.errors import JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest
-from services.results import ImageResult, ObjectMeasure
+from services.results import MEASURE, ImageResult, ObjectMeasure
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
@@ -188,24 +188,13 @@ class Feeder:
         if key is not None and cached is not None:
             job = await self.storage.create_cached_job(**fields, cache_key=key, cached=cached)
             self.services.metrics.cache_hit(run.op)
-            if not await self._link_cached(job.id, cached.kind, cached.payload):
+            if not await self.storage.link_cached_files(job.id, cached):
                 await self.storage.set_job_status(job.id, JobStatus.QUEUED)
                 job = dataclasses.replace(job, status=JobStatus.QUEUED)
         if job is None:
             job = await self.storage.create_job(**fields, cache_key=key)
         await self.storage.set_item_job(run.id, item.position, job.id, measure=measure)
         return job
-
-    async def _link_cached(self, job_id: int, kind: str, payload: dict[str, Any]) -> bool:
-        """A cache hit's image files linked under the new job (False: they are gone)."""
-        if kind != "image":
-            return True
-        results = self.storage.results_dir
-        if await self.storage.link_result_file(job_id, results / str(payload["file"])) is None:
-            return False
-        if payload.get("preview"):
-            await self.storage.link_result_file(job_id, results / str(payload["preview"]))
-        return True
 
     def _submit(self, run: SetRun, job: Job, photo: Photo) -> JobHandle:
         request = JobRequest(
@@ -238,9 +227,9 @@ class Feeder:
                 await self.delivery.store_image(job.id, outcome)
                 kind = "done" if measure else "image"
             elif isinstance(outcome, ObjectMeasure):
-                await self.storage.save_result(job.id, "measure", dataclasses.asdict(outcome))
+                await self.storage.save_result(job.id, MEASURE.name, MEASURE.to_payload(outcome))
             else:
-                kind, payload = result_payload(outcome)
+                kind, payload = stored(outcome)
                 cacheable = getattr(outcome, "cacheable", True)
                 await self.storage.save_result(job.id, kind, payload, cacheable=cacheable)
         except Exception:  # a full disk: this photo fails, the set goes on

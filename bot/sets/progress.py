@@ -11,11 +11,12 @@ from aiogram.types import ReplyParameters
 
 from bot import keyboards
 from bot.jobs.delivery import SEND_ERRORS
+from bot.ops import op_label
 from bot.sets.delivery import Outcome
 from bot.sets.feeding import RunState, Settlement
 from bot.sets.throttle import Throttle
 from bot.storage import JobStatus, SetItem, Storage
-from bot.texts import op_label, t
+from bot.texts import t
 
 log = logging.getLogger("vitrina.bot")
 #: the state of a run -> the text of its progress message

@@ -23,16 +23,15 @@ from bot.alerts import AdminAlerts
 from bot.check_requests import with_profile
 from bot.inbox.origin import origin
 from bot.jobs.delivery import Delivery
-from bot.sets.actions import with_domain, with_one_seed
+from bot.ops import job_params, op_label, with_domain, with_one_seed
 from bot.sets.archive import item_names
 from bot.sets.delivery import ALBUM_SIZE, Outcome, SetDelivery
 from bot.sets.feeding import Feeder, RunState, Settlement
 from bot.sets.progress import RunProgress, say
 from bot.storage import FINISHED, JobStatus, PhotoSet, RunStatus, SetItem, SetRun, Storage, User
-from bot.texts import MISSING_MODEL_KEYS, op_label, t
-from bot.user_settings import job_params
+from bot.texts import MISSING_MODEL_KEYS, t
 from services.catalogue import measure_params, needs_measure, shared_params
-from services.results import ObjectMeasure
+from services.results import MEASURE, ObjectMeasure
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
@@ -215,8 +214,8 @@ class SetRunner:
         for item in items:
             if item.measure_status is JobStatus.DONE and item.measure_job_id is not None:
                 result = await self.storage.get_result(item.measure_job_id)
-                if result is not None and result.kind == "measure":
-                    measures.append(ObjectMeasure(**result.payload))
+                if result is not None and result.kind == MEASURE.name:
+                    measures.append(result.value)
         return measures
 
     async def _refuse(

@@ -56,6 +56,23 @@ class ResultQueries(Connection):
         linked = await asyncio.to_thread(link_or_copy, source, target)
         return target if linked else None
 
+    def has_files(self, cached: Result) -> bool:
+        """A stored result's picture is still on disk (a text result has none to lose)."""
+        image = cached.image
+        return image is None or bool(image.file and (self.results_dir / image.file).is_file())
+
+    async def link_cached_files(self, job_id: int, cached: Result) -> bool:
+        """A cache hit's picture (and its preview) linked under the new job; False when the
+        picture is gone (purged meanwhile). A text result has nothing to link: True."""
+        image = cached.image
+        if image is None:
+            return True
+        if await self.link_result_file(job_id, self.results_dir / image.file) is None:
+            return False
+        if image.preview:  # else: encoded again when sent
+            await self.link_result_file(job_id, self.results_dir / image.preview)
+        return True
+
     async def get_result(self, job_id: int) -> Result | None:
         async with self.db.execute(
             "SELECT job_id, kind, payload FROM results WHERE job_id = ?", (job_id,)

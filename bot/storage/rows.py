@@ -11,6 +11,8 @@ from typing import Any
 
 import aiosqlite
 
+from services.results import IMAGE, StoredImage, kind_named
+
 
 class JobStatus(StrEnum):
     QUEUED = "queued"
@@ -80,6 +82,17 @@ class Result:
     job_id: int
     kind: str
     payload: dict[str, Any]
+
+    @property
+    def value(self) -> Any:
+        """The typed result (`ResultKind.from_payload`: TagResult, DescriptionResult,
+        CheckSummary, StoredImage); UnknownKind for a kind this build does not have."""
+        return kind_named(self.kind).from_payload(self.payload)
+
+    @property
+    def image(self) -> StoredImage | None:
+        """The stored picture of an image result (None for a text result)."""
+        return StoredImage.from_payload(self.payload) if self.kind == IMAGE.name else None
 
 
 def fits(value: int) -> bool:

@@ -12,6 +12,7 @@ normalisation changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -22,8 +23,10 @@ import aiosqlite
 
 from bot.storage.connection import Connection
 from bot.storage.rows import JobStatus, Photo, photo_from_row
+from services.models.clip import TagResult
+from services.results import TAGS
 from services.search import text as search_text
-from services.search.result_texts import CAPTION, RESULT_TEXTS, texts_of
+from services.search.result_texts import CAPTION, INDEXED_KINDS, texts_of
 
 log = logging.getLogger("vitrina.bot")
 RAW_SEPARATOR = " · "
@@ -62,7 +65,7 @@ async def index_result(
     """A stored result's words as a row of the index (inside the caller's transaction). A
     kind with no texts of its own (an image) is not indexed; a kind that has them gets a
     row even when empty, which marks the result as indexed."""
-    if kind not in RESULT_TEXTS:
+    if kind not in INDEXED_KINDS:
         return
     async with db.execute("SELECT user_id, photo_id FROM jobs WHERE id = ?", (job_id,)) as c:
         job = await c.fetchone()
@@ -120,7 +123,7 @@ class SearchQueries(Connection):
             for photo_id, user_id, caption in captions:
                 await index_caption(self.db, photo_id, user_id, caption)
                 written += 1
-            kinds = sorted(RESULT_TEXTS)
+            kinds = sorted(INDEXED_KINDS)
             marks = ",".join("?" * len(kinds))
             async with self.db.execute(
                 f"SELECT r.job_id, r.kind, r.payload FROM results r WHERE r.kind IN ({marks}) "
@@ -258,19 +261,20 @@ class SearchQueries(Connection):
                 (row[0], row[1], row[2], json.loads(row[3])) for row in await cursor.fetchall()
             ]
 
-    async def latest_tags(self, photo_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """photo -> the payload of its newest tag result."""
+    async def latest_tags(self, photo_ids: Sequence[int]) -> dict[int, TagResult]:
+        """photo -> its newest tag result (one stored by an older build and unreadable: none)."""
         if not photo_ids:
             return {}
         marks = ",".join("?" * len(photo_ids))
-        found: dict[int, dict[str, Any]] = {}
+        found: dict[int, TagResult] = {}
         async with self.db.execute(
             f"SELECT j.photo_id, r.payload FROM jobs j JOIN results r ON r.job_id = j.id "
-            f"WHERE j.photo_id IN ({marks}) AND r.kind = 'tags' ORDER BY j.id",
-            list(photo_ids),
+            f"WHERE j.photo_id IN ({marks}) AND r.kind = ? ORDER BY j.id",
+            [*photo_ids, TAGS.name],
         ) as cursor:
             for photo_id, payload in await cursor.fetchall():
-                found[photo_id] = json.loads(payload)  # the newest wins
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    found[photo_id] = TAGS.from_payload(json.loads(payload))  # the newest wins
         return found
 
     async def active_job_ids(self, photo_id: int) -> list[int]:

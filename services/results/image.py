@@ -7,8 +7,9 @@ and sends as a photo replying to the user's picture.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from PIL import Image
 
@@ -53,3 +54,44 @@ class ObjectMeasure:
     @property
     def aspect(self) -> float:
         return self.width / self.height if self.height else 0.0
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image result as the results table keeps it: the file under the results folder,
+    its chat preview, whether it goes as a document, Telegram's file id once sent, and the
+    facts its caption is drawn from (the rest of the payload)."""
+
+    file: str
+    preview: str | None = None
+    document: bool = False
+    telegram_file_id: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    #: payload fields that are the stored file's, not the caption's facts
+    OWN_FIELDS: ClassVar[tuple[str, ...]] = ("file", "preview", "document", "telegram_file_id")
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> StoredImage:
+        facts = {k: v for k, v in payload.items() if k not in cls.OWN_FIELDS}
+        file_id = payload.get("telegram_file_id")
+        return cls(
+            file=str(payload.get("file") or ""),
+            preview=str(payload["preview"]) if payload.get("preview") else None,
+            document=bool(payload.get("document")),
+            telegram_file_id=str(file_id) if file_id else None,
+            facts=facts,
+        )
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {**self.facts, "file": self.file, "document": self.document}
+        if self.preview:
+            payload["preview"] = self.preview
+        if self.telegram_file_id:
+            payload["telegram_file_id"] = self.telegram_file_id
+        return payload
+
+    @property
+    def caption_facts(self) -> dict[str, Any]:
+        """What the caption renderers read: the whole stored payload, as before."""
+        return self.to_payload()

@@ -1,0 +1,111 @@
+"""/check, /clean and /fix: the marketplace check with real OCR, the text around the product
+removed, and the photo made compliant for a profile (services/operations/check.py, clean.py,
+fix.py). Which profile a job uses: bot/check_requests.py."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot import check_rendering
+from bot.command_parsing import ParsedCommand, parse_profile
+from bot.ops.spec import CliFlag, OpSpec, SetAction
+from bot.settings import SettingsError
+from services.operations import Op
+
+#: `/clean all`: the text on the product goes too
+EVERYTHING_WORDS = ("all", "everything", "всё", "все", "везде")
+
+
+def parse_marketplace(op: Op, args: str) -> ParsedCommand:
+    """`/check [wb|ozon|ym|generic|вб|озон|ям...]`; bare: the user's own profile."""
+    if not args:
+        return ParsedCommand(op)
+    profile = parse_profile(args)
+    if profile is None:
+        return ParsedCommand(op, {"value": args[:100]}, problem="check.bad_profile")
+    return ParsedCommand(op, {"profile": profile})
+
+
+def parse_clean(op: Op, args: str) -> ParsedCommand:
+    """`/clean` (the text around the product) or `/clean all` (on the product too)."""
+    if not args:
+        return ParsedCommand(op)
+    if args.lower() in EVERYTHING_WORDS:
+        return ParsedCommand(op, {"all": True})
+    return ParsedCommand(op, {"value": args[:100]}, problem="clean.bad")
+
+
+def _add_check_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--check", action="store_true", help="grade each photo for a marketplace: OUT/check.csv"
+    )
+    parser.add_argument(
+        "--profile", metavar="P", help="--check's marketplace: wb, ozon, ym, generic (default wb)"
+    )
+    parser.add_argument(
+        "--fix", metavar="P", help="fix each photo for marketplace P: OUT/<name>-fix-<P>.jpg"
+    )
+
+
+def _check_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.profile and not args.check:
+        raise SettingsError("--profile goes with --check (e.g. --check --profile ozon)")
+    return {"profile": profile_flag("--profile", args.profile)} if args.check else None
+
+
+def _fix_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    return {"profile": profile_flag("--fix", args.fix)} if args.fix else None
+
+
+def profile_flag(flag: str, name: str | None) -> str:
+    """A marketplace profile's id from a flag's value (an id or an alias; None: the
+    default); SettingsError naming the known ones otherwise."""
+    from services.marketplace.profiles import load_profiles
+
+    if name is None:
+        return load_profiles().default
+    found = parse_profile(name)
+    if found is None:
+        known = ", ".join(load_profiles().profiles)
+        raise SettingsError(f"{flag}: unknown marketplace {name!r}; known: {known}")
+    return found
+
+
+SPECS = (
+    OpSpec(
+        Op.CHECK,
+        label_key="op.check",
+        commands=("check",),
+        menu_key="menu.check",
+        help_key="help.check",
+        parse=parse_marketplace,
+        takes_profile=True,
+        remembers_profile=True,
+        photo_button=7,
+        profile_buttons=True,
+        set_actions=(SetAction("check", label_key="op.check", position=7, op=Op.CHECK),),
+        cli=CliFlag(_add_check_flags, _check_params),
+    ),
+    OpSpec(
+        Op.CLEAN,
+        label_key="op.clean",
+        commands=("clean",),
+        menu_key="menu.clean",
+        help_key="help.clean",
+        parse=parse_clean,
+        caption=check_rendering.clean_caption,
+    ),
+    OpSpec(
+        Op.FIX,
+        label_key="op.fix",
+        commands=("fix",),
+        menu_key="menu.fix",
+        help_key="help.fix",
+        parse=parse_marketplace,
+        takes_profile=True,
+        caption=check_rendering.fix_caption,
+        set_actions=(SetAction("fix", label_key="op.fix", position=8, op=Op.FIX),),
+        cli=CliFlag(lambda parser: None, _fix_params),  # --fix P: added with --check
+    ),
+)
