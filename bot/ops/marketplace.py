@@ -54,6 +54,22 @@ def _check_params(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"profile": profile_flag("--profile", args.profile)} if args.check else None
 
 
+def _add_clean_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clean",
+        nargs="?",
+        const="around",
+        choices=("around", "all"),
+        help="remove the text around the product (--clean all: on it too): OUT/<name>-clean.png",
+    )
+
+
+def _clean_params(args: argparse.Namespace) -> dict[str, Any] | None:
+    if not args.clean:
+        return None
+    return {"all": True} if args.clean == "all" else {}
+
+
 def _fix_params(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"profile": profile_flag("--fix", args.fix)} if args.fix else None
 
@@ -95,6 +111,7 @@ SPECS = (
         help_key="help.clean",
         parse=parse_clean,
         caption=check_rendering.clean_caption,
+        cli=CliFlag(_add_clean_flag, _clean_params),
     ),
     OpSpec(
         Op.FIX,
