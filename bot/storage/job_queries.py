@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from bot.storage.connection import Connection
@@ -92,9 +91,9 @@ class JobQueries(Connection):
                 ),
             )
             job_id = int(cursor.lastrowid or 0)
-            for field in ("file", "preview"):
-                if cached.kind == "image" and payload.get(field):
-                    payload[field] = f"{job_id}{Path(str(payload[field])).suffix}"
+            image = cached.image
+            if image is not None:  # the files are linked under this job's id (its own names)
+                payload = image.renamed(job_id).to_payload()
             await self.db.execute(
                 "INSERT INTO results (job_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
                 (job_id, cached.kind, json.dumps(payload, ensure_ascii=False), stamp),

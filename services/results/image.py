@@ -8,7 +8,8 @@ and sends as a photo replying to the user's picture.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from PIL import Image
@@ -91,7 +92,8 @@ class StoredImage:
             payload["telegram_file_id"] = self.telegram_file_id
         return payload
 
-    @property
-    def caption_facts(self) -> dict[str, Any]:
-        """What the caption renderers read: the whole stored payload, as before."""
-        return self.to_payload()
+    def renamed(self, job_id: int) -> StoredImage:
+        """The same picture under another job's file names (a cache hit's linked copies)."""
+        preview = f"{job_id}{Path(self.preview).suffix}" if self.preview else None
+        file = f"{job_id}{Path(self.file).suffix}" if self.file else ""
+        return replace(self, file=file, preview=preview)
