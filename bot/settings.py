@@ -234,7 +234,7 @@ def _one_line(exc: ValidationError) -> str:
     if kind == "value_error":
         return f"{name} {ctx['error']}"
     if "Ge" in bounds and "Le" in bounds and kind in {"greater_than_equal", "less_than_equal"}:
-        what = f"must be between {bounds['Ge'].ge} and {bounds['Le'].le}"
+        what = f"must be between {bounds['Ge'].ge:g} and {bounds['Le'].le:g}"
     elif kind in {"greater_than_equal", "less_than_equal"}:
         what = f"must be at {'least' if 'ge' in ctx else 'most'} {ctx.get('ge', ctx.get('le'))}"
     elif kind == "multiple_of":

@@ -71,7 +71,7 @@ def test_empty_in_the_environment_means_the_default(
         ({"TAG_TOP_K": "x"}, "TAG_TOP_K must be a number, got 'x'"),
         ({"ADMIN_IDS": "1;2"}, "ADMIN_IDS must be comma-separated Telegram ids, got '1;2'"),
         ({"EDIT_MAX_SIDE": "500"}, "EDIT_MAX_SIDE must be a multiple of 8, got '500'"),
-        ({"FIND_MIN_SIMILARITY": "2"}, "FIND_MIN_SIMILARITY must be between 0.0 and 1.0"),
+        ({"FIND_MIN_SIMILARITY": "2"}, "FIND_MIN_SIMILARITY must be between 0 and 1, got '2'"),
         ({"RESULT_CACHE": "maybe"}, "RESULT_CACHE must be on or off, got 'maybe'"),
         ({"MODEL_WORKER": "fork"}, "MODEL_WORKER must be process or thread, got 'fork'"),
         ({"WEBHOOK_URL": "example.org"}, "WEBHOOK_URL must be a URL"),
