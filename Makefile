@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality bench soak lint format clean redis ocr-packages
+.PHONY: run test quality bench soak lint format settings-docs clean redis ocr-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# env/example.env and the README's settings table, from the settings' declarations
+settings-docs: $(STAMP)
+	$(VENV)/bin/python -m bot.settings_docs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -163,7 +163,9 @@ def photos(count: int) -> list[Image.Image]:
 
 async def describe_jobs(weights: Path, device: str, files: list[Path]) -> tuple[float, float]:
     """(one job, all ``files`` submitted together) in seconds, after a warm-up job."""
-    async with ModelServices(ServiceConfig(weights_dir=weights, device=device)) as services:
+    async with ModelServices(
+        ServiceConfig(weights, device=device, worker="thread", batch_window_ms=0.0)
+    ) as services:
 
         async def run(paths: list[Path]) -> float:
             start = time.perf_counter()

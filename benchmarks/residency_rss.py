@@ -196,6 +196,7 @@ async def lru_sequence(
     config = ServiceConfig(
         weights_dir=weights,
         device=device,
+        worker="thread",
         edit_steps=2,
         edit_max_side=64,
         background_steps=2,

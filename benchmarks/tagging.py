@@ -43,7 +43,7 @@ def jpeg(array, side: int = 640) -> bytes:
 
 
 async def service_timings(weights: Path, photo: Path, repeat: int) -> dict[str, float]:
-    config = ServiceConfig(weights_dir=weights, device="cpu")
+    config = ServiceConfig(weights, device="cpu", worker="thread", batch_window_ms=0.0)
     async with ModelServices(config) as services:
         start = time.perf_counter()
         await services.submit(JobRequest("tag", 1, photo)).result()

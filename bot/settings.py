@@ -1,127 +1,176 @@
 """One frozen settings object, read once: env/.env (python-dotenv), then the environment.
 
-Only this module reads the environment. Secrets are kept as `Secret` so that a repr,
-a log line or a traceback never shows them.
+Each setting is declared once, as a field: its environment name is the field's name in
+capitals, with its type, default, bounds and meaning (its docstring; env/example.env and the
+README's table are generated from them: `python -m bot.settings_docs`). The services'
+fields are declared in `services.config.ServiceSettings`, the bot's here. Only this module
+reads the environment. Secrets are `Secret`s: a repr, a log line or a traceback never
+shows them. A bad value is a `SettingsError`, one line naming the variable.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import dataclasses
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
+import pydantic_settings
+from pydantic import (
+    AfterValidator,
+    AliasGenerator,
+    BeforeValidator,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from services.worker.redis_url import REDIS_SCHEMES, redacted
+from services.config import RENAMED, Secret, ServiceSettings
 
 if TYPE_CHECKING:
     from services.config import ServiceConfig
 
+__all__ = ["Secret", "Settings", "SettingsError", "load_settings", "settings_from_mapping"]
+
 DEFAULT_ENV_FILE = Path("env/.env")
-DEFAULT_API_URL = "https://api.telegram.org"
 TELEGRAM_DOWNLOAD_LIMIT_MB = 20
+_ONLY_GIVEN: ContextVar[bool] = ContextVar("settings_only_given", default=False)
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message is one line for the operator."""
 
 
-class Secret:
-    """A string that never prints itself."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __repr__(self) -> str:
-        return "Secret('**********')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
+def _ids(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    try:
+        return frozenset(int(part) for part in value.replace(" ", "").split(",") if part)
+    except ValueError:
+        raise ValueError(f"must be comma-separated Telegram ids, got {value!r}") from None
 
 
-@dataclass(frozen=True)
-class Settings:
-    bot_token: Secret = field(default_factory=lambda: Secret(""))
-    telegram_api_url: str = DEFAULT_API_URL
-    weights_dir: Path = Path("weights")
+def _url(value: str | None) -> str | None:
+    if value is not None and not value.startswith(("https://", "http://")):
+        raise ValueError(f"must be a URL (https://...), got {value!r}")
+    return value
+
+
+Ids = Annotated[frozenset[int], BeforeValidator(_ids)]
+Upper = BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value)
+
+
+class Settings(ServiceSettings, BaseSettings):
+    """The bot's settings; the services' (`ServiceSettings`) come first in the class."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="ignore",
+        case_sensitive=True,
+        alias_generator=AliasGenerator(validation_alias=str.upper),
+        enable_decoding=False,  # ALLOWED_USERS=1,2 is no JSON: the fields parse their text
+        use_attribute_docstrings=True,
+        env_file=DEFAULT_ENV_FILE,
+    )
+
+    bot_token: Secret = Secret("")
+    """Telegram bot token from @BotFather; required to run the bot (without it the bot exits
+    with code 2 and one line)."""
+    telegram_api_url: Annotated[str, AfterValidator(lambda url: url.rstrip("/"))] = (
+        "https://api.telegram.org"
+    )
+    """Base URL of the Bot API server (a local telegram-bot-api server, or a test emulator)."""
     database_path: Path = Path("data/vitrina.sqlite3")
-    openai_api_key: Secret = field(default_factory=lambda: Secret(""))
-    openai_base_url: str | None = None
-    openai_model: str = "gpt-4o"
-    openai_timeout_s: float = 30.0
-    describe_gpt_language: str = "ru"
-    blip_model: str | None = None
-    device: str = "auto"
-    allowed_users: frozenset[int] = frozenset()
-    admin_ids: frozenset[int] = frozenset()
-    service_backend: str = "local"
-    redis_visibility_s: float = 60.0  # REDIS_VISIBILITY_S: a silent worker's job moves on
-    #: SHARED_DIR: with Redis, photos and result images go through this folder (mounted on
-    #: the bot and every worker) instead of Redis; None: through Redis
-    shared_dir: Path | None = None
-    log_level: str = "INFO"
+    """SQLite database; the photos users send (photos/) and their model features (features/)
+    are kept next to it."""
+    allowed_users: Ids = frozenset()
+    """Comma-separated Telegram user ids let in; empty: everyone."""
+    admin_ids: Ids = frozenset()
+    """Comma-separated Telegram ids of the admins (/stats; always let in)."""
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], Upper] = "INFO"
+    """DEBUG, INFO, WARNING or ERROR."""
     clip_model: str | None = None
-    sam_model: str | None = None  # vit_h | vit_l | vit_b; None: vit_h on CUDA, vit_b on CPU
-    tag_top_k: int = 5
-    tag_min_probability: float | None = None
-    queue_max_size: int = 200
-    queue_max_per_user: int = 20
-    max_image_mb: float = 20.0
-    max_pixels: int = 50_000_000
-    progress_interval_s: float = 1.0
-    #: a job's progress message (and chat action) only once it has run this long: a quick
-    #: job's result is its first message (P4: no Bot API call before the result)
-    progress_delay_s: float = 1.0
-    rate_limit_per_minute: float = 40.0
-    retention_days: float = 30.0
-    shutdown_grace_s: float = 20.0
-    rate_limit_burst: int = 15
-    background_steps: int = 25
-    edit_steps: int = 20
-    edit_guidance: float = 7.5
-    edit_image_guidance: float = 1.5
-    edit_max_side: int = 512
-    model_worker: str = "process"  # MODEL_WORKER: process | thread
-    batch_window_ms: float = 5.0
-    worker_threads: int = 0
-    result_cache: bool = True  # RESULT_CACHE: a repeated job answered from storage
-    gpu_memory_budget_gb: float = 0.0  # models on CUDA may hold this much; 0 = no limit
-    cpu_memory_budget_gb: float = 0.0  # models on the CPU may hold this much RAM; 0 = no limit
-    translation_runtime: str = "auto"  # auto | transformers | ctranslate2
-    clip_runtime: str = "auto"  # auto | torch | onnx
-    #: FIND_MIN_SIMILARITY: a photo found by CLIP alone needs this cosine to its query
-    find_min_similarity: float = 0.25
-    set_window_s: float = 3.0  # SET_WINDOW_S: photos this close to the previous join a set
-    #: MAX_UNPROCESSED_PHOTOS: a user's photos stored but not processed yet (a day's worth);
-    #: more are refused with a message naming the limit (flood control drops no photo)
-    max_unprocessed_photos: int = 300
-    #: WEBHOOK_URL: Telegram posts updates there (https, public); empty: long polling.
-    #: The bot listens on WEBHOOK_LISTEN:WEBHOOK_PORT at WEBHOOK_PATH (the URL's path).
-    webhook_url: str | None = None
-    webhook_path: str = "/"
-    webhook_listen: str = "0.0.0.0"  # behind the operator's reverse proxy
-    webhook_port: int = 8080
-    #: WEBHOOK_SECRET: Telegram sends it with every update; empty: a new random one per start
-    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    metrics_port: int = 0  # METRICS_PORT: Prometheus metrics on this port; 0 = off
-    #: RETRY_AFTER_SCALE: multiplies every Retry-After wait. For tests only (1 in production)
-    retry_after_scale: float = 1.0
+    """CLIP checkpoint for /tag (a Hugging Face repo id, owner/repo[@revision]); empty:
+    openai/clip-vit-large-patch14 on a GPU, openai/clip-vit-base-patch32 on CPU."""
+    blip_model: str | None = None
+    """Caption model for /describe (owner/repo[@revision]); empty:
+    Salesforce/blip-image-captioning-large; a BLIP-2 repo (e.g. Salesforce/blip2-opt-2.7b,
+    for GPUs) is loaded as BLIP-2."""
+    max_image_mb: float = Field(20.0, ge=0.1)
+    """Largest image accepted, in MB (Telegram's own download limit for bots, 20 MB, caps it)."""
+    progress_interval_s: float = Field(1.0, ge=0.0)
+    """Seconds between edits of a job's progress message."""
+    progress_delay_s: float = Field(1.0, ge=0.0)
+    """A job's progress message (and chat action) appears only once it has run this many
+    seconds: a quick job answers with its result alone; 0: at once."""
+    rate_limit_per_minute: float = Field(40.0, ge=0.0)
+    """Flood control per user: messages and button presses a minute on average (one polite
+    'slow down' per burst; photos and image files are never dropped); 0: off."""
+    rate_limit_burst: int = Field(15, ge=1)
+    """Flood control per user: messages and button presses at once."""
+    set_window_s: float = Field(3.0, ge=0.0)
+    """Photos and image files sent at most this many seconds after the previous one (nothing
+    else between) are one set, answered with one message; an album always is; 0: only albums."""
+    max_unprocessed_photos: int = Field(300, ge=1)
+    """A user's photos stored but not processed yet (last 24 h); more are refused with a
+    message naming this limit until an action runs on them."""
+    find_min_similarity: float = Field(0.25, ge=0.0, le=1.0)
+    """/find: the cosine a photo found only by CLIP (no word of the query in its texts) needs;
+    about 0.25 suits CLIP ViT-B/32 and ViT-L/14; 0: the best matches whatever they are."""
+    retention_days: float = Field(30.0, ge=0.0)
+    """Photos and results older than this many days are deleted (users can erase theirs at
+    any time with /forget_me); 0: kept forever."""
+    shutdown_grace_s: float = Field(20.0, ge=0.0)
+    """On SIGTERM: seconds the running job may take to finish and be delivered; a job still
+    running then is queued again at the next start."""
+    webhook_url: Annotated[str | None, AfterValidator(_url)] = None
+    """A public https URL: Telegram posts updates there instead of long polling (every update
+    is stored before it is acknowledged, either way); empty: long polling."""
+    webhook_path: str = ""
+    """The path the bot listens at for webhook updates; empty: WEBHOOK_URL's path, else /."""
+    webhook_listen: str = "0.0.0.0"
+    """The address the webhook server listens on (put your reverse proxy in front)."""
+    webhook_port: int = Field(8080, ge=1)
+    """The port the webhook server listens on."""
+    webhook_secret: Secret = Secret("")
+    """Sent by Telegram with every webhook update and checked; empty: a new random one at
+    each start."""
+    metrics_port: int = Field(0, ge=0)
+    """Prometheus metrics at http://host:METRICS_PORT/metrics (the bot and each
+    `vitrina worker`); 0: off."""
+    retry_after_scale: float = Field(1.0, ge=0.0)
+    """Multiplies every Telegram Retry-After wait; for tests only (1 in production)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_default(cls, data: Any) -> Any:
+        """Values are stripped; an empty one means the default. WEBHOOK_PATH defaults to
+        WEBHOOK_URL's path."""
+        if not isinstance(data, Mapping):
+            return data
+        values = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        values = {k: v for k, v in values.items() if v is not None and v != ""}
+        if "WEBHOOK_PATH" not in values:
+            values["WEBHOOK_PATH"] = urlsplit(str(values.get("WEBHOOK_URL", ""))).path or "/"
+        return values
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The environment, then the env file; `settings_from_mapping`: its mapping only."""
+        if _ONLY_GIVEN.get():
+            return (init_settings,)
+        return (init_settings, env_settings, dotenv_settings)
 
     @property
     def photos_dir(self) -> Path:
@@ -149,38 +198,20 @@ class Settings:
         from services.config import ServiceConfig
         from services.device import resolve_device
 
+        names = {f.name for f in dataclasses.fields(ServiceConfig)}
+        values = {
+            RENAMED.get(name, name): getattr(self, name)
+            for name in ServiceSettings.model_fields
+            if RENAMED.get(name, name) in names
+        }
         return ServiceConfig(
-            weights_dir=self.weights_dir,
-            device=resolve_device(self.device),
-            queue_max_size=self.queue_max_size,
-            queue_max_per_user=self.queue_max_per_user,
-            tag_top_k=self.tag_top_k,
-            tag_min_probability=self.tag_min_probability,
-            background_steps=self.background_steps,
-            sam_model=self.sam_model,
-            preload=preload,
-            max_pixels=self.max_pixels,
-            openai_api_key=self.openai_api_key.get(),
-            openai_base_url=self.openai_base_url,
-            openai_model=self.openai_model,
-            openai_timeout_s=self.openai_timeout_s,
-            describe_gpt_language=self.describe_gpt_language,
-            edit_steps=self.edit_steps,
-            edit_guidance=self.edit_guidance,
-            edit_image_guidance=self.edit_image_guidance,
-            edit_max_side=self.edit_max_side,
-            worker=self.model_worker,
-            batch_window_ms=self.batch_window_ms,
-            backend=self.service_backend,
-            redis_visibility_s=self.redis_visibility_s,
-            shared_dir=self.shared_dir,
-            worker_threads=self.worker_threads,
-            result_cache=self.result_cache,
-            features_dir=self.features_dir,
-            gpu_memory_budget_gb=self.gpu_memory_budget_gb,
-            cpu_memory_budget_gb=self.cpu_memory_budget_gb,
-            translation_runtime=self.translation_runtime,
-            clip_runtime=self.clip_runtime,
+            **values
+            | {
+                "device": resolve_device(self.device),
+                "openai_api_key": self.openai_api_key.get(),
+                "features_dir": self.features_dir,
+                "preload": preload,
+            }
         )
 
     def require_bot_token(self) -> str:
@@ -193,171 +224,54 @@ class Settings:
         return token
 
 
-def _ids(name: str, raw: str) -> frozenset[int]:
+def _one_line(exc: ValidationError) -> str:
+    """The first error as `NAME what is wrong, got 'value'` (a secret's value never)."""
+    error = exc.errors(include_url=False)[0]
+    name = str(error["loc"][0]) if error["loc"] else "a setting"
+    field = Settings.model_fields.get(name.lower())
+    bounds = {type(m).__name__: m for m in field.metadata} if field else {}
+    kind, ctx = error["type"], error.get("ctx", {})
+    if kind == "value_error":
+        return f"{name} {ctx['error']}"
+    if "Ge" in bounds and "Le" in bounds and kind in {"greater_than_equal", "less_than_equal"}:
+        what = f"must be between {bounds['Ge'].ge:g} and {bounds['Le'].le:g}"
+    elif kind in {"greater_than_equal", "less_than_equal"}:
+        what = f"must be at {'least' if 'ge' in ctx else 'most'} {ctx.get('ge', ctx.get('le'))}"
+    elif kind == "multiple_of":
+        what = f"must be a multiple of {ctx['multiple_of']}"
+    elif kind == "literal_error":
+        what = "must be " + str(ctx["expected"]).replace("'", "")
+    elif kind == "bool_parsing":
+        what = "must be on or off"
+    elif kind.startswith(("int_", "float_")):
+        what = "must be a number"
+    else:
+        what = str(error["msg"]).lower()
+    secret = field is not None and field.annotation is Secret
+    return f"{name} {what}" if secret else f"{name} {what}, got {error['input']!r}"
+
+
+@contextmanager
+def _settings_errors() -> Iterator[None]:
     try:
-        return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise SettingsError(f"{name} must be comma-separated Telegram ids, got {raw!r}") from None
-
-
-def _number(name: str, raw: str, kind: type[int] | type[float], minimum: float) -> int | float:
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {raw!r}")
-    return value
-
-
-def _switch(name: str, raw: str, default: bool) -> bool:
-    if not raw:
-        return default
-    if raw.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if raw.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise SettingsError(f"{name} must be on or off, got {raw!r}")
+        yield
+    except ValidationError as exc:
+        raise SettingsError(_one_line(exc)) from None
+    except pydantic_settings.SettingsError as exc:
+        raise SettingsError(str(exc).splitlines()[0]) from None
 
 
 def settings_from_mapping(values: Mapping[str, str | None]) -> Settings:
-    """Build settings from a plain mapping (tests use this directly)."""
-
-    def get(name: str) -> str:
-        return (values.get(name) or "").strip()
-
-    device = get("DEVICE").lower() or "auto"
-    if device not in {"auto", "cpu", "cuda"} and not device.startswith("cuda:"):
-        raise SettingsError(f"DEVICE must be auto, cpu or cuda, got {device!r}")
-    backend = get("SERVICE_BACKEND") or "local"
-    if backend != "local" and not backend.startswith(REDIS_SCHEMES):
-        raise SettingsError(
-            f"SERVICE_BACKEND must be 'local' or a redis:// URL, got {redacted(backend)!r}"
-        )
-    min_prob = get("TAG_MIN_PROBABILITY")
-    gpt_language = (get("DESCRIBE_GPT_LANGUAGE") or "ru").lower()
-    if gpt_language not in {"ru", "en"}:
-        raise SettingsError(f"DESCRIBE_GPT_LANGUAGE must be ru or en, got {gpt_language!r}")
-    sam_model = get("SAM_MODEL").lower() or None
-    if sam_model not in {None, "vit_h", "vit_l", "vit_b"}:
-        raise SettingsError(f"SAM_MODEL must be vit_h, vit_l or vit_b, got {sam_model!r}")
-    level = (get("LOG_LEVEL") or "INFO").upper()
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise SettingsError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
-    edit_max_side = int(_number("EDIT_MAX_SIDE", get("EDIT_MAX_SIDE") or "512", int, 64))
-    model_worker = (get("MODEL_WORKER") or "process").lower()
-    if model_worker not in {"process", "thread"}:
-        raise SettingsError(f"MODEL_WORKER must be process or thread, got {model_worker!r}")
-    if edit_max_side % 8:
-        raise SettingsError(f"EDIT_MAX_SIDE must be a multiple of 8, got {edit_max_side}")
-    runtimes = {}
-    for name, allowed in (
-        ("TRANSLATION_RUNTIME", ("auto", "transformers", "ctranslate2")),
-        ("CLIP_RUNTIME", ("auto", "torch", "onnx")),
-    ):
-        runtimes[name] = get(name).lower() or "auto"
-        if runtimes[name] not in allowed:
-            raise SettingsError(f"{name} must be {', '.join(allowed)}, got {runtimes[name]!r}")
-    webhook_url = get("WEBHOOK_URL") or None
-    if webhook_url is not None and not webhook_url.startswith(("https://", "http://")):
-        raise SettingsError(f"WEBHOOK_URL must be a URL (https://...), got {webhook_url!r}")
-    return Settings(
-        webhook_url=webhook_url,
-        webhook_path=get("WEBHOOK_PATH") or urlsplit(webhook_url or "").path or "/",
-        webhook_listen=get("WEBHOOK_LISTEN") or "0.0.0.0",
-        webhook_port=int(_number("WEBHOOK_PORT", get("WEBHOOK_PORT") or "8080", int, 1)),
-        webhook_secret=Secret(get("WEBHOOK_SECRET")),
-        metrics_port=int(_number("METRICS_PORT", get("METRICS_PORT") or "0", int, 0)),
-        retry_after_scale=float(
-            _number("RETRY_AFTER_SCALE", get("RETRY_AFTER_SCALE") or "1", float, 0.0)
-        ),
-        bot_token=Secret(get("BOT_TOKEN")),
-        telegram_api_url=(get("TELEGRAM_API_URL") or DEFAULT_API_URL).rstrip("/"),
-        weights_dir=Path(get("WEIGHTS_DIR") or "weights"),
-        database_path=Path(get("DATABASE_PATH") or "data/vitrina.sqlite3"),
-        openai_api_key=Secret(get("OPENAI_API_KEY")),
-        openai_base_url=get("OPENAI_BASE_URL") or None,
-        openai_model=get("OPENAI_MODEL") or "gpt-4o",
-        openai_timeout_s=float(
-            _number("OPENAI_TIMEOUT_S", get("OPENAI_TIMEOUT_S") or "30", float, 0.1)
-        ),
-        describe_gpt_language=gpt_language,
-        blip_model=get("BLIP_MODEL") or None,
-        device=device,
-        allowed_users=_ids("ALLOWED_USERS", get("ALLOWED_USERS")),
-        admin_ids=_ids("ADMIN_IDS", get("ADMIN_IDS")),
-        service_backend=backend,
-        shared_dir=Path(get("SHARED_DIR")) if get("SHARED_DIR") else None,
-        redis_visibility_s=float(
-            _number("REDIS_VISIBILITY_S", get("REDIS_VISIBILITY_S") or "60", float, 1.0)
-        ),
-        log_level=level,
-        clip_model=get("CLIP_MODEL") or None,
-        sam_model=sam_model,
-        tag_top_k=int(_number("TAG_TOP_K", get("TAG_TOP_K") or "5", int, 1)),
-        tag_min_probability=(
-            float(_number("TAG_MIN_PROBABILITY", min_prob, float, 0.0)) if min_prob else None
-        ),
-        queue_max_size=int(_number("QUEUE_MAX_SIZE", get("QUEUE_MAX_SIZE") or "200", int, 1)),
-        queue_max_per_user=int(
-            _number("QUEUE_MAX_PER_USER", get("QUEUE_MAX_PER_USER") or "20", int, 1)
-        ),
-        max_image_mb=float(_number("MAX_IMAGE_MB", get("MAX_IMAGE_MB") or "20", float, 0.1)),
-        max_pixels=int(_number("MAX_PIXELS", get("MAX_PIXELS") or "50000000", int, 1024)),
-        rate_limit_per_minute=float(
-            _number("RATE_LIMIT_PER_MINUTE", get("RATE_LIMIT_PER_MINUTE") or "40", float, 0.0)
-        ),
-        retention_days=float(_number("RETENTION_DAYS", get("RETENTION_DAYS") or "30", float, 0.0)),
-        shutdown_grace_s=float(
-            _number("SHUTDOWN_GRACE_S", get("SHUTDOWN_GRACE_S") or "20", float, 0.0)
-        ),
-        rate_limit_burst=int(_number("RATE_LIMIT_BURST", get("RATE_LIMIT_BURST") or "15", int, 1)),
-        progress_interval_s=float(
-            _number("PROGRESS_INTERVAL_S", get("PROGRESS_INTERVAL_S") or "1", float, 0.0)
-        ),
-        progress_delay_s=float(
-            _number("PROGRESS_DELAY_S", get("PROGRESS_DELAY_S") or "1", float, 0.0)
-        ),
-        background_steps=int(_number("BACKGROUND_STEPS", get("BACKGROUND_STEPS") or "25", int, 1)),
-        edit_steps=int(_number("EDIT_STEPS", get("EDIT_STEPS") or "20", int, 1)),
-        edit_guidance=float(_number("EDIT_GUIDANCE", get("EDIT_GUIDANCE") or "7.5", float, 1.0)),
-        edit_image_guidance=float(
-            _number("EDIT_IMAGE_GUIDANCE", get("EDIT_IMAGE_GUIDANCE") or "1.5", float, 1.0)
-        ),
-        edit_max_side=edit_max_side,
-        model_worker=model_worker,
-        batch_window_ms=float(
-            _number("BATCH_WINDOW_MS", get("BATCH_WINDOW_MS") or "5", float, 0.0)
-        ),
-        worker_threads=int(_number("WORKER_THREADS", get("WORKER_THREADS") or "0", int, 0)),
-        result_cache=_switch("RESULT_CACHE", get("RESULT_CACHE"), True),
-        gpu_memory_budget_gb=float(
-            _number("GPU_MEMORY_BUDGET_GB", get("GPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
-        ),
-        cpu_memory_budget_gb=float(
-            _number("CPU_MEMORY_BUDGET_GB", get("CPU_MEMORY_BUDGET_GB") or "0", float, 0.0)
-        ),
-        translation_runtime=runtimes["TRANSLATION_RUNTIME"],
-        clip_runtime=runtimes["CLIP_RUNTIME"],
-        find_min_similarity=_share("FIND_MIN_SIMILARITY", get("FIND_MIN_SIMILARITY"), 0.25),
-        set_window_s=float(_number("SET_WINDOW_S", get("SET_WINDOW_S") or "3", float, 0.0)),
-        max_unprocessed_photos=int(
-            _number("MAX_UNPROCESSED_PHOTOS", get("MAX_UNPROCESSED_PHOTOS") or "300", int, 1)
-        ),
-    )
-
-
-def _share(name: str, raw: str, default: float) -> float:
-    value = float(_number(name, raw, float, 0.0)) if raw else default
-    if value > 1.0:
-        raise SettingsError(f"{name} must be between 0 and 1, got {raw!r}")
-    return value
+    """Settings from this mapping alone, by environment name (tests use this directly)."""
+    only_given = _ONLY_GIVEN.set(True)
+    try:
+        with _settings_errors():
+            return Settings(**{str(name): value for name, value in values.items()})
+    finally:
+        _ONLY_GIVEN.reset(only_given)
 
 
 def load_settings(env_file: Path | None = DEFAULT_ENV_FILE) -> Settings:
     """env/.env first, then the real environment on top (the environment wins)."""
-    values: dict[str, str | None] = {}
-    if env_file is not None and env_file.is_file():
-        values.update(dotenv_values(env_file))
-    values.update(os.environ)
-    return settings_from_mapping(values)
+    with _settings_errors():
+        return Settings(_env_file=env_file)

@@ -31,7 +31,7 @@ def weights(tiny_weights: Path, tmp_path: Path) -> Path:
 
 
 def services(weights: Path, **options: object) -> ModelServices:
-    return ModelServices(ServiceConfig(weights_dir=weights, **options))  # type: ignore[arg-type]
+    return ModelServices(ServiceConfig(weights_dir=weights, **{"worker": "thread", **options}))  # type: ignore[arg-type]
 
 
 def test_revision_of_a_tiny_folder_is_a_fingerprint_that_follows_its_files(weights: Path):

@@ -53,7 +53,7 @@ def assert_structure(result: DescriptionResult) -> None:
 
 
 async def test_local_path_structure_batching_and_variants(tiny_weights: Path, photo_files):
-    services = ModelServices(ServiceConfig(tiny_weights))
+    services = ModelServices(ServiceConfig(tiny_weights, worker="thread"))
     op = services.operations["describe"]
     captioned: list[int] = []
     caption = op.captioner.caption
@@ -108,6 +108,7 @@ def _gpt_config(tiny_weights: Path, url: str, **extra: object) -> ServiceConfig:
         openai_base_url=url,
         openai_timeout_s=0.5,
         openai_backoff_s=0.01,
+        worker="thread",
         **extra,
     )
 

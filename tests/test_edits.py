@@ -411,7 +411,7 @@ async def test_four_edits_of_one_preset_and_size_run_as_one_batch(tiny_weights, 
 
     path = tmp_path / "room.png"
     _photo(photos, "coffee", (97, 61)).save(path)
-    config = ServiceConfig(weights_dir=tiny_weights, edit_steps=2, edit_max_side=64)
+    config = ServiceConfig(tiny_weights, worker="thread", edit_steps=2, edit_max_side=64)
     async with ModelServices(config) as services:
         editor = services.operations["night"].editor
         editor.load()

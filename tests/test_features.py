@@ -155,7 +155,7 @@ async def test_a_fresh_service_reuses_the_stored_cut_of_a_photo(
     path = tmp_path / "photo.png"
     Image.fromarray(pixels).save(path)
     sha = sha256_file(path)
-    config = ServiceConfig(weights_dir=tiny_weights, features_dir=tmp_path / "features")
+    config = ServiceConfig(tiny_weights, worker="thread", features_dir=tmp_path / "features")
     embedded = []
     for value in ("#ffc0cb", "#000000"):
         async with ModelServices(config) as services:

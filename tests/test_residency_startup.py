@@ -31,7 +31,10 @@ def test_importing_the_bot_loads_no_model_library() -> None:
 
 async def test_no_model_loads_before_its_first_job(tiny_weights: Path, photo_path: Path) -> None:
     config = ServiceConfig(
-        weights_dir=tiny_weights, device="cpu", translation_runtime="transformers"
+        weights_dir=tiny_weights,
+        device="cpu",
+        translation_runtime="transformers",
+        worker="thread",
     )
     services = ModelServices(config)
     models = services.residency.models

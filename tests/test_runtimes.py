@@ -146,7 +146,9 @@ async def test_service_layer_answers_the_same_on_both_runtimes(
         files[-1].write_bytes(data)
     answers = {}
     for clip, translation in (("torch", "transformers"), ("onnx", "ctranslate2")):
-        config = ServiceConfig(tiny_weights, clip_runtime=clip, translation_runtime=translation)
+        config = ServiceConfig(
+            tiny_weights, worker="thread", clip_runtime=clip, translation_runtime=translation
+        )
         async with ModelServices(config) as services:
             handles = [
                 services.submit(JobRequest("tag", i, f, {"domain": "hotel"}))
