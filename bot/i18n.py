@@ -15,10 +15,13 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 log = logging.getLogger("vitrina.bot")
 
@@ -80,4 +83,6 @@ def _cache_dir(source: Path) -> Path:
 @functools.cache
 def catalogs() -> I18n:
     """The shared `I18n` (built once, on first use: compiling the catalogs if needed)."""
+    from aiogram.utils.i18n import I18n  # on first use: `vitrina worker` loads no aiogram
+
     return I18n(path=compile_catalogs(), default_locale=DEFAULT_LOCALE, domain=DOMAIN)

@@ -16,9 +16,12 @@ key the code names exists in both catalogs and that no catalog key goes unused.
 
 from __future__ import annotations
 
-from aiogram.utils.i18n import I18n
+from typing import TYPE_CHECKING
 
 from bot.i18n import catalogs
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
 
 RU_LANGUAGES = ("ru", "uk", "be", "kk")
 PLURAL_SUFFIX = ".plural"

@@ -135,7 +135,7 @@ def test_a_small_object_is_enlarged_at_most_four_times() -> None:
 
 
 def test_follow_ups_and_captions_of_a_background_result() -> None:
-    from bot.background_requests import caption, card, wrong_object
+    from bot.ops.background import caption, card, wrong_object
 
     params = {"kind": "colour", "value": "#ffc0cb", "name": "pink"}
     facts = {"kind": "colour", "value": "#ffc0cb", "name": "pink", "candidate": 2, "candidates": 3}

@@ -14,12 +14,12 @@ from bot.storage import Storage
 from services.config import ServiceConfig
 from services.features import FeatureStore
 from services.jobs import NO_PHOTO, JobRequest
+from services.marketplace.summary import CheckSummary, TextLine
 from services.models.clip import ClipTagger
 from services.operations.library import FindOperation
 from services.scheduler import ModelServices
 from services.search import text
 from services.search.fusion import fuse
-from services.marketplace.summary import CheckSummary, TextLine
 from services.search.result_texts import texts_of
 from services.search.vectors import EmbeddingRows, VectorMatches, top_similar
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.command_parsing import parse_background, split_command
-from bot.ops import parse_command
 from bot.logs import RedactSecrets
+from bot.ops import parse_command
 from bot.rendering import render_tags
 from bot.settings import SettingsError, load_settings, settings_from_mapping
 from bot.texts import language_of, t

@@ -5,14 +5,18 @@ photo as the background and the follow-ups live in bot/background_requests.py.""
 from __future__ import annotations
 
 import argparse
+import html
 from pathlib import Path
 from typing import Any
 
-from bot import background_requests
 from bot.command_parsing import ParsedCommand, parse_background
 from bot.ops.spec import MENU, CliFlag, OpSpec, SetAction
 from bot.settings import SettingsError
+from bot.texts import PRESET_KEYS, t
 from services.operations import Op
+
+#: a card's shape ("Card" under a background, a set's Cards button)
+CARD_RATIO = "3:4"
 
 
 def parse_spec(op: Op, args: str) -> ParsedCommand:
@@ -24,6 +28,51 @@ def parse_spec(op: Op, args: str) -> ParsedCommand:
     if spec is None:
         return ParsedCommand(op, {"value": args}, problem="background.bad")
     return ParsedCommand(op, spec)
+
+
+def caption(facts: dict[str, Any], lang: str) -> str:
+    """`Background: pink (#ffc0cb) · object 1 of 3` (+ the card's size)."""
+    kind = facts.get("kind")
+    if kind == "colour":
+        name = facts.get("name")
+        what = f"{html.escape(str(name))} ({facts.get('value')})" if name else facts.get("value")
+    elif kind == "gradient":
+        what = t(lang, "bg.gradient", colours=" → ".join(facts.get("colours", [])))
+    elif kind == "preset":
+        what = t(lang, PRESET_KEYS[str(facts.get("value"))])
+    elif kind == "prompt":
+        what = f"«{html.escape(str(facts.get('prompt', '')))}» · seed {facts.get('seed')}"
+    elif kind == "photo":
+        what = t(lang, "bg.photo")
+    else:
+        what = t(lang, "bg.transparent")
+    parts = [t(lang, "bg.caption", what=what)]
+    total = int(facts.get("candidates", 1) or 1)
+    if total > 1:
+        index = int(facts.get("candidate", 0) or 0) + 1
+        parts.append(t(lang, "bg.object", index=index, total=total))
+    text = " · ".join(str(part) for part in parts)
+    if facts.get("card"):
+        size = {"3:4": (900, 1200), "1:1": (1200, 1200)}.get(str(facts["card"]), (0, 0))
+        text += "\n" + t(lang, "bg.card", ratio=facts["card"], width=size[0], height=size[1])
+    return text
+
+
+def wrong_object(
+    op: str, params: dict[str, Any], facts: dict[str, Any]
+) -> tuple[str, dict[str, Any]] | None:
+    """The next candidate cut (cycling back to the first); None when there is only one."""
+    total = max(1, int(facts.get("candidates", 1) or 1))
+    if total == 1:
+        return None
+    current = int(facts.get("candidate", params.get("candidate", 0)) or 0)
+    return op, {**params, "candidate": (current + 1) % total}
+
+
+def card(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The same background and cut as a 3:4 marketplace card (sent as a document)."""
+    candidate = int(facts.get("candidate", params.get("candidate", 0)) or 0)
+    return op, {**params, "candidate": candidate, "card": CARD_RATIO}
 
 
 def _add_flags(parser: argparse.ArgumentParser) -> None:
@@ -78,8 +127,8 @@ SPEC = OpSpec(
     photo_button=4,
     photo_step=MENU,
     image_buttons=("wrong", "card"),
-    follow_ups={"wrong": background_requests.wrong_object, "card": background_requests.card},
-    caption=background_requests.caption,
+    follow_ups={"wrong": wrong_object, "card": card},
+    caption=caption,
     set_actions=(
         SetAction(
             "background", label_key="op.background", position=2, op=Op.BACKGROUND, step=MENU
@@ -89,7 +138,7 @@ SPEC = OpSpec(
             label_key="set.button.card",
             position=3,
             op=Op.BACKGROUND,
-            params={"card": "3:4"},
+            params={"card": CARD_RATIO},
             step=MENU,
         ),
     ),
