@@ -22,7 +22,6 @@ COMMAND_OPS: dict[str, Op] = {op.value: op for op in Op if op not in LIBRARY_OPS
 
 #: Colour names (CSS and Russian) -> "#rrggbb": one table, shared with the services.
 COLOURS = colour_table.COLOURS
-SPECIAL_BACKGROUNDS = ("gradient", "transparent")
 TRANSPARENT_WORDS = ("transparent", "прозрачный", "прозрачный фон", "без фона", "png")
 PRESETS = tuple(background_presets.PRESETS)
 #: The colour sub-menu under the Background button, then its row of presets.

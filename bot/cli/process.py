@@ -14,15 +14,11 @@ from typing import TYPE_CHECKING, Any
 from bot.cli.check_csv import add_check_arguments, check_ops, write_check_csv
 from bot.cli.console import say
 from bot.settings import Settings, SettingsError
-from services.operations import EDIT_OPS, LIBRARY_OPS, Op
+from services.operations import EDIT_OPS, Op
 
 if TYPE_CHECKING:
     from services.jobs import JobHandle
     from services.scheduler import ModelServices
-
-#: what `vitrina process` can run, in this order per image: every photo operation there is
-#: (--group then clusters the whole folder)
-PROCESS_OPS: tuple[Op, ...] = tuple(op for op in Op if op not in LIBRARY_OPS)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
