@@ -21,7 +21,7 @@ from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
 from bot.storage import Job, JobStatus, Photo, Result, Storage
-from bot.texts import MISSING_MODEL_KEYS, op_label, t, tn
+from bot.texts import op_label, t, tn
 from bot.user_settings import job_params
 from services.errors import QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest, JobUpdate
@@ -73,12 +73,10 @@ class JobRunner:
             return made
         params, missing = await self._params(user_id, domain, op, params)
         if missing != []:
-            await self._refuse(photo, op, missing, lang)
+            await self.delivery.send(photo, await self.alerts.refusal(op, missing, lang))
             return None
-        # The result cache: a stat per model file, off the loop (a first call hashes configs).
-        key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
-        cached = await self.storage.find_cached(key) if key is not None else None
-        if key is not None and cached is not None and self._files_exist(cached):
+        key, cached = await self._cached(op, params, photo.sha256)
+        if key is not None and cached is not None:
             return await self._answer_cached(
                 user_id, photo, op, params, key, cached, lang, made_for
             )
@@ -103,13 +101,11 @@ class JobRunner:
         and the result goes out only once both rows exist and `before_result` is over (the
         photo's own message). A crash before the rows: the inbox replays the update."""
         params, missing = await self._params(user_id, domain, op, params)
-        key = await asyncio.to_thread(self.services.cache_key, op, params, incoming.sha256)
-        cached = await self.storage.find_cached(key) if key is not None else None
-        hit = key is not None and cached is not None and self._files_exist(cached)
-        if missing != [] or hit:  # no model runs: as `request` answers it
+        key, cached = await self._cached(op, params, incoming.sha256)
+        if missing != [] or cached is not None:  # no model runs: as `request` answers it
             photo = await stored
             if missing != []:
-                await self._refuse(photo, op, missing, lang)
+                await self.delivery.send(photo, await self.alerts.refusal(op, missing, lang))
                 return None
             assert key is not None and cached is not None
             made_for = origin("job", photo.id, op)
@@ -204,9 +200,18 @@ class JobRunner:
 
     # ---- internals
 
-    def _files_exist(self, cached: Result) -> bool:
+    async def _cached(
+        self, op: str, params: dict[str, Any], photo_sha256: str
+    ) -> tuple[str | None, Result | None]:
+        """The job's cache key, and the stored result of an equal job whose files are still
+        there (None: none). A stat per model file, off the loop (a first call hashes configs)."""
+        key = await asyncio.to_thread(self.services.cache_key, op, params, photo_sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
+        if cached is None or cached.kind != "image":
+            return key, cached
         name = cached.payload.get("file")
-        return cached.kind != "image" or bool(name and (self.storage.results_dir / name).is_file())
+        exists = bool(name and (self.storage.results_dir / name).is_file())
+        return key, cached if exists else None
 
     async def _answer_cached(
         self,
@@ -255,17 +260,6 @@ class JobRunner:
     async def _language(self, user_id: int) -> str:
         user = await self.storage.get_user(user_id)
         return user.language if user else "ru"
-
-    async def _refuse(self, photo: Photo, op: str, missing: list[str] | None, lang: str) -> None:
-        name = op_label(lang, op)
-        if missing is None:
-            text = t(lang, "op.planned", op=name)
-        else:
-            await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
-            # A model only some jobs of an op need has its own message ("missing.inpaint").
-            own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
-            text = t(lang, own) if own else t(lang, "op.missing", op=name)
-        await self.delivery.send(photo, text)
 
     async def _params(
         self, user_id: int, domain: str, op: str, params: dict[str, Any] | None
