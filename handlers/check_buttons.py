@@ -4,7 +4,7 @@ profiles (check the photo again for another marketplace; it becomes the user's).
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, ReplyParameters
+from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
@@ -12,6 +12,7 @@ from bot.check_requests import known_profiles
 from bot.jobs import JobRunner
 from bot.keyboards import CHECK_ACTIONS, CheckButton
 from bot.middlewares import alert, answer_now
+from bot.replies import reply_to
 from bot.storage import Storage, User
 from bot.texts import op_label, t
 from services.operations import Op
@@ -45,9 +46,7 @@ async def check_button(
             photo.chat_id,
             t(lang, "background.ask"),
             reply_markup=keyboards.background_menu(photo.id, lang),
-            reply_parameters=ReplyParameters(
-                message_id=photo.message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(photo.message_id),
         )
         return
     if action == "clean":

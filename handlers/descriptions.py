@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.keyboards import ResultAction
 from bot.middlewares import alert
 from bot.rendering import render_copy_ready, render_description, render_english
+from bot.replies import reply_to
 from bot.storage import Storage, User
 from bot.texts import t
 
@@ -41,11 +42,7 @@ async def description_view(
     payload = result.payload
     if callback_data.action == "copy":
         photo = await db.get_photo(job.photo_id)
-        reply = (
-            ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
-            if photo is not None
-            else None
-        )
+        reply = reply_to(photo.message_id if photo is not None else None)
         await bot.send_message(job.chat_id, render_copy_ready(payload), reply_parameters=reply)
         return
     english = callback_data.action == "english"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.types import CallbackQuery, FSInputFile, ReplyParameters
+from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
 from bot.middlewares import alert, answer_now
 from bot.rendering import FOLLOW_UPS
+from bot.replies import reply_to
 from bot.storage import Storage, User
 from bot.texts import NOTHING_FOUND_KEYS, op_label, t
 
@@ -51,9 +52,7 @@ async def result_action(
         await bot.send_document(
             job.chat_id,
             FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}"),
-            reply_parameters=ReplyParameters(
-                message_id=photo.message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(photo.message_id),
         )
         return
     follow_up = FOLLOW_UPS.get(action)

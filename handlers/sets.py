@@ -10,7 +10,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
@@ -18,6 +18,7 @@ from bot.actions import problem_text
 from bot.command_parsing import ParsedCommand, parse_background, parse_command, split_command
 from bot.keyboards import CancelSetRun, SetBackground, SetPick
 from bot.middlewares import alert, answer_now
+from bot.replies import reply_to
 from bot.sets.actions import ACTIONS_BY_KEY, ASK, MENU, SPLIT
 from bot.sets.collector import SetCollector
 from bot.sets.runner import SetRunner
@@ -59,7 +60,7 @@ async def run_command(
 ) -> None:
     """A parsed command over every photo of the set (`/all`, an album's caption): ask for
     what is missing, or start the run."""
-    reply = ReplyParameters(message_id=photo_set.message_id or 0, allow_sending_without_reply=True)
+    reply = reply_to(photo_set.message_id)
     if parsed.problem == "edit.ask":
         await ask_set_instruction(bot, state, photo_set, lang)
         return
@@ -88,9 +89,7 @@ async def ask_set_instruction(bot: Bot, state: FSMContext, photo_set: PhotoSet, 
     await bot.send_message(
         photo_set.chat_id,
         t(lang, "set.edit_ask"),
-        reply_parameters=ReplyParameters(
-            message_id=photo_set.message_id or 0, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(photo_set.message_id),
     )
 
 
