@@ -12,41 +12,25 @@ from bot.command_parsing import MENU_BACKGROUNDS, PRESETS, parse_background
 from bot.jobs import JobRunner
 from bot.keyboards import PHOTO_ACTIONS, BackgroundPick, CancelJob, PhotoAction
 from bot.middlewares import alert, answer_now
-from bot.storage import Photo, Storage, User
+from bot.owned import owned
+from bot.storage import Photo, User
 from bot.texts import op_label, t
 from handlers.edit_prompt import ask_instruction
 
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 
-async def _own_photo(
-    answer: CallbackAnswer, db: Storage, photo_id: int, user: User, lang: str
-) -> Photo | None:
-    """The photo behind a button if it still exists and is the user's; else say so."""
-    photo = await db.get_photo(photo_id)
-    if photo is None or photo.deleted or not photo.path.exists():
-        alert(answer, t(lang, "photo.gone"))
-        return None
-    if photo.user_id != user.id:  # a button under someone else's photo in a group
-        alert(answer, t(lang, "photo.not_yours"))
-        return None
-    return photo
-
-
 async def photo_action(
     query: CallbackQuery,
     callback_data: PhotoAction,
+    photo: Photo,
     bot: Bot,
-    db: Storage,
     jobs: JobRunner,
     user: User,
     lang: str,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is None:
-        return
     action = callback_data.action
     if action == "background":
         if isinstance(query.message, Message):
@@ -69,15 +53,12 @@ async def photo_action(
 async def background_pick(
     query: CallbackQuery,
     callback_data: BackgroundPick,
-    db: Storage,
+    photo: Photo,
     jobs: JobRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is None:
-        return
     if callback_data.value == "back":
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(
@@ -113,9 +94,11 @@ async def cancel_job(
 def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
-    router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(PHOTO_ACTIONS)))
-    router.callback_query.register(
-        background_pick, BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
-    )
+    # The photo must be there, its file too, and the presser's (bot/owned.py).
+    photo = owned("photo", file=True)
+    actions = PhotoAction.filter(F.action.in_(PHOTO_ACTIONS))
+    router.callback_query.register(photo_action, actions, flags=photo)
+    backgrounds = BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
+    router.callback_query.register(background_pick, backgrounds, flags=photo)
     router.callback_query.register(cancel_job, CancelJob.filter())
     return router

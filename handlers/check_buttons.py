@@ -12,8 +12,9 @@ from bot.check_requests import known_profiles
 from bot.jobs import JobRunner
 from bot.keyboards import CHECK_ACTIONS, CheckButton
 from bot.middlewares import alert, answer_now
+from bot.owned import owned
 from bot.replies import reply_to
-from bot.storage import Storage, User
+from bot.storage import Job, Storage, User
 from bot.texts import op_label, t
 from services.operations import Op
 
@@ -21,6 +22,7 @@ from services.operations import Op
 async def check_button(
     query: CallbackQuery,
     callback_data: CheckButton,
+    job: Job,
     bot: Bot,
     db: Storage,
     jobs: JobRunner,
@@ -28,12 +30,8 @@ async def check_button(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    if job is None or job.op != Op.CHECK:
+    if job.op != Op.CHECK:
         alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
         return
     photo = await db.get_photo(job.photo_id)
     if photo is None or photo.deleted or not photo.path.exists():
@@ -65,5 +63,6 @@ async def check_button(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(check_button, CheckButton.filter(F.action.in_(CHECK_ACTIONS)))
+    buttons = CheckButton.filter(F.action.in_(CHECK_ACTIONS))
+    router.callback_query.register(check_button, buttons, flags=owned("job"))
     return router

@@ -14,9 +14,10 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot import keyboards
 from bot.keyboards import ResultAction
 from bot.middlewares import alert
+from bot.owned import owned
 from bot.rendering import render_copy_ready, render_description, render_english
 from bot.replies import reply_to
-from bot.storage import Storage, User
+from bot.storage import Job, Storage
 from bot.texts import t
 
 VIEWS = ("english", "russian", "copy")
@@ -25,19 +26,15 @@ VIEWS = ("english", "russian", "copy")
 async def description_view(
     query: CallbackQuery,
     callback_data: ResultAction,
+    job: Job,
     bot: Bot,
     db: Storage,
-    user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    result = await db.get_result(job.id) if job is not None else None
-    if job is None or result is None or result.kind != "description":
+    result = await db.get_result(job.id)
+    if result is None or result.kind != "description":
         alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
         return
     payload = result.payload
     if callback_data.action == "copy":
@@ -58,5 +55,6 @@ async def description_view(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(description_view, ResultAction.filter(F.action.in_(VIEWS)))
+    views = ResultAction.filter(F.action.in_(VIEWS))
+    router.callback_query.register(description_view, views, flags=owned("job"))
     return router

@@ -9,15 +9,17 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
 from bot.middlewares import alert, answer_now
+from bot.owned import owned
 from bot.rendering import FOLLOW_UPS
 from bot.replies import reply_to
-from bot.storage import Storage, User
+from bot.storage import Job, Storage, User
 from bot.texts import NOTHING_FOUND_KEYS, op_label, t
 
 
 async def result_action(
     query: CallbackQuery,
     callback_data: ResultAction,
+    job: Job,
     bot: Bot,
     db: Storage,
     jobs: JobRunner,
@@ -25,13 +27,6 @@ async def result_action(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    if job is None:
-        alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
-        return
     result = await db.get_result(job.id)
     photo = await db.get_photo(job.photo_id)
     if result is None or photo is None or photo.deleted:
@@ -75,5 +70,5 @@ async def result_action(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(result_action, ResultAction.filter())
+    router.callback_query.register(result_action, ResultAction.filter(), flags=owned("job"))
     return router

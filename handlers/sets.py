@@ -18,6 +18,7 @@ from bot.actions import problem_text
 from bot.command_parsing import ParsedCommand, parse_background, parse_command, split_command
 from bot.keyboards import CancelSetRun, SetBackground, SetPick
 from bot.middlewares import alert, answer_now
+from bot.owned import owned
 from bot.replies import reply_to
 from bot.sets.actions import ACTIONS_BY_KEY, ASK, MENU, SPLIT
 from bot.sets.collector import SetCollector
@@ -31,19 +32,6 @@ from services.operations import Op
 
 class SetEditPrompt(StatesGroup):
     instruction = State()
-
-
-async def _own_set(
-    answer: CallbackAnswer, db: Storage, set_id: int, user: User, lang: str
-) -> PhotoSet | None:
-    photo_set = await db.get_set(set_id)
-    if photo_set is None:
-        alert(answer, t(lang, "set.gone"))
-        return None
-    if photo_set.user_id != user.id:
-        alert(answer, t(lang, "photo.not_yours"))
-        return None
-    return photo_set
 
 
 async def run_command(
@@ -96,8 +84,8 @@ async def ask_set_instruction(bot: Bot, state: FSMContext, photo_set: PhotoSet, 
 async def set_pick(
     query: CallbackQuery,
     callback_data: SetPick,
+    photo_set: PhotoSet,
     bot: Bot,
-    db: Storage,
     sets: SetCollector,
     set_runs: SetRunner,
     user: User,
@@ -105,9 +93,6 @@ async def set_pick(
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo_set = await _own_set(callback_answer, db, callback_data.set_id, user, lang)
-    if photo_set is None:
-        return
     action = ACTIONS_BY_KEY[callback_data.action]
     if action.step == MENU:
         if isinstance(query.message, Message):
@@ -137,16 +122,13 @@ async def set_pick(
 async def set_background(
     query: CallbackQuery,
     callback_data: SetBackground,
-    db: Storage,
+    photo_set: PhotoSet,
     sets: SetCollector,
     set_runs: SetRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo_set = await _own_set(callback_answer, db, callback_data.set_id, user, lang)
-    if photo_set is None:
-        return
     if isinstance(query.message, Message):  # the set's message gets its keyboard back
         own = query.message.message_id == photo_set.message_id
         markup = keyboards.set_actions(photo_set.id, lang) if own else None
@@ -248,10 +230,12 @@ async def set_instruction(
 def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
-    router.callback_query.register(set_pick, SetPick.filter(F.action.in_(ACTIONS_BY_KEY)))
-    router.callback_query.register(
-        set_background, SetBackground.filter(F.value.in_(BACKGROUND_VALUES))
-    )
+    # The set must be there and the presser's (bot/owned.py).
+    photo_set = owned("set")
+    picks = SetPick.filter(F.action.in_(ACTIONS_BY_KEY))
+    router.callback_query.register(set_pick, picks, flags=photo_set)
+    backgrounds = SetBackground.filter(F.value.in_(BACKGROUND_VALUES))
+    router.callback_query.register(set_background, backgrounds, flags=photo_set)
     router.callback_query.register(cancel_set_run, CancelSetRun.filter())
     router.message.register(all_command, Command("all"))
     router.message.register(
