@@ -1,7 +1,7 @@
 """`JobRunner`: a user's request as a job. Handlers call `request()` and return at once;
-the stored result of an equal job answers a repeat; a task per job follows the service handle
-(`progress.py`) and delivers the result (`delivery.py`). Jobs a previous run left unfinished
-are queued again on start-up."""
+the stored result of an equal job answers a repeat; a task per job (`tasks.py`) follows the
+service handle (`progress.py`) and delivers the result (`delivery.py`). Jobs a previous run
+left unfinished are queued again on start-up."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ from bot.inbox.origin import origin
 from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
+from bot.jobs.tasks import FollowedJobs
 from bot.storage import Job, JobStatus, Photo, Result, Storage
 from bot.texts import op_label, t, tn
 from bot.user_settings import job_params
 from services.errors import QueueFull, UnknownOperation
-from services.jobs import JobHandle, JobRequest, JobUpdate
+from services.jobs import JobRequest
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
 
 
-class JobRunner:
+class JobRunner(FollowedJobs):
     def __init__(
         self,
         bot: Bot,
@@ -46,11 +47,9 @@ class JobRunner:
         self.services = services
         self.alerts = alerts
         self.delivery = Delivery(bot, storage)
-        self.progress = ProgressFollower(
-            storage, self.delivery, alerts, progress_interval_s, progress_delay_s
+        super().__init__(
+            ProgressFollower(storage, self.delivery, alerts, progress_interval_s, progress_delay_s)
         )
-        self._handles: dict[int, JobHandle] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     # ---- entry points
 
@@ -160,43 +159,6 @@ class JobRunner:
             if await self._queue(job, photo, lang, resumed=True):
                 resumed += 1
         return resumed
-
-    def cancel(self, job_id: int, user_id: int) -> bool:
-        handle = self._handles.get(job_id)
-        if handle is None or handle.request.user_id != user_id:
-            return False
-        return handle.cancel()
-
-    async def cancel_user(self, user_id: int, timeout: float = 10.0) -> None:
-        """Cancel every job of `user_id` and wait (bounded) until their tasks are over."""
-        tasks = []
-        for job_id, handle in list(self._handles.items()):
-            if handle.request.user_id == user_id:
-                handle.cancel()
-                if job_id in self._tasks:
-                    tasks.append(self._tasks[job_id])
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
-    async def cancel_jobs(self, job_ids: list[int], user_id: int, timeout: float = 10.0) -> None:
-        """Cancel these jobs of `user_id` (a photo about to be deleted) and wait (bounded)
-        until their tasks are over, so none stores a result after the photo went."""
-        tasks = [self._tasks[i] for i in job_ids if self.cancel(i, user_id) and i in self._tasks]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
-    async def drain(self, timeout: float) -> None:
-        """Let the tasks of jobs that have finished deliver their results (at shutdown)."""
-        done = [self._tasks[i] for i, h in self._handles.items() if h.done and i in self._tasks]
-        if done:
-            await asyncio.wait(done, timeout=max(timeout, 0.1))
-
-    async def stop(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     # ---- internals
 
@@ -316,43 +278,3 @@ class JobRunner:
             await self.delivery.send(photo, tn(lang, "job.too_many", limit, limit=limit))
         else:
             await self.delivery.send(photo, t(lang, "job.queue_full"))
-
-    @staticmethod
-    def _subscribe(handle: JobHandle) -> asyncio.Queue[JobUpdate]:
-        """Subscribe before any await: the worker may start the job meanwhile."""
-        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
-        handle.subscribe(updates.put_nowait)
-        return updates
-
-    def _follow_task(
-        self,
-        job: Job,
-        photo: Photo,
-        handle: JobHandle,
-        updates: asyncio.Queue[JobUpdate],
-        first: str | None,
-        lang: str,
-        before_result: Awaitable[Any] | None = None,
-    ) -> None:
-        self._handles[job.id] = handle
-        follow = self._follow(job, photo, handle, updates, first, lang, before_result)
-        task = asyncio.create_task(follow)
-        self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
-
-    async def _follow(
-        self,
-        job: Job,
-        photo: Photo,
-        handle: JobHandle,
-        updates: asyncio.Queue[JobUpdate],
-        first: str | None,
-        lang: str,
-        before_result: Awaitable[Any] | None = None,
-    ) -> None:
-        try:
-            await self.progress.follow(
-                job, photo, handle, updates, lang, first=first, before_result=before_result
-            )
-        finally:
-            self._handles.pop(job.id, None)
