@@ -55,7 +55,8 @@ KINDS: dict[Kind, _RowKind] = {
 
 
 def owned(kind: Kind, *, file: bool = False) -> dict[str, Owned]:
-    """Handler flags: `router.callback_query.register(h, Data.filter(), flags=owned("photo"))`."""
+    """Handler flags: `router.callback_query.register(h, Data.filter(), flags=owned("photo"))`.
+    A new dict per handler: aiogram adds the handler's other flags to it."""
     return {FLAG: Owned(kind, file)}
 
 

@@ -95,10 +95,9 @@ def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
     # The photo must be there, its file too, and the presser's (bot/owned.py).
-    photo = owned("photo", file=True)
     actions = PhotoAction.filter(F.action.in_(PHOTO_ACTIONS))
-    router.callback_query.register(photo_action, actions, flags=photo)
+    router.callback_query.register(photo_action, actions, flags=owned("photo", file=True))
     backgrounds = BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
-    router.callback_query.register(background_pick, backgrounds, flags=photo)
+    router.callback_query.register(background_pick, backgrounds, flags=owned("photo", file=True))
     router.callback_query.register(cancel_job, CancelJob.filter())
     return router

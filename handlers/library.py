@@ -192,9 +192,9 @@ def get_router() -> Router:
     router.message.register(groups, Command("groups"))
     router.callback_query.register(history_page, HistoryPage.filter())
     # The photo must be there (its file need not: it can still be deleted) and the presser's.
-    photo, button = owned("photo"), LibraryPhoto.filter
-    router.callback_query.register(open_photo, button(F.action == "open"), flags=photo)
-    router.callback_query.register(delete_ask, button(F.action == "delete"), flags=photo)
-    router.callback_query.register(delete_keep, button(F.action == "no"))
-    router.callback_query.register(delete_confirm, button(F.action == "yes"), flags=photo)
+    register, button = router.callback_query.register, LibraryPhoto.filter
+    register(open_photo, button(F.action == "open"), flags=owned("photo"))
+    register(delete_ask, button(F.action == "delete"), flags=owned("photo"))
+    register(delete_keep, button(F.action == "no"))
+    register(delete_confirm, button(F.action == "yes"), flags=owned("photo"))
     return router

@@ -231,11 +231,10 @@ def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
     # The set must be there and the presser's (bot/owned.py).
-    photo_set = owned("set")
     picks = SetPick.filter(F.action.in_(ACTIONS_BY_KEY))
-    router.callback_query.register(set_pick, picks, flags=photo_set)
+    router.callback_query.register(set_pick, picks, flags=owned("set"))
     backgrounds = SetBackground.filter(F.value.in_(BACKGROUND_VALUES))
-    router.callback_query.register(set_background, backgrounds, flags=photo_set)
+    router.callback_query.register(set_background, backgrounds, flags=owned("set"))
     router.callback_query.register(cancel_set_run, CancelSetRun.filter())
     router.message.register(all_command, Command("all"))
     router.message.register(
