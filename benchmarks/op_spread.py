@@ -42,9 +42,10 @@ def names_in(path: Path) -> set[str]:
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             if node.value.id == "Op" and node.attr in members:
                 found.add(members[node.attr])
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if node.value in ids and (relative, node.value) not in OTHER_MEANINGS:
-                found.add(node.value)
+            continue
+        named = isinstance(node, ast.Constant) and node.value in ids
+        if named and (relative, node.value) not in OTHER_MEANINGS:
+            found.add(node.value)
     return found
 
 

@@ -6,13 +6,14 @@ import asyncio
 import html
 
 from aiogram import Bot
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import Message
 
 from bot import keyboards
 from bot.background_requests import pair_for_background, photo_params
 from bot.check_requests import known_profiles
 from bot.command_parsing import ParsedCommand, parse_background
 from bot.jobs import JobRunner
+from bot.replies import reply_to
 from bot.sets.collector import SetCollector
 from bot.storage import Photo, User
 from bot.texts import t
@@ -113,7 +114,7 @@ async def _received(bot: Bot, message: Message, photo: Photo, lang: str) -> None
         message.chat.id,
         t(lang, "photo.received"),
         reply_markup=keyboards.photo_actions(photo.id, lang),
-        reply_parameters=ReplyParameters(message_id=message.message_id),
+        reply_parameters=reply_to(message.message_id),
     )
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
+from bot.ops import op_label
 from bot.storage import Storage
-from bot.texts import t
+from bot.texts import MISSING_MODEL_KEYS, t
 
 log = logging.getLogger("vitrina.bot")
 
@@ -24,6 +25,17 @@ class AdminAlerts:
         self.admin_ids = admin_ids
         self.weights_dir = weights_dir
         self._said: set[str] = set()
+
+    async def refusal(self, op: str, missing: list[str] | None, lang: str) -> str:
+        """What the user hears when `op` cannot run: not in this build (`missing` None), or
+        its weights are missing (`missing_weights_for`), which the admins hear about too."""
+        name = op_label(lang, op)
+        if missing is None:
+            return t(lang, "op.planned", op=name)
+        await self.model_missing(op, "missing weights: " + ", ".join(missing))
+        # A model only some jobs of an op need has its own message ("missing.inpaint").
+        own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
+        return t(lang, own) if own else t(lang, "op.missing", op=name)
 
     async def model_missing(self, op: str, detail: str) -> None:
         """A user asked for `op` and its weights are not there: log it, tell the admins once."""

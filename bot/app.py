@@ -26,6 +26,7 @@ from bot.jobs import JobRunner
 from bot.metrics import BotMetrics
 from bot.middlewares import AlbumMiddleware, FailedCallbacks, LocaleMiddleware, UserMiddleware
 from bot.ops import menu_commands
+from bot.owned import OwnedRows
 from bot.prebuild import prebuild_response_models
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
@@ -135,6 +136,8 @@ class Application:
         # `callback_answer.text`; a handler that raised leaves it to the error handler's alert.
         self.dp.callback_query.middleware(CallbackAnswerMiddleware())
         self.dp.callback_query.middleware(FailedCallbacks())
+        # A button's row (`flags=owned(...)`): gone or another user's is refused (that answer).
+        self.dp.callback_query.middleware(OwnedRows())
         self.dp.include_routers(*get_routers())
         self.dp.errors.register(on_error)
         self.dp.startup.register(self._on_startup)

@@ -13,7 +13,8 @@ from bot.jobs import JobRunner
 from bot.keyboards import BackgroundPick, CancelJob, PhotoAction
 from bot.middlewares import alert, answer_now
 from bot.ops import ASK, BY_OP, MENU, PHOTO_ACTIONS, op_label
-from bot.storage import Photo, Storage, User
+from bot.owned import owned
+from bot.storage import Photo, User
 from bot.texts import t
 from handlers.edit_prompt import ask_instruction
 from services.operations import Op
@@ -21,34 +22,17 @@ from services.operations import Op
 BACKGROUND_VALUES = frozenset({*MENU_BACKGROUNDS, *PRESETS, "back"})
 
 
-async def _own_photo(
-    answer: CallbackAnswer, db: Storage, photo_id: int, user: User, lang: str
-) -> Photo | None:
-    """The photo behind a button if it still exists and is the user's; else say so."""
-    photo = await db.get_photo(photo_id)
-    if photo is None or photo.deleted or not photo.path.exists():
-        alert(answer, t(lang, "photo.gone"))
-        return None
-    if photo.user_id != user.id:  # a button under someone else's photo in a group
-        alert(answer, t(lang, "photo.not_yours"))
-        return None
-    return photo
-
-
 async def photo_action(
     query: CallbackQuery,
     callback_data: PhotoAction,
+    photo: Photo,
     bot: Bot,
-    db: Storage,
     jobs: JobRunner,
     user: User,
     lang: str,
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is None:
-        return
     spec = BY_OP[callback_data.action]
     if spec.photo_step == MENU:
         if isinstance(query.message, Message):
@@ -71,15 +55,12 @@ async def photo_action(
 async def background_pick(
     query: CallbackQuery,
     callback_data: BackgroundPick,
-    db: Storage,
+    photo: Photo,
     jobs: JobRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is None:
-        return
     if callback_data.value == "back":
         if isinstance(query.message, Message):
             await query.message.edit_reply_markup(
@@ -115,10 +96,11 @@ async def cancel_job(
 def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
+    # The photo must be there, its file too, and the presser's (bot/owned.py).
     buttons = {spec.op.value for spec in PHOTO_ACTIONS}
-    router.callback_query.register(photo_action, PhotoAction.filter(F.action.in_(buttons)))
-    router.callback_query.register(
-        background_pick, BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
-    )
+    actions = PhotoAction.filter(F.action.in_(buttons))
+    router.callback_query.register(photo_action, actions, flags=owned("photo", file=True))
+    backgrounds = BackgroundPick.filter(F.value.in_(BACKGROUND_VALUES))
+    router.callback_query.register(background_pick, backgrounds, flags=owned("photo", file=True))
     router.callback_query.register(cancel_job, CancelJob.filter())
     return router

@@ -4,7 +4,7 @@ profiles (check the photo again for another marketplace; it becomes the user's).
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, ReplyParameters
+from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
@@ -13,7 +13,9 @@ from bot.jobs import JobRunner
 from bot.keyboards import CHECK_ACTIONS, CheckButton
 from bot.middlewares import alert, answer_now
 from bot.ops import op_label
-from bot.storage import Storage, User
+from bot.owned import owned
+from bot.replies import reply_to
+from bot.storage import Job, Storage, User
 from bot.texts import t
 from services.operations import Op
 
@@ -21,6 +23,7 @@ from services.operations import Op
 async def check_button(
     query: CallbackQuery,
     callback_data: CheckButton,
+    job: Job,
     bot: Bot,
     db: Storage,
     jobs: JobRunner,
@@ -28,12 +31,8 @@ async def check_button(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    if job is None or job.op != Op.CHECK:
+    if job.op != Op.CHECK:
         alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
         return
     photo = await db.get_photo(job.photo_id)
     if photo is None or photo.deleted or not photo.path.exists():
@@ -46,9 +45,7 @@ async def check_button(
             photo.chat_id,
             t(lang, "background.ask"),
             reply_markup=keyboards.background_menu(photo.id, lang),
-            reply_parameters=ReplyParameters(
-                message_id=photo.message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(photo.message_id),
         )
         return
     if action == "clean":
@@ -67,5 +64,6 @@ async def check_button(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(check_button, CheckButton.filter(F.action.in_(CHECK_ACTIONS)))
+    buttons = CheckButton.filter(F.action.in_(CHECK_ACTIONS))
+    router.callback_query.register(check_button, buttons, flags=owned("job"))
     return router

@@ -1,6 +1,6 @@
 """Buttons under a description: English original / back to Russian, and Copy-ready.
 
-"Another variant" is a follow-up job (bot/rendering.py FOLLOW_UPS["variant"]) and goes through
+"Another variant" is a follow-up job (bot/ops/describe.py `next_variant`) and goes through
 handlers/result_buttons.py; these two only show the stored result in another form.
 """
 
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
 from bot.keyboards import ResultAction
 from bot.middlewares import alert
+from bot.owned import owned
 from bot.rendering import render_copy_ready, render_description, render_english
-from bot.storage import Storage, User
+from bot.replies import reply_to
+from bot.storage import Job, Storage
 from bot.texts import t
 from services.results import COPY
 
@@ -25,28 +27,20 @@ VIEWS = ("english", "russian", "copy")
 async def description_view(
     query: CallbackQuery,
     callback_data: ResultAction,
+    job: Job,
     bot: Bot,
     db: Storage,
-    user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    result = await db.get_result(job.id) if job is not None else None
-    if job is None or result is None or result.kind != COPY.name:
+    result = await db.get_result(job.id)
+    if result is None or result.kind != COPY.name:
         alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
         return
     copy = COPY.from_payload(result.payload)
     if callback_data.action == "copy":
         photo = await db.get_photo(job.photo_id)
-        reply = (
-            ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
-            if photo is not None
-            else None
-        )
+        reply = reply_to(photo.message_id if photo is not None else None)
         await bot.send_message(job.chat_id, render_copy_ready(copy), reply_parameters=reply)
         return
     english = callback_data.action == "english"
@@ -62,5 +56,6 @@ async def description_view(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(description_view, ResultAction.filter(F.action.in_(VIEWS)))
+    views = ResultAction.filter(F.action.in_(VIEWS))
+    router.callback_query.register(description_view, views, flags=owned("job"))
     return router

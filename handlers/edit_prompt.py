@@ -13,11 +13,12 @@ from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import Message
 
 from bot.command_parsing import ParsedCommand
 from bot.jobs import JobRunner
 from bot.ops import ASK, SPECS, spec_of
+from bot.replies import reply_to
 from bot.storage import Photo, Storage, User
 from bot.texts import t
 
@@ -36,9 +37,7 @@ async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str, 
     await bot.send_message(
         photo.chat_id,
         t(lang, "edit.ask_next"),
-        reply_parameters=ReplyParameters(
-            message_id=photo.message_id, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(photo.message_id),
     )
 
 

@@ -18,7 +18,8 @@ from bot.library.groups import SHOWN, group_library, library_for_grouping, sheet
 from bot.library.keyboards import HistoryPage, LibraryPhoto
 from bot.library.sending import edit_in_place, send_album, send_card
 from bot.library.views import find_text, group_caption, history_text
-from bot.middlewares import alert, answer_now
+from bot.middlewares import answer_now
+from bot.owned import owned
 from bot.retention import delete_photo
 from bot.settings import Settings
 from bot.storage import Photo, Storage, User
@@ -85,30 +86,15 @@ async def _history_page(db: Storage, user: User, page: int, lang: str) -> tuple[
     return history_text(items, page * PAGE, total, lang), markup
 
 
-async def _own_photo(
-    answer: CallbackAnswer, db: Storage, photo_id: int, user: User, lang: str
-) -> Photo | None:
-    photo = await db.get_photo(photo_id)
-    if photo is None or photo.deleted:
-        alert(answer, t(lang, "photo.gone"))
-        return None
-    if photo.user_id != user.id:
-        alert(answer, t(lang, "photo.not_yours"))
-        return None
-    return photo
-
-
 async def open_photo(
     query: CallbackQuery,
-    callback_data: LibraryPhoto,
+    photo: Photo,
     bot: Bot,
     db: Storage,
-    user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is None or query.message is None:
+    if query.message is None:
         return
     await answer_now(query, callback_answer)  # re-sending a photo takes a moment
     await send_card(bot, db, photo, query.message.chat.id, lang)
@@ -128,41 +114,31 @@ async def delete_command(message: Message, db: Storage, user: User, lang: str) -
     await message.reply(t(lang, "delete.ask"), reply_markup=markup)
 
 
-async def delete_ask(
-    query: CallbackQuery,
-    callback_data: LibraryPhoto,
-    db: Storage,
-    user: User,
-    lang: str,
-    callback_answer: CallbackAnswer,
-) -> None:
-    photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-    if photo is not None and isinstance(query.message, Message):
+async def delete_ask(query: CallbackQuery, photo: Photo, lang: str) -> None:
+    if isinstance(query.message, Message):
         markup = keyboards.delete_confirm(photo.id, lang)
         await query.message.reply(t(lang, "delete.ask"), reply_markup=markup)
 
 
+async def delete_keep(query: CallbackQuery, lang: str) -> None:
+    if isinstance(query.message, Message):
+        await query.message.edit_text(t(lang, "delete.kept"))
+
+
 async def delete_confirm(
     query: CallbackQuery,
-    callback_data: LibraryPhoto,
+    photo: Photo,
     db: Storage,
     jobs: JobRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    if callback_data.action == "no":
-        text = t(lang, "delete.kept")
-    else:
-        photo = await _own_photo(callback_answer, db, callback_data.photo_id, user, lang)
-        if photo is None:
-            return
-        await answer_now(query, callback_answer)  # cancelling its jobs may take a moment
-        await jobs.cancel_jobs(await db.active_job_ids(photo.id), user.id)
-        await delete_photo(db, photo.id)
-        text = t(lang, "delete.done")
+    await answer_now(query, callback_answer)  # cancelling its jobs may take a moment
+    await jobs.cancel_jobs(await db.active_job_ids(photo.id), user.id)
+    await delete_photo(db, photo.id)
     if isinstance(query.message, Message):
-        await query.message.edit_text(text)
+        await query.message.edit_text(t(lang, "delete.done"))
 
 
 async def groups(
@@ -215,8 +191,10 @@ def get_router() -> Router:
     router.message.register(delete_command, Command("delete"))
     router.message.register(groups, Command("groups"))
     router.callback_query.register(history_page, HistoryPage.filter())
-    router.callback_query.register(open_photo, LibraryPhoto.filter(F.action == "open"))
-    router.callback_query.register(delete_ask, LibraryPhoto.filter(F.action == "delete"))
-    confirmed = LibraryPhoto.filter(F.action.in_({"yes", "no"}))
-    router.callback_query.register(delete_confirm, confirmed)
+    # The photo must be there (its file need not: it can still be deleted) and the presser's.
+    register, button = router.callback_query.register, LibraryPhoto.filter
+    register(open_photo, button(F.action == "open"), flags=owned("photo"))
+    register(delete_ask, button(F.action == "delete"), flags=owned("photo"))
+    register(delete_keep, button(F.action == "no"))
+    register(delete_confirm, button(F.action == "yes"), flags=owned("photo"))
     return router

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import Message
 
 from bot import keyboards
 from bot.actions import perform, perform_arriving, starts_at_once
@@ -17,6 +17,7 @@ from bot.command_parsing import ParsedCommand, split_command
 from bot.intake import has_image
 from bot.jobs import JobRunner
 from bot.ops import parse_command
+from bot.replies import reply_to
 from bot.sets.collector import SetCollector
 from bot.sets.runner import SetRunner
 from bot.storage import Photo, Storage, User
@@ -82,7 +83,7 @@ async def receive(
             item.chat.id,
             text,
             reply_markup=keyboards.photo_actions(photo.id, lang),
-            reply_parameters=ReplyParameters(message_id=item.message_id),
+            reply_parameters=reply_to(item.message_id),
         )
     await perform(message, parsed, [photo for _, photo in stored], jobs=jobs, user=user, lang=lang)
 

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.types import CallbackQuery, FSInputFile, ReplyParameters
+from aiogram.types import CallbackQuery, FSInputFile
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot.jobs import JobRunner
 from bot.keyboards import ResultAction
 from bot.middlewares import alert, answer_now
 from bot.ops import follow_up, op_label
-from bot.storage import Storage, User
+from bot.owned import owned
+from bot.replies import reply_to
+from bot.storage import Job, Storage, User
 from bot.texts import NOTHING_FOUND_KEYS, t
 
 
 async def result_action(
     query: CallbackQuery,
     callback_data: ResultAction,
+    job: Job,
     bot: Bot,
     db: Storage,
     jobs: JobRunner,
@@ -24,13 +27,6 @@ async def result_action(
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    job = await db.get_job(callback_data.job_id)
-    if job is None:
-        alert(callback_answer, t(lang, "result.gone"))
-        return
-    if job.user_id != user.id:
-        alert(callback_answer, t(lang, "result.not_yours"))
-        return
     result = await db.get_result(job.id)
     photo = await db.get_photo(job.photo_id)
     if result is None or photo is None or photo.deleted:
@@ -52,9 +48,7 @@ async def result_action(
         await bot.send_document(
             job.chat_id,
             FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}"),
-            reply_parameters=ReplyParameters(
-                message_id=photo.message_id, allow_sending_without_reply=True
-            ),
+            reply_parameters=reply_to(photo.message_id),
         )
         return
     asks = follow_up(job.op, action)
@@ -77,5 +71,5 @@ async def result_action(
 
 def get_router() -> Router:
     router = Router(name=__name__)
-    router.callback_query.register(result_action, ResultAction.filter())
+    router.callback_query.register(result_action, ResultAction.filter(), flags=owned("job"))
     return router

@@ -10,7 +10,7 @@ from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
@@ -19,6 +19,8 @@ from bot.command_parsing import ParsedCommand, parse_background, split_command
 from bot.keyboards import CancelSetRun, SetBackground, SetPick
 from bot.middlewares import alert, answer_now
 from bot.ops import ACTIONS_BY_KEY, ASK, MENU, SPLIT, op_label, parse_command
+from bot.owned import owned
+from bot.replies import reply_to
 from bot.sets.collector import SetCollector
 from bot.sets.runner import SetRunner
 from bot.storage import PhotoSet, Storage, User
@@ -30,19 +32,6 @@ from services.operations import Op
 
 class SetEditPrompt(StatesGroup):
     instruction = State()
-
-
-async def _own_set(
-    answer: CallbackAnswer, db: Storage, set_id: int, user: User, lang: str
-) -> PhotoSet | None:
-    photo_set = await db.get_set(set_id)
-    if photo_set is None:
-        alert(answer, t(lang, "set.gone"))
-        return None
-    if photo_set.user_id != user.id:
-        alert(answer, t(lang, "photo.not_yours"))
-        return None
-    return photo_set
 
 
 async def run_command(
@@ -59,7 +48,7 @@ async def run_command(
 ) -> None:
     """A parsed command over every photo of the set (`/all`, an album's caption): ask for
     what is missing, or start the run."""
-    reply = ReplyParameters(message_id=photo_set.message_id or 0, allow_sending_without_reply=True)
+    reply = reply_to(photo_set.message_id)
     if parsed.problem == "edit.ask":
         await ask_set_instruction(bot, state, photo_set, lang, parsed.op)
         return
@@ -90,17 +79,15 @@ async def ask_set_instruction(
     await bot.send_message(
         photo_set.chat_id,
         t(lang, "set.edit_ask"),
-        reply_parameters=ReplyParameters(
-            message_id=photo_set.message_id or 0, allow_sending_without_reply=True
-        ),
+        reply_parameters=reply_to(photo_set.message_id),
     )
 
 
 async def set_pick(
     query: CallbackQuery,
     callback_data: SetPick,
+    photo_set: PhotoSet,
     bot: Bot,
-    db: Storage,
     sets: SetCollector,
     set_runs: SetRunner,
     user: User,
@@ -108,9 +95,6 @@ async def set_pick(
     state: FSMContext,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo_set = await _own_set(callback_answer, db, callback_data.set_id, user, lang)
-    if photo_set is None:
-        return
     action = ACTIONS_BY_KEY[callback_data.action]
     if action.step == MENU:
         if isinstance(query.message, Message):
@@ -141,16 +125,13 @@ async def set_pick(
 async def set_background(
     query: CallbackQuery,
     callback_data: SetBackground,
-    db: Storage,
+    photo_set: PhotoSet,
     sets: SetCollector,
     set_runs: SetRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
 ) -> None:
-    photo_set = await _own_set(callback_answer, db, callback_data.set_id, user, lang)
-    if photo_set is None:
-        return
     if isinstance(query.message, Message):  # the set's message gets its keyboard back
         own = query.message.message_id == photo_set.message_id
         markup = keyboards.set_actions(photo_set.id, lang) if own else None
@@ -252,10 +233,11 @@ async def set_instruction(
 def get_router() -> Router:
     router = Router(name=__name__)
     # Only values our keyboards offer: forged data falls through to the stale-button answer.
-    router.callback_query.register(set_pick, SetPick.filter(F.action.in_(ACTIONS_BY_KEY)))
-    router.callback_query.register(
-        set_background, SetBackground.filter(F.value.in_(BACKGROUND_VALUES))
-    )
+    # The set must be there and the presser's (bot/owned.py).
+    picks = SetPick.filter(F.action.in_(ACTIONS_BY_KEY))
+    router.callback_query.register(set_pick, picks, flags=owned("set"))
+    backgrounds = SetBackground.filter(F.value.in_(BACKGROUND_VALUES))
+    router.callback_query.register(set_background, backgrounds, flags=owned("set"))
     router.callback_query.register(cancel_set_run, CancelSetRun.filter())
     router.message.register(all_command, Command("all"))
     router.message.register(

@@ -35,14 +35,6 @@ def load_presets(path: Path | None = None) -> dict[str, Preset]:
     return dict(_load((path or PRESETS_PATH).resolve()))
 
 
-def get_preset(name: str, path: Path | None = None) -> Preset:
-    presets = load_presets(path)
-    key = name.strip().lower()
-    if key not in presets:
-        raise ValueError(f"unknown edit preset {name!r}; known: {', '.join(presets)}")
-    return presets[key]
-
-
 @lru_cache(maxsize=8)
 def _load(path: Path) -> tuple[tuple[str, Preset], ...]:
     try:

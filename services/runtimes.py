@@ -21,9 +21,6 @@ from services.models.marian_ct2 import Ct2MarianTranslator
 from services.weights.converted import converted_dir, read_record
 from services.weights.manifest import model_dir
 
-TRANSLATION_RUNTIMES = ("auto", "transformers", "ctranslate2")
-CLIP_RUNTIMES = ("auto", "torch", "onnx")
-
 
 def converted_ready(weights_dir: Path, name: str) -> bool:
     """The converted folder exists and its record says its check passed (no hashing)."""

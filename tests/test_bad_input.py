@@ -133,7 +133,7 @@ async def test_odd_but_valid_images_are_accepted_and_processed(
 async def test_forged_and_stale_buttons(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    app = await start_bot()
+    app = await start_bot(RATE_LIMIT_BURST="40")  # mallory presses many buttons at once
     alice, mallory = emulator.user(7001, "en"), emulator.user(7002, "en")
     alice_photo = alice.send_photo(photos["coffee"], caption="/tag")
     await alice.wait_for_message(lambda r: "•" in (r["text"] or ""), timeout=20)
@@ -157,6 +157,13 @@ async def test_forged_and_stale_buttons(
         f"cj:{alice_job}": "already finished",  # cancel someone else's job
         f"r:{alice_job}:full": "someone else",  # someone else's result
         "r:99999:full": "no longer available",
+        f"r:{alice_job + 1000}:english": "no longer available",  # a description's view
+        f"lib:{photo.id}:yes": "someone else",  # delete another user's photo
+        f"lib:{photo.id}:open": "someone else",
+        f"lib:{photo.id + 1000}:delete": "no longer available",
+        f"ck:{alice_job + 1000}:clean:": "no longer available",  # a check's button
+        "s:99999:tag": "set is gone",
+        "sb:99999:white:0": "set is gone",
     }
     jobs_before = len(await db._jobs("1 = 1", ()))
     for data, expected in forged.items():
@@ -164,6 +171,8 @@ async def test_forged_and_stale_buttons(
         answer = await emulator.wait_for_callback_answer(query)
         assert expected in (answer.get("text") or ""), (data, answer)
     assert len(await db._jobs("1 = 1", ())) == jobs_before  # no job from forged data
+    kept = await db.get_photo(photo.id)
+    assert kept is not None and not kept.deleted  # her photo stays hers
     assert not any(
         "Теги" in (r["text"] or "") or "Tags" in (r["text"] or "") for r in mallory.bot_messages
     )

@@ -25,10 +25,6 @@ def handling(update_id: int) -> Iterator[None]:
         _update_id.reset(token)
 
 
-def current_update() -> int | None:
-    return _update_id.get()
-
-
 def origin(*parts: object) -> str | None:
     """ "<update id>:<parts...>" while an update is handled, else None (no key: a row made
     outside an update, by a test or a runner, is never deduplicated)."""

@@ -19,12 +19,13 @@ from typing import Any
 from aiogram import Bot
 from aiogram.enums import ChatAction
 from aiogram.exceptions import ClientDecodeError, TelegramAPIError, TelegramBadRequest
-from aiogram.types import BufferedInputFile, Message, ReplyParameters
+from aiogram.types import BufferedInputFile, Message
 from PIL import Image
 
 from bot import keyboards
 from bot.check_rendering import split_caption
 from bot.ops import caption
+from bot.replies import reply_to
 from bot.result_views import message_of, stored, stored_message
 from bot.retry import patiently
 from bot.storage import Job, Photo, Storage
@@ -222,7 +223,7 @@ class Delivery:
         """The result as a photo (JPEG preview) or a document (the PNG) replying to the
         user's photo; by ``file_id`` (a file this bot sent before) instead of an upload when
         given. The sent message, or None when it could not be sent."""
-        reply = ReplyParameters(message_id=photo.message_id, allow_sending_without_reply=True)
+        reply = reply_to(photo.message_id)
         try:
             if document:
                 file = file_id or BufferedInputFile(_bytes(encoded).png, filename=name)
@@ -266,9 +267,7 @@ class Delivery:
                 photo.chat_id,
                 text,
                 reply_markup=markup,
-                reply_parameters=ReplyParameters(
-                    message_id=photo.message_id, allow_sending_without_reply=True
-                ),
+                reply_parameters=reply_to(photo.message_id),
             )
         except SEND_ERRORS as exc:
             log.warning("could not send to chat %s: %s", photo.chat_id, exc)

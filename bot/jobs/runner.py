@@ -1,7 +1,7 @@
 """`JobRunner`: a user's request as a job. Handlers call `request()` and return at once;
-the stored result of an equal job answers a repeat; a task per job follows the service handle
-(`progress.py`) and delivers the result (`delivery.py`). Jobs a previous run left unfinished
-are queued again on start-up."""
+the stored result of an equal job answers a repeat; a task per job (`tasks.py`) follows the
+service handle (`progress.py`) and delivers the result (`delivery.py`). Jobs a previous run
+left unfinished are queued again on start-up."""
 
 from __future__ import annotations
 
@@ -20,17 +20,18 @@ from bot.inbox.origin import origin
 from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
 from bot.jobs.progress import ProgressFollower
+from bot.jobs.tasks import FollowedJobs
 from bot.ops import job_params, op_label, with_domain
 from bot.storage import Job, JobStatus, Photo, Result, Storage
-from bot.texts import MISSING_MODEL_KEYS, t, tn
+from bot.texts import t, tn
 from services.errors import QueueFull, UnknownOperation
-from services.jobs import JobHandle, JobRequest, JobUpdate
+from services.jobs import JobRequest
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
 
 
-class JobRunner:
+class JobRunner(FollowedJobs):
     def __init__(
         self,
         bot: Bot,
@@ -46,11 +47,9 @@ class JobRunner:
         self.services = services
         self.alerts = alerts
         self.delivery = Delivery(bot, storage)
-        self.progress = ProgressFollower(
-            storage, self.delivery, alerts, progress_interval_s, progress_delay_s
+        super().__init__(
+            ProgressFollower(storage, self.delivery, alerts, progress_interval_s, progress_delay_s)
         )
-        self._handles: dict[int, JobHandle] = {}
-        self._tasks: dict[int, asyncio.Task[None]] = {}
 
     # ---- entry points
 
@@ -73,12 +72,10 @@ class JobRunner:
             return made
         params, missing = await self._params(user_id, domain, op, params)
         if missing != []:
-            await self._refuse(photo, op, missing, lang)
+            await self.delivery.send(photo, await self.alerts.refusal(op, missing, lang))
             return None
-        # The result cache: a stat per model file, off the loop (a first call hashes configs).
-        key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
-        cached = await self.storage.find_cached(key) if key is not None else None
-        if key is not None and cached is not None and self.storage.has_files(cached):
+        key, cached = await self._cached(op, params, photo.sha256)
+        if key is not None and cached is not None:
             return await self._answer_cached(
                 user_id, photo, op, params, key, cached, lang, made_for
             )
@@ -103,13 +100,11 @@ class JobRunner:
         and the result goes out only once both rows exist and `before_result` is over (the
         photo's own message). A crash before the rows: the inbox replays the update."""
         params, missing = await self._params(user_id, domain, op, params)
-        key = await asyncio.to_thread(self.services.cache_key, op, params, incoming.sha256)
-        cached = await self.storage.find_cached(key) if key is not None else None
-        hit = key is not None and cached is not None and self.storage.has_files(cached)
-        if missing != [] or hit:  # no model runs: as `request` answers it
+        key, cached = await self._cached(op, params, incoming.sha256)
+        if missing != [] or cached is not None:  # no model runs: as `request` answers it
             photo = await stored
             if missing != []:
-                await self._refuse(photo, op, missing, lang)
+                await self.delivery.send(photo, await self.alerts.refusal(op, missing, lang))
                 return None
             assert key is not None and cached is not None
             made_for = origin("job", photo.id, op)
@@ -165,44 +160,16 @@ class JobRunner:
                 resumed += 1
         return resumed
 
-    def cancel(self, job_id: int, user_id: int) -> bool:
-        handle = self._handles.get(job_id)
-        if handle is None or handle.request.user_id != user_id:
-            return False
-        return handle.cancel()
-
-    async def cancel_user(self, user_id: int, timeout: float = 10.0) -> None:
-        """Cancel every job of `user_id` and wait (bounded) until their tasks are over."""
-        tasks = []
-        for job_id, handle in list(self._handles.items()):
-            if handle.request.user_id == user_id:
-                handle.cancel()
-                if job_id in self._tasks:
-                    tasks.append(self._tasks[job_id])
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
-    async def cancel_jobs(self, job_ids: list[int], user_id: int, timeout: float = 10.0) -> None:
-        """Cancel these jobs of `user_id` (a photo about to be deleted) and wait (bounded)
-        until their tasks are over, so none stores a result after the photo went."""
-        tasks = [self._tasks[i] for i in job_ids if self.cancel(i, user_id) and i in self._tasks]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
-
-    async def drain(self, timeout: float) -> None:
-        """Let the tasks of jobs that have finished deliver their results (at shutdown)."""
-        done = [self._tasks[i] for i, h in self._handles.items() if h.done and i in self._tasks]
-        if done:
-            await asyncio.wait(done, timeout=max(timeout, 0.1))
-
-    async def stop(self) -> None:
-        for task in list(self._tasks.values()):
-            task.cancel()
-        for task in list(self._tasks.values()):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
     # ---- internals
+
+    async def _cached(
+        self, op: str, params: dict[str, Any], photo_sha256: str
+    ) -> tuple[str | None, Result | None]:
+        """The job's cache key, and the stored result of an equal job whose files are still
+        there (None: none). A stat per model file, off the loop (a first call hashes configs)."""
+        key = await asyncio.to_thread(self.services.cache_key, op, params, photo_sha256)
+        cached = await self.storage.find_cached(key) if key is not None else None
+        return key, cached if cached is not None and self.storage.has_files(cached) else None
 
     async def _answer_cached(
         self,
@@ -246,17 +213,6 @@ class JobRunner:
     async def _language(self, user_id: int) -> str:
         user = await self.storage.get_user(user_id)
         return user.language if user else "ru"
-
-    async def _refuse(self, photo: Photo, op: str, missing: list[str] | None, lang: str) -> None:
-        name = op_label(lang, op)
-        if missing is None:
-            text = t(lang, "op.planned", op=name)
-        else:
-            await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
-            # A model only some jobs of an op need has its own message ("missing.inpaint").
-            own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
-            text = t(lang, own) if own else t(lang, "op.missing", op=name)
-        await self.delivery.send(photo, text)
 
     async def _params(
         self, user_id: int, domain: str, op: str, params: dict[str, Any] | None
@@ -311,43 +267,3 @@ class JobRunner:
             await self.delivery.send(photo, tn(lang, "job.too_many", limit, limit=limit))
         else:
             await self.delivery.send(photo, t(lang, "job.queue_full"))
-
-    @staticmethod
-    def _subscribe(handle: JobHandle) -> asyncio.Queue[JobUpdate]:
-        """Subscribe before any await: the worker may start the job meanwhile."""
-        updates: asyncio.Queue[JobUpdate] = asyncio.Queue()
-        handle.subscribe(updates.put_nowait)
-        return updates
-
-    def _follow_task(
-        self,
-        job: Job,
-        photo: Photo,
-        handle: JobHandle,
-        updates: asyncio.Queue[JobUpdate],
-        first: str | None,
-        lang: str,
-        before_result: Awaitable[Any] | None = None,
-    ) -> None:
-        self._handles[job.id] = handle
-        follow = self._follow(job, photo, handle, updates, first, lang, before_result)
-        task = asyncio.create_task(follow)
-        self._tasks[job.id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(job.id, None))
-
-    async def _follow(
-        self,
-        job: Job,
-        photo: Photo,
-        handle: JobHandle,
-        updates: asyncio.Queue[JobUpdate],
-        first: str | None,
-        lang: str,
-        before_result: Awaitable[Any] | None = None,
-    ) -> None:
-        try:
-            await self.progress.follow(
-                job, photo, handle, updates, lang, first=first, before_result=before_result
-            )
-        finally:
-            self._handles.pop(job.id, None)

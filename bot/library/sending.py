@@ -18,9 +18,9 @@ from aiogram.types import (
     InputMediaDocument,
     InputMediaPhoto,
     Message,
-    ReplyParameters,
 )
 
+from bot import replies
 from bot.jobs.delivery import SEND_ERRORS
 from bot.library import keyboards
 from bot.library.views import SHOWN_RESULTS, card_text
@@ -35,7 +35,7 @@ async def send_album(
 ) -> bool:
     """The photos as albums (photos, then documents), at most ALBUM_MAX each. False when
     Telegram refused one (the list with its buttons still follows)."""
-    reply = _reply(reply_to)
+    reply = replies.reply_to(reply_to)
     pictures = [p for p in photos if p.media != "document"][:ALBUM_MAX]
     documents = [p for p in photos if p.media == "document"][:ALBUM_MAX]
     sent = True
@@ -67,7 +67,7 @@ async def send_card(bot: Bot, db: Storage, photo: Photo, chat_id: int, lang: str
     caption = card_text(photo, results, lang)
     shown = [(job_id, op) for job_id, op, _, _ in results[:SHOWN_RESULTS]]
     markup = keyboards.photo_card(photo.id, shown, lang)
-    reply = _reply(photo.message_id if photo.chat_id == chat_id else None)
+    reply = replies.reply_to(photo.message_id if photo.chat_id == chat_id else None)
     options = {"caption": caption, "reply_markup": markup, "reply_parameters": reply}
     if photo.media != "document":
         try:
@@ -86,9 +86,3 @@ async def edit_in_place(message: Message, text: str, markup: Any) -> None:
     except TelegramBadRequest as exc:
         if "not modified" not in str(exc):
             raise
-
-
-def _reply(message_id: int | None) -> ReplyParameters | None:
-    if message_id is None:
-        return None
-    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
-from aiogram.types import CallbackQuery, Message, ReplyParameters, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot import keyboards
+from bot import keyboards, replies
 from bot.command_parsing import split_command
 from bot.inbox.origin import origin
 from bot.intake import Incoming, IntakeError, fetch, has_image, intake, keep
@@ -201,9 +201,7 @@ class SetCollector:
                     photo.chat_id,
                     t(lang, "photo.received_n", index=index, total=len(members)),
                     reply_markup=keyboards.photo_actions(photo.id, lang),
-                    reply_parameters=ReplyParameters(
-                        message_id=photo.message_id, allow_sending_without_reply=True
-                    ),
+                    reply_parameters=replies.reply_to(photo.message_id),
                 )
 
     async def stop(self) -> None:
@@ -248,7 +246,7 @@ class SetCollector:
                         photo.chat_id,
                         t(window.lang, "photo.received"),
                         reply_markup=keyboards.photo_actions(photo.id, window.lang),
-                        reply_parameters=ReplyParameters(message_id=message.message_id),
+                        reply_parameters=replies.reply_to(message.message_id),
                     )
                     window.anchor = sent.message_id
                 return
@@ -303,9 +301,7 @@ class SetCollector:
                 chat_id,
                 tn(lang, "set.received", count, count=count),
                 reply_markup=keyboards.set_actions(set_id, lang),
-                reply_parameters=ReplyParameters(
-                    message_id=reply_to, allow_sending_without_reply=True
-                ),
+                reply_parameters=replies.reply_to(reply_to),
             )
         except SEND_ERRORS:
             return None

@@ -22,6 +22,7 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot import replies
 from bot.jobs.delivery import SEND_ERRORS, encode_stored
 from bot.ops import op_label
 from bot.rendering import TELEGRAM_TEXT_LIMIT
@@ -79,7 +80,7 @@ class SetDelivery:
         if not chunk:
             return True
         media = await asyncio.to_thread(self._media, run, chunk)
-        reply = _reply(reply_to)
+        reply = replies.reply_to(reply_to)
         async with self._lock:
             try:
                 if len(media) == 1:
@@ -145,7 +146,7 @@ class SetDelivery:
             for message in _messages(head, blocks):
                 with contextlib.suppress(*SEND_ERRORS):
                     await self.bot.send_message(
-                        run.chat_id, message, reply_parameters=_reply(reply_to)
+                        run.chat_id, message, reply_parameters=replies.reply_to(reply_to)
                     )
         await self.storage.mark_items_sent(run.id, [o.item.position for o in texts])
         await self.storage.mark_summary_sent(run.id)
@@ -177,7 +178,7 @@ class SetDelivery:
                     run.chat_id,
                     FSInputFile(path, filename=path.name),
                     caption=caption,
-                    reply_parameters=_reply(reply_to),
+                    reply_parameters=replies.reply_to(reply_to),
                 )
         except SEND_ERRORS as exc:
             log.warning("set run %s: the ZIP could not be sent: %s", run.id, exc)
@@ -216,12 +217,6 @@ def _status(item: SetItem) -> tuple[str, str]:
 
 def _position(outcome: Outcome) -> int:
     return outcome.item.position
-
-
-def _reply(message_id: int | None) -> ReplyParameters | None:
-    if message_id is None:
-        return None
-    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
 
 
 def _messages(head: str, blocks: list[str]) -> list[str]:

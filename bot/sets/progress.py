@@ -7,9 +7,8 @@ import logging
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import ReplyParameters
 
-from bot import keyboards
+from bot import keyboards, replies
 from bot.jobs.delivery import SEND_ERRORS
 from bot.ops import op_label
 from bot.sets.delivery import Outcome
@@ -33,9 +32,7 @@ async def say(
     bot: Bot, chat_id: int, text: str, reply_to: int | None, markup: Any = None
 ) -> int | None:
     """Send `text` (replying to `reply_to` when it still exists); the message id, or None."""
-    reply = None
-    if reply_to is not None:
-        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+    reply = replies.reply_to(reply_to)
     try:
         sent = await bot.send_message(chat_id, text, reply_markup=markup, reply_parameters=reply)
     except SEND_ERRORS as exc:

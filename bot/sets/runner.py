@@ -23,13 +23,13 @@ from bot.alerts import AdminAlerts
 from bot.check_requests import with_profile
 from bot.inbox.origin import origin
 from bot.jobs.delivery import Delivery
-from bot.ops import job_params, op_label, with_domain, with_one_seed
+from bot.ops import job_params, with_domain, with_one_seed
 from bot.sets.archive import item_names
 from bot.sets.delivery import ALBUM_SIZE, Outcome, SetDelivery
 from bot.sets.feeding import Feeder, RunState, Settlement
 from bot.sets.progress import RunProgress, say
 from bot.storage import FINISHED, JobStatus, PhotoSet, RunStatus, SetItem, SetRun, Storage, User
-from bot.texts import MISSING_MODEL_KEYS, t
+from bot.texts import t
 from services.catalogue import measure_params, needs_measure, shared_params
 from services.results import MEASURE, ObjectMeasure
 from services.scheduler import ModelServices
@@ -77,7 +77,8 @@ class SetRunner:
         params = with_one_seed(op, with_domain(op, params, user.domain))
         missing = self.services.missing_weights_for(op, params)
         if missing != []:
-            await self._refuse(photo_set, op, missing, lang)
+            text = await self.alerts.refusal(op, missing, lang)
+            await say(self.bot, photo_set.chat_id, text, photo_set.message_id)
             return None
         names = item_names([name for _, name in members])
         items = [(photo.id, name) for (photo, _), name in zip(members, names, strict=True)]
@@ -217,15 +218,3 @@ class SetRunner:
                 if result is not None and result.kind == MEASURE.name:
                     measures.append(result.value)
         return measures
-
-    async def _refuse(
-        self, photo_set: PhotoSet, op: str, missing: list[str] | None, lang: str
-    ) -> None:
-        name = op_label(lang, op)
-        if missing is None:
-            text = t(lang, "op.planned", op=name)
-        else:
-            await self.alerts.model_missing(op, "missing weights: " + ", ".join(missing))
-            own = MISSING_MODEL_KEYS.get(missing[0]) if len(missing) == 1 else None
-            text = t(lang, own) if own else t(lang, "op.missing", op=name)
-        await say(self.bot, photo_set.chat_id, text, photo_set.message_id)

@@ -29,7 +29,6 @@ OVER_PRODUCT = 0.5
 #: does not count as text added to the photo.
 PRODUCT_PRINT = 0.9
 
-PLACES = ("top", "bottom", "over_product")
 _NUMERIC = (
     "text_count",
     "text_outside",

@@ -76,11 +76,6 @@ class CheckSummary:
         failed = [r for r in self.rules if r.passed is False]
         return sorted(failed, key=lambda r: r.level != "required")
 
-    @property
-    def added_texts(self) -> list[TextLine]:
-        """Text put on the photo (not the product's own print)."""
-        return [text for text in self.texts if not text.own_print]
-
     @classmethod
     def from_report(
         cls,
