@@ -36,20 +36,32 @@ class Owned:
 class _RowKind:
     field: str  # the callback data's field holding the id
     keyword: str  # the handler's keyword argument that gets the row
-    gone: str  # catalog keys of the refusals
-    not_yours: str
+    gone_key: str  # catalog keys of the refusals
+    not_yours_key: str
     load: Callable[[Storage, int], Awaitable[Row | None]]
 
 
 KINDS: dict[Kind, _RowKind] = {
     "photo": _RowKind(
-        "photo_id", "photo", "photo.gone", "photo.not_yours", lambda db, i: db.get_photo(i)
+        "photo_id",
+        "photo",
+        gone_key="photo.gone",
+        not_yours_key="photo.not_yours",
+        load=lambda db, i: db.get_photo(i),
     ),
     "set": _RowKind(
-        "set_id", "photo_set", "set.gone", "photo.not_yours", lambda db, i: db.get_set(i)
+        "set_id",
+        "photo_set",
+        gone_key="set.gone",
+        not_yours_key="photo.not_yours",
+        load=lambda db, i: db.get_set(i),
     ),
     "job": _RowKind(
-        "job_id", "job", "result.gone", "result.not_yours", lambda db, i: db.get_job(i)
+        "job_id",
+        "job",
+        gone_key="result.gone",
+        not_yours_key="result.not_yours",
+        load=lambda db, i: db.get_job(i),
     ),
 }
 
@@ -76,9 +88,9 @@ class OwnedRows(BaseMiddleware):
         kind = KINDS[wanted.kind]
         row = await kind.load(data["db"], getattr(data["callback_data"], kind.field))
         if row is None or _gone(row, wanted.file):
-            refusal = kind.gone
+            refusal = kind.gone_key
         elif row.user_id != data["user"].id:
-            refusal = kind.not_yours
+            refusal = kind.not_yours_key
         else:
             data[kind.keyword] = row
             return await handler(event, data)
