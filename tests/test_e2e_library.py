@@ -100,7 +100,7 @@ async def test_find_by_caption_tags_and_none(
     photo = await db.photo_by_message(301, sent[1]["message_id"])
     assert photo is not None
     tags = await db.latest_tags([photo.id])
-    english = [tag["en"] for tag in tags[photo.id]["tags"]]
+    english = [tag.en for tag in tags[photo.id].tags]
     word = next(tag for tag in english if query_stems(tag) and not set(query_stems(tag)) & {"mug"})
     before = len(emulator.bot_messages)
     listing = await _ask(emulator, user, f"/find {word}", "1.")
