@@ -237,3 +237,20 @@ async def test_a_file_sent_again_before_the_erasure_finished_is_kept(tmp_path: P
         assert (await db.get_photo(again)).path == stored.path  # type: ignore[union-attr]
         assert await finish_erasures(db) == 1
         assert stored.path.exists()
+
+
+def test_statements_with_their_values_are_never_logged() -> None:
+    from bot.logs import setup_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        setup_logging("DEBUG")
+        assert not logging.getLogger("aiosqlite").isEnabledFor(logging.DEBUG)
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+        logging.getLogger("aiosqlite").setLevel(logging.NOTSET)
