@@ -108,6 +108,8 @@ async def test_forget_me_leaves_no_word_in_the_database_files(
     await user.wait_for_message(lambda r: "всё, что я хранил" in (r["text"] or ""))
     await _erasures_finished(db)
 
+    running = {path.name for path in database_files(database)}
+    assert {database.name + suffix for suffix in ("", "-wal", "-shm")} <= running
     assert left_in_files(database, words) == {}  # while the bot runs: file, WAL, shm
     assert await db.search_words(other.user_id, stems(KEPT_CAPTION)) != []
     logged = info_logs(caplog)
