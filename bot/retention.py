@@ -54,7 +54,7 @@ async def finish_erasures(db: Storage) -> int:
         removed = await remove_files(files)
         await db.finish_erasure([erasure_id for erasure_id, _, _ in pending])
     what = ", ".join(sorted({what for _, what, _ in pending}))
-    log.info("erasure finished: %d (%s), %d files removed", len(pending), what, removed)
+    log.info("erasure finished: %d (%s), files removed: %d", len(pending), what, removed)
     return len(pending)
 
 

@@ -256,3 +256,24 @@ def test_statements_with_their_values_are_never_logged() -> None:
             root.addHandler(handler)
         root.setLevel(level)
         logging.getLogger("aiosqlite").setLevel(logging.NOTSET)
+
+
+async def test_an_erasure_waits_for_a_read_that_holds_the_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.storage import erasure
+
+    monkeypatch.setattr(erasure, "CHECKPOINT_TRIES", 2)
+    database = tmp_path / "db.sqlite3"
+    async with Storage(database, tmp_path / "photos") as db:
+        await _photo(db, 1, 1, CAPTION)
+        await _photo(db, 2, 2, KEPT_CAPTION)
+        reading = await db.db.execute("SELECT id FROM photos")
+        assert await reading.fetchone() is not None  # a read between its first row and end
+        await db.erase_user(1)
+        with pytest.raises(RuntimeError, match="WAL"):
+            await finish_erasures(db)
+        assert len(await db.pending_erasures()) == 1  # left for the next pass
+        await reading.close()
+        assert await finish_erasures(db) == 1
+        assert left_in_files(database, secrets_of(CAPTION)) == {}
