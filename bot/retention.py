@@ -20,6 +20,10 @@ from bot.storage import Storage
 log = logging.getLogger("vitrina.bot")
 #: a handled update stays in the inbox this long (Telegram keeps an unconfirmed one a day)
 INBOX_KEEP = timedelta(days=1)
+#: how long an erasure's finishing waits for the updates in flight to be handled (cut to
+#: their ids) before it empties the WAL; one still running after that (a replay waiting
+#: for the start to end, a slow handler) keeps its payload until the next checkpoint
+IN_FLIGHT_WAIT_S = 10.0
 #: an erasure whose finishing failed (the WAL held by a long read, a full disk) is tried
 #: again after these waits, doubled each time (the last one repeated)
 ERASURE_RETRY_S = (0.5, 60.0)
@@ -52,6 +56,8 @@ async def finish_erasures(db: Storage) -> int:
             return 0
         files = await db.unreferenced([path for _, _, files in pending for path in files])
         removed = await remove_files(files)
+        if not await db.wait_for_updates_in_flight(IN_FLIGHT_WAIT_S):
+            log.warning("erasure: updates still being handled; the WAL is emptied without them")
         await db.finish_erasure([erasure_id for erasure_id, _, _ in pending])
     what = ", ".join(sorted({what for _, what, _ in pending}))
     log.info("erasure finished: %d (%s), files removed: %d", len(pending), what, removed)

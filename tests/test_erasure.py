@@ -277,3 +277,15 @@ async def test_an_erasure_waits_for_a_read_that_holds_the_wal(
         await reading.close()
         assert await finish_erasures(db) == 1
         assert left_in_files(database, secrets_of(CAPTION)) == {}
+
+
+async def test_the_wal_is_emptied_after_the_updates_in_flight_are_handled(
+    tmp_path: Path,
+) -> None:
+    """A /delete sent as a reply quotes the photo's caption until it is handled."""
+    quoting = {"update_id": 9, "message": {"text": "/delete", "reply_to_message": CAPTION}}
+    async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
+        await db.store_updates([(9, json.dumps(quoting), 1)])
+        assert await db.wait_for_updates_in_flight(timeout=0) is False
+        await db.finish_update(9)
+        assert await db.wait_for_updates_in_flight(timeout=0) is True

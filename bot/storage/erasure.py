@@ -35,6 +35,8 @@ from bot.storage.rows import now
 #: left for the next pass
 CHECKPOINT_TRIES = 100
 CHECKPOINT_PAUSE_S = 0.02
+#: how often the finisher looks whether the updates in flight at an erasure are handled
+IN_FLIGHT_POLL_S = 0.05
 
 
 class Erasure(Connection):
@@ -138,6 +140,28 @@ class Erasure(Connection):
                 if await cursor.fetchone() is None:
                     left.append(path)
         return left
+
+    async def wait_for_updates_in_flight(self, timeout: float) -> bool:
+        """Wait (up to `timeout`) until every update stored by now is handled: an update
+        in flight may quote what was erased (a /delete sent as a reply holds the photo's
+        caption) until it is handled and cut to its id, and the WAL must be emptied after
+        that. False when some were still not handled."""
+        async with self.db.execute("SELECT MAX(update_id) FROM inbox WHERE state = 'new'") as c:
+            row = await c.fetchone()
+        newest = row[0] if row else None
+        if newest is None:
+            return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.db.execute(
+                "SELECT 1 FROM inbox WHERE state = 'new' AND update_id <= ? LIMIT 1", (newest,)
+            ) as cursor:
+                if await cursor.fetchone() is None:
+                    return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(IN_FLIGHT_POLL_S)
 
     async def finish_erasure(self, erasure_ids: list[int]) -> None:
         """Once their files are removed: merge the search index (no tombstoned term is left
