@@ -7,10 +7,11 @@ in ONE transaction: from its commit on, nothing erased is read. What is left is 
 `finish_erasure` (run in the background by bot/retention.py, and at the next start when a
 crash came between; `erasure_wanted` wakes it):
 
-- the files go (the caller removes them, off the loop);
+- the files go (the caller removes them, off the loop), and the updates in flight are
+  handled (`wait_for_updates_in_flight`);
 - the search index is merged: FTS5 records a delete as a tombstone and keeps the old terms
   in its segments until they are merged; 'optimize' merges them all into one
-  (benchmarks/erase_fts.py: ~55 ms at 50 000 photos, a 'rebuild' from `search_texts` ~4x
+  (benchmarks/erase_fts.py: ~50 ms at 50 000 photos, a 'rebuild' from `search_texts` ~4x
   that);
 - the WAL is checkpointed and truncated: its frames still held the pages as they were.
 
