@@ -289,3 +289,10 @@ async def test_the_wal_is_emptied_after_the_updates_in_flight_are_handled(
         assert await db.wait_for_updates_in_flight(timeout=0) is False
         await db.finish_update(9)
         assert await db.wait_for_updates_in_flight(timeout=0) is True
+
+
+async def test_the_connection_zeroes_what_it_deletes(tmp_path: Path) -> None:
+    async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
+        cursor = await db.db.execute("PRAGMA secure_delete")
+        assert (await cursor.fetchone())[0] == 1  # type: ignore[index]
+        await cursor.close()
