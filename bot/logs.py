@@ -42,3 +42,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.setLevel(level)
     # aiogram logs every update at INFO; keep our job lines readable.
     logging.getLogger("aiogram.event").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    # aiosqlite logs each statement with its values at DEBUG: users' captions and texts,
+    # which no log keeps (issue 32), even at LOG_LEVEL=DEBUG
+    logging.getLogger("aiosqlite").setLevel(max(logging.getLevelName(level), logging.INFO))

@@ -16,6 +16,7 @@ from bot.storage import Storage
 from services.search.text import query_stems
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator, FakeUser
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 Json = dict[str, Any]
@@ -212,7 +213,8 @@ async def test_delete_removes_the_photo_and_its_index_rows(
     assert photo is not None
     await emulator.wait_for_callback_answer(user.press_button(ask, emulator.buttons(ask)[0][1]))
     await user.wait_for_message(lambda r: "Фото и его результаты удалены" in _text(r))
-    assert await db.get_photo(photo.id) is None and not photo.path.exists()
+    assert await db.get_photo(photo.id) is None
+    await eventually(lambda: not photo.path.exists())  # the files go in the background
     assert await db.search_rows(304) == 2
     listing = await _ask(emulator, user, "/find кружка", "кружка")
     assert "нашлось 1 фото" in listing["text"]

@@ -43,6 +43,12 @@ class Connection:
         await self._db.execute("PRAGMA synchronous=NORMAL")
         await self._db.execute("PRAGMA foreign_keys=ON")
         await self._db.execute("PRAGMA busy_timeout=5000")
+        # what is deleted is overwritten with zeros, in its page and in freed pages: an erased
+        # caption leaves no bytes in the file (issue 32; the WAL and FTS5: erasure.py)
+        await self._db.execute("PRAGMA secure_delete=ON")
+        # and the WAL is cut back each time it starts over after a checkpoint: it holds the
+        # pages written since the last checkpoint, not older ones left behind them
+        await self._db.execute("PRAGMA journal_size_limit=0")
         await migrate(self._db, self.database_path)
 
     async def close(self) -> None:

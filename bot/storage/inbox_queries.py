@@ -1,5 +1,9 @@
 """Queries on `inbox`: every update stored before Telegram is told it arrived, and marked
-done once its handler has finished (or failed for good); done rows go after a day."""
+done once its handler has finished (or failed for good); done rows go after a day.
+
+An update is kept as Telegram sent it only while it is not handled (a replay needs it all:
+the photo's file id, the caption, the command). Once handled, its payload is cut to its id
+(`HANDLED_PAYLOAD`): no caption or text of a user stays in the inbox (issue 32)."""
 
 from __future__ import annotations
 
@@ -11,12 +15,14 @@ from bot.storage.connection import Connection
 from bot.storage.rows import now
 
 NEW, DONE, FAILED = "new", "done", "failed"
+#: what a handled update keeps of its payload (SQL over the row)
+HANDLED_PAYLOAD = "json_object('update_id', update_id)"
 
 
 @dataclass(frozen=True)
 class InboxRow:
     update_id: int
-    payload: str  # the update's JSON as Telegram sent it
+    payload: str  # the update's JSON as Telegram sent it (while it is not handled)
     attempts: int  # starts that found it not done (a replay is attempt 2, ...)
 
 
@@ -43,7 +49,8 @@ class InboxQueries(Connection):
     async def finish_update(self, update_id: int, *, failed: bool = False) -> None:
         async with self._lock:
             await self.db.execute(
-                "UPDATE inbox SET state = ?, done_at = ? WHERE update_id = ?",
+                f"UPDATE inbox SET state = ?, done_at = ?, payload = {HANDLED_PAYLOAD} "
+                "WHERE update_id = ?",
                 (FAILED if failed else DONE, now(), update_id),
             )
             await self.db.commit()
@@ -66,7 +73,8 @@ class InboxQueries(Connection):
             if given_up:
                 marks = ",".join("?" * len(given_up))
                 await self.db.execute(
-                    f"UPDATE inbox SET state = ?, done_at = ? WHERE update_id IN ({marks})",
+                    f"UPDATE inbox SET state = ?, done_at = ?, payload = {HANDLED_PAYLOAD} "
+                    f"WHERE update_id IN ({marks})",
                     (FAILED, now(), *given_up),
                 )
             await self.db.commit()

@@ -213,6 +213,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sets ADD COLUMN origin TEXT;
     CREATE UNIQUE INDEX sets_by_origin ON sets(origin) WHERE origin IS NOT NULL;
     """,
+    # 8: erased means erased (issue 32). An erasure (/forget_me, /delete, retention) deletes
+    # the rows and stores one `erasures` row in the same transaction; what is left (the
+    # files, merging the search index's tombstones away, emptying the WAL) is finished in
+    # the background, or at the next start after a crash (erasure.py). A handled update
+    # keeps no words in the inbox; the tombstones of earlier deletes go now. Photos by
+    # sha256: whether a file is still used, asked per file of an erasure.
+    """
+    CREATE TABLE erasures (
+        id          INTEGER PRIMARY KEY,
+        what        TEXT NOT NULL,
+        files       TEXT NOT NULL DEFAULT '[]',
+        created_at  TEXT NOT NULL
+    );
+    CREATE INDEX photos_by_sha256 ON photos(sha256);
+    UPDATE inbox SET payload = json_object('update_id', update_id) WHERE state != 'new';
+    INSERT INTO search_index(search_index) VALUES ('optimize');
+    """,
 )
 
 
