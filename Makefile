@@ -28,6 +28,7 @@ run: $(STAMP) env/.env ocr-packages
 	@$(PY) -m bot --check
 	@$(VENV)/bin/vitrina weights download --missing || \
 		echo "Starting anyway: features whose weights are missing answer 'unavailable'."
+	@$(VENV)/bin/vitrina doctor || { echo "make run: fix the lines marked ✗ above first"; exit 1; }
 	$(PY) -m bot
 
 # The scale-out tests start a real redis-server (Debian's) on a free loopback port.
