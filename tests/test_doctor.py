@@ -120,3 +120,23 @@ async def test_the_token_is_checked_with_telegram(
     lines = capsys.readouterr().out.splitlines()
     assert code == 0  # offline is not a reason to stop: the bot retries its polling
     assert any("not checked: Telegram unreachable" in line for line in lines)
+
+
+async def test_openai_is_asked_when_set(
+    machine: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.openai_server import OpenAIServer
+
+    async with OpenAIServer() as server:
+        machine.setenv("OPENAI_API_KEY", "sk-test-doctor")
+        machine.setenv("OPENAI_BASE_URL", server.url)
+        code = await asyncio.to_thread(main, ["doctor", "--timeout", "2"])
+        lines = capsys.readouterr().out.splitlines()
+        assert code == 0
+        assert f"✓ OpenAI: {server.url} answers (model gpt-4o)" in lines
+        assert server.headers[-1]["Authorization"] == "Bearer sk-test-doctor"
+
+    code = await asyncio.to_thread(main, ["doctor", "--timeout", "1"])  # the server is gone
+    lines = capsys.readouterr().out.splitlines()
+    gone = f"✗ OpenAI: {server.url} unreachable"
+    assert code == 0 and any(line.startswith(gone) for line in lines)

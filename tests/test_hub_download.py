@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 
 from services.weights import MANIFEST_PATH, incomplete_reason, load_manifest, read_marker, verify
 from tests.conftest import StartBot
@@ -93,9 +94,14 @@ def test_every_hub_entry_downloads_with_the_real_client(
     ) in (hub.requests)
     assert any(p.startswith("/lfs/") for p in paths)
     assert hub.placeholders_served == []  # only files the manifest asks for
-    if variant == "gpu":
+    if variant == "gpu":  # the CUDA variant: fp16 files only, and the editor reads them
         assert (weights / "pix2pix/unet/diffusion_pytorch_model.fp16.safetensors").is_file()
         assert not (weights / "pix2pix/unet/diffusion_pytorch_model.safetensors").exists()
+        from services.models.pix2pix import Pix2PixEditor
+
+        editor = Pix2PixEditor(weights / "pix2pix", "cpu")
+        editor.load()
+        assert editor.pipeline.unet.dtype == torch.float32  # read as fp16, run in fp32 here
 
 
 def pinned_clip_cpu() -> str:

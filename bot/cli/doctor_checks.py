@@ -70,6 +70,9 @@ def feature_lines(settings: Settings) -> list[Line]:
         )
     manifest = load_manifest()
     lines = []
+    if settings.service_backend.startswith(("redis://", "rediss://")):
+        note = "SERVICE_BACKEND=redis://: the workers' weights count; run vitrina doctor there"
+        lines.append(Line(SKIP, "weights", note))
     for op, models in wanted.items():
         missing, tiny = [], []
         for name in models:
