@@ -32,7 +32,6 @@ class TinyContents:
                 self.folders.setdefault(variant.repo_id, tiny_root / spec.name)
         self._cache: dict[tuple[str, str], bytes] = {}
         self._lock = threading.Lock()
-        self.placeholders: list[tuple[str, str]] = []  # placeholder files built (never asked)
 
     def get(self, repo_id: str, path: str) -> bytes:
         key = (repo_id, path)
@@ -48,10 +47,7 @@ class TinyContents:
             return tiny.read_bytes()
         sub, name = (folder / path).parent, Path(path).name
         built = _converted(sub, name)
-        if built is None:
-            self.placeholders.append((repo_id, path))
-            return PLACEHOLDER
-        return built
+        return PLACEHOLDER if built is None else built
 
 
 def _converted(sub: Path, name: str) -> bytes | None:

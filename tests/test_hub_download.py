@@ -133,6 +133,21 @@ def test_old_pix2pix_pin_fails_naming_the_files(hub: HubDouble, tmp_path: Path) 
     assert not any("/resolve/" in p for _, p in hub.requests[before:])  # nothing fetched
 
 
+def test_an_unknown_repository_fails_in_one_line(hub: HubDouble, tmp_path: Path) -> None:
+    done = run_cli(
+        hub,
+        tmp_path,
+        "-c",
+        "import os, sys; os.environ['CLIP_MODEL'] = 'nobody/no-such-clip'\n"
+        f"from bot.cli import main; sys.exit(main(['weights', 'download', 'clip', '--dir', "
+        f"{str(tmp_path / 'w')!r}]))\n",
+    )
+    assert done.returncode == 1
+    said = [line for line in done.stderr.splitlines() if line.startswith("vitrina: ")]
+    assert len(said) == 1 and "cannot download model 'clip' from nobody/no-such-clip" in said[0]
+    assert "repository or revision not found on the hub" in said[0]
+
+
 def test_interrupted_transfer_resumes(hub: HubDouble, tmp_path: Path) -> None:
     """The connection breaks halfway through pytorch_model.bin; the client asks for the rest
     (Range) and the file is whole. The client writes in 10 MB chunks, more than a tiny file
