@@ -255,3 +255,14 @@ def test_every_entry_is_pinned_and_says_where_it_was_checked() -> None:
     ru_en = manifest["opus-mt-ru-en"]
     assert ru_en.revision == "fbd6dc73284f95536648512cc21d57f19191961a"
     assert not {"vocab.json", "merges.txt", "added_tokens.json"} & set(manifest["blip"].files)
+
+
+def test_patterns_that_match_no_file_of_the_listing_are_named() -> None:
+    from services.weights.download import unmatched_patterns
+
+    listing = SimpleNamespace(
+        siblings=[SimpleNamespace(rfilename=f) for f in ("unet/config.json", "tokenizer/a.txt")]
+    )
+    patterns = ["unet/config.json", "tokenizer/*", "unet/diffusion_pytorch_model.fp16.safetensors"]
+    assert unmatched_patterns(patterns, listing) == [patterns[2]]
+    assert unmatched_patterns(patterns, SimpleNamespace(sha="0" * 40)) == []  # no listing
