@@ -3,6 +3,7 @@
 #   outside the clone).
 # make bench: the performance table of issue 9 (benchmarks/run.py -> benchmarks/RESULTS.md).
 # make soak: the memory soak of issue 20 (benchmarks/soak.py -> benchmarks/SOAK.md).
+# make gpu-check: every model once on the GPU (benchmarks/gpu_check.py -> benchmarks/GPU.md).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 # Real weights for `make quality`, kept across clones and runs (never inside the repository).
 REAL_WEIGHTS ?= $(HOME)/.cache/vitrina/weights
 
-.PHONY: run test quality bench soak lint format settings-docs clean redis ocr-packages
+.PHONY: run test quality bench soak gpu-check lint format settings-docs clean redis ocr-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,7 @@ run: $(STAMP) env/.env ocr-packages
 	@$(PY) -m bot --check
 	@$(VENV)/bin/vitrina weights download --missing || \
 		echo "Starting anyway: features whose weights are missing answer 'unavailable'."
+	@$(VENV)/bin/vitrina doctor || { echo "make run: fix the lines marked ✗ above first"; exit 1; }
 	$(PY) -m bot
 
 # The scale-out tests start a real redis-server (Debian's) on a free loopback port.
@@ -76,6 +78,13 @@ bench: $(STAMP)
 soak: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/soak.py --jobs 2000 --every 100 --from 200 \
 		--out benchmarks/SOAK.md
+
+# Issue 27: each model of WEIGHTS_DIR on CUDA (tiny random weights where the real are absent,
+# said in the table): seconds per operation (median of 5 after a warm-up), peak GPU memory,
+# torch.compile / channels-last for pix2pix and SAM, CLIP batch 1 vs 32. Under 5 minutes on
+# one H100. On a machine without a GPU: $(PY) benchmarks/gpu_check.py --device cpu
+gpu-check: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/gpu_check.py --device cuda --out benchmarks/GPU.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

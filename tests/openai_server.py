@@ -47,6 +47,7 @@ class OpenAIServer:
     async def __aenter__(self) -> OpenAIServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)  # what `vitrina doctor` asks
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -58,6 +59,11 @@ class OpenAIServer:
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def _models(self, request: web.Request) -> web.Response:
+        self.headers.append(dict(request.headers))
+        model = {"id": "gpt-4o", "object": "model", "created": 0, "owned_by": "test"}
+        return web.json_response({"object": "list", "data": [model]})
 
     async def _completions(self, request: web.Request) -> web.Response:
         body = await request.json()

@@ -239,3 +239,30 @@ def test_interrupted_download_counts_as_missing_and_resumes(
     assert "model.safetensors" in seen[0]  # same repo and revision: files kept for resuming
     assert missing_models(tmp_path, ["clip"]) == []
     assert read_marker(tmp_path / "clip")["complete"] is True
+
+
+def test_every_entry_is_pinned_and_says_where_it_was_checked() -> None:
+    """Issue 27: no moving revision, a `checked` note each, pix2pix where the fp16 files are."""
+    manifest = load_manifest()
+    for spec in manifest.values():
+        assert spec.checked, f"{spec.name}: no 'checked' note"
+        if spec.kind in ("transformers", "diffusers"):
+            for variant in spec.variants():
+                assert HEX40.fullmatch(variant.revision), (spec.name, variant)
+    pix2pix = manifest["pix2pix"]
+    assert pix2pix.revision == "31519b5cb02a7fd89b906d88731cd4d6a7bbf88d"
+    assert "unet/diffusion_pytorch_model.fp16.safetensors" in pix2pix.variant(gpu=True).files
+    ru_en = manifest["opus-mt-ru-en"]
+    assert ru_en.revision == "fbd6dc73284f95536648512cc21d57f19191961a"
+    assert not {"vocab.json", "merges.txt", "added_tokens.json"} & set(manifest["blip"].files)
+
+
+def test_patterns_that_match_no_file_of_the_listing_are_named() -> None:
+    from services.weights.download import unmatched_patterns
+
+    listing = SimpleNamespace(
+        siblings=[SimpleNamespace(rfilename=f) for f in ("unet/config.json", "tokenizer/a.txt")]
+    )
+    patterns = ["unet/config.json", "tokenizer/*", "unet/diffusion_pytorch_model.fp16.safetensors"]
+    assert unmatched_patterns(patterns, listing) == [patterns[2]]
+    assert unmatched_patterns(patterns, SimpleNamespace(sha="0" * 40)) == []  # no listing

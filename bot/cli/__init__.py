@@ -1,6 +1,6 @@
 """`vitrina`: run the bot, process files without Telegram, manage weights, serve jobs.
 
-One module per command (`run`, `process`, `weights`, `worker`), each with `add_parser()`
+One module per command (`run`, `doctor`, `process`, `weights`, `worker`), each with `add_parser()`
 and `run()`. Their modules import only argparse-level names at the top: what a command
 needs (aiogram, the service layer, taskiq) is imported when that command runs, so that
 `vitrina worker` on a GPU machine never loads aiogram or a handler.
@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import process, run, weights, worker
+from bot.cli import doctor, process, run, weights, worker
 from bot.cli.console import say
 from bot.settings import SettingsError, load_settings
 from services.errors import BackendUnreachable
@@ -23,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vitrina", description=(__doc__ or "").split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run.add_parser(sub)
+    doctor.add_parser(sub)
     process.add_parser(sub)
     weights.add_parser(sub)
     worker.add_parser(sub)
@@ -33,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
         return run.run()
+    if args.command == "doctor":  # reads the settings itself: a bad one is a finding
+        return doctor.run(args)
     try:
         settings = load_settings()
         logging.basicConfig(

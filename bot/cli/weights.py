@@ -19,6 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     download.add_argument("names", nargs="*", help="models to fetch (default: all)")
     download.add_argument("--missing", action="store_true", help="only absent models")
     download.add_argument("--dir", type=Path, default=None)
+    download.add_argument(
+        "--variant",
+        choices=("auto", "gpu", "cpu"),
+        default="auto",
+        help="which variant of each model (auto: the GPU one when DEVICE resolves to CUDA)",
+    )
     convert = weights.add_parser(
         "convert", help="convert for the faster CPU runtimes (CTranslate2, ONNX) and check"
     )
@@ -63,6 +69,10 @@ def _download(args: argparse.Namespace, settings: Settings, target: Path) -> int
     if unknown:
         say(f"vitrina: unknown model(s) {', '.join(unknown)}; known: {', '.join(known)}")
         return 2
+    variant = getattr(args, "variant", "auto")
+    gpu = variant == "gpu" or (
+        variant == "auto" and resolve_device(settings.device).startswith("cuda")
+    )
     # One model at a time: an unreachable hub must not keep the npm-hosted ISNet away.
     fetched, failed = [], 0
     for name in names:
@@ -71,7 +81,7 @@ def _download(args: argparse.Namespace, settings: Settings, target: Path) -> int
                 target,
                 [name],
                 missing_only=args.missing,
-                use_gpu_variants=resolve_device(settings.device).startswith("cuda"),
+                use_gpu_variants=gpu,
                 model_override=_overrides(settings),
             )
         except weights.WeightsDownloadError as exc:

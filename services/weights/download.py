@@ -124,6 +124,13 @@ def _fetch(spec: ModelSpec, variant: Variant, folder: Path, timeout: float) -> N
     except Exception as exc:  # connection refused, DNS, timeout, proxy, 5xx
         raise fail(f"the Hugging Face hub is unreachable ({_one_line(exc)})") from exc
 
+    missing = unmatched_patterns(variant.files, info)
+    if missing:
+        commit = info.sha or variant.revision
+        raise fail(
+            f"files missing at commit {commit}: {', '.join(missing)} (no file there matches)"
+        )
+
     # Same repo and revision (an interrupted download): keep the files, snapshot_download
     # resumes. Anything else (tiny, another variant, unknown files) could shadow the new
     # weights, since transformers prefers model.safetensors over pytorch_model.bin.
@@ -151,3 +158,15 @@ def _fetch(spec: ModelSpec, variant: Variant, folder: Path, timeout: float) -> N
     if reason is not None:
         raise fail(f"the snapshot is incomplete ({reason}; patterns {list(variant.files)})")
     write_marker(folder, **fields, complete=True, commit=info.sha, files=list(variant.files))
+
+
+def unmatched_patterns(patterns: Iterable[str], info: object) -> list[str]:
+    """The manifest patterns no file of the hub's listing (``info.siblings``) matches; empty
+    when the listing is absent (nothing to check against)."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    siblings = getattr(info, "siblings", None)
+    if not siblings:
+        return []
+    names = [s.rfilename for s in siblings]
+    return [p for p in patterns if not list(filter_repo_objects(names, allow_patterns=[p]))]

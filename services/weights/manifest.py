@@ -79,6 +79,7 @@ class ModelSpec:
     cpu_revision: str | None = None
     cpu_files: tuple[str, ...] | None = None
     description: str = ""
+    checked: str = ""  # where the file list (or the hashes) was confirmed
     sources: tuple[FileSource, ...] = ()  # pinned files outside the hub (npm, PyPI, URLs)
 
     def source(self, file: str) -> FileSource | None:
@@ -140,6 +141,7 @@ def _spec(name: str, entry: dict[str, Any]) -> ModelSpec:
         cpu_revision=entry.get("cpu_revision"),
         cpu_files=tuple(cpu_files) if cpu_files is not None else None,
         description=entry.get("description", ""),
+        checked=entry.get("checked", ""),
         sources=tuple(FileSource(**source) for source in entry.get("sources", ())),
     )
 
