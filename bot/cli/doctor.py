@@ -27,9 +27,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every check, one line each; 1 when the bot cannot start. The project's own log lines
+    are held back meanwhile (the lines say it all) and let through again after."""
+    logger = logging.getLogger("vitrina")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return _run(args)
+    finally:
+        logger.setLevel(level)
+
+
+def _run(args: argparse.Namespace) -> int:
     from bot.settings import SettingsError, load_settings
 
-    logging.getLogger("vitrina").setLevel(logging.ERROR)  # the lines below say it all
     out: list[Line] = [checks.python_line()]
     try:
         settings = load_settings()
