@@ -1,6 +1,7 @@
 """The grading's signals, measured on pixels: text regions (share, size, contrast, colours,
 where they sit), the background outside the product (uniformity, texture, colour), the
-product (share, span, touching the frame), sharpness, resolution. Pure numpy/OpenCV.
+product (share, span, touching the frame), sharpness, resolution; the language of the
+words read beside the product (words.py). Pure numpy/OpenCV.
 
 Inputs are plain: an RGB array, the product's mask (bool H×W) and text boxes in pixels.
 Everything is measured on a copy whose longer side is at most `WORK_SIDE`, so a 12 MP
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+
+from services.marketplace.words import language
 
 WORK_SIDE = 1024
 #: A text box lower than this share of the frame's height is small text.
@@ -48,6 +51,10 @@ _NUMERIC = (
     "background_lightness",
     "background_chroma",
     "sharpness",
+    "text_letters",
+    "text_tokens",
+    "text_russian",
+    "text_nonwords",
 )
 BACKGROUNDS = ("white", "light", "neutral", "colour")
 
@@ -94,6 +101,13 @@ class Signals:
     background_chroma: float  # chroma of the median a*, b*
     background_class: str  # white | light | neutral | colour | unknown
     sharpness: float  # variance of the Laplacian (on the product when there is one)
+    #: the words read in the added text (not the product's own print), words.py: letters
+    #: in its words, the share of those words in Russian, the share of non-words among
+    #: what was read (NaN: not read, or nothing read)
+    text_letters: int = 0
+    text_tokens: int = 0  # what was read but lone punctuation (words, numbers, non-words)
+    text_russian: float = math.nan
+    text_nonwords: float = math.nan
     boxes: tuple[BoxSignals, ...] = ()
     #: optional CLIP zero-shot probabilities per grade id (passed in, not computed here)
     clip: Mapping[str, float] = field(default_factory=dict)
@@ -297,6 +311,8 @@ def measure(
     contrasts = [b.contrast for b in per_box]
     colours = [c for b in per_box for c in (b.plate, b.glyph)]
     count = len(per_box)
+    added = [box.text for box, b in zip(boxes, per_box, strict=True) if b.inside < PRODUCT_PRINT]
+    read = language(text for text in added if text) if None not in added else None
     return Signals(
         width=full_width,
         height=full_height,
@@ -312,6 +328,10 @@ def measure(
         object_fill=fill,
         touches_border=sides,
         sharpness=_sharpness(gray, mask),
+        text_letters=read.letters if read is not None else 0,
+        text_tokens=read.tokens if read is not None else 0,
+        text_russian=read.russian_share if read is not None else math.nan,
+        text_nonwords=read.nonword_share if read is not None else math.nan,
         boxes=per_box,
         clip=dict(clip or {}),
         **_background(small, gray, mask, scaled),  # type: ignore[arg-type]
