@@ -62,6 +62,37 @@ class Feature:
 
 
 @dataclass(frozen=True)
+class HardRule:
+    """A rule of the data ([hard.rules.<id>]): a photo the scores grade as one of `judges`
+    whose signals are all at least `at_least` and at most `at_most` gets `sets`."""
+
+    id: str
+    judges: tuple[str, ...]
+    sets: str
+    at_least: Mapping[str, float]
+    at_most: Mapping[str, float]
+
+    def applies(self, label: str, values: Mapping[str, float]) -> bool:
+        """A signal not measured (NaN, absent) never meets a bound: no evidence, no rule."""
+        if label not in self.judges:
+            return False
+        for bounds, meets in ((self.at_least, _ge), (self.at_most, _le)):
+            for name, bound in bounds.items():
+                value = values.get(name)
+                if value is None or math.isnan(value) or not meets(value, bound):
+                    return False
+        return True
+
+
+def _ge(value: float, bound: float) -> bool:
+    return value >= bound
+
+
+def _le(value: float, bound: float) -> bool:
+    return value <= bound
+
+
+@dataclass(frozen=True)
 class Contribution:
     feature: str
     signal: str
@@ -77,7 +108,8 @@ class Grade:
     scores: Mapping[str, float]
     #: the winner's contributions, the largest |contribution| first (zeros left out)
     deciding: tuple[Contribution, ...]
-    #: the hard rule that set the label ("no_text", "plain_light_background") or None
+    #: the hard rule that set the label ("no_text", "plain_light_background", a rule of
+    #: [hard.rules]: "foreign_text"...) or None
     rule: str | None
     runner_up: str
 
@@ -97,6 +129,8 @@ class Grading:
     default_fill: tuple[float, float]
     #: CLIP zero-shot prompts per grade ([clip] in the file; empty: no CLIP signal)
     clip_prompts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: [hard.rules], in the file's order: the first that applies sets the grade
+    rules: tuple[HardRule, ...] = ()
 
 
 def _feature(name: str, data: Any, where: str) -> Feature:
@@ -111,6 +145,44 @@ def _feature(name: str, data: Any, where: str) -> Feature:
     if low == high:
         raise fail(f"{where}.ramp", "the two ends must differ")
     return Feature(name, values["signal"], (low, high))
+
+
+BUILT_IN_RULES = ("no_text", "plain_light_background")
+
+
+def _rule(name: str, data: Any, where: str) -> HardRule:
+    values = table(
+        data,
+        where,
+        {
+            "judges": (words, MISSING),
+            "sets": (string, MISSING),
+            "at_least": (anything, {}),
+            "at_most": (anything, {}),
+        },
+    )
+    if name in BUILT_IN_RULES:
+        raise fail(where, f"{name!r} is a built-in rule's name")
+    for grade_id in (*values["judges"], values["sets"]):
+        if grade_id not in GRADES:
+            raise fail(where, f"unknown grade {grade_id!r}; known: {', '.join(GRADES)}")
+    bounds = {}
+    for key in ("at_least", "at_most"):
+        found = values[key]
+        if not isinstance(found, dict):
+            raise fail(f"{where}.{key}", "must be a table of signal = number")
+        for signal in found:
+            if signal not in SIGNALS:
+                raise fail(f"{where}.{key}", f"unknown signal {signal!r}")
+        bounds[key] = MappingProxyType(
+            {
+                signal: number(-1e9, 1e9)(v, f"{where}.{key}.{signal}")
+                for signal, v in found.items()
+            }
+        )
+    if not bounds["at_least"] and not bounds["at_most"]:
+        raise fail(where, "needs at_least or at_most: a rule without a condition")
+    return HardRule(name, values["judges"], values["sets"], bounds["at_least"], bounds["at_most"])
 
 
 def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Grading:
@@ -129,7 +201,13 @@ def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Gradi
             "plain_max_texture": (number(0.0, 100.0), MISSING),
             "plain_max_std": (number(0.0, 100.0), MISSING),
             "default_fill": (anything, MISSING),
+            "rules": (anything, {}),
         },
+    )
+    if not isinstance(hard["rules"], dict):
+        raise fail(f"{where}: hard.rules", "must be a table of rules")
+    rules = tuple(
+        _rule(name, spec, f"{where}: hard.rules.{name}") for name, spec in hard["rules"].items()
     )
     for name in hard["plain_backgrounds"]:
         if name not in BACKGROUNDS:
@@ -177,6 +255,7 @@ def parse_grading(data: Mapping[str, Any], where: str = "grading.toml") -> Gradi
         hard["plain_max_std"],
         fill,  # type: ignore[arg-type]
         MappingProxyType(prompts),
+        rules,
     )
 
 
@@ -249,6 +328,11 @@ def grade(
     if _plain(grading, signals, span):
         rule, candidates = "plain_light_background", ("clean_good_background",)
     ranked = sorted(GRADES, key=lambda g: (g not in candidates, -scored[g]))
+    for hard in grading.rules:
+        if hard.applies(ranked[0], values):
+            rule, candidates = hard.id, (hard.sets,)
+            ranked = sorted(GRADES, key=lambda g: (g not in candidates, -scored[g]))
+            break
     label = ranked[0]
     deciding = sorted(
         (c for c in contributions[label] if c.contribution != 0.0),
