@@ -72,6 +72,8 @@ REASON_KEYS = {
 HARD_RULE_KEYS = {
     "no_text": "check.why.rule_no_text",
     "plain_light_background": "check.why.rule_plain",
+    "foreign_text": "check.why.rule_foreign_text",
+    "unreadable_text": "check.why.rule_unreadable_text",
 }
 PLACE_KEYS = {
     "top": "check.place.top",
