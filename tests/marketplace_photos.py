@@ -277,6 +277,38 @@ def draw_other_infographic(seed: int = 0, size: tuple[int, int] = SIZE) -> Photo
     return Photo(photo.image, "other_infographic", [box], photo.object_mask, seed)
 
 
+#: the same captions in English and in Russian (issue 28: an infographic for Russian buyers)
+ENGLISH_LINES = ("Natural cotton", "Breathable fabric", "Sizes 42-56")
+RUSSIAN_LINES = ("Натуральный хлопок", "Дышащая ткань", "Размеры 42–56")
+
+
+def draw_plate_card(
+    lines: tuple[str, ...] = ENGLISH_LINES, seed: int = 2, size: tuple[int, int] = SIZE
+) -> Photo:
+    """A product on white under one dark plate of large white captions: graded as a good
+    infographic by its looks, whatever the language of the words."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    canvas = Image.new("RGB", size, (255, 255, 255))
+    pw, ph, (x, _) = _product_box(rng, size, 0.55)
+    rgba, mask = product(rng, (pw, ph))
+    full = _place(canvas, rgba, mask, (x, int(height * 0.4)))
+    draw = ImageDraw.Draw(canvas)
+    text_h = int(height * 0.05)
+    step = int(text_h * 1.8)
+    left, top = int(width * 0.08), int(height * 0.06)
+    draw.rounded_rectangle(
+        (left - text_h // 2, top - text_h // 2, width - left, top + step * len(lines)),
+        radius=text_h // 3,
+        fill=(28, 32, 40),
+    )
+    boxes = [
+        _label(draw, line, (left, top + index * step), text_h, (255, 255, 255), None)
+        for index, line in enumerate(lines)
+    ]
+    return Photo(canvas, "good_infographic", boxes, full, seed)
+
+
 DRAW: dict[str, Callable[..., Photo]] = {
     "good_infographic": draw_good_infographic,
     "bad_infographic": draw_bad_infographic,

@@ -101,9 +101,9 @@ class Signals:
     background_chroma: float  # chroma of the median a*, b*
     background_class: str  # white | light | neutral | colour | unknown
     sharpness: float  # variance of the Laplacian (on the product when there is one)
-    #: the words read in the added text (not the product's own print), words.py: letters
-    #: in its words, the share of those words in Russian, the share of non-words among
-    #: what was read (NaN: not read, or nothing read)
+    #: the words read in the added text (not the product's own print), words.py: the
+    #: letters of the words whose language shows, the Russian share of those letters, the
+    #: share of non-words' characters among those read (NaN: not read, or nothing read)
     text_letters: int = 0
     text_tokens: int = 0  # what was read but lone punctuation (words, numbers, non-words)
     text_russian: float = math.nan

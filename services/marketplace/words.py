@@ -5,7 +5,10 @@ Sellers on Russian marketplaces write for Russian buyers: an infographic with no
 word, or one that reads as mostly non-words, is a bad one (grading.toml's hard rules).
 Tesseract reads with ``rus+eng`` and mixes the letters the two alphabets share (it reads
 «Не мнётся» as ``He мнётся``): a word made only of such letters («НЕ», «TOP») says nothing
-about the language, and Latin look-alikes inside a Cyrillic word are Cyrillic.
+about the language, and Latin look-alikes inside a Cyrillic word are Cyrillic. A word of
+two letters, or one without a vowel («мл», «USB»), says nothing either: readings of
+texture are full of such fragments. Shares are by characters, so that a stray «|» at a
+plate's edge weighs one character against a line of words.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ CONSONANT_RUN = 6
 #: a word of this many letters or more without a vowel is not a word («СССР» is the
 #: rare exception; «мл», «кг», «USB» stay below)
 NO_VOWEL = 4
+#: a word shows its language with at least this many letters and a vowel
+SHOWS_LANGUAGE = 3
 
 RU, FOREIGN, AMBIGUOUS, NUMBER, NONWORD, IGNORED = (
     "russian",
@@ -43,8 +48,9 @@ RU, FOREIGN, AMBIGUOUS, NUMBER, NONWORD, IGNORED = (
 
 def kind(token: str) -> str:
     """What one whitespace-separated token is: russian | foreign (another alphabet's word)
-    | ambiguous (only letters both alphabets share) | number | nonword | ignored (a lone
-    punctuation mark, a one-letter Russian word)."""
+    | ambiguous (a word whose language does not show: only letters both alphabets share,
+    two letters, no vowel) | number | nonword | ignored (a lone punctuation mark, a
+    one-letter Russian word)."""
     core = token.strip("".join(PUNCTUATION) + " ")
     if not core:
         return IGNORED if token and all(ch in PUNCTUATION for ch in token) else NONWORD
@@ -60,6 +66,8 @@ def kind(token: str) -> str:
     script = _script(letters)
     if script is None or not _pronounceable(core):
         return NONWORD
+    if len(letters) < SHOWS_LANGUAGE or not any(ch.casefold() in VOWELS for ch in letters):
+        return AMBIGUOUS  # «по», «мл», «USB»: a word, but no evidence of its language
     return script
 
 
@@ -101,42 +109,44 @@ def _pronounceable(word: str) -> bool:
 
 @dataclass(frozen=True)
 class Language:
-    """What the text added on a photo reads as (see `language`)."""
+    """What the text added on a photo reads as (see `language`): characters by kind."""
 
-    russian: int  # words in Russian
-    foreign: int  # words in another alphabet (Latin)
-    ambiguous: int  # words of look-alike letters only (no evidence either way)
-    numbers: int
-    nonwords: int
-    letters: int  # letters in the russian and foreign words: enough to judge?
+    russian: int  # letters of the Russian words
+    foreign: int  # letters of the words in another alphabet (Latin)
+    other: int  # characters of the words whose language does not show, and of numbers
+    nonwords: int  # characters of the non-words
+    tokens: int  # tokens read but lone punctuation and one-letter Russian words
 
     @property
-    def tokens(self) -> int:
-        """Everything read but lone punctuation and one-letter Russian words."""
-        return self.russian + self.foreign + self.ambiguous + self.numbers + self.nonwords
+    def letters(self) -> int:
+        """Letters of the words whose language shows: enough to judge?"""
+        return self.russian + self.foreign
 
     @property
     def russian_share(self) -> float:
-        """Russian words among the words whose language shows (NaN: none)."""
-        words = self.russian + self.foreign
-        return self.russian / words if words else float("nan")
+        """Russian letters among those of the words whose language shows (NaN: none)."""
+        return self.russian / self.letters if self.letters else float("nan")
 
     @property
     def nonword_share(self) -> float:
-        """Non-words among the tokens (NaN: nothing read)."""
-        return self.nonwords / self.tokens if self.tokens else float("nan")
+        """Characters of non-words among all those read (NaN: nothing read)."""
+        total = self.russian + self.foreign + self.other + self.nonwords
+        return self.nonwords / total if total else float("nan")
 
 
 def language(texts: Iterable[str]) -> Language:
-    """Count the tokens of `texts` (the lines read) by `kind`."""
+    """Count the characters of `texts` (the lines read) by the `kind` of their tokens."""
     counts = dict.fromkeys((RU, FOREIGN, AMBIGUOUS, NUMBER, NONWORD, IGNORED), 0)
-    letters = 0
+    tokens = 0
     for text in texts:
         for token in text.split():
             found = kind(token)
-            counts[found] += 1
+            if found == IGNORED:
+                continue
+            tokens += 1
             if found in (RU, FOREIGN):
-                letters += sum(ch.isalpha() for ch in token)
-    return Language(
-        counts[RU], counts[FOREIGN], counts[AMBIGUOUS], counts[NUMBER], counts[NONWORD], letters
-    )
+                counts[found] += sum(ch.isalpha() for ch in token)
+            else:
+                counts[found] += len(token)
+    other = counts[AMBIGUOUS] + counts[NUMBER]
+    return Language(counts[RU], counts[FOREIGN], other, counts[NONWORD], tokens)
