@@ -29,7 +29,7 @@ from services.operations import Operation, RunContext
 from services.operations.cutout import ObjectCutter
 from services.weights import read_marker
 from services.wiring import marketplace_operations
-from tests.marketplace_photos import DRAW, photo_set
+from tests.marketplace_photos import DRAW, ENGLISH_LINES, RUSSIAN_LINES, draw_plate_card, photo_set
 from tests.ocr_photos import drawn_photos, fonts_missing
 
 WEIGHTS = Path(
@@ -134,6 +134,26 @@ def test_banned_words_and_where_the_text_sits_on_a_drawn_card(
     reply = render_check(summary, "ru")
     assert "«ХИТ ПРОДАЖ»" in reply and "Запрещённые слова" in reply
     assert "сверху" in reply
+
+
+@pytest.mark.parametrize("lines", [ENGLISH_LINES, RUSSIAN_LINES], ids=["english", "russian"])
+def test_an_english_only_plate_is_a_bad_infographic(
+    lines: tuple[str, ...], ops: dict[str, Operation], tmp_path: Path
+) -> None:
+    """Issue 28: a product on white under a dark plate of large captions; in English only it
+    is «Плохая инфографика» (foreign_text), in Russian the rule leaves it alone."""
+    path = tmp_path / "plate.jpg"
+    draw_plate_card(lines).image.save(path, quality=95)
+    summary: CheckSummary = run(ops["check"], path, profile="wb")
+    read = "; ".join(t.text or "" for t in summary.texts)
+    print(f"\nplate ({lines[0]}...): {summary.grade}, rule {summary.rule}; read: {read}")  # noqa: T201
+    assert summary.read
+    if lines is ENGLISH_LINES:
+        assert (summary.grade, summary.rule) == ("bad_infographic", "foreign_text"), read
+        assert "не на русском языке" in render_check(summary, "ru")
+    else:
+        assert summary.rule not in ("foreign_text", "unreadable_text"), read
+        assert summary.grade == "good_infographic", (read, summary.reasons)
 
 
 @pytest.mark.parametrize("photo", drawn_photos(), ids=lambda p: p.name)

@@ -14,11 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_rendering import render_check
+from bot.check_rendering import HARD_RULE_KEYS, render_check
 from services.conversion.tiny import write_tiny
 from services.marketplace.check import check
 from services.marketplace.facts import read_facts
-from services.marketplace.grading import DEFAULT_PATH, grade, load_grading, parse_grading
+from services.marketplace.grading import (
+    BUILT_IN_RULES,
+    DEFAULT_PATH,
+    grade,
+    load_grading,
+    parse_grading,
+)
 from services.marketplace.profiles import load_profiles
 from services.marketplace.schema import DataError
 from services.marketplace.signals import TextBox, measure
@@ -179,7 +185,6 @@ def test_a_reading_of_mostly_non_words_is_a_bad_infographic() -> None:
 
 def test_the_rules_are_data() -> None:
     document = tomllib.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
-    assert set(load_grading().rules[i].id for i in range(2)) == {"foreign_text", "unreadable_text"}
     without = copy.deepcopy(document)
     del without["hard"]["rules"]
     signals = measure(*(lambda p: (p.array, p.object_mask, p.boxes))(draw_plate_card()))
@@ -204,6 +209,12 @@ def _summary(photo: Photo) -> CheckSummary:
     photo.image.save(buffer, "JPEG", quality=92)
     report = check(read_facts(buffer.getvalue()), photo.array, photo.object_mask, photo.boxes)
     return CheckSummary.from_report(report)
+
+
+def test_every_hard_rule_has_its_sentence() -> None:
+    rules = {rule.id for rule in load_grading().rules}
+    assert rules == {"foreign_text", "unreadable_text"}
+    assert rules | set(BUILT_IN_RULES) <= set(HARD_RULE_KEYS)
 
 
 def test_the_reply_says_why_in_the_users_language() -> None:

@@ -55,7 +55,7 @@ class CheckSummary:
     profile: str  # the profile's id (wb, ozon, ym, generic)
     marketplace: str  # its name (Wildberries)
     grade: str  # one of services.marketplace.grading.GRADES
-    rule: str | None  # the hard rule that set the grade (no_text, plain_light_background)
+    rule: str | None  # the hard rule that set the grade (no_text, foreign_text...)
     runner_up: str
     reasons: tuple[Reason, ...]
     rules: tuple[RuleLine, ...]
