@@ -43,7 +43,7 @@ from services.weights.revision import file_digest
 
 log = logging.getLogger("vitrina.check")
 #: Bump when a change of code changes what a check answers (part of its cache key).
-CHECK_VERSION = 1
+CHECK_VERSION = 2  # 2: the words read count (foreign_text, unreadable_text)
 
 
 class BadProfile(ServiceError):
