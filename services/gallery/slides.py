@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from services.gallery import icons
-from services.gallery.draw import Ledger, Pen, TooLong, block, icon, leader_line, tint
+from services.gallery.draw import Ledger, Pen, TooLong, block, icon, leader_line, shared, tint
 from services.gallery.layout import (
     Box,
     assert_clear,
@@ -120,6 +120,8 @@ def hero(page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], bo
         max_lines=2,
     )
     pen = _pen(page, spec["callout_size"], boost, plate=True)
+    slots = [_box(page, slot, flip) for slot in spec["callouts"]]
+    pen = shared(pen, benefits[:3], slots, page.style.medium, 4)
     width = max(2, page.size[0] // 400)
     for benefit, slot in zip(benefits[:3], spec["callouts"], strict=False):
         box = _box(page, slot, flip)
@@ -154,6 +156,11 @@ def benefits_slide(page: Page, cut: Image.Image, benefits: tuple[str, ...], boos
     start = top + ((bottom - top) - row * len(items)) // 2
     size = min(round(spec["icon"] * page.size[1]), round(row * 0.7))
     pen = _pen(page, spec["size"], boost)
+    rows = [
+        (left + size + size // 4, start + i * row, right, start + (i + 1) * row)
+        for i in range(len(items))
+    ]
+    pen = shared(pen, items, rows, page.style.medium, 3)
     glyph_font = icons.font_path()
     for index, benefit in enumerate(items):
         y0 = start + index * row
@@ -165,12 +172,11 @@ def benefits_slide(page: Page, cut: Image.Image, benefits: tuple[str, ...], boos
             size,
             page.style.brand,
         )
-        box = (left + size + size // 4, y0, right, y0 + row)
         _text(
             canvas,
             ledger,
             benefit,
-            box,
+            rows[index],
             forbidden,
             page.style.medium,
             pen,
