@@ -14,7 +14,7 @@ from services.gallery import icons
 from services.gallery.contrast import DARK, LIGHT, MIN_RATIO, choose_ink, ratio, readable_brand
 from services.gallery.layout import is_clear, keep_out, place_in, shrink_clear
 from services.gallery.readback import accuracy
-from services.gallery.slides import Page, TooLong, draw_slide
+from services.gallery.slides import Page, TooLong, draw_slide, main_card
 from services.gallery.style import FONTS, find_font, make_style, missing_fonts
 from services.gallery.templates import load_templates
 from services.gallery.text_fit import fit, font, hyphenate, text_width
@@ -204,3 +204,17 @@ def _page(style: int = 0) -> Page:
     templates = load_templates()
     chosen = make_style(style, templates, np.asarray(cut_of()), font=None, brand=None)
     return Page((1200, 1600), 48, chosen, templates)
+
+
+def test_the_main_slide_is_the_fix_card_or_a_sets_scale() -> None:
+    photo = Image.fromarray(skdata.coffee())
+    alpha = np.zeros((photo.height, photo.width), np.float32)
+    alpha[100:300, 150:450] = 1.0
+    wb = load_profiles().get("wb")
+    card = main_card(photo, alpha, wb)
+    assert card.size == (1200, 1600) and card.fill == pytest.approx(wb.card.fill, abs=0.01)
+    shared = main_card(photo, alpha, wb, share=0.3)
+    rows = np.flatnonzero(shared.mask.any(axis=1))
+    # the feathered edge is inside the placed height: the solid part a few px less
+    assert rows[-1] + 1 - rows[0] == pytest.approx(0.3 * 1600, rel=0.03)
+    assert shared.data[:2] == b"\xff\xd8"

@@ -7,6 +7,7 @@ tests/test_gallery_realweights.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from pathlib import Path
 from typing import Any
@@ -140,3 +141,24 @@ def test_the_cache_identity_names_params_version_and_models(op: Operation) -> No
     assert one is not None and other is not None and one != other
     assert one["version"] == GALLERY_VERSION and {"ocr", "isnet", "sam"} <= set(one["models"])
     assert op.missing_weights() == [] and op.max_batch == 1
+
+
+def test_a_failing_slide_is_redrawn_twice_then_returned_with_its_reasons(
+    op: Operation, photo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check is made to grade every slide a bad infographic: each is redrawn with
+    bigger text on plates, at most twice, and comes back failed, saying why."""
+    assert isinstance(op, GalleryOperation)
+    inspect = op.checker.inspect
+    seen: list[int] = []
+
+    def bad(*args: Any, **kwargs: Any) -> Any:
+        seen.append(1)
+        return dataclasses.replace(inspect(*args, **kwargs), grade="bad_infographic")
+
+    monkeypatch.setattr(op.checker, "inspect", bad)
+    result = run(op, photo, title=TITLE, benefits=[])
+    assert [s.kind for s in result.slides] == ["hero", "scene"] and len(seen) == 6
+    for slide in result.slides:
+        assert slide.redraws == 2 and not slide.passed
+        assert slide.reasons[0] == "grade:bad_infographic"

@@ -7,7 +7,7 @@ smallest size by a fifth per step and puts every text on a plate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -44,6 +44,7 @@ class Page:
     style: Style
     templates: Templates
     share: float | None = None  # a set's product scale
+    grow: bool = True  # a redraw raises the smallest size (False: plates only)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Drawn:
 def _pen(page: Page, sizes: tuple[float, float], boost: int, *, plate: bool = False) -> Pen:
     height = page.size[1]
     low = max(page.min_px, round(sizes[0] * height))
-    low = round(low * (1 + 0.2 * boost))
+    low = round(low * (1 + 0.2 * boost)) if page.grow else low
     high = max(low, round(sizes[1] * height * (1 + 0.1 * boost)))
     return Pen(low, high, page.style.brand, force_plate=boost > 0, plate=plate)
 
@@ -243,7 +244,19 @@ def draw_slide(
     kind: str, page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int = 0
 ) -> Drawn:
     """One infographic slide (`kind` of hero, benefits, detail, scene) of the product `cut`
-    (RGBA cropped to the product). TooLong when a text does not fit at the smallest size."""
+    (RGBA cropped to the product). TooLong when a text does not fit at the smallest size.
+    A redraw (`boost` > 0) whose bigger text no longer fits keeps the sizes, on plates."""
+    try:
+        return _draw(kind, page, cut, title, benefits, boost)
+    except TooLong:
+        if boost == 0 or not page.grow:
+            raise
+        return _draw(kind, replace(page, grow=False), cut, title, benefits, boost)
+
+
+def _draw(
+    kind: str, page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int
+) -> Drawn:
     if kind == "hero":
         return hero(page, cut, title, benefits, boost)
     if kind == "benefits":
