@@ -102,8 +102,17 @@ def _with_product(
     return over(layer, background, shadow=shadow), placed.mask
 
 
+def _scale(page: Page, cut: Image.Image, frac: Frac) -> float:
+    """How large the product would be in the box `frac` (its fit scale)."""
+    left, top, right, bottom = pixels(frac, page.size)
+    return min((right - left) / cut.width, (bottom - top) / cut.height)
+
+
 def hero(page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int) -> Drawn:
-    spec = page.templates.slide("hero")
+    spec = max(
+        (page.templates.slide("hero"), page.templates.slide("hero_wide")),
+        key=lambda s: _scale(page, cut, s["product"]),
+    )
     flip = page.style.variant.title_at == "bottom"
     background = Image.new("RGB", page.size, tint(page.style.brand))
     canvas, mask = _with_product(page, cut, spec["product"], flip, background)
@@ -126,7 +135,7 @@ def hero(page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], bo
     width = max(2, page.size[0] // 400)
     for benefit, slot in zip(benefits[:3], spec["callouts"], strict=False):
         box = _box(page, slot, flip)
-        align = "left" if box[0] < page.size[0] / 2 else "right"
+        align = spec.get("align") or ("left" if box[0] < page.size[0] / 2 else "right")
         drawn = _text(
             canvas,
             ledger,
