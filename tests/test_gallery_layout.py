@@ -161,11 +161,12 @@ def test_shrink_clear_keeps_the_margin() -> None:
 
 
 @needs_fonts
-@pytest.mark.parametrize("shape", ["ellipse", "triangle"])
+@pytest.mark.parametrize("shape", ["ellipse", "triangle", "tall"])
 @pytest.mark.parametrize("style", [0, 1, 2])
 def test_text_never_comes_near_the_product(shape: str, style: int) -> None:
     page = _page(style)
-    cut = cut_of(shape, (700, 380) if shape == "triangle" else (420, 520))
+    sizes = {"ellipse": (420, 520), "triangle": (700, 380), "tall": (200, 640)}
+    cut = cut_of("ellipse" if shape == "tall" else shape, sizes[shape])
     margin = round(page.templates.margin * page.size[0])
     for kind in ("hero", "benefits", "detail", "scene"):
         drawn = draw_slide(kind, page, cut, TITLE, BENEFITS)
@@ -173,6 +174,20 @@ def test_text_never_comes_near_the_product(shape: str, style: int) -> None:
         forbidden = keep_out(drawn.mask, margin)
         for box in drawn.ledger.blocks + drawn.ledger.boxes:
             assert is_clear(box, forbidden), (kind, box)
+
+
+@needs_fonts
+def test_the_hero_shows_the_product_larger_and_draws_its_callouts() -> None:
+    page = _page()
+    for size, beside in (((200, 640), True), ((600, 400), False)):
+        drawn = draw_slide("hero", page, cut_of("ellipse", size), TITLE, BENEFITS)
+        cols = np.flatnonzero(drawn.mask.any(axis=0))
+        rows = np.flatnonzero(drawn.mask.any(axis=1))
+        callouts = drawn.ledger.blocks[1:]
+        assert len(callouts) == 3
+        below = all(box[1] > rows[-1] for box in callouts)
+        assert below != beside, size  # tall: beside the product; wide: a row under it
+        assert cols.size and rows.size
 
 
 def test_a_set_shares_one_product_scale() -> None:
