@@ -162,3 +162,10 @@ def test_a_failing_slide_is_redrawn_twice_then_returned_with_its_reasons(
     for slide in result.slides:
         assert slide.redraws == 2 and not slide.passed
         assert slide.reasons[0] == "grade:bad_infographic"
+
+
+def test_the_gallery_shares_the_checks_models(tiny_weights: Path) -> None:
+    """Wired beside check: the same detector, reader and cut (one copy in memory)."""
+    config = ServiceConfig(weights_dir=tiny_weights)
+    ops = marketplace_operations(config, ModelResidency.from_gb(0, 0), ObjectCutter(tiny_weights))
+    assert ops["gallery"].checker is ops["check"]  # type: ignore[attr-defined]
