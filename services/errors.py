@@ -65,3 +65,22 @@ class UnknownOperation(ServiceError):
 
 def _bad_image(message: str, reason: str, fields: dict[str, object]) -> BadImage:
     return BadImage(message, reason, **fields)
+
+
+class GalleryRefused(ServiceError):
+    """/gallery cannot draw what it was given; `reason` is a catalog-free code the bot turns
+    into the user's text: "no_product" (the cut is empty), "banned" (`words`: the profile's
+    banned words found in the user's text, as written), "too_long" (`line`: the text that does
+    not fit, `limit`: its most characters), "no_text" (no title)."""
+
+    def __init__(
+        self, reason: str, words: tuple[str, ...] = (), line: str = "", limit: int = 0
+    ) -> None:
+        super().__init__(reason, tuple(words), line, limit)  # args: pickles as it was made
+        self.reason = reason
+        self.words = tuple(words)
+        self.line = line
+        self.limit = limit
+
+    def __str__(self) -> str:
+        return f"gallery refused: {self.reason}"

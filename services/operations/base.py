@@ -35,6 +35,7 @@ class Op(StrEnum):
     CHECK = "check"
     CLEAN = "clean"
     FIX = "fix"
+    GALLERY = "gallery"  # /gallery: a product card's slides (main photo + infographics)
 
 
 #: the instruct-pix2pix edits: a preset (night, tulips) or the user's own instruction
