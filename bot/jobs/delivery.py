@@ -24,13 +24,15 @@ from PIL import Image
 
 from bot import keyboards
 from bot.check_rendering import split_caption
+from bot.jobs.gallery_delivery import GalleryDelivery
 from bot.ops import caption
 from bot.replies import reply_to
 from bot.result_views import message_of, stored, stored_message
 from bot.retry import patiently
 from bot.storage import Job, Photo, Storage
 from bot.texts import t
-from services.results import IMAGE, ImageResult, StoredImage
+from services.results import GALLERY, IMAGE, ImageResult, StoredImage
+from services.results.gallery import GalleryResult
 
 log = logging.getLogger("vitrina.bot")
 
@@ -109,12 +111,16 @@ class Delivery:
     def __init__(self, bot: Bot, storage: Storage) -> None:
         self.bot = bot
         self.storage = storage
+        self.gallery = GalleryDelivery(self)  # an album of slides: bot/jobs/gallery_delivery.py
 
     @patiently
     async def deliver(
         self, job: Job, photo: Photo, result: Any, message_id: int | None, lang: str
     ) -> None:
         """A finished job's result: stored, then sent in place of the progress message."""
+        if isinstance(result, GalleryResult):
+            await self.gallery.deliver(job, photo, result, message_id, lang)
+            return
         if isinstance(result, ImageResult):
             await self._deliver_image(job, photo, result, message_id, lang)
             return
@@ -133,6 +139,8 @@ class Delivery:
         result = await self.storage.get_result(job.id)
         if result is None:
             return False
+        if result.kind == GALLERY.name:
+            return await self.gallery.redeliver(job, photo, result, lang)
         sent_file: str | None = None
         image = result.image
         if image is not None:

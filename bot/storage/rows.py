@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from services.results import IMAGE, StoredImage, kind_named
+from services.results import IMAGE, KINDS, StoredImage, kind_named
 
 
 class JobStatus(StrEnum):
@@ -88,6 +88,23 @@ class Result:
         """The typed result (`ResultKind.from_payload`: TagResult, DescriptionResult,
         CheckSummary, StoredImage); UnknownKind for a kind this build does not have."""
         return kind_named(self.kind).from_payload(self.payload)
+
+    @property
+    def files(self) -> list[str]:
+        """The names of the files it keeps in the results folder (none for a text result,
+        or a kind this build does not have)."""
+        kind = KINDS.get(self.kind)
+        try:
+            return kind.files(kind.from_payload(self.payload)) if kind is not None else []
+        except (KeyError, TypeError, ValueError):
+            return []
+
+    def renamed(self, job_id: int) -> dict[str, Any]:
+        """Its payload with its files named after another job (a cache hit's copies)."""
+        kind = KINDS.get(self.kind)
+        if kind is None or not self.files:
+            return dict(self.payload)
+        return kind.to_payload(kind.renamed(kind.from_payload(self.payload), job_id))
 
     @property
     def image(self) -> StoredImage | None:
