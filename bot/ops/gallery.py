@@ -8,6 +8,7 @@ after the command, the photo's caption, the photo's latest /describe copy, or a 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.command_parsing import ParsedCommand, parse_profile
@@ -104,6 +105,18 @@ def edit_text(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[s
     return op, {**kept, "title": None}
 
 
+def _file_params(args: argparse.Namespace, image: Path, params: dict[str, Any]) -> dict:
+    from bot.cli.gallery_files import file_params
+
+    return file_params(args, image, params)
+
+
+def _save(result: Any, image: Path, out: Path) -> dict[str, Any]:
+    from bot.cli.gallery_files import save
+
+    return save(result, image, out)
+
+
 SPEC = OpSpec(
     Op.GALLERY,
     label_key="op.gallery",
@@ -116,7 +129,7 @@ SPEC = OpSpec(
     text_buttons=("text", "style", "zip"),
     follow_ups={"style": next_style, "text": edit_text},
     set_actions=(SetAction("gallery", label_key="op.gallery", position=9, op=Op.GALLERY),),
-    cli=CliFlag(_add_flags, _flag_params),
+    cli=CliFlag(_add_flags, _flag_params, file_params=_file_params, save=_save),
     prepare=with_text,
     asks_for="title",
     question_key="gallery.ask",

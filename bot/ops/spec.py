@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.command_parsing import ParsedCommand
@@ -70,6 +71,11 @@ class CliFlag:
 
     add: Callable[[argparse.ArgumentParser], None]
     params: Callable[[argparse.Namespace], dict[str, Any] | None]
+    #: each file's own params (e.g. a gallery's text from --texts), from the op's
+    file_params: Callable[[argparse.Namespace, Path, dict[str, Any]], dict[str, Any]] | None = None
+    #: writes a result that is not one picture (a gallery's slides): (result, the input
+    #: file, OUT) -> the row's "output", "kind" and "result"
+    save: Callable[[Any, Path, Path], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

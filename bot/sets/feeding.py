@@ -22,11 +22,13 @@ from typing import Any
 
 from bot.alerts import AdminAlerts
 from bot.jobs.delivery import Delivery
+from bot.ops import spec_of
 from bot.result_views import stored
 from bot.storage import FINISHED, Job, JobStatus, Photo, SetItem, SetRun, Storage
 from services.errors import JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest
 from services.results import MEASURE, ImageResult, ObjectMeasure
+from services.results.gallery import GalleryResult
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
@@ -174,6 +176,9 @@ class Feeder:
     ) -> Job:
         key = None
         if photo is not None and not photo.deleted:
+            spec = spec_of(run.op)  # per photo: e.g. a gallery's text from its caption
+            if spec is not None and spec.prepare is not None and not measure:
+                params = await spec.prepare(self.storage, photo, dict(params))
             key = await asyncio.to_thread(self.services.cache_key, run.op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
         fields: dict[str, Any] = {
@@ -223,6 +228,8 @@ class Feeder:
                 await self.storage.set_job_status(job.id, JobStatus.FAILED, error=error)
                 if isinstance(outcome, ModelUnavailable):
                     await self.alerts.model_missing(job.op, f"{outcome.model}: {outcome.reason}")
+            elif isinstance(outcome, GalleryResult):  # its slides' files, then its row
+                await self.delivery.gallery.store(job.id, outcome)
             elif isinstance(outcome, ImageResult):
                 await self.delivery.store_image(job.id, outcome)
                 kind = "done" if measure else "image"
