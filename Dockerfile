@@ -18,7 +18,8 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 # The system packages `make run` and `make test` install, so the image runs what a checkout
 # does: redis-server (`make redis`: the scale-out tests start their own), and Tesseract with
-# Russian and English (tesseract-ocr*: for the coming OCR, /check and /clean).
+# Russian and English (tesseract-ocr*: for the coming OCR, /check and /clean), and /gallery's
+# fonts (Inter, Roboto, Open Sans with Cyrillic; Font Awesome for the benefit icons).
 # Versions are not pinned (DL3008): Ubuntu's archive keeps only the latest build of each
 # package in a release, so a pinned version stops installing at its next security update; the
 # base image's tag (ubuntu24.04) fixes the release.
@@ -28,6 +29,7 @@ RUN apt-get update \
         python3 python3-venv python3-pip \
         redis-server \
         tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng \
+        fonts-inter fonts-roboto fonts-open-sans fonts-font-awesome \
     && rm -rf /var/lib/apt/lists/* \
     && python3 -m venv /opt/venv
 

@@ -40,9 +40,11 @@ redis:
 		  $(SUDO) apt-get install -y -qq redis-server >/dev/null 2>&1 || \
 		  { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server >/dev/null; }; }
 
-# Text reading (Tesseract, Russian + English) and the fonts the OCR tests draw with (Debian).
-# Never fails: without them only recognition is unavailable and those tests skip.
-OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core
+# Text reading (Tesseract, Russian + English), the fonts the OCR tests draw with, and /gallery's
+# fonts (Inter, Roboto, Open Sans: Cyrillic; Font Awesome: the benefit icons) (Debian).
+# Never fails: without them only recognition (or /gallery) is unavailable and those tests skip.
+OCR_PACKAGES := tesseract-ocr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core \
+	fonts-inter fonts-roboto fonts-open-sans fonts-font-awesome
 ocr-packages:
 	@missing=$$(for p in $(OCR_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 		grep -q "ok installed" || echo $$p; done); \

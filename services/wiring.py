@@ -28,6 +28,7 @@ from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.edit import EditDefaults, EditOperation
 from services.operations.fix import FixOperation
+from services.operations.gallery import GalleryOperation
 from services.operations.library import FindOperation, GroupOperation
 from services.operations.tag import TagOperation
 from services.operations.text_fill import TextFiller
@@ -128,8 +129,8 @@ def marketplace_operations(
     tagger: ClipTagger | None = None,
     painter: BackgroundPainter | None = None,
 ) -> dict[str, Operation]:
-    """check, clean and fix over one text detector and reader, and the cut, CLIP and SD
-    inpainting the other operations hold already (one copy of each model in memory)."""
+    """check, clean, fix and gallery over one text detector and reader, and the cut, CLIP
+    and SD inpainting the other operations hold already (one copy of each model in memory)."""
     weights = config.weights_dir
     detector = residency.register(TextDetector(model_dir(weights, "ocr"), device=config.device))
     finder = TextFinder(detector, TextReader())
@@ -142,7 +143,12 @@ def marketplace_operations(
         finder, cutter, tagger, clip_missing=lambda: missing_models(weights, ["clip"])
     )
     cleaner = CleanOperation(finder, cutter, filler)
-    return {Op.CHECK: checker, Op.CLEAN: cleaner, Op.FIX: FixOperation(checker, cleaner)}
+    return {
+        Op.CHECK: checker,
+        Op.CLEAN: cleaner,
+        Op.FIX: FixOperation(checker, cleaner),
+        Op.GALLERY: GalleryOperation(checker),  # cuts once, checks each slide with `checker`
+    }
 
 
 def edit_operations(

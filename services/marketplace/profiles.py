@@ -95,12 +95,22 @@ class CardSpec:
 
 
 @dataclass(frozen=True)
+class GallerySpec:
+    """What /gallery's slides keep to: the smallest text, in the card's pixels."""
+
+    min_text_px: int = 40
+    verified: bool = False
+    source: str = "Vitrina: a default (the profile names none)"
+
+
+@dataclass(frozen=True)
 class Profile:
     id: str
     name: str
     aliases: tuple[str, ...]
     rules: Mapping[str, Rule]
     card: CardSpec
+    gallery: GallerySpec = GallerySpec()
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -166,6 +176,11 @@ _CARD: dict[str, tuple[Check, Any]] = {
     "format": (one_of(CARD_FORMATS), "JPEG"),
     "quality": (quality, 92),
 }
+_GALLERY: dict[str, tuple[Check, Any]] = {
+    "min_text_px": (pixels, MISSING),
+    "verified": (boolean, MISSING),
+    "source": (string, MISSING),
+}
 
 
 def _rule(rule_id: str, data: Any, where: str) -> Rule:
@@ -215,6 +230,7 @@ def _profile(profile_id: str, data: Any, where: str) -> Profile:
         "aliases": (words, []),
         "rules": (anything, MISSING),
         "card": (anything, MISSING),
+        "gallery": (anything, None),
     }
     values = table(data, where, spec)
     rules_data = values["rules"]
@@ -227,7 +243,14 @@ def _profile(profile_id: str, data: Any, where: str) -> Profile:
     ordered = {rid: rules[rid] for rid in RULE_ORDER if rid in rules}
     card = CardSpec(**table(values["card"], f"{where}.card", _CARD))
     aliases = tuple(alias.casefold() for alias in values["aliases"])
-    profile = Profile(profile_id, values["name"], aliases, MappingProxyType(ordered), card)
+    gallery = GallerySpec()
+    if values["gallery"] is not None:
+        gallery = GallerySpec(**table(values["gallery"], f"{where}.gallery", _GALLERY))
+        if gallery.min_text_px * 10 > card.height:
+            raise fail(f"{where}.gallery", "min_text_px is above a tenth of the card's height")
+    profile = Profile(
+        profile_id, values["name"], aliases, MappingProxyType(ordered), card, gallery
+    )
     _check_card(profile, f"{where}.card")
     return profile
 

@@ -1,0 +1,93 @@
+"""A gallery's style: its font (Debian packages with Cyrillic: Inter, Roboto, Open Sans),
+its brand colour (given, or the product's dominant colour darkened until white text on it
+reads at 4.5:1) and its layout variant. A set gets one style for every product."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from services.gallery.contrast import RGB, readable_brand
+from services.gallery.templates import Templates, Variant
+
+#: font id -> (Debian package, bold file, medium file); found anywhere under /usr/share/fonts
+FONTS: dict[str, tuple[str, str, str]] = {
+    "inter": ("fonts-inter", "Inter-Bold.otf", "Inter-SemiBold.otf"),
+    "roboto": ("fonts-roboto", "Roboto-Bold.ttf", "Roboto-Medium.ttf"),
+    "open_sans": ("fonts-open-sans", "OpenSans-Bold.ttf", "OpenSans-Semibold.ttf"),
+}
+FONT_ROOT = "/usr/share/fonts"
+#: a brand colour when the product has none (grey, black, white)
+DEFAULT_BRAND: RGB = (31, 78, 140)
+
+
+@lru_cache(maxsize=16)
+def find_font(name: str) -> str | None:
+    found = sorted(glob.glob(f"{FONT_ROOT}/**/{name}", recursive=True))
+    return found[0] if found else None
+
+
+def missing_fonts() -> list[str]:
+    """The Debian packages of the style fonts that are not installed."""
+    return [pkg for pkg, bold, medium in FONTS.values() if not find_font(bold)]
+
+
+@dataclass(frozen=True)
+class Style:
+    index: int
+    font: str  # a FONTS id
+    bold: str  # font file paths
+    medium: str
+    brand: RGB
+    variant: Variant
+
+
+def dominant_colour(rgba: np.ndarray) -> RGB | None:
+    """The commonest saturated colour of the product's opaque pixels (a 4-bit-per-channel
+    histogram); None when the product is grey, black or white."""
+    pixels = rgba[..., :3][rgba[..., 3] >= 128].reshape(-1, 3)
+    if len(pixels) == 0:
+        return None
+    sample = pixels[:: max(1, len(pixels) // 20_000)].astype(np.float64)
+    high, low = sample.max(axis=1), sample.min(axis=1)
+    saturation = np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0.0)
+    colourful = sample[(saturation >= 0.25) & (high >= 51)]
+    if len(colourful) < 0.05 * len(sample):
+        return None
+    bins = (colourful // 16).astype(np.int64)
+    keys = bins[:, 0] * 256 + bins[:, 1] * 16 + bins[:, 2]
+    top = np.bincount(keys).argmax()
+    chosen = colourful[keys == top].mean(axis=0)
+    return tuple(int(round(v)) for v in chosen)  # type: ignore[return-value]
+
+
+def parse_brand(value: object) -> RGB | None:
+    text = str(value or "").strip()
+    if len(text) == 7 and text.startswith("#"):
+        try:
+            return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
+        except ValueError:
+            return None
+    return None
+
+
+def make_style(
+    index: int, templates: Templates, product: np.ndarray, *, font: str | None, brand: object
+) -> Style:
+    """The style `index` ("Another style" adds one): the variant's font unless `font` names
+    one, the brand colour given or taken from `product` (RGBA array), made readable."""
+    variant = templates.variant(index)
+    name = font if font in FONTS else variant.font
+    bold, medium = (find_font(f) for f in FONTS[name][1:])
+    if bold is None or medium is None:  # the variant's font is absent: any one present
+        for other, (_pkg, b, m) in FONTS.items():
+            if find_font(b) and find_font(m):
+                name, bold, medium = other, find_font(b), find_font(m)
+                break
+    if bold is None or medium is None:
+        raise FileNotFoundError(f"no style font installed (Debian: {' '.join(missing_fonts())})")
+    base = parse_brand(brand) or dominant_colour(product) or DEFAULT_BRAND
+    return Style(index, name, bold, medium, readable_brand(base), variant)
