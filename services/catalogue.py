@@ -23,6 +23,13 @@ def needs_measure(op: str, params: Mapping[str, Any]) -> bool:
     return op == Op.BACKGROUND and bool(params.get("card")) and "card_share" not in params
 
 
+def measure_op(op: str) -> str:
+    """The operation whose first pass measures a set's photos: a gallery's products are
+    measured by the background's cut (the same cutter, its features kept per photo), which
+    answers `measure` with an `ObjectMeasure`."""
+    return Op.BACKGROUND if op == Op.GALLERY else op
+
+
 def measure_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The first pass's job params: the same cut, measured instead of composed."""
     return {**params, "measure": True}

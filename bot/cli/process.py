@@ -188,7 +188,7 @@ async def _catalogue(
 ) -> dict[str, Any]:
     """The catalogue's first pass (services/catalogue.py): every photo cut and measured, then
     the params every card shares (the object height share)."""
-    from services.catalogue import measure_params, shared_params
+    from services.catalogue import measure_op, measure_params, shared_params
     from services.jobs import JobRequest
     from services.results import ObjectMeasure
 
@@ -196,7 +196,7 @@ async def _catalogue(
     window = min(services.config.queue_max_per_user, services.config.queue_max_size)
     for start in range(0, len(images), window):
         handles = [
-            services.submit(JobRequest(op, 0, image, measure_params(params)))
+            services.submit(JobRequest(measure_op(op), 0, image, measure_params(params)))
             for image in images[start : start + window]
         ]
         for handle in handles:
