@@ -18,7 +18,8 @@ from services.operations import Op
 from services.results import COPY
 
 if TYPE_CHECKING:
-    from bot.storage import Photo, Storage
+    from bot.storage import Photo, Storage, User
+    from services.config import ServiceConfig
 
 #: at most this many benefit lines under the title
 MAX_BENEFITS = 5
@@ -52,6 +53,13 @@ def parse_gallery(op: Op, args: str) -> ParsedCommand:
     if lines.problem is not None:
         return ParsedCommand(op, lines.params, problem=lines.problem)
     return ParsedCommand(op, params | lines.params)
+
+
+def with_brand(params: dict[str, Any], user: User | None, config: ServiceConfig) -> dict:
+    """/settings' brand colour, unless the request named one (none: from the product)."""
+    if user is not None and user.brand and "brand" not in params:
+        return {**params, "brand": user.brand}
+    return params
 
 
 def next_style(op: str, params: dict[str, Any], facts: dict[str, Any]) -> tuple[str, dict]:
@@ -124,6 +132,7 @@ SPEC = OpSpec(
     menu_key="menu.gallery",
     help_key="help.gallery",
     parse=parse_gallery,
+    fill_params=with_brand,
     takes_profile=True,
     photo_button=9,
     text_buttons=("text", "style", "zip"),

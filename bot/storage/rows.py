@@ -37,6 +37,7 @@ class User:
     tags_mode: str | None = None  # "top_k" or "threshold"
     edit_strength: str | None = None  # "gentle", "normal" or "strong"
     profile: str | None = None  # the marketplace profile of /check and Fix (None: default)
+    brand: str | None = None  # /gallery's brand colour "#rrggbb" (None: from the product)
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def user_from_row(row: aiosqlite.Row) -> User:
         tags_mode=row["tags_mode"],
         edit_strength=row["edit_strength"],
         profile=row["profile"],
+        brand=row["brand"],
     )
 
 
