@@ -1,7 +1,8 @@
 """/gallery end to end: the real bot over HTTP against the emulator, the real gallery
 operation on tiny weights (its own check with Tesseract when installed). A captioned photo ->
 an album of five 1200×1600 JPEG slides and their checks; a banned word refused by name; no
-text anywhere -> the dialogue, then the answer -> the album; Another style -> a new album;
+text anywhere -> the dialogue, then the answer -> the album (Edit text: again); Another
+style -> a new album;
 a set of 6 products -> one style and one product scale for each, the ZIP's layout."""
 
 from __future__ import annotations
@@ -134,6 +135,17 @@ async def test_no_text_anywhere_asks_for_it_and_the_answer_draws_the_album(
     names = [r["document_name"] for r in album(emulator, before)]
     assert names == ["01-hero.jpg", "02-scene.jpg"]
     assert "Only a title" in checks["text"]
+
+    before = len(emulator.bot_messages)  # Edit text: asked again, the answer redraws
+    user.press_button(checks, button(checks, ":text"))
+    await user.wait_for_message(
+        lambda r: "Send the title and 2–5 features" in (r["text"] or ""), after=before
+    )
+    before = len(emulator.bot_messages)
+    user.send_text("Ceramic mug\n350 ml\nDishwasher safe")
+    redrawn = await user.wait_for_message(is_gallery_message, after=before, timeout=240)
+    assert_slides(album(emulator, before), SLIDES)
+    assert "Only a title" not in redrawn["text"] and "Dishwasher safe" in redrawn["text"]
 
 
 async def test_a_set_of_six_gets_one_style_and_one_scale_and_the_zip_layout(
