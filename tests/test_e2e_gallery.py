@@ -102,6 +102,14 @@ async def test_a_captioned_photo_gets_five_slides_then_another_style_and_the_zip
     assert [row["slide"] for row in rows] == ["main", "hero", "benefits", "detail", "scene"]
     assert all(row["grade"] for row in rows) and rows[1]["ocr_accuracy"]
 
+    before = len(emulator.bot_messages)  # the same request again: answered from storage
+    user.press_button(keyboard, button(keyboard, f":{Op.GALLERY.value}"))
+    repeat = await user.wait_for_message(is_gallery_message, after=before, timeout=30)
+    assert_slides(album(emulator, before), SLIDES)
+    hit = await app.db.get_job(int(button(repeat, ":zip").split(":")[1]))
+    result = await app.db.get_result(hit.id) if hit is not None else None
+    assert result is not None and result.files == [f"{hit.id}-{n}.jpg" for n in range(1, 6)]
+
 
 async def test_a_banned_word_is_refused_by_name_and_the_next_text_draws(
     start_bot: StartBot, emulator: BotAPIEmulator
