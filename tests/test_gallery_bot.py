@@ -266,3 +266,11 @@ def test_cli_texts_csv_gives_each_file_its_text(tmp_path: Path) -> None:
     assert file_params(args, Path("in/vase.png"), {}) == {"title": "Ваза", "benefits": []}
     assert file_params(args, Path("in/other.jpg"), {}) == {}
     assert file_params(SimpleNamespace(texts=None), Path("x.jpg"), {"a": 1}) == {"a": 1}  # type: ignore[arg-type]
+
+
+def test_a_refused_product_says_why_in_the_sets_summary() -> None:
+    from bot.sets.gallery import failure
+
+    assert "caption" in (failure("GalleryRefused: gallery refused: no_text", "en") or "")
+    assert "banned" in (failure("GalleryRefused: gallery refused: banned", "en") or "")
+    assert failure("ValueError: broken", "en") is None and failure(None, "en") is None

@@ -178,7 +178,8 @@ class SetDelivery:
         name = f"<b>{html.escape(outcome.item.name)}</b>"
         result = outcome.result
         if result is None:
-            return f"{name}: {t(lang, 'set.photo_failed')}"
+            why = gallery.failure(outcome.item.error, lang) or t(lang, "set.photo_failed")
+            return f"{name}: {why}"
         return f"{name}: {summary_of(result.kind, result.payload, lang) or ''}"
 
     # ---- the ZIP

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiogram.types import BufferedInputFile, InputMediaDocument
 
 from bot.sets.archive import Member
+from bot.texts import t
 from services.results import GALLERY
 from services.results.gallery import StoredGallery
 from services.results.gallery_table import (
@@ -24,6 +25,24 @@ from services.results.gallery_table import (
 
 if TYPE_CHECKING:
     from bot.sets.delivery import Outcome
+
+
+#: a refused gallery's reason (services/errors.py GalleryRefused) -> its line in a set's summary
+REFUSAL_KEYS = {
+    "no_text": "set.gallery.no_text",
+    "no_product": "set.gallery.no_product",
+    "banned": "set.gallery.banned",
+    "too_long": "set.gallery.too_long",
+}
+
+
+def failure(error: str | None, lang: str) -> str | None:
+    """Why a product got no gallery, in the set's summary (None: not a refusal)."""
+    if not error or "GalleryRefused" not in error:
+        return None
+    reason = error.rsplit(":", 1)[-1].strip()
+    key = REFUSAL_KEYS.get(reason)
+    return t(lang, key) if key else None
 
 
 def gallery_of(outcome: Outcome) -> StoredGallery | None:
