@@ -36,6 +36,7 @@ PARTS = [
     ("CHK", "benchmarks.check", "measure"),  # issue 17: /check and /clean per photo
     ("S1", "benchmarks.sets", "measure"),  # issue 18: a set vs the same photos one by one
     ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
+    ("GAL", "benchmarks.gallery", "measure"),  # issue 28: seconds per /gallery, one cut
 ]
 
 

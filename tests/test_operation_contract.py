@@ -131,6 +131,7 @@ def test_an_operation_must_implement_the_contract_and_declare_real_worker_calls(
         "check",
         "clean",
         "fix",
+        "gallery",
     ]
 
 

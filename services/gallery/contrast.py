@@ -74,8 +74,10 @@ def readable_brand(colour: RGB, *, against: RGB = LIGHT, target: float = MIN_RAT
     """`colour` darkened (its hue kept) until `against` text on it reaches `target` — a
     brand colour white text can sit on."""
     rgb = np.asarray(colour, dtype=np.float64)
-    for _ in range(60):
-        if ratio(against, tuple(int(v) for v in rgb)) >= target:  # type: ignore[arg-type]
+    found: RGB = tuple(colour)  # type: ignore[assignment]
+    for _ in range(80):
+        found = tuple(int(round(v)) for v in rgb)  # type: ignore[assignment]
+        if ratio(against, found) >= target:
             break
         rgb = rgb * 0.93
-    return tuple(int(round(v)) for v in rgb)  # type: ignore[return-value]
+    return found

@@ -3,7 +3,8 @@ against what is behind it (else on a plate), each line's box recorded for the re
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -29,6 +30,7 @@ class Ledger:
     lines: list[str] = field(default_factory=list)
     blocks: list[Box] = field(default_factory=list)  # text blocks with their plates
     inks: list[Ink] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # each line's font size, px
 
 
 @dataclass(frozen=True)
@@ -85,9 +87,25 @@ def block(
         l_, t_, r_, b_ = draw.textbbox((x, y), line, font=face)
         ledger.boxes.append((int(l_), int(t_), int(r_), int(b_)))
         ledger.lines.append(line)
+        ledger.sizes.append(fitted.size)
     ledger.blocks.append(outer)
     ledger.inks.append(ink)
     return outer
+
+
+def shared(pen: Pen, texts: Sequence[str], boxes: Sequence[Box], path: str, max_lines: int) -> Pen:
+    """`pen` capped at the size every one of `texts` fits its box at: a list or a set of
+    callouts in one size (a text that fits nowhere is left for `block` to refuse)."""
+    pad = max(6, round(pen.low * 0.35))
+    sizes = []
+    for text, (left, top, right, bottom) in zip(texts, boxes, strict=False):
+        inner = (right - left - 2 * pad, bottom - top - 2 * pad)
+        found = fit(
+            text, path, inner, low=pen.low, high=max(pen.low, pen.high), max_lines=max_lines
+        )
+        if found is not None:
+            sizes.append(found.size)
+    return replace(pen, high=min(sizes)) if sizes else pen
 
 
 def icon(

@@ -108,14 +108,18 @@ def assert_clear(boxes: list[Box], forbidden: np.ndarray) -> None:
 
 
 def leader(box: Box, mask: np.ndarray, gap: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
-    """A leader line from the middle of the box's side facing the product to the product's
-    nearest pixel; None without a product."""
+    """A leader line from the middle of the box's side facing the product (its centre) to
+    the product's nearest pixel; None without a product."""
     ys, xs = np.nonzero(mask[::2, ::2])
     if len(xs) == 0:
         return None
     xs, ys = xs * 2, ys * 2
     left, top, right, bottom = box
-    cx = float(np.median(xs))
-    start = (right + gap, (top + bottom) // 2) if cx > right else (left - gap, (top + bottom) // 2)
+    cx, cy = float(np.median(xs)), float(np.median(ys))
+    dx, dy = max(left - cx, cx - right, 0.0), max(top - cy, cy - bottom, 0.0)
+    if dy > dx:  # the product is above or below: from the top or bottom edge
+        start = ((left + right) // 2, top - gap if cy < top else bottom + gap)
+    else:
+        start = (right + gap if cx > right else left - gap, (top + bottom) // 2)
     nearest = int(np.argmin((xs - start[0]) ** 2 + (ys - start[1]) ** 2))
     return start, (int(xs[nearest]), int(ys[nearest]))

@@ -111,7 +111,7 @@ class SelfCheck:
             score,
             tuple(reasons),
             0,
-            tuple(drawn.ledger.blocks),
+            tuple(drawn.ledger.boxes),  # one per line, as `lines`
             tuple(drawn.ledger.lines),
         )
 

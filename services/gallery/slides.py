@@ -7,13 +7,13 @@ smallest size by a fifth per step and puts every text on a plate."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
 
 from services.gallery import icons
-from services.gallery.draw import Ledger, Pen, TooLong, block, icon, leader_line, tint
+from services.gallery.draw import Ledger, Pen, TooLong, block, icon, leader_line, shared, tint
 from services.gallery.layout import (
     Box,
     assert_clear,
@@ -44,6 +44,7 @@ class Page:
     style: Style
     templates: Templates
     share: float | None = None  # a set's product scale
+    grow: bool = True  # a redraw raises the smallest size (False: plates only)
 
 
 @dataclass
@@ -57,7 +58,7 @@ class Drawn:
 def _pen(page: Page, sizes: tuple[float, float], boost: int, *, plate: bool = False) -> Pen:
     height = page.size[1]
     low = max(page.min_px, round(sizes[0] * height))
-    low = round(low * (1 + 0.2 * boost))
+    low = round(low * (1 + 0.2 * boost)) if page.grow else low
     high = max(low, round(sizes[1] * height * (1 + 0.1 * boost)))
     return Pen(low, high, page.style.brand, force_plate=boost > 0, plate=plate)
 
@@ -101,8 +102,17 @@ def _with_product(
     return over(layer, background, shadow=shadow), placed.mask
 
 
+def _scale(page: Page, cut: Image.Image, frac: Frac) -> float:
+    """How large the product would be in the box `frac` (its fit scale)."""
+    left, top, right, bottom = pixels(frac, page.size)
+    return min((right - left) / cut.width, (bottom - top) / cut.height)
+
+
 def hero(page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int) -> Drawn:
-    spec = page.templates.slide("hero")
+    spec = max(
+        (page.templates.slide("hero"), page.templates.slide("hero_wide")),
+        key=lambda s: _scale(page, cut, s["product"]),
+    )
     flip = page.style.variant.title_at == "bottom"
     background = Image.new("RGB", page.size, tint(page.style.brand))
     canvas, mask = _with_product(page, cut, spec["product"], flip, background)
@@ -120,10 +130,12 @@ def hero(page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], bo
         max_lines=2,
     )
     pen = _pen(page, spec["callout_size"], boost, plate=True)
+    slots = [_box(page, slot, flip) for slot in spec["callouts"]]
+    pen = shared(pen, benefits[:3], slots, page.style.medium, 4)
     width = max(2, page.size[0] // 400)
     for benefit, slot in zip(benefits[:3], spec["callouts"], strict=False):
         box = _box(page, slot, flip)
-        align = "left" if box[0] < page.size[0] / 2 else "right"
+        align = spec.get("align") or ("left" if box[0] < page.size[0] / 2 else "right")
         drawn = _text(
             canvas,
             ledger,
@@ -154,6 +166,11 @@ def benefits_slide(page: Page, cut: Image.Image, benefits: tuple[str, ...], boos
     start = top + ((bottom - top) - row * len(items)) // 2
     size = min(round(spec["icon"] * page.size[1]), round(row * 0.7))
     pen = _pen(page, spec["size"], boost)
+    rows = [
+        (left + size + size // 4, start + i * row, right, start + (i + 1) * row)
+        for i in range(len(items))
+    ]
+    pen = shared(pen, items, rows, page.style.medium, 3)
     glyph_font = icons.font_path()
     for index, benefit in enumerate(items):
         y0 = start + index * row
@@ -165,12 +182,11 @@ def benefits_slide(page: Page, cut: Image.Image, benefits: tuple[str, ...], boos
             size,
             page.style.brand,
         )
-        box = (left + size + size // 4, y0, right, y0 + row)
         _text(
             canvas,
             ledger,
             benefit,
-            box,
+            rows[index],
             forbidden,
             page.style.medium,
             pen,
@@ -237,7 +253,19 @@ def draw_slide(
     kind: str, page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int = 0
 ) -> Drawn:
     """One infographic slide (`kind` of hero, benefits, detail, scene) of the product `cut`
-    (RGBA cropped to the product). TooLong when a text does not fit at the smallest size."""
+    (RGBA cropped to the product). TooLong when a text does not fit at the smallest size.
+    A redraw (`boost` > 0) whose bigger text no longer fits keeps the sizes, on plates."""
+    try:
+        return _draw(kind, page, cut, title, benefits, boost)
+    except TooLong:
+        if boost == 0 or not page.grow:
+            raise
+        return _draw(kind, replace(page, grow=False), cut, title, benefits, boost)
+
+
+def _draw(
+    kind: str, page: Page, cut: Image.Image, title: str, benefits: tuple[str, ...], boost: int
+) -> Drawn:
     if kind == "hero":
         return hero(page, cut, title, benefits, boost)
     if kind == "benefits":

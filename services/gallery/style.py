@@ -7,9 +7,11 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
+from services.errors import ModelUnavailable, ServiceError
 from services.gallery.contrast import RGB, readable_brand
 from services.gallery.templates import Templates, Variant
 
@@ -33,6 +35,20 @@ def find_font(name: str) -> str | None:
 def missing_fonts() -> list[str]:
     """The Debian packages of the style fonts that are not installed."""
     return [pkg for pkg, bold, medium in FONTS.values() if not find_font(bold)]
+
+
+class FontsUnavailable(ModelUnavailable):
+    """No style font is installed: /gallery is unavailable until the Debian packages are."""
+
+    def __init__(
+        self, model: str = "fonts", folder: Path = Path(FONT_ROOT), reason: str = ""
+    ) -> None:
+        self.model, self.folder, self.reason = model, folder, reason
+        ServiceError.__init__(
+            self,
+            f"/gallery's fonts are not installed; install the Debian packages {reason} "
+            "('make run' does)",
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,6 @@ def make_style(
                 name, bold, medium = other, find_font(b), find_font(m)
                 break
     if bold is None or medium is None:
-        raise FileNotFoundError(f"no style font installed (Debian: {' '.join(missing_fonts())})")
+        raise FontsUnavailable(reason=" ".join(missing_fonts()))
     base = parse_brand(brand) or dominant_colour(product) or DEFAULT_BRAND
     return Style(index, name, bold, medium, readable_brand(base), variant)
