@@ -127,6 +127,19 @@ async def test_a_banned_word_is_refused_by_name_and_the_next_text_draws(
     assert len(album(emulator, before)) == 5 and "Кружка керамическая" in checks["text"]
 
 
+async def test_a_line_too_long_is_refused_with_its_limit(
+    start_bot: StartBot, emulator: BotAPIEmulator
+) -> None:
+    await start_bot()
+    user = emulator.user(285, "en")
+    long_line = " ".join(["Керамика ручной работы с глазурью"] * 12)
+    user.send_photo(product(), caption=f"/gallery wb\nКружка\n{long_line}\nОбъём 350 мл")
+    refused = await user.wait_for_message(
+        lambda r: "does not fit" in (r["text"] or ""), timeout=120
+    )
+    assert "«Керамика ручной работы" in refused["text"] and "at most" in refused["text"]
+
+
 async def test_no_text_anywhere_asks_for_it_and_the_answer_draws_the_album(
     start_bot: StartBot, emulator: BotAPIEmulator
 ) -> None:
