@@ -34,6 +34,21 @@ def grade_name(grade: str, lang: str) -> str:
     return t(lang, key) if key else grade
 
 
+def reason_text(code: str, lang: str) -> str:
+    """A slide's reason (services/gallery/selfcheck.py: "grade:…", "rule:…", "unread",
+    "unread_line:…") in words; an unknown code as it is."""
+    kind, _, value = code.partition(":")
+    if kind == "grade" and value:
+        return t(lang, "gallery.why.grade", grade=grade_name(value, lang))
+    if kind == "rule" and value:
+        return t(lang, "gallery.why.rule", rule=html.escape(value, quote=False))
+    if kind == "unread_line" and value:
+        return t(lang, "gallery.why.unread_line", line=html.escape(value[:80], quote=False))
+    if kind == "unread":
+        return t(lang, "gallery.why.unread")
+    return html.escape(code, quote=False)
+
+
 def slide_line(number: int, slide: StoredSlide, lang: str) -> str:
     """`2. Hero — «Good infographic», rules passed, OCR 98%`."""
     fields = {
@@ -44,7 +59,7 @@ def slide_line(number: int, slide: StoredSlide, lang: str) -> str:
     if slide.passed:
         line = t(lang, "gallery.slide_ok", **fields)
     else:
-        reasons = html.escape("; ".join(slide.reasons) or "—", quote=False)
+        reasons = "; ".join(reason_text(code, lang) for code in slide.reasons) or "—"
         line = t(lang, "gallery.slide_bad", reasons=reasons, **fields)
     if slide.accuracy is not None:
         line += t(lang, "gallery.accuracy", accuracy=round(slide.accuracy * 100))

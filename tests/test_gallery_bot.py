@@ -178,6 +178,13 @@ def test_the_gallery_kind_round_trips_and_renders() -> None:
     assert text is not None and "Хорошая инфографика" in text and "правила пройдены" in text
     assert "Wildberries" in text and "OCR 97%" in text
     assert "Кружка" in (summary_of(GALLERY.name, payload, "en") or "")
+    reasons = ("grade:bad_infographic", "rule:text", "unread_line:350 мл", "odd")
+    flawed = StoredGallery(
+        "wb", 0, "T", (), (StoredSlide("hero", "1-1.jpg", "x", False, None, reasons),)
+    )
+    line = render_gallery(flawed, "en").splitlines()[-1]
+    assert "«Bad infographic»" in line and "rule text" in line and "«350 мл»" in line
+    assert line.endswith("odd")
     only_title = StoredGallery("wb", 0, "Кружка", (), gallery(count=2).slides, ("title_only",))
     assert "Only a title" in render_gallery(only_title, "en")
 
