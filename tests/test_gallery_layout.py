@@ -12,6 +12,7 @@ from skimage import data as skdata
 
 from services.gallery import icons
 from services.gallery.contrast import DARK, LIGHT, MIN_RATIO, choose_ink, ratio, readable_brand
+from services.gallery.draw import Ledger, Pen, block
 from services.gallery.layout import is_clear, keep_out, place_in, shrink_clear
 from services.gallery.readback import accuracy
 from services.gallery.slides import Page, TooLong, draw_slide, main_card
@@ -174,6 +175,8 @@ def test_text_never_comes_near_the_product(shape: str, style: int) -> None:
         forbidden = keep_out(drawn.mask, margin)
         for box in drawn.ledger.blocks + drawn.ledger.boxes:
             assert is_clear(box, forbidden), (kind, box)
+        # every text reads at 4.5:1 against what is right behind it (the plate or the slide)
+        assert drawn.ledger.inks and all(ink.ratio >= MIN_RATIO for ink in drawn.ledger.inks)
 
 
 @needs_fonts
@@ -233,3 +236,20 @@ def test_the_main_slide_is_the_fix_card_or_a_sets_scale() -> None:
     # the feathered edge is inside the placed height: the solid part a few px less
     assert rows[-1] + 1 - rows[0] == pytest.approx(0.3 * 1600, rel=0.03)
     assert shared.data[:2] == b"\xff\xd8"
+
+
+@needs_fonts
+def test_text_on_a_busy_picture_gets_a_plate() -> None:
+    rng = np.random.default_rng(1)
+    busy = Image.fromarray(rng.integers(0, 255, (400, 800, 3), dtype=np.uint8))
+    ledger = Ledger()
+    pen = Pen(48, 72, (31, 78, 140))
+    block(busy, ledger, "Кружка ручной работы", (20, 20, 780, 380), bold(), pen)
+    ink = ledger.inks[0]
+    assert ink.plate is not None and ratio(ink.text, ink.plate) >= MIN_RATIO
+    left, top, right, bottom = ledger.blocks[0]
+    plate = np.asarray(busy)[top + 2 : top + 8, left + 20 : right - 20]
+    assert (plate == ink.plate).all()  # drawn: the plate's own colour behind the text
+    white = Image.new("RGB", (800, 400), "white")
+    block(white, ledger, "Кружка ручной работы", (20, 20, 780, 380), bold(), pen)
+    assert ledger.inks[1].plate is None and ledger.sizes[-1] >= 48

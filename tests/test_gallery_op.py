@@ -24,7 +24,7 @@ from services.jobs import JobRequest
 from services.models.residency import ModelResidency
 from services.operations import Operation, RunContext
 from services.operations.cutout import Cutout, ObjectCutter
-from services.operations.gallery import GALLERY_VERSION, GalleryOperation
+from services.operations.gallery import GALLERY_VERSION, GalleryOperation, gallery_params
 from services.results.gallery import SLIDE_KINDS, GalleryResult
 from services.wiring import marketplace_operations
 
@@ -162,3 +162,20 @@ def test_a_failing_slide_is_redrawn_twice_then_returned_with_its_reasons(
     for slide in result.slides:
         assert slide.redraws == 2 and not slide.passed
         assert slide.reasons[0] == "grade:bad_infographic"
+
+
+def test_the_gallery_shares_the_checks_models(tiny_weights: Path) -> None:
+    """Wired beside check: the same detector, reader and cut (one copy in memory)."""
+    config = ServiceConfig(weights_dir=tiny_weights)
+    ops = marketplace_operations(config, ModelResidency.from_gb(0, 0), ObjectCutter(tiny_weights))
+    assert ops["gallery"].checker is ops["check"]  # type: ignore[attr-defined]
+
+
+def test_params_are_normalised_for_the_cache_key() -> None:
+    found = gallery_params(
+        {"title": " Кружка  ", "benefits": ["a", " ", "b"] * 3, "style": "x", "share": "0.5"}
+    )
+    assert found["title"] == "Кружка" and found["benefits"] == ["a", "b", "a", "b", "a"]
+    assert found["style"] == 0 and found["share"] == 0.5 and found["font"] is None
+    odd = gallery_params({"title": "t", "share": 7, "font": "roboto", "brand": "#AABBCC"})
+    assert (odd["share"], odd["font"], odd["brand"]) == (None, "roboto", "#aabbcc")

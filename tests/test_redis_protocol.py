@@ -109,6 +109,7 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
         "check": [{"profile": "wb"}, {"profile": "nonexistent"}],
         "clean": [{}, {"all": True, "seed": 1}],
         "fix": [{"profile": "ym"}, {"profile": "nonexistent"}],
+        "gallery": [{"profile": "wb", "title": "Кружка"}, {"profile": "nonexistent"}],
     }
     assert set(requests) == set(operations)
     for op, params_list in requests.items():

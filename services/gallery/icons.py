@@ -18,7 +18,7 @@ NEUTRAL = "\uf058"  # fa-check-circle
 #: (glyph, stems): a benefit containing a stem (as a word's start, any case) gets the glyph;
 #: the first match in this order wins
 KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("\uf043", ("вод", "влаг", "непромок", "water", "moist", "waterproof")),  # fa-tint
+    ("\uf043", ("вод", "влаг", "непромок", "мыт", "посудомо", "стир", "water", "wash", "dish")),
     ("\uf240", ("аккумулят", "батаре", "заряд", "battery", "charge")),  # fa-battery-full
     ("\uf0e7", ("мощн", "энерг", "быстр", "power", "fast", "energy")),  # fa-bolt
     ("\uf06c", ("эко", "натурал", "хлоп", "лён", "лен", "органи", "eco", "natural", "cotton")),

@@ -57,15 +57,27 @@ def gallery_texts(params: Mapping[str, Any]) -> tuple[str, tuple[str, ...]]:
 def gallery_params(params: Mapping[str, Any]) -> dict[str, Any]:
     """The params that decide a gallery, normalised (part of its cache key)."""
     title, benefits = gallery_texts(params)
-    share = params.get("share")
     return {
         "title": title,
         "benefits": list(benefits),
-        "style": int(params.get("style") or 0),
+        "style": _number(params.get("style"), int) or 0,
         "brand": str(params["brand"]).lower() if params.get("brand") else None,
-        "share": round(float(share), 6) if share is not None else None,
+        "share": _share(params.get("share")),
         "font": params.get("font") if params.get("font") in FONTS else None,
     }
+
+
+def _number(value: Any, kind: type) -> Any:
+    try:
+        return kind(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _share(value: Any) -> float | None:
+    """A set's product share of the card, 0..1 (anything else: the profile's own fill)."""
+    share = _number(value, float)
+    return round(share, 6) if share is not None and 0.0 < share <= 1.0 else None
 
 
 class GalleryOperation(Operation):
@@ -204,6 +216,7 @@ class GalleryOperation(Operation):
             slides.append(checker.infographic(first[kind], redraw, stage, MAX_REDRAWS))
             if context.cancelled():
                 raise JobCancelled(f"cancelled after slide {index + 1}")
+        seconds["check"] = time.perf_counter() - drawn_at - seconds["draw"]
         seconds["total"] = time.perf_counter() - started
         return GalleryResult(
             profile=profile.id,
