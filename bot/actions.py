@@ -13,6 +13,7 @@ from bot.background_requests import pair_for_background, photo_params
 from bot.check_requests import known_profiles
 from bot.command_parsing import ParsedCommand, parse_background
 from bot.jobs import JobRunner
+from bot.ops import spec_of
 from bot.replies import reply_to
 from bot.sets.collector import SetCollector
 from bot.storage import Photo, User
@@ -60,8 +61,11 @@ async def perform(
 
 
 def starts_at_once(parsed: ParsedCommand) -> bool:
-    """A plain job on the photo it came with: nothing to ask, no second photo to pair."""
-    return parsed.problem is None and parsed.op != Op.BACKGROUND
+    """A plain job on the photo it came with: nothing to ask, no second photo to pair, no
+    params its spec prepares from the photo's row (its caption, its results)."""
+    spec = spec_of(parsed.op)
+    prepares = spec is not None and spec.prepare is not None
+    return parsed.problem is None and parsed.op != Op.BACKGROUND and not prepares
 
 
 async def perform_arriving(

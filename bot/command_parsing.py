@@ -31,7 +31,7 @@ def split_command(text: str | None, bot_username: str | None = None) -> tuple[st
     """'/Tag@vitrina_bot  args' -> ('tag', 'args'); None if the text is not a command."""
     if not text or not text.startswith("/"):
         return None
-    head, _, args = text[1:].partition(" ")
+    head, _, args = text[1:].replace("\n", " \n", 1).partition(" ")  # a caption's lines
     name, _, mention = head.partition("@")
     if mention and bot_username and mention.lower() != bot_username.lower():
         return None

@@ -90,7 +90,7 @@ def _photo_buttons(
             text=t(lang, spec.label_key),
             callback_data=PhotoAction(photo_id=photo_id, action=spec.op),
         )
-    row.adjust(3, 3, 1)
+    row.adjust(3, 3, 2)
     builder.attach(row)
     return builder
 

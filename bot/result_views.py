@@ -9,11 +9,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import check_rendering
+from bot import check_rendering, gallery_rendering
 from bot.rendering import quoted, render_description, render_tags
 from services.describer.result import DescriptionResult
 from services.models.clip import TagResult
-from services.results import CHECK, COPY, IMAGE, MEASURE, TAGS, ResultKind, UnknownKind, kind_of
+from services.results import (
+    CHECK,
+    COPY,
+    GALLERY,
+    IMAGE,
+    MEASURE,
+    TAGS,
+    ResultKind,
+    UnknownKind,
+    kind_of,
+)
 from services.results.kinds import all_tags
 
 #: (the typed result, lang) -> HTML
@@ -52,12 +62,19 @@ def _copy_card(result: DescriptionResult, lang: str) -> str:
     return quoted(result.title, 80)
 
 
+def _gallery_card(result: Any, lang: str) -> str:
+    return quoted(result.title, 80)
+
+
 VIEWS: dict[str, ResultView] = {
     TAGS.name: ResultView(TAGS, render_tags, _tag_summary, _tag_card),
     COPY.name: ResultView(COPY, render_description, _copy_summary, _copy_card),
     CHECK.name: ResultView(CHECK, check_rendering.render_check, check_rendering.one_line),
     IMAGE.name: ResultView(IMAGE, None),
     MEASURE.name: ResultView(MEASURE, None),
+    GALLERY.name: ResultView(
+        GALLERY, gallery_rendering.render_gallery, gallery_rendering.one_line, _gallery_card
+    ),
 }
 
 

@@ -49,6 +49,9 @@ RESULT_BUTTON_KEYS = {
     "russian": "result.russian",
     "variant": "result.variant",
     "copy": "result.copy",
+    "text": "result.text",
+    "style": "result.style",
+    "zip": "result.zip",
 }
 #: follow-up action -> what to answer when it finds nothing to do
 NOTHING_FOUND_KEYS = {"wrong": "result.wrong_none"}

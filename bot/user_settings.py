@@ -19,6 +19,16 @@ from bot.storage import Storage, User
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, t
 
 ASK = "ask"  # the background row's "ask every time" (stored as NULL)
+FROM_PRODUCT = "product"  # the brand row's "the product's own colour" (stored as NULL)
+#: the brand colours /settings offers for /gallery's slides, with a swatch each
+BRAND_COLOURS = {
+    "#1f4e79": "🟦",
+    "#c0392b": "🟥",
+    "#1e8449": "🟩",
+    "#6c3483": "🟪",
+    "#d35400": "🟧",
+    "#222222": "⬛",
+}
 
 #: setting row -> its label
 SETTING_KEYS = {
@@ -28,6 +38,7 @@ SETTING_KEYS = {
     "background": "settings.background",
     "tags_mode": "settings.tags_mode",
     "edit_strength": "settings.edit_strength",
+    "brand": "settings.brand",
 }
 #: choice -> its label (values shown as themselves are not listed)
 CHOICE_KEYS = {
@@ -37,6 +48,7 @@ CHOICE_KEYS = {
     "gentle": "settings.strength_gentle",
     "normal": "settings.strength_normal",
     "strong": "settings.strength_strong",
+    "product": "settings.brand_product",
 }
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
@@ -72,6 +84,11 @@ def _profile_label(lang: str, value: str) -> str:
     return found.name if found else value
 
 
+def _brand_label(lang: str, value: str) -> str:
+    swatch = BRAND_COLOURS.get(value)
+    return f"{swatch} {value}" if swatch else _own(lang, value)
+
+
 #: every row a build may show, in menu order
 ROWS: tuple[SettingRow, ...] = (
     SettingRow("language", lambda: ("ru", "en"), lambda _, v: LANGUAGE_NAMES[v], "ru"),
@@ -85,6 +102,8 @@ ROWS: tuple[SettingRow, ...] = (
     ),
     SettingRow("tags_mode", lambda: ("top_k", "threshold"), _own, "top_k"),
     SettingRow("edit_strength", lambda: ("gentle", "normal", "strong"), _own, "normal"),
+    # /gallery's brand colour (issue 28): the product's own unless one is chosen
+    SettingRow("brand", lambda: (FROM_PRODUCT, *BRAND_COLOURS), _brand_label, FROM_PRODUCT),
 )
 BY_NAME = {row.name: row for row in ROWS}
 
@@ -121,5 +140,5 @@ async def choose(db: Storage, user: User, name: str, value: str) -> bool:
     elif name == "domain":
         await db.set_domain(user.id, value)
     else:
-        await db.set_setting(user.id, name, None if value == ASK else value)
+        await db.set_setting(user.id, name, None if value in (ASK, FROM_PRODUCT) else value)
     return True

@@ -1,6 +1,5 @@
-"""The Edit button: the user's next text message is the instruction (aiogram FSM).
-
-The state lives in the Dispatcher's FSM storage (MemoryStorage by default) and expires after
+"""The answer to a dialogue of bot/prompts.py: the Edit button's instruction, /gallery's
+text. The state lives in the Dispatcher's FSM storage (SQLite) and expires after
 PROMPT_TIMEOUT_S: a text written much later is an ordinary message again.
 """
 
@@ -12,33 +11,19 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import Message
 
 from bot.command_parsing import ParsedCommand
 from bot.jobs import JobRunner
 from bot.ops import ASK, SPECS, spec_of
-from bot.replies import reply_to
+from bot.prompts import PROMPT_TIMEOUT_S, EditPrompt, ask
 from bot.storage import Photo, Storage, User
 from bot.texts import t
 
-PROMPT_TIMEOUT_S = 600.0
-
-
-class EditPrompt(StatesGroup):
-    instruction = State()
-
 
 async def ask_instruction(bot: Bot, state: FSMContext, photo: Photo, lang: str, op: str) -> None:
-    """Remember which photo the next text message is for (and which op asked), and ask for
-    the instruction."""
-    await state.set_state(EditPrompt.instruction)
-    await state.set_data({"photo_id": photo.id, "op": op, "asked_at": time.time()})
-    await bot.send_message(
-        photo.chat_id,
-        t(lang, "edit.ask_next"),
-        reply_parameters=reply_to(photo.message_id),
-    )
+    """The Edit button: ask for the instruction."""
+    await ask(bot, state, photo, lang, op)
 
 
 async def instruction(
@@ -53,16 +38,22 @@ async def instruction(
         await message.reply(t(lang, "photo.gone"))
         return
     parsed = asked_op_parses(data, message.text)
+    if parsed is not None and parsed.problem and not parsed.problem.startswith("edit."):
+        await message.reply(t(lang, parsed.problem, value=parsed.params.get("value", "")))
+        await state.set_state(EditPrompt.instruction)  # asked again: the next text answers
+        await state.set_data(data)
+        return
     if parsed is None or parsed.problem is not None:
         await message.reply(t(lang, "edit.ask"))
         return
+    asked = data.get("params") if isinstance(data.get("params"), dict) else {}
     await jobs.request(
         user_id=user.id,
         lang=lang,
         domain=user.domain,
         photo=photo,
         op=parsed.op,
-        params=parsed.params,
+        params={**asked, **parsed.params},
     )
 
 

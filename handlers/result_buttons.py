@@ -51,6 +51,11 @@ async def result_action(
             reply_parameters=reply_to(photo.message_id),
         )
         return
+    if action == "zip":  # a gallery's slides and results.csv
+        await answer_now(query, callback_answer)
+        if not await jobs.delivery.gallery.send_zip(job, photo, result, lang):
+            await bot.send_message(job.chat_id, t(lang, "result.gone"))
+        return
     asks = follow_up(job.op, action)
     if asks is None:
         alert(callback_answer, t(lang, "result.gone"))

@@ -46,7 +46,9 @@ async def test_photo_keyboard_tags_button(
     keyboard = await keyboard_for(emulator, sent)
     assert "Фото получено" in keyboard["text"]
     labels = [text for text, _ in emulator.buttons(keyboard)]
-    assert labels == ["Теги", "Ночь", "Тюльпаны", "Фон", "Описание", "Правка", "Проверка"]
+    assert labels == [
+        "Теги", "Ночь", "Тюльпаны", "Фон", "Описание", "Правка", "Проверка", "Галерея"
+    ]  # fmt: skip
 
     before = len(emulator.bot_messages)
     query = user.press_button(keyboard, _action(keyboard, "tag"))

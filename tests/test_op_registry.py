@@ -50,10 +50,11 @@ def test_the_lists_built_from_the_registry_are_consistent() -> None:
     assert len(keys) == len(set(keys))
     assert all(_catalog_has(action.label_key) for action in SET_ACTIONS)
     assert [spec.op for spec in ops.PHOTO_ACTIONS] == [
-        Op.TAG, Op.NIGHT, Op.TULIPS, Op.BACKGROUND, Op.DESCRIBE, Op.EDIT, Op.CHECK
+        Op.TAG, Op.NIGHT, Op.TULIPS, Op.BACKGROUND, Op.DESCRIBE, Op.EDIT, Op.CHECK, Op.GALLERY
     ]  # fmt: skip
     assert keys == ["tag", "background", "card", "night", "edit", "describe", "check", "fix"] + [
-        "split"
+        "gallery",
+        "split",
     ]
 
 

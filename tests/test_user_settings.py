@@ -34,6 +34,7 @@ async def test_choices_are_checked_and_stored(tmp_path: Path) -> None:
             "tags_mode": "top_k",
             "edit_strength": "normal",
             "profile": "wb",  # profiles.toml's default until a check or a choice
+            "brand": "product",
         }
         assert not await user_settings.choose(db, user, "background", "plaid")
         assert not await user_settings.choose(db, user, "profile", "amazon")
@@ -62,6 +63,7 @@ async def test_the_profile_row_is_the_one_checks_use(tmp_path: Path) -> None:
             "background",
             "tags_mode",
             "edit_strength",
+            "brand",
         ]
         assert (await user_settings.current(db, user))["profile"] == "wb"
         assert await user_settings.choose(db, user, "profile", "ozon")
@@ -96,3 +98,20 @@ def test_edit_strength_moves_the_image_guidance(tmp_path: Path) -> None:
     assert operation.plan({"strength": "gentle"}).image_guidance == pytest.approx(base * 1.25)
     assert operation.plan({"strength": "strong"}).image_guidance == pytest.approx(base * 0.8)
     assert operation.plan({"strength": "odd"}).image_guidance == base
+
+
+async def test_the_brand_colour_goes_into_galleries_unless_asked(tmp_path: Path) -> None:
+    config = ServiceConfig(weights_dir=tmp_path)
+    async with Storage(tmp_path / "db.sqlite3", tmp_path / "photos") as db:
+        user = await db.upsert_user(1, "ru", None)
+        assert ops.job_params("gallery", {"profile": "wb"}, user, config) == {"profile": "wb"}
+        assert await user_settings.choose(db, user, "brand", "#c0392b")
+        user = await db.get_user(1)
+        assert user is not None and user.brand == "#c0392b"
+        assert ops.job_params("gallery", {}, user, config) == {"brand": "#c0392b"}
+        assert ops.job_params("gallery", {"brand": "#000000"}, user, config)["brand"] == "#000000"
+        assert ops.job_params("check", {}, user, config) == {}
+        assert user_settings.BY_NAME["brand"].label("en", "#c0392b") == "🟥 #c0392b"
+        assert not await user_settings.choose(db, user, "brand", "#123456")  # not offered
+        assert await user_settings.choose(db, user, "brand", "product")
+        assert (await db.get_user(1)).brand is None  # type: ignore[union-attr]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not images:
         say("vitrina: no images found")
         return 2
-    rows = asyncio.run(process(settings, images, ops, args.out, group=args.group))
+    per_file = _file_params(args)
+    rows = asyncio.run(
+        process(settings, images, ops, args.out, group=args.group, per_file=per_file)
+    )
     failed = sum(row["status"] != "done" for row in rows)
     say(f"{len(rows) - failed} done, {failed} failed; results in {args.out}/results.json")
     return 1 if failed and failed == len(rows) else 0
@@ -78,9 +82,10 @@ async def process(
     out: Path,
     *,
     group: bool = False,
+    per_file: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """Run `ops` on every image through the same service layer the bot uses (``group``:
-    then cluster them all, bot/cli/grouping.py)."""
+    then cluster them all, bot/cli/grouping.py; ``per_file``: an op's params per file)."""
     from tqdm import tqdm
 
     from services.catalogue import needs_measure
@@ -106,7 +111,15 @@ async def process(
         for op, params in runnable.items():  # a series of cards: one scale for all (catalogue)
             if len(images) > 1 and needs_measure(op, params):
                 runnable[op] = params | await _catalogue(services, images, op, params)
-        todo = iter([(image, op, params) for image in images for op, params in runnable.items()])
+        own = per_file or {}
+        todo = iter(
+            [
+                (image, op, own[op](image, params) if op in own else params)
+                for image in images
+                for op, params in runnable.items()
+            ]
+        )
+        savers = _savers()
         # Keep at most one user's queue allowance in flight: enough to fill every batch.
         window = min(services.config.queue_max_per_user, services.config.queue_max_size)
         in_flight: deque[tuple[Path, str, JobHandle]] = deque()
@@ -131,6 +144,8 @@ async def process(
                             {"file": path.name, **result.facts},
                         )
                         edited.setdefault(op, []).append((image, path))
+                    elif op in savers:  # not one picture: the op's own files
+                        row |= await asyncio.to_thread(savers[op], result, image, out)
                     else:
                         kind = kind_of(result)
                         row["kind"], row["result"] = kind.name, kind.to_payload(result)
@@ -173,7 +188,7 @@ async def _catalogue(
 ) -> dict[str, Any]:
     """The catalogue's first pass (services/catalogue.py): every photo cut and measured, then
     the params every card shares (the object height share)."""
-    from services.catalogue import measure_params, shared_params
+    from services.catalogue import measure_op, measure_params, shared_params
     from services.jobs import JobRequest
     from services.results import ObjectMeasure
 
@@ -181,7 +196,7 @@ async def _catalogue(
     window = min(services.config.queue_max_per_user, services.config.queue_max_size)
     for start in range(0, len(images), window):
         handles = [
-            services.submit(JobRequest(op, 0, image, measure_params(params)))
+            services.submit(JobRequest(measure_op(op), 0, image, measure_params(params)))
             for image in images[start : start + window]
         ]
         for handle in handles:
@@ -190,7 +205,8 @@ async def _catalogue(
             except Exception as exc:  # this photo's row says why, in the second pass
                 say(f"vitrina: measuring a photo for the catalogue failed: {exc}")
     shared = shared_params(params, measures)
-    say(f"vitrina: catalogue of {len(images)} cards, object height {shared['card_share']:.1%}")
+    share = shared.get("card_share", shared.get("share", 0.0))
+    say(f"vitrina: catalogue of {len(images)} cards, object height {share:.1%}")
     return shared
 
 
@@ -253,3 +269,26 @@ def _ops(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
     asked = ((spec.op, spec.cli.params(args)) for spec in SPECS if spec.cli is not None)
     return {op.value: params for op, params in asked if params is not None}
+
+
+def _file_params(
+    args: argparse.Namespace,
+) -> dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]]:
+    """{op: its params for one file} of the ops whose flag has them (--gallery's --texts)."""
+    from bot.ops import SPECS
+
+    return {
+        spec.op.value: functools.partial(spec.cli.file_params, args)
+        for spec in SPECS
+        if spec.cli is not None and spec.cli.file_params is not None
+    }
+
+
+def _savers() -> dict[str, Callable[[Any, Path, Path], dict[str, Any]]]:
+    from bot.ops import SPECS
+
+    return {
+        spec.op.value: spec.cli.save
+        for spec in SPECS
+        if spec.cli is not None and spec.cli.save is not None
+    }

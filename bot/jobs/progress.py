@@ -18,7 +18,7 @@ from bot.ratelimit import TokenBucket
 from bot.storage import Job, JobStatus, Photo, Storage
 from bot.storage.failures import is_storage_failure
 from bot.texts import STAGE_KEYS, t
-from services.errors import BadImage, JobCancelled, ModelUnavailable
+from services.errors import BadImage, GalleryRefused, JobCancelled, ModelUnavailable
 from services.jobs import JobHandle, JobState, JobUpdate
 
 log = logging.getLogger("vitrina.bot")
@@ -111,6 +111,9 @@ class ProgressFollower:
             await self.storage.set_job_status(
                 job.id, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:500]
             )
+            if isinstance(exc, GalleryRefused):  # says which word or line, asks again
+                await self.delivery.gallery.refuse(job, photo, exc, message_id, lang)
+                return
             if isinstance(exc, BadImage):
                 text = t(lang, "job.bad_image", op=op_name)
             elif isinstance(exc, ModelUnavailable):

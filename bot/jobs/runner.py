@@ -19,6 +19,7 @@ from bot.check_requests import with_profile
 from bot.inbox.origin import origin
 from bot.intake import Incoming
 from bot.jobs.delivery import SEND_ERRORS, Delivery
+from bot.jobs.preparing import prepared
 from bot.jobs.progress import ProgressFollower
 from bot.jobs.tasks import FollowedJobs
 from bot.ops import job_params, op_label, with_domain
@@ -70,7 +71,10 @@ class JobRunner(FollowedJobs):
         if made_for is not None and (made := await self.storage.job_by_origin(made_for)):
             log.info("job=%s: made for this update before a restart; not made again", made.id)
             return made
-        params, missing = await self._params(user_id, domain, op, params)
+        asked = await prepared(self.bot, self.storage, photo, user_id, lang, op, params)
+        if asked is None:  # the user is asked for what the job needs first
+            return None
+        params, missing = await self._params(user_id, domain, op, asked)
         if missing != []:
             await self.delivery.send(photo, await self.alerts.refusal(op, missing, lang))
             return None

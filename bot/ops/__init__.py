@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.command_parsing import ParsedCommand
-from bot.ops import background, describe, edits, library, marketplace, tag
+from bot.ops import background, describe, edits, gallery, library, marketplace, tag
 from bot.ops.spec import (
     ASK,
     MENU,
@@ -36,6 +36,7 @@ SPECS: tuple[OpSpec, ...] = (
     background.SPEC,
     describe.SPEC,
     *marketplace.SPECS,
+    gallery.SPEC,
     *library.SPECS,
 )
 BY_OP: dict[str, OpSpec] = {spec.op: spec for spec in SPECS}

@@ -12,15 +12,16 @@ The menu, the keyboards, /help, /all and the CLI are built from the registry
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.command_parsing import ParsedCommand
 from services.operations import Op
 
 if TYPE_CHECKING:
-    from bot.storage import User
+    from bot.storage import Photo, Storage, User
     from services.config import ServiceConfig
 
 #: what a button does before the job runs: start it, open the background menu, ask for the
@@ -31,6 +32,9 @@ RUN, MENU, ASK, SPLIT = "run", "menu", "ask", "split"
 Parser = Callable[[Op, str], ParsedCommand]
 #: (params the request named, the user's row, the service settings) -> the job's params
 ParamFiller = Callable[[dict[str, Any], "User | None", "ServiceConfig"], dict[str, Any]]
+#: (storage, the photo, the job's params) -> the params with what the request left out found
+#: in storage (e.g. /gallery's text from the photo's caption or its description)
+Preparer = Callable[["Storage", "Photo", dict[str, Any]], Awaitable[dict[str, Any]]]
 #: the stored facts of an image result -> its caption, in `lang`
 CaptionRenderer = Callable[[dict[str, Any], str], str]
 #: a button under a result -> the job it asks for: (op, job params, result facts) -> (op,
@@ -67,6 +71,11 @@ class CliFlag:
 
     add: Callable[[argparse.ArgumentParser], None]
     params: Callable[[argparse.Namespace], dict[str, Any] | None]
+    #: each file's own params (e.g. a gallery's text from --texts), from the op's
+    file_params: Callable[[argparse.Namespace, Path, dict[str, Any]], dict[str, Any]] | None = None
+    #: writes a result that is not one picture (a gallery's slides): (result, the input
+    #: file, OUT) -> the row's "output", "kind" and "result"
+    save: Callable[[Any, Path, Path], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,3 +114,9 @@ class OpSpec:
     caption: CaptionRenderer | None = None
     set_actions: tuple[SetAction, ...] = ()
     cli: CliFlag | None = None
+    #: run before a job is made (the runner, a set's feeder): fills params from storage
+    prepare: Preparer | None = None
+    #: a param a single request cannot go without: when `prepare` leaves it empty, the
+    #: runner asks the user for it (bot/prompts.py, `question_key`) and queues nothing
+    asks_for: str | None = None
+    question_key: str | None = None

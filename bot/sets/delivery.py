@@ -28,6 +28,7 @@ from bot.ops import op_label
 from bot.rendering import TELEGRAM_TEXT_LIMIT
 from bot.result_views import summary_of
 from bot.retry import patiently
+from bot.sets import gallery
 from bot.sets.archive import Member, result_name, write_zip
 from bot.storage import JobStatus, Result, SetItem, SetRun, Storage
 from bot.texts import t, tn
@@ -74,6 +75,28 @@ class SetDelivery:
             group = [o for o, image in images if image.document == document]
             for start in range(0, len(group), ALBUM_SIZE):
                 await self.send_album(run, group[start : start + ALBUM_SIZE], reply_to)
+        for outcome in outcomes:  # a gallery per product: its slides, an album each
+            if not outcome.item.sent and gallery.gallery_of(outcome) is not None:
+                await self.send_gallery(run, outcome, reply_to)
+
+    @patiently
+    async def send_gallery(self, run: SetRun, outcome: Outcome, reply_to: int | None) -> bool:
+        found = gallery.gallery_of(outcome)
+        assert found is not None
+        results = self.storage.results_dir
+        media = await asyncio.to_thread(gallery.album, results, outcome.item.name, found)
+        async with self._lock:
+            try:
+                if len(media) == 1:
+                    await self._send_one(run.chat_id, media[0], replies.reply_to(reply_to))
+                elif media:
+                    reply = replies.reply_to(reply_to)
+                    await self.bot.send_media_group(run.chat_id, media, reply_parameters=reply)
+            except (*SEND_ERRORS, OSError) as exc:
+                log.warning("set run %s: a gallery could not be sent: %s", run.id, exc)
+                return False
+            await self.storage.mark_items_sent(run.id, [outcome.item.position])
+        return True
 
     @patiently
     async def send_album(self, run: SetRun, chunk: list[Outcome], reply_to: int | None) -> bool:
@@ -155,7 +178,8 @@ class SetDelivery:
         name = f"<b>{html.escape(outcome.item.name)}</b>"
         result = outcome.result
         if result is None:
-            return f"{name}: {t(lang, 'set.photo_failed')}"
+            why = gallery.failure(outcome.item.error, lang) or t(lang, "set.photo_failed")
+            return f"{name}: {why}"
         return f"{name}: {summary_of(result.kind, result.payload, lang) or ''}"
 
     # ---- the ZIP
@@ -165,10 +189,14 @@ class SetDelivery:
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:
         """Every result at full size + results.csv; marked sent once every part went."""
-        members, rows = self._contents(run, outcomes)
+        if any(gallery.gallery_of(o) is not None for o in outcomes):  # <photo>/01-main.jpg…
+            members, table = gallery.zip_contents(self.storage.results_dir, outcomes)
+        else:
+            members, rows = self._contents(run, outcomes)
+            table = csv_text(rows)
         folder = self.storage.results_dir.parent / "sets"
         parts = await asyncio.to_thread(
-            write_zip, folder, f"vitrina-set-{run.id}-{run.op}", members, csv_text(rows)
+            write_zip, folder, f"vitrina-set-{run.id}-{run.op}", members, table
         )
         done = sum(o.result is not None for o in outcomes)
         caption = tn(lang, "set.zip_caption", done, op=op_label(lang, run.op), count=done)

@@ -22,11 +22,14 @@ from typing import Any
 
 from bot.alerts import AdminAlerts
 from bot.jobs.delivery import Delivery
+from bot.ops import spec_of
 from bot.result_views import stored
 from bot.storage import FINISHED, Job, JobStatus, Photo, SetItem, SetRun, Storage
+from services.catalogue import measure_op
 from services.errors import JobCancelled, ModelUnavailable, QueueFull, UnknownOperation
 from services.jobs import JobHandle, JobRequest
 from services.results import MEASURE, ImageResult, ObjectMeasure
+from services.results.gallery import GalleryResult
 from services.scheduler import ModelServices
 
 log = logging.getLogger("vitrina.bot")
@@ -173,21 +176,25 @@ class Feeder:
         measure: bool,
     ) -> Job:
         key = None
+        op = measure_op(run.op) if measure else run.op
         if photo is not None and not photo.deleted:
-            key = await asyncio.to_thread(self.services.cache_key, run.op, params, photo.sha256)
+            spec = spec_of(run.op)  # per photo: e.g. a gallery's text from its caption
+            if spec is not None and spec.prepare is not None and not measure:
+                params = await spec.prepare(self.storage, photo, dict(params))
+            key = await asyncio.to_thread(self.services.cache_key, op, params, photo.sha256)
         cached = await self.storage.find_cached(key) if key is not None else None
         fields: dict[str, Any] = {
             "user_id": run.user_id,
             "chat_id": run.chat_id,
             "photo_id": item.photo_id,
-            "op": run.op,
+            "op": op,
             "params": params,
             "set_run_id": run.id,
         }
         job: Job | None = None
         if key is not None and cached is not None:
             job = await self.storage.create_cached_job(**fields, cache_key=key, cached=cached)
-            self.services.metrics.cache_hit(run.op)
+            self.services.metrics.cache_hit(op)
             if not await self.storage.link_cached_files(job.id, cached):
                 await self.storage.set_job_status(job.id, JobStatus.QUEUED)
                 job = dataclasses.replace(job, status=JobStatus.QUEUED)
@@ -197,8 +204,8 @@ class Feeder:
         return job
 
     def _submit(self, run: SetRun, job: Job, photo: Photo) -> JobHandle:
-        request = JobRequest(
-            run.op, run.user_id, photo.path, job.params, job_id=job.id, photo_sha256=photo.sha256
+        request = JobRequest(  # the job's own op: a measuring pass may run another's cut
+            job.op, run.user_id, photo.path, job.params, job_id=job.id, photo_sha256=photo.sha256
         )
         return self.services.submit(request)
 
@@ -223,6 +230,8 @@ class Feeder:
                 await self.storage.set_job_status(job.id, JobStatus.FAILED, error=error)
                 if isinstance(outcome, ModelUnavailable):
                     await self.alerts.model_missing(job.op, f"{outcome.model}: {outcome.reason}")
+            elif isinstance(outcome, GalleryResult):  # its slides' files, then its row
+                await self.delivery.gallery.store(job.id, outcome)
             elif isinstance(outcome, ImageResult):
                 await self.delivery.store_image(job.id, outcome)
                 kind = "done" if measure else "image"

@@ -73,7 +73,8 @@ class Erasure(Connection):
     async def erase_photos(self, photo_ids: list[int], what: str = "photos") -> list[Path]:
         """Delete photos with their jobs, results and index rows, and store the erasure, in
         one transaction. Returns the files nothing refers to any more (photo files shared by
-        another photo row are kept; result files are `results_dir/<job id>.*`; with a photo
+        another photo row are kept; result files are `results_dir/<job id>.*` and a gallery's
+        slides `<job id>-<n>.jpg`; with a photo
         file goes its features folder, `features_dir/<sha256>`): `finish_erasure` removes
         them."""
         if not photo_ids:
@@ -95,7 +96,7 @@ class Erasure(Connection):
                 job_ids = [row[0] for row in await c.fetchall()]
             for job_id in job_ids:
                 await self.db.execute("DELETE FROM results WHERE job_id = ?", (job_id,))
-                files.extend(self.results_dir.glob(f"{job_id}.*"))
+                files.extend(self.result_files(job_id))
             await self.db.execute("DELETE FROM jobs WHERE user_id = ?", (user_id,))
             await self.db.execute("DELETE FROM search_texts WHERE user_id = ?", (user_id,))
             await self.db.execute(
@@ -117,6 +118,13 @@ class Erasure(Connection):
             await self.db.commit()
         self.erasure_wanted().set()
         return files
+
+    def result_files(self, job_id: int) -> list[Path]:
+        """A job's files in the results folder: `<job id>.*`, a gallery's `<job id>-<n>.jpg`."""
+        return [
+            *self.results_dir.glob(f"{job_id}.*"),
+            *self.results_dir.glob(f"{job_id}-[0-9]*.jpg"),
+        ]
 
     async def pending_erasures(self) -> list[tuple[int, str, list[Path]]]:
         """(id, what, files to remove) of the erasures not finished yet, oldest first."""
@@ -234,7 +242,7 @@ class Erasure(Connection):
                     if re.fullmatch(r"[0-9a-f]{64}", Path(path).stem):
                         files.append(self.features_dir / Path(path).stem)
         for job_id in job_ids:
-            files.extend(self.results_dir.glob(f"{job_id}.*"))
+            files.extend(self.result_files(job_id))
         return files
 
     async def _erase_set_rows(self, marks: str, photo_ids: list[int]) -> None:

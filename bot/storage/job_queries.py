@@ -67,7 +67,6 @@ class JobQueries(Connection):
         """A cache hit: the job, done, with a copy of ``cached``'s result, in one transaction
         (a hit waits for one commit, not two). An image result's files are named after the
         new job (``<job id>.png``/``.jpg``: the caller links them, ``link_result_file``)."""
-        payload = dict(cached.payload)
         stamp = now()
         async with self._lock:
             cursor = await self.db.execute(
@@ -91,9 +90,7 @@ class JobQueries(Connection):
                 ),
             )
             job_id = int(cursor.lastrowid or 0)
-            image = cached.image
-            if image is not None:  # the files are linked under this job's id (its own names)
-                payload = image.renamed(job_id).to_payload()
+            payload = cached.renamed(job_id)  # its files are linked under this job's names
             await self.db.execute(
                 "INSERT INTO results (job_id, kind, payload, created_at) VALUES (?, ?, ?, ?)",
                 (job_id, cached.kind, json.dumps(payload, ensure_ascii=False), stamp),

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from services.results import IMAGE, StoredImage, kind_named
+from services.results import IMAGE, KINDS, StoredImage, kind_named
 
 
 class JobStatus(StrEnum):
@@ -37,6 +37,7 @@ class User:
     tags_mode: str | None = None  # "top_k" or "threshold"
     edit_strength: str | None = None  # "gentle", "normal" or "strong"
     profile: str | None = None  # the marketplace profile of /check and Fix (None: default)
+    brand: str | None = None  # /gallery's brand colour "#rrggbb" (None: from the product)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,23 @@ class Result:
         return kind_named(self.kind).from_payload(self.payload)
 
     @property
+    def files(self) -> list[str]:
+        """The names of the files it keeps in the results folder (none for a text result,
+        or a kind this build does not have)."""
+        kind = KINDS.get(self.kind)
+        try:
+            return kind.files(kind.from_payload(self.payload)) if kind is not None else []
+        except (KeyError, TypeError, ValueError):
+            return []
+
+    def renamed(self, job_id: int) -> dict[str, Any]:
+        """Its payload with its files named after another job (a cache hit's copies)."""
+        kind = KINDS.get(self.kind)
+        if kind is None or not self.files:
+            return dict(self.payload)
+        return kind.to_payload(kind.renamed(kind.from_payload(self.payload), job_id))
+
+    @property
     def image(self) -> StoredImage | None:
         """The stored picture of an image result (None for a text result)."""
         return StoredImage.from_payload(self.payload) if self.kind == IMAGE.name else None
@@ -137,6 +155,7 @@ def user_from_row(row: aiosqlite.Row) -> User:
         tags_mode=row["tags_mode"],
         edit_strength=row["edit_strength"],
         profile=row["profile"],
+        brand=row["brand"],
     )
 
 

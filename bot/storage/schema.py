@@ -230,6 +230,10 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE inbox SET payload = json_object('update_id', update_id) WHERE state != 'new';
     INSERT INTO search_index(search_index) VALUES ('optimize');
     """,
+    # 9: the user's brand colour for /gallery's slides (issue 28; NULL: from the product).
+    """
+    ALTER TABLE users ADD COLUMN brand TEXT;
+    """,
 )
 
 

@@ -7,7 +7,7 @@ from bot.storage.rows import User, now, user_from_row
 
 #: the users' columns /settings may write (bot/user_settings.py), each with what it takes;
 #: `profile` (the default marketplace profile) exists once the check issue's migration ran
-SETTING_COLUMNS = ("domain", "background", "tags_mode", "edit_strength", "profile")
+SETTING_COLUMNS = ("domain", "background", "tags_mode", "edit_strength", "profile", "brand")
 
 
 class UserQueries(Connection):

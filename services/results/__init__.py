@@ -10,6 +10,7 @@ from services.results.image import ImageResult, ObjectMeasure, StoredImage
 from services.results.kinds import (
     CHECK,
     COPY,
+    GALLERY,
     IMAGE,
     KINDS,
     MEASURE,
@@ -23,6 +24,7 @@ from services.results.kinds import (
 __all__ = [
     "CHECK",
     "COPY",
+    "GALLERY",
     "IMAGE",
     "KINDS",
     "MEASURE",

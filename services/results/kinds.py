@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from services.describer.result import Copy, DescriptionResult
 from services.marketplace.summary import CheckSummary
 from services.models.clip import Tag, TagResult
+from services.results.gallery import StoredGallery, StoredSlide
 from services.results.image import ObjectMeasure, StoredImage
 
 #: results.csv's columns that a kind fills (the rest are the photo's and the job's)
@@ -47,6 +48,14 @@ class ResultKind:
     def csv_cells(self, value: Any) -> dict[str, str]:
         """Its cells among `KIND_COLUMNS`."""
         return {}
+
+    def files(self, value: Any) -> list[str]:
+        """The files it keeps in the results folder (names), the main one first."""
+        return []
+
+    def renamed(self, value: Any, job_id: int) -> Any:
+        """The same result under another job's file names (a cache hit's linked copies)."""
+        return value
 
     # ---- the same, from a stored payload that may be old or foreign
 
@@ -161,6 +170,67 @@ class ImageKind(ResultKind):
     def from_payload(self, payload: Mapping[str, Any]) -> StoredImage:
         return StoredImage.from_payload(payload)
 
+    def files(self, value: StoredImage) -> list[str]:
+        return [name for name in (value.file, value.preview) if name]
+
+    def renamed(self, value: StoredImage, job_id: int) -> StoredImage:
+        return value.renamed(job_id)
+
+
+class GalleryKind(ResultKind):
+    """/gallery's slides: each slide's JPEG a result file ("<job id>-<n>.jpg"), the text
+    drawn on them and each slide's own check."""
+
+    name = "gallery"
+    value_type = StoredGallery
+
+    def from_payload(self, payload: Mapping[str, Any]) -> StoredGallery:
+        slides = tuple(
+            StoredSlide(
+                kind=str(slide["kind"]),
+                file=str(slide["file"]),
+                grade=str(slide["grade"]),
+                passed=bool(slide["passed"]),
+                accuracy=None if slide.get("accuracy") is None else float(slide["accuracy"]),
+                reasons=tuple(map(str, slide.get("reasons", ()))),
+                redraws=int(slide.get("redraws", 0)),
+            )
+            for slide in payload["slides"]
+        )
+        return StoredGallery(
+            profile=str(payload["profile"]),
+            style=int(payload.get("style", 0)),
+            title=str(payload["title"]),
+            benefits=tuple(map(str, payload.get("benefits", ()))),
+            slides=slides,
+            notes=tuple(map(str, payload.get("notes", ()))),
+            facts=dict(payload.get("facts") or {}),
+        )
+
+    def index_texts(self, value: StoredGallery) -> list[str]:
+        """The title and the benefits drawn on the slides."""
+        return [value.title, *value.benefits]
+
+    def csv_cells(self, value: StoredGallery) -> dict[str, str]:
+        """The title and benefits, and each slide's grade (`main: good_clean; ...`)."""
+        grades = "; ".join(f"{slide.kind}: {slide.grade}" for slide in value.slides)
+        return {"description": "\n".join([value.title, *value.benefits]), "grade": grades}
+
+    def files(self, value: StoredGallery) -> list[str]:
+        return [slide.file for slide in value.slides if slide.file]
+
+    def renamed(self, value: StoredGallery, job_id: int) -> StoredGallery:
+        slides = tuple(
+            dataclasses.replace(slide, file=slide_file(job_id, number))
+            for number, slide in enumerate(value.slides, start=1)
+        )
+        return dataclasses.replace(value, slides=slides)
+
+
+def slide_file(job_id: int, number: int) -> str:
+    """A gallery's slide in the results folder: "<job id>-<n>.jpg" (n from 1)."""
+    return f"{job_id}-{number}.jpg"
+
 
 class MeasureKind(ResultKind):
     """A set's first pass of card backgrounds: the cut object's box (services/catalogue.py)."""
@@ -173,9 +243,11 @@ class MeasureKind(ResultKind):
 
 
 TAGS, COPY, CHECK, IMAGE = TagsKind(), CopyKind(), CheckKind(), ImageKind()
-MEASURE = MeasureKind()
+MEASURE, GALLERY = MeasureKind(), GalleryKind()
 #: every kind, by its stored name
-KINDS: dict[str, ResultKind] = {kind.name: kind for kind in (TAGS, COPY, CHECK, IMAGE, MEASURE)}
+KINDS: dict[str, ResultKind] = {
+    kind.name: kind for kind in (TAGS, COPY, CHECK, IMAGE, MEASURE, GALLERY)
+}
 
 
 def kind_named(name: str) -> ResultKind:
