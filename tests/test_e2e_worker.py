@@ -25,7 +25,9 @@ def _action(keyboard: Json, action: str) -> str:
 async def test_worker_process_lanes_and_death(
     start_bot: StartBot, emulator: BotAPIEmulator, photos: dict[str, bytes]
 ) -> None:
-    app = await start_bot(MODEL_WORKER="process", EDIT_STEPS="400", EDIT_MAX_SIDE="64")
+    # an edit long enough that the /tag below (its first CLIP load included) always overtakes
+    # it on a loaded machine: the edit never finishes, the worker is killed under it
+    app = await start_bot(MODEL_WORKER="process", EDIT_STEPS="5000", EDIT_MAX_SIDE="64")
     engine = app.services.engine
     assert isinstance(engine, ProcessEngine) and engine.pid != os.getpid()
     user = emulator.user(50)
