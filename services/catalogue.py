@@ -15,6 +15,13 @@ from services.operations.base import Op
 from services.results import ObjectMeasure
 
 
+def set_colour(measures: Iterable[ObjectMeasure]) -> str | None:
+    """One brand colour for a set's galleries: the products' commonest dominant colour (the
+    first product's on a tie; None when every product is grey, black or white)."""
+    colours = [m.colour for m in measures if isinstance(m, ObjectMeasure) and m.colour]
+    return max(colours, key=colours.count) if colours else None
+
+
 def needs_measure(op: str, params: Mapping[str, Any]) -> bool:
     """Whether this action over a set has a measuring pass first (a card of a background,
     a gallery: every product at one scale)."""
@@ -37,13 +44,18 @@ def measure_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def shared_params(params: Mapping[str, Any], measures: Iterable[ObjectMeasure]) -> dict[str, Any]:
     """What the second pass adds to every photo's params: the set's card height share (a
-    gallery's: its profile's card)."""
+    gallery's: its profile's card, and one brand colour unless the user chose one)."""
     # (a measuring pass an operation answered with something else counts as no measure)
-    aspects = [m.aspect for m in measures if isinstance(m, ObjectMeasure) and m.height > 0]
+    measures = [m for m in measures if isinstance(m, ObjectMeasure)]
+    aspects = [m.aspect for m in measures if m.height > 0]
     if "card" not in params and params.get("profile"):
         from services.marketplace.profiles import load_profiles
 
         card = load_profiles().get(str(params["profile"])).card
-        return {"share": round(catalogue_share(aspects, (card.width, card.height)), 6)}
+        shared: dict[str, Any] = {
+            "share": round(catalogue_share(aspects, (card.width, card.height)), 6)
+        }
+        brand = set_colour(measures) if "brand" not in params else None
+        return shared | ({"brand": brand} if brand else {})
     share = catalogue_share(aspects, card_size(str(params["card"])))
     return {"card_share": round(share, 6)}

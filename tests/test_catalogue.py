@@ -86,3 +86,19 @@ def test_vitrina_process_lays_a_series_of_cards_out_as_one_catalogue(
         "error",
     ]
     assert [row["result_file"] for row in table] == [f"item-{i}-background.png" for i in range(6)]
+
+
+def test_a_sets_galleries_share_one_brand_colour_unless_the_user_chose_one() -> None:
+    from services.catalogue import shared_params
+    from services.results import ObjectMeasure
+
+    measures = [
+        ObjectMeasure(100, 200, 400, 400, "#aa2211"),
+        ObjectMeasure(100, 150, 400, 400, None),  # a grey product: no colour of its own
+        ObjectMeasure(120, 200, 400, 400, "#2255aa"),
+        ObjectMeasure(120, 200, 400, 400, "#2255aa"),
+    ]
+    shared = shared_params({"profile": "wb"}, iter(measures))  # any iterable, read once
+    assert shared["brand"] == "#2255aa" and 0 < shared["share"] < 1
+    assert "brand" not in shared_params({"profile": "wb", "brand": "#000000"}, measures)
+    assert "brand" not in shared_params({"profile": "wb"}, [ObjectMeasure(1, 1, 4, 4)])

@@ -196,6 +196,8 @@ async def test_a_set_of_six_gets_one_style_and_one_scale_and_the_zip_layout(
     assert styles == {0} and len(shares) == 1 and 0 < next(iter(shares)) < 1
     facts = [(await app.db.get_result(j.id)).payload["facts"] for j in jobs]
     assert {f.get("share") for f in facts} == shares  # the stored facts say it too
+    assert len({j.params.get("brand") for j in jobs}) == 1  # one brand colour for the set
+    assert len({f.get("brand") for f in facts}) == 1
 
     before = len(emulator.bot_messages)  # /all gallery: the same run again, from storage
     user.send_text(f"/all {Op.GALLERY.value}")

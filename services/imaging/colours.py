@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from PIL import ImageColor
 
 RGB = tuple[int, int, int]
@@ -161,3 +162,26 @@ def parse_gradient(value: str) -> dict[str, object] | None:
     if len(colours) == 1:  # one colour: fade it into white
         colours.append("#ffffff")
     return {"kind": "gradient", "colours": colours}
+
+
+def dominant_colour(rgba: np.ndarray) -> RGB | None:
+    """The commonest saturated colour of the product's opaque pixels (a 4-bit-per-channel
+    histogram); None when the product is grey, black or white."""
+    pixels = rgba[..., :3][rgba[..., 3] >= 128].reshape(-1, 3)
+    if len(pixels) == 0:
+        return None
+    sample = pixels[:: max(1, len(pixels) // 20_000)].astype(np.float64)
+    high, low = sample.max(axis=1), sample.min(axis=1)
+    saturation = np.where(high > 0, (high - low) / np.maximum(high, 1e-6), 0.0)
+    colourful = sample[(saturation >= 0.25) & (high >= 51)]
+    if len(colourful) < 0.05 * len(sample):
+        return None
+    bins = (colourful // 16).astype(np.int64)
+    keys = bins[:, 0] * 256 + bins[:, 1] * 16 + bins[:, 2]
+    top = np.bincount(keys).argmax()
+    chosen = colourful[keys == top].mean(axis=0)
+    return tuple(int(round(v)) for v in chosen)  # type: ignore[return-value]
+
+
+def hex_colour(rgb: RGB) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -25,7 +25,7 @@ from scipy import ndimage
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
 from services.imaging import backgrounds
 from services.imaging.card import alpha_bbox, card_size, place
-from services.imaging.colours import DEFAULT_GRADIENT, normalise_hex
+from services.imaging.colours import DEFAULT_GRADIENT, dominant_colour, hex_colour, normalise_hex
 from services.imaging.compositing import fill_outward, over, transparent
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
@@ -217,7 +217,14 @@ class BackgroundOperation(Operation):
         if box is None:
             return ObjectMeasure(0, 0, image.width, image.height)
         left, top, right, bottom = box
-        return ObjectMeasure(right - left, bottom - top, image.width, image.height)
+        colour = dominant_colour(np.asarray(rgba))
+        return ObjectMeasure(
+            right - left,
+            bottom - top,
+            image.width,
+            image.height,
+            hex_colour(colour) if colour is not None else None,
+        )
 
     def _cut(
         self, path: Any, params: Mapping[str, Any], context: RunContext, photo: str | None

@@ -51,6 +51,9 @@ class ObjectMeasure:
     height: int
     image_width: int
     image_height: int
+    #: the product's dominant colour ("#rrggbb"; None: grey, black or white): a set's
+    #: galleries take one brand colour from it
+    colour: str | None = None
 
     @property
     def aspect(self) -> float:
