@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from services.errors import ServiceError
 from services.jobs import JobRequest
 
 if TYPE_CHECKING:
@@ -181,6 +182,22 @@ def validate(operations: Mapping[str, Operation]) -> None:
         lanes = tuple(operation.lanes)
         if not lanes or any(lane not in LANES for lane in lanes):
             raise InvalidOperation(f"{key}: lanes {lanes!r} must be some of {LANES}")
+
+
+def each_photo(
+    requests: Sequence[JobRequest], work: Callable[..., Any], context: RunContext
+) -> list[Outcome]:
+    """`run` of an operation that works one photo at a time: `work(path, params, context,
+    photo=sha256)` per request, in order; a ServiceError is that request's outcome."""
+    outcomes: list[Outcome] = []
+    for request in requests:
+        try:
+            outcomes.append(
+                work(request.image_path, request.params, context, photo=request.photo_sha256)
+            )
+        except ServiceError as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def check_lane(operation: Operation, request: JobRequest) -> str:

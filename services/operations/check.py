@@ -32,6 +32,7 @@ from services.marketplace.summary import CheckSummary
 from services.models.clip import ClipTagger
 from services.operations import Op, Operation, Outcome, RunContext
 from services.operations.background import Cutter
+from services.operations.base import each_photo
 from services.operations.text_regions import (
     TextFinder,
     object_mask,
@@ -125,17 +126,7 @@ class CheckOperation(Operation):
         self.cutter.warm_up()
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for request in requests:
-            try:
-                outcomes.append(
-                    self.check_file(
-                        request.image_path, request.params, context, photo=request.photo_sha256
-                    )
-                )
-            except ServiceError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return each_photo(requests, self.check_file, context)
 
     # ---- the work
 

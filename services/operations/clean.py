@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from services.errors import JobCancelled, ServiceError
+from services.errors import JobCancelled
 from services.imaging.before_after import before_after
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.operations.background import Cutter
+from services.operations.base import each_photo
 from services.operations.text_fill import TextFiller
 from services.operations.text_regions import (
     Reading,
@@ -122,17 +123,7 @@ class CleanOperation(Operation):
         self.finder.detector.load()
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for request in requests:
-            try:
-                outcomes.append(
-                    self.clean_file(
-                        request.image_path, request.params, context, photo=request.photo_sha256
-                    )
-                )
-            except ServiceError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return each_photo(requests, self.clean_file, context)
 
     # ---- the work
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from services.errors import BadImage, JobCancelled, ServiceError
+from services.errors import BadImage, JobCancelled
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.marketplace.banned import find_banned
@@ -26,6 +26,7 @@ from services.marketplace.facts import read_facts
 from services.marketplace.fix import fix_for
 from services.marketplace.profiles import Profile
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
+from services.operations.base import each_photo
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
 from services.operations.text_regions import Reading, object_mask, product_alpha, with_alpha
@@ -103,17 +104,7 @@ class FixOperation(Operation):
         self.checker.warm_up()
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for request in requests:
-            try:
-                outcomes.append(
-                    self.fix_file(
-                        request.image_path, request.params, context, photo=request.photo_sha256
-                    )
-                )
-            except ServiceError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return each_photo(requests, self.fix_file, context)
 
     # ---- the work
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from services.errors import GalleryRefused, JobCancelled, ServiceError
+from services.errors import GalleryRefused, JobCancelled
 from services.gallery.selfcheck import SelfCheck
 from services.gallery.slides import Drawn, Page, TooLong, draw_slide, main_card
 from services.gallery.style import FONTS, find_font, make_style
@@ -28,6 +28,7 @@ from services.jobs import JobRequest
 from services.marketplace.banned import find_banned
 from services.marketplace.profiles import Profile
 from services.operations import LANE_QUICK, Op, Operation, Outcome, RunContext
+from services.operations.base import each_photo
 from services.operations.check import CheckOperation
 from services.operations.fix import scaled
 from services.operations.text_regions import object_mask, product_alpha, with_alpha
@@ -119,17 +120,7 @@ class GalleryOperation(Operation):
         self.checker.warm_up()
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        for request in requests:
-            try:
-                outcomes.append(
-                    self.gallery_file(
-                        request.image_path, request.params, context, photo=request.photo_sha256
-                    )
-                )
-            except ServiceError as exc:
-                outcomes.append(exc)
-        return outcomes
+        return each_photo(requests, self.gallery_file, context)
 
     # ---- the work
 
