@@ -734,6 +734,9 @@ class BotAPIEmulator:
         media = params.get("media")
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise ApiError("Bad Request: wrong number of media specified (must be 2-10)")
+        types = {item.get("type") for item in media if isinstance(item, dict)}
+        if "document" in types and len(types) > 1:  # documents group only with documents
+            raise ApiError("Bad Request: document can't be mixed with other media types")
         reply_to = self._reply_to(chat_id, params)
         prepared = []  # validate everything before creating any message
         for item in media:

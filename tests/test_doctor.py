@@ -64,6 +64,9 @@ def test_tiny_weights_are_tiny_and_a_deleted_folder_names_its_command(
     assert "– Redis: not used (SERVICE_BACKEND=local)" in lines
     assert any(line.startswith("✓ write DATABASE_PATH") for line in lines)
     assert any(line.startswith(("✓ torch", "✓ Python")) for line in lines)
+    # /gallery's fonts: ready, or named with the packages that fill them (never a stop)
+    fonts = next(line for line in lines if "gallery fonts" in line)
+    assert fonts.startswith("✓") or "apt-get install" in fonts
     assert lines[-1].startswith("vitrina doctor: the bot can start (3 feature(s) unavailable")
 
 

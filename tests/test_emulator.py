@@ -17,6 +17,7 @@ from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
     InputMediaPhoto,
     ReplyParameters,
 )
@@ -170,6 +171,16 @@ async def test_send_photo_document_and_album(
     records = emu.bot_messages[-2:]
     assert [r["photo_bytes"] for r in records] == [png_bytes, jpeg_bytes]
     assert all(r["method"] == "sendMediaGroup" for r in records)
+    sent_before = len(emu.bot_messages)
+    with pytest.raises(TelegramBadRequest, match="can't be mixed"):  # as Telegram refuses
+        await bot.send_media_group(
+            USER,
+            [
+                InputMediaPhoto(media=BufferedInputFile(png_bytes, "a.png")),
+                InputMediaDocument(media=BufferedInputFile(b"a,b\n", "t.csv")),
+            ],
+        )
+    assert len(emu.bot_messages) == sent_before  # nothing of the album was sent
 
 
 async def test_user_updates_download_and_callbacks(

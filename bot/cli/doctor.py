@@ -54,6 +54,7 @@ def _run(args: argparse.Namespace) -> int:
         lambda: checks.feature_lines(settings),
         checks.tesseract_line,
         checks.fonts_line,
+        checks.gallery_fonts_line,
         lambda: checks.bot_token_line(settings, online, args.timeout),
         lambda: checks.redis_line(settings, args.timeout),
         lambda: checks.openai_line(settings, online, args.timeout),

@@ -115,6 +115,18 @@ def fonts_line() -> Line:
     return Line(SKIP, "fonts", "no DejaVu fonts (Debian: fonts-dejavu-core; the OCR tests draw)")
 
 
+def gallery_fonts_line() -> Line:
+    """/gallery draws with Inter, Roboto or Open Sans and Font Awesome's icons (Debian)."""
+    from services.gallery.icons import font_path
+    from services.gallery.style import missing_fonts
+
+    missing = missing_fonts() + ([] if font_path() else ["fonts-font-awesome"])
+    if not missing:
+        return Line(OK, "gallery fonts", "Inter, Roboto, Open Sans, Font Awesome")
+    fix = f"apt-get install {' '.join(missing)} (make run does)"
+    return Line(BAD, "gallery fonts", f"missing {', '.join(missing)}; fix: {fix}")
+
+
 def _get(url: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http(s) from settings
     try:
