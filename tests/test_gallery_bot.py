@@ -118,6 +118,8 @@ async def test_text_from_the_caption_then_the_description_then_nothing(tmp_path:
         assert await with_text(db, captioned, named) == named  # the request's own text wins
         bare = await _photo(db, None, message_id=2)  # the same bytes, no caption
         assert await with_text(db, bare, {}) == {}
+        command = await _photo(db, "/gallery wb", message_id=3)  # the command is no title
+        assert await with_text(db, command, {}) == {}
         job = await db.create_job(
             user_id=1, chat_id=1, photo_id=bare.id, op="describe", params={}, cache_key=None
         )

@@ -3,7 +3,7 @@ project's own grader before it is sent (services/operations/gallery.py).
 
 The slides' text (a title and up to five benefits) comes, in this order, from the lines
 after the command, the photo's caption, the photo's latest /describe copy, or a dialogue
-(bot/gallery_text.py: the spec's `prepare` hook, run before the job is made)."""
+(the spec's `prepare` hook, run before the job is made: bot/jobs/preparing.py)."""
 
 from __future__ import annotations
 
@@ -94,7 +94,10 @@ async def with_text(storage: Storage, photo: Photo, params: dict[str, Any]) -> d
     A "title" of None (Edit text) is left for the runner to ask for."""
     if "title" in params:
         return params
-    if photo.caption and (lines := text_params(photo.caption)) and lines.problem is None:
+    caption = photo.caption or ""
+    if caption.startswith("/"):  # a command's caption: its own line is no text of the slides
+        caption = caption.partition("\n")[2]
+    if caption and (lines := text_params(caption)) and lines.problem is None:
         return params | lines.params
     copy = await storage.latest_result(photo.user_id, photo.sha256, COPY.name)
     if copy is not None:
