@@ -23,7 +23,17 @@ def document() -> dict:
 
 def test_the_four_profiles_and_their_sources() -> None:
     profiles = load_profiles()
-    assert list(profiles.profiles) == ["wb", "ozon", "ym", "generic"]
+    assert profiles.of_domain("product") == ("wb", "ozon", "ym", "generic")
+    assert profiles.of_domain("hotel") == (
+        "booking",
+        "ostrovok",
+        "vrbo",
+        "expedia",
+        "tripadvisor",
+        "airbnb",
+        "hotel",
+    )
+    assert profiles.defaults == {"product": "wb", "hotel": "booking"}
     for profile in profiles.profiles.values():
         assert profile.rules, profile.id
         for rule in profile.rules.values():

@@ -1,4 +1,5 @@
-"""Marketplace profiles (``profiles.toml`` beside this module): typed, frozen, validated.
+"""Marketplace and hotel-platform profiles (``profiles.toml`` beside this module, and
+``services/hotel/profiles.toml``): typed, frozen, validated by one schema, loaded together.
 
 Every mistake in the file is a `ProfileError` that names the file, the table and the key:
 an unknown key, a rule without its source, a number out of range, a card that would fail
@@ -10,12 +11,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from services.hotel.kinds import HOTEL_KINDS, HOTEL_RULE_ORDER, PHOTO_KEYS, PhotoSpec
 from services.marketplace.schema import (
     MISSING,
     Check,
@@ -39,6 +41,9 @@ from services.marketplace.schema import (
 )
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "profiles.toml"
+HOTEL_PATH = Path(__file__).resolve().parent.parent / "hotel" / "profiles.toml"
+#: what a profile is for: a product card on a marketplace, or a room photo on a hotel site
+DOMAINS = ("product", "hotel")
 SCHEMA = 1
 BACKGROUND_COLOURS = ("white", "light", "neutral")
 CARD_FORMATS = ("JPEG", "PNG")
@@ -57,6 +62,7 @@ RULE_ORDER = (
     "object_fill",
     "text",
     "banned_words",
+    *HOTEL_RULE_ORDER,
 )
 
 
@@ -109,8 +115,10 @@ class Profile:
     name: str
     aliases: tuple[str, ...]
     rules: Mapping[str, Rule]
-    card: CardSpec
+    card: CardSpec | None  # a marketplace's card; None for a hotel platform
     gallery: GallerySpec = GallerySpec()
+    domain: str = "product"
+    photo: PhotoSpec | None = None  # what a hotel platform's Fix makes of a room photo
 
     def rule(self, rule_id: str) -> Rule | None:
         return self.rules.get(rule_id)
@@ -134,6 +142,15 @@ class Profiles:
     default: str
     profiles: Mapping[str, Profile]
     banned: BannedLists
+    #: domain -> its default profile (a hotel user checks for Booking until they choose)
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+    def default_for(self, domain: str | None) -> str:
+        return self.defaults.get(domain or "product", self.default)
+
+    def of_domain(self, domain: str) -> tuple[str, ...]:
+        """The ids of one domain's profiles, in file order."""
+        return tuple(pid for pid, p in self.profiles.items() if p.domain == domain)
 
     def get(self, name: str | None = None) -> Profile:
         """A profile by id or alias (any case); None gives the default."""
@@ -150,7 +167,12 @@ _SHARE = number(0.0, 1.0)
 #: kind -> its keys -> (checker, default or MISSING)
 KINDS: dict[str, dict[str, tuple[Check, Any]]] = {
     "aspect": {"ratio": (ratio, MISSING), "tolerance": (number(0.0, 0.5), 0.02)},
-    "min_size": {"width": (pixels, MISSING), "height": (pixels, MISSING)},
+    # portrait: [w, h] for an upright photo, where the platform gives it its own minimum
+    "min_size": {
+        "width": (pixels, MISSING),
+        "height": (pixels, MISSING),
+        "portrait": (lambda v, w: v if v is None else _pair(v, w), None),
+    },
     "recommended_size": {"width": (pixels, MISSING), "height": (pixels, MISSING)},
     "max_side": {"value": (pixels, MISSING)},
     "max_file_mb": {"value": (number(0.01, 1000.0), MISSING)},
@@ -162,6 +184,7 @@ KINDS: dict[str, dict[str, tuple[Check, Any]]] = {
     "object_fill": {"min": (_SHARE, MISSING), "max": (_SHARE, MISSING)},
     "text": {"allowed": (boolean, MISSING)},
     "banned_words": {"extra": (words, [])},
+    **HOTEL_KINDS,
 }
 _COMMON: dict[str, tuple[Check, Any]] = {
     "required": (boolean, MISSING),
@@ -183,6 +206,12 @@ _GALLERY: dict[str, tuple[Check, Any]] = {
 }
 
 
+def _pair(value: Any, where: str) -> tuple[int, int]:
+    if not isinstance(value, list) or len(value) != 2:
+        raise fail(where, f"must be [width, height], not {value!r}")
+    return pixels(value[0], where), pixels(value[1], where)
+
+
 def _rule(rule_id: str, data: Any, where: str) -> Rule:
     if rule_id not in KINDS:
         raise fail(where, f"unknown rule {rule_id!r}; known: {', '.join(KINDS)}")
@@ -196,6 +225,8 @@ def _rule(rule_id: str, data: Any, where: str) -> Rule:
 def _check_card(profile: Profile, where: str) -> None:
     """The card "fix" makes must pass the profile's own rules."""
     card = profile.card
+    if card is None:
+        return
     problems = []
     if (rule := profile.rule("aspect")) is not None:
         w, h = rule["ratio"]
@@ -229,10 +260,16 @@ def _profile(profile_id: str, data: Any, where: str) -> Profile:
         "name": (string, MISSING),
         "aliases": (words, []),
         "rules": (anything, MISSING),
-        "card": (anything, MISSING),
+        "card": (anything, None),
         "gallery": (anything, None),
+        "domain": (one_of(DOMAINS), "product"),
+        "photo": (anything, None),
     }
     values = table(data, where, spec)
+    domain = values["domain"]
+    needs, other = ("card", "photo") if domain == "product" else ("photo", "card")
+    if values[needs] is None or values[other] is not None:
+        raise fail(where, f"a {domain} profile has a [{needs}] table and no [{other}]")
     rules_data = values["rules"]
     if not isinstance(rules_data, dict) or not rules_data:
         raise fail(f"{where}.rules", "must be a table with at least one rule")
@@ -241,15 +278,26 @@ def _profile(profile_id: str, data: Any, where: str) -> Profile:
     if low and high and (high["width"] < low["width"] or high["height"] < low["height"]):
         raise fail(f"{where}.rules.recommended_size", "is below min_size")
     ordered = {rid: rules[rid] for rid in RULE_ORDER if rid in rules}
-    card = CardSpec(**table(values["card"], f"{where}.card", _CARD))
+    card = photo = None
+    if domain == "product":
+        card = CardSpec(**table(values["card"], f"{where}.card", _CARD))
+    else:
+        photo = PhotoSpec(**table(values["photo"], f"{where}.photo", PHOTO_KEYS))
     aliases = tuple(alias.casefold() for alias in values["aliases"])
     gallery = GallerySpec()
     if values["gallery"] is not None:
         gallery = GallerySpec(**table(values["gallery"], f"{where}.gallery", _GALLERY))
-        if gallery.min_text_px * 10 > card.height:
+        if card is None or gallery.min_text_px * 10 > card.height:
             raise fail(f"{where}.gallery", "min_text_px is above a tenth of the card's height")
     profile = Profile(
-        profile_id, values["name"], aliases, MappingProxyType(ordered), card, gallery
+        profile_id,
+        values["name"],
+        aliases,
+        MappingProxyType(ordered),
+        card,
+        gallery,
+        domain,
+        photo,
     )
     _check_card(profile, f"{where}.card")
     return profile
@@ -271,13 +319,16 @@ def _banned(data: Any, where: str) -> BannedLists:
     return BannedLists(values["words"], tuple(patterns), values["source"], values["verified"])
 
 
-def parse_profiles(data: Mapping[str, Any], where: str = "profiles.toml") -> Profiles:
-    """Validate the parsed TOML document (exposed for tests of the checks)."""
+def parse_profiles(
+    data: Mapping[str, Any], where: str = "profiles.toml", *, banned: BannedLists | None = None
+) -> Profiles:
+    """Validate the parsed TOML document (exposed for tests of the checks). A file without
+    its own [banned] lists (the hotel one) takes `banned`."""
     spec = {
         "schema": (anything, MISSING),
         "default": (string, MISSING),
         "profiles": (anything, MISSING),
-        "banned": (anything, MISSING),
+        "banned": (anything, MISSING if banned is None else None),
     }
     values = table(dict(data), where, spec)
     if values["schema"] != SCHEMA:
@@ -290,21 +341,46 @@ def parse_profiles(data: Mapping[str, Any], where: str = "profiles.toml") -> Pro
     }
     if values["default"] not in profiles:
         raise fail(f"{where}: default", f"{values['default']!r} is not a profile")
-    banned = _banned(values["banned"], f"{where}: banned")
-    return Profiles(values["default"], MappingProxyType(profiles), banned)
+    if values["banned"] is not None:
+        banned = _banned(values["banned"], f"{where}: banned")
+    assert banned is not None
+    domains = {p.domain for p in profiles.values()}
+    if len(domains) != 1:
+        raise fail(where, "one file holds the profiles of one domain")
+    defaults = {domains.pop(): values["default"]}
+    return Profiles(values["default"], MappingProxyType(profiles), banned, defaults)
 
 
-def load_profiles(path: Path | str | None = None) -> Profiles:
-    """The profiles of `path` (the packaged file by default); parsed once per path."""
-    return _load(Path(path).resolve() if path is not None else DEFAULT_PATH)
+def load_profiles(
+    path: Path | str | None = None, hotel_path: Path | str | None = None
+) -> Profiles:
+    """The marketplace profiles of `path` (the packaged file by default) with the hotel
+    platforms' of `hotel_path` (the packaged one by default): parsed once per pair."""
+    return _load(
+        Path(path).resolve() if path is not None else DEFAULT_PATH,
+        Path(hotel_path).resolve() if hotel_path is not None else HOTEL_PATH,
+    )
 
 
-@lru_cache(maxsize=8)
-def _load(path: Path) -> Profiles:
+def _read(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"{path}: profiles file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: not valid TOML ({exc})") from None
-    return parse_profiles(data, str(path))
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path, hotel_path: Path) -> Profiles:
+    products = parse_profiles(_read(path), str(path))
+    hotels = parse_profiles(_read(hotel_path), str(hotel_path), banned=products.banned)
+    clash = set(products.profiles) & set(hotels.profiles)
+    if clash:
+        raise ProfileError(f"{hotel_path}: profile {sorted(clash)[0]!r} is also a marketplace")
+    return Profiles(
+        products.default,
+        MappingProxyType({**products.profiles, **hotels.profiles}),
+        products.banned,
+        MappingProxyType({**products.defaults, **hotels.defaults}),
+    )

@@ -90,15 +90,17 @@ def _result(
     )
 
 
-def _size_rule(rule: Rule, facts: PhotoFacts) -> RuleResult:
+def size_rule(rule: Rule, facts: PhotoFacts) -> RuleResult:
     limit = (rule["width"], rule["height"])
+    if facts.height > facts.width and rule.params.get("portrait"):
+        limit = rule["portrait"]  # the platform's own minimum for an upright photo
     passed = facts.width >= limit[0] and facts.height >= limit[1]
     return _result(
         rule, passed, facts.size, limit, f"{facts.width}×{facts.height}", f"{limit[0]}×{limit[1]}"
     )
 
 
-def _file_rule(rule: Rule, facts: PhotoFacts) -> RuleResult:
+def file_rule(rule: Rule, facts: PhotoFacts) -> RuleResult:
     kind = rule.id
     if kind == "max_side":
         side = max(facts.size)
@@ -147,7 +149,7 @@ def _file_rule(rule: Rule, facts: PhotoFacts) -> RuleResult:
     raise ValueError(f"not a file rule: {kind}")
 
 
-def _scene_rule(rule: Rule, measured: Measured, banned: BannedLists | None) -> RuleResult:
+def scene_rule(rule: Rule, measured: Measured, banned: BannedLists | None) -> RuleResult:
     kind = rule.id
     if kind == "background":
         accepted = ACCEPTED_BACKGROUNDS[rule["colour"]]
@@ -185,7 +187,7 @@ def _scene_rule(rule: Rule, measured: Measured, banned: BannedLists | None) -> R
     raise ValueError(f"not a scene rule: {kind}")
 
 
-_FILE_RULES = frozenset(
+FILE_RULES = frozenset(
     {
         "max_side",
         "aspect",
@@ -211,11 +213,11 @@ def check_photo(
     results = []
     for rule in profile.rules.values():
         if rule.id in ("min_size", "recommended_size"):
-            results.append(_size_rule(rule, facts))
-        elif rule.id in _FILE_RULES:
-            results.append(_file_rule(rule, facts))
+            results.append(size_rule(rule, facts))
+        elif rule.id in FILE_RULES:
+            results.append(file_rule(rule, facts))
         else:
-            results.append(_scene_rule(rule, measured, banned))
+            results.append(scene_rule(rule, measured, banned))
     return results
 
 
