@@ -1,0 +1,1 @@
+"""Hotel listing photos: rules, signals and the gallery order."""
