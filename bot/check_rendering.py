@@ -35,7 +35,19 @@ RULE_KEYS = {
     "object_fill": "check.rule.object_fill",
     "text": "check.rule.text",
     "banned_words": "check.rule.banned_words",
+    # a room photo's rules (hotel platforms)
+    "orientation": "check.rule.orientation",
+    "contacts": "check.rule.contacts",
+    "qr_codes": "check.rule.qr_codes",
+    "watermarks": "check.rule.watermarks",
+    "exposure": "check.rule.exposure",
+    "tilt": "check.rule.tilt",
+    "sharpness": "check.rule.sharpness",
+    "borders": "check.rule.borders",
+    "collage": "check.rule.collage",
+    "monochrome": "check.rule.monochrome",
 }
+ORIENTATION_KEYS = {"landscape": "check.shape.landscape", "portrait": "check.shape.portrait"}
 LEVEL_KEYS = {"required": "check.level.required", "recommended": "check.level.recommended"}
 #: a grading feature (grading.toml) -> how the reply names it ({value}: its signal)
 REASON_KEYS = {
@@ -167,6 +179,8 @@ def rule_line(rule: RuleLine, market: str, lang: str) -> str:
     measured, limit = rule.measured or "?", rule.limit
     if rule.rule == "background":
         measured, limit = _background_words(measured, lang), _background_words(limit, lang)
+    if rule.rule == "orientation" and limit in ORIENTATION_KEYS:
+        limit = t(lang, ORIENTATION_KEYS[limit])
     key = RULE_KEYS.get(rule.rule)
     fields = {"measured": html.escape(measured), "limit": html.escape(limit)}
     sentence = t(lang, key, marketplace=market, **fields) if key else f"{rule.rule}: {measured}"
@@ -189,6 +203,8 @@ def render_check(summary: CheckSummary, lang: str, *, limit: int = 4096) -> str:
     """The check message (HTML), at most `limit` characters: the list of texts is cut
     first, then the rules."""
     market = marketplace(summary.profile, summary.marketplace, lang)
+    if summary.grade is None:
+        return _render_room(summary, market, lang, limit)
     head = [t(lang, "check.title", grade=t(lang, GRADE_KEYS[summary.grade]), marketplace=market)]
     why = reasons(summary, lang)
     if why:
@@ -210,9 +226,31 @@ def render_check(summary: CheckSummary, lang: str, *, limit: int = 4096) -> str:
     return _fit([head, rules, texts, tail], limit, lang)
 
 
+def _render_room(summary: CheckSummary, market: str, lang: str, limit: int) -> str:
+    """A room photo's check: ready for the platform or not, each failed rule, the text."""
+    verdict = "check.room.ready" if summary.ready else "check.room.not_ready"
+    head = [t(lang, verdict, marketplace=market)]
+    failed = summary.failures
+    rules = [t(lang, "check.failed")] if failed else [t(lang, "check.passed", marketplace=market)]
+    rules += [rule_line(rule, market, lang) for rule in failed]
+    texts = [text_line(text, lang) for text in summary.texts]
+    if texts:
+        texts.insert(0, t(lang, "check.texts"))
+    tail = [t(lang, "check.unread")] if not summary.read and summary.texts else []
+    return _fit([head, rules, texts, tail], limit, lang)
+
+
 def one_line(summary: CheckSummary, lang: str) -> str:
     """A check in one line (a set's summary): the grade and how many rules fail."""
-    grade = t(lang, GRADE_KEYS[summary.grade])
+    if summary.grade is None:
+        market = marketplace(summary.profile, summary.marketplace, lang)
+        grade = t(
+            lang,
+            "check.room.ready" if summary.ready else "check.room.not_ready",
+            marketplace=market,
+        )
+    else:
+        grade = t(lang, GRADE_KEYS[summary.grade])
     failed = len(summary.failures)
     if not failed:
         return t(lang, "check.one_line_ok", grade=grade)

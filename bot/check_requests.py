@@ -1,7 +1,7 @@
 """The bot's side of check and "Fix for <marketplace>": which profile a job uses. A job
 names one (`/check wb`, a profile button) or takes the user's own, the profile of their
-last check (the profiles file's default until the first); every check remembers its
-profile as the user's."""
+last check (until the first: Wildberries for a seller, Booking for a hotelier); every check
+remembers its profile as the user's."""
 
 from __future__ import annotations
 
@@ -12,14 +12,25 @@ from bot.storage import Storage, User
 from services.marketplace.profiles import load_profiles
 
 
-def known_profiles() -> tuple[str, ...]:
-    return tuple(load_profiles().profiles)
-
-
-def default_profile(stored: str | None) -> str:
-    """The user's stored profile while the profiles file still has it, else the default."""
+def known_profiles(domain: str | None = None) -> tuple[str, ...]:
+    """Every profile's id (`domain`: only that domain's: product or hotel)."""
     profiles = load_profiles()
-    return stored if stored in profiles.profiles else profiles.default
+    return profiles.of_domain(domain) if domain else tuple(profiles.profiles)
+
+
+def domain_of(profile: str) -> str:
+    found = load_profiles().profiles.get(profile)
+    return found.domain if found else "product"
+
+
+def default_profile(stored: str | None, domain: str | None = None) -> str:
+    """The user's stored profile while the profiles file still has it (and it is one of the
+    user's domain, when given), else that domain's default."""
+    profiles = load_profiles()
+    found = profiles.profiles.get(stored or "")
+    if found is not None and (domain is None or found.domain == domain):
+        return found.id
+    return profiles.default_for(domain)
 
 
 async def with_profile(
@@ -32,7 +43,7 @@ async def with_profile(
         return params
     profile = params.get("profile")
     if not profile:
-        profile = default_profile(user.profile if user else None)
+        profile = default_profile(user.profile if user else None, user.domain if user else None)
     if spec.remembers_profile:
         await storage.set_profile(user_id, str(profile))
     return {**params, "profile": str(profile)}

@@ -48,7 +48,7 @@ class CheckButton(CallbackData, prefix="ck"):
 
 
 #: clean the text, fix for the profile, a new background, check for another profile
-CHECK_ACTIONS = ("clean", "fix", "bg", "profile")
+CHECK_ACTIONS = ("clean", "fix", "bg", "profile", "straighten", "enhance")
 
 
 class SetPick(CallbackData, prefix="s"):
@@ -139,8 +139,17 @@ def check_actions(job_id: int, profile: str, lang: str) -> InlineKeyboardMarkup:
     """Under a check: Clean text, Fix for <marketplace>, New background; then a row of the
     profiles (the one checked marked), each checking the photo again for its marketplace."""
     profile = default_profile(profile)
-    market = marketplace(profile, load_profiles().profiles[profile].name, lang)
+    found = load_profiles().profiles[profile]
+    market = marketplace(profile, found.name, lang)
     builder = InlineKeyboardBuilder()
+    first: tuple[int, ...] = (2, 1)
+    if found.domain == "hotel":  # a room photo: Straighten, Brighten, Remove text, Fix
+        for action in ("straighten", "enhance"):
+            builder.button(
+                text=t(lang, f"check.button.{action}"),
+                callback_data=CheckButton(job_id=job_id, action=action),
+            )
+        first = (2, 2)
     builder.button(
         text=t(lang, "check.button.clean"),
         callback_data=CheckButton(job_id=job_id, action="clean"),
@@ -149,18 +158,19 @@ def check_actions(job_id: int, profile: str, lang: str) -> InlineKeyboardMarkup:
         text=t(lang, "check.button.fix", marketplace=market),
         callback_data=CheckButton(job_id=job_id, action="fix", value=profile),
     )
-    builder.button(
-        text=t(lang, "check.button.background"),
-        callback_data=CheckButton(job_id=job_id, action="bg"),
-    )
-    ids = known_profiles()
+    if found.domain != "hotel":
+        builder.button(
+            text=t(lang, "check.button.background"),
+            callback_data=CheckButton(job_id=job_id, action="bg"),
+        )
+    ids = known_profiles(found.domain)
     for other in ids:
         mark = "✓ " if other == profile else ""
         builder.button(
             text=mark + profile_button(other, lang),
             callback_data=CheckButton(job_id=job_id, action="profile", value=other),
         )
-    builder.adjust(2, 1, len(ids))
+    builder.adjust(*first, *([4] * (len(ids) // 4)), *([len(ids) % 4] if len(ids) % 4 else []))
     return builder.as_markup()
 
 
@@ -211,10 +221,13 @@ def show_again(job_id: int, lang: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def set_actions(set_id: int, lang: str) -> InlineKeyboardMarkup:
-    """The keyboard of a set's message: every action of SET_ACTIONS, for all its photos."""
+def set_actions(set_id: int, lang: str, domain: str = "product") -> InlineKeyboardMarkup:
+    """The keyboard of a set's message: every action of SET_ACTIONS for the user's domain
+    (a hotelier: Order the gallery, no card backgrounds), for all its photos."""
     builder = InlineKeyboardBuilder()
     for action in SET_ACTIONS:
+        if domain not in action.domains:
+            continue
         builder.button(
             text=t(lang, action.label_key),
             callback_data=SetPick(set_id=set_id, action=action.key),

@@ -126,7 +126,8 @@ async def current(db: Storage, user: User) -> dict[str, str]:
     values = {}
     for row in await rows(db):
         value = stored[row.name] if row.name in stored else await db.get_setting(user.id, row.name)
-        values[row.name] = value or row.default
+        default = default_profile(None, user.domain) if row.name == "profile" else row.default
+        values[row.name] = value or default
     return values
 
 

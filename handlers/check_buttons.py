@@ -48,8 +48,8 @@ async def check_button(
             reply_parameters=reply_to(photo.message_id),
         )
         return
-    if action == "clean":
-        op, params = Op.CLEAN, {}
+    if action in ("clean", "straighten", "enhance"):
+        op, params = Op(action), {}
     else:  # fix, or a check for another profile
         profile = callback_data.value or str(job.params.get("profile", ""))
         if profile not in known_profiles():

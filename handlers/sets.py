@@ -134,7 +134,7 @@ async def set_background(
 ) -> None:
     if isinstance(query.message, Message):  # the set's message gets its keyboard back
         own = query.message.message_id == photo_set.message_id
-        markup = keyboards.set_actions(photo_set.id, lang) if own else None
+        markup = keyboards.set_actions(photo_set.id, lang, user.domain) if own else None
         await query.message.edit_reply_markup(reply_markup=markup)
     if callback_data.value == "back":
         return

@@ -27,9 +27,12 @@ from services.operations.clean import CleanOperation
 from services.operations.cutout import ObjectCutter
 from services.operations.describe import DescribeOperation
 from services.operations.edit import EditDefaults, EditOperation
+from services.operations.enhance import EnhanceOperation
 from services.operations.fix import FixOperation
 from services.operations.gallery import GalleryOperation
 from services.operations.library import FindOperation, GroupOperation
+from services.operations.room import RoomOperation
+from services.operations.straighten import StraightenOperation
 from services.operations.tag import TagOperation
 from services.operations.text_fill import TextFiller
 from services.operations.text_regions import TextFinder
@@ -99,8 +102,19 @@ def default_operations(
         **edit_operations(config, english_or_as_is(translators), residency),
         **library_operations(tagger, features, english_or_as_is(translators), weights),
         **marketplace_operations(config, residency, cutter, tagger, painter),
+        **hotel_operations(tagger, weights),
     }
     return OperationSet(by_name, residency)
+
+
+def hotel_operations(tagger: ClipTagger, weights: Path) -> dict[str, Operation]:
+    """straighten and enhance (OpenCV on the CPU, no model), and room over the CLIP /tag
+    uses. A hotel check and "Fix for Booking" are check's and fix's (the profile decides)."""
+    return {
+        Op.STRAIGHTEN: StraightenOperation(),
+        Op.ENHANCE: EnhanceOperation(),
+        Op.ROOM: RoomOperation(tagger, lambda: missing_models(weights, ["clip"])),
+    }
 
 
 def library_operations(

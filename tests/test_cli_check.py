@@ -71,8 +71,9 @@ def test_unknown_marketplaces_are_refused(env: None, tmp_path: Path, capsys) -> 
     Image.new("RGB", (64, 64)).save(image)
     out = str(tmp_path / "o")
     assert main(["process", str(image), "--check", "--profile", "amazon", "-o", out]) == 2
-    assert "--profile: unknown marketplace 'amazon'; known: wb, ozon, ym, generic" in (
-        capsys.readouterr().err
-    )
+    assert (
+        "--check: unknown marketplace or hotel site 'amazon'; known: wb, ozon, ym, generic, "
+        "booking, ostrovok, vrbo, expedia, tripadvisor, airbnb, hotel"
+    ) in capsys.readouterr().err
     assert main(["process", str(image), "--fix", "ebay", "-o", out]) == 2
     assert main(["process", str(image), "--profile", "wb", "-o", out]) == 2  # without --check

@@ -156,6 +156,9 @@ async def process(
                 refill()
         if group:
             await _group(services, images, rows, out)
+        for op, finish in _finishers().items():  # an op's files over the whole run (--order)
+            if op in runnable:
+                await finish(rows, out)
     write_results(rows, out)
     write_check_csv(rows, out)
     for op, pairs in edited.items():  # originals above results, one sheet per operation
@@ -281,6 +284,16 @@ def _file_params(
         spec.op.value: functools.partial(spec.cli.file_params, args)
         for spec in SPECS
         if spec.cli is not None and spec.cli.file_params is not None
+    }
+
+
+def _finishers() -> dict[str, Callable[[list[dict[str, Any]], Path], Any]]:
+    from bot.ops import SPECS
+
+    return {
+        spec.op.value: spec.cli.finish
+        for spec in SPECS
+        if spec.cli is not None and spec.cli.finish is not None
     }
 
 

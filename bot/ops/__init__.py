@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bot.command_parsing import ParsedCommand
-from bot.ops import background, describe, edits, gallery, library, marketplace, tag
+from bot.ops import background, describe, edits, gallery, hotel, library, marketplace, tag
 from bot.ops.spec import (
     ASK,
     MENU,
@@ -37,6 +37,7 @@ SPECS: tuple[OpSpec, ...] = (
     describe.SPEC,
     *marketplace.SPECS,
     gallery.SPEC,
+    *hotel.SPECS,
     *library.SPECS,
 )
 BY_OP: dict[str, OpSpec] = {spec.op: spec for spec in SPECS}

@@ -38,20 +38,29 @@ def parse_clean(op: Op, args: str) -> ParsedCommand:
 
 def _add_check_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--check", action="store_true", help="grade each photo for a marketplace: OUT/check.csv"
+        "--check",
+        nargs="?",
+        const="",
+        metavar="P",
+        help="check each photo for a marketplace or hotel site P (wb, ozon, ym, generic; "
+        "booking, ostrovok, vrbo, expedia, tripadvisor, airbnb, hotel; default: the "
+        "--domain's first): OUT/check.csv",
     )
-    parser.add_argument(
-        "--profile", metavar="P", help="--check's marketplace: wb, ozon, ym, generic (default wb)"
-    )
+    parser.add_argument("--profile", metavar="P", help="--check's profile (as --check P)")
     parser.add_argument(
         "--fix", metavar="P", help="fix each photo for marketplace P: OUT/<name>-fix-<P>.jpg"
     )
 
 
 def _check_params(args: argparse.Namespace) -> dict[str, Any] | None:
-    if args.profile and not args.check:
-        raise SettingsError("--profile goes with --check (e.g. --check --profile ozon)")
-    return {"profile": profile_flag("--profile", args.profile)} if args.check else None
+    if args.check is None:
+        if args.profile:
+            raise SettingsError("--profile goes with --check (e.g. --check ozon)")
+        return None
+    if args.check and args.profile and args.check != args.profile:
+        raise SettingsError("say the profile once: --check P or --profile P")
+    name = args.check or args.profile
+    return {"profile": profile_flag("--check", name, getattr(args, "domain", None))}
 
 
 def _add_clean_flag(parser: argparse.ArgumentParser) -> None:
@@ -74,17 +83,17 @@ def _fix_params(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"profile": profile_flag("--fix", args.fix)} if args.fix else None
 
 
-def profile_flag(flag: str, name: str | None) -> str:
-    """A marketplace profile's id from a flag's value (an id or an alias; None: the
+def profile_flag(flag: str, name: str | None, domain: str | None = None) -> str:
+    """A profile's id from a flag's value (an id or an alias; None: the `domain`'s
     default); SettingsError naming the known ones otherwise."""
     from services.marketplace.profiles import load_profiles
 
-    if name is None:
-        return load_profiles().default
+    if not name:
+        return load_profiles().default_for(domain)
     found = parse_profile(name)
     if found is None:
         known = ", ".join(load_profiles().profiles)
-        raise SettingsError(f"{flag}: unknown marketplace {name!r}; known: {known}")
+        raise SettingsError(f"{flag}: unknown marketplace or hotel site {name!r}; known: {known}")
     return found
 
 

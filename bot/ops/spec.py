@@ -62,6 +62,8 @@ class SetAction:
     op: Op | None  # None: not an operation (Split)
     params: Mapping[str, Any] = field(default_factory=dict)
     step: str = RUN
+    #: the users whose sets show it (a seller's card background, a hotelier's order)
+    domains: tuple[str, ...] = ("product", "hotel")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class CliFlag:
     #: writes a result that is not one picture (a gallery's slides): (result, the input
     #: file, OUT) -> the row's "output", "kind" and "result"
     save: Callable[[Any, Path, Path], dict[str, Any]] | None = None
+    #: after every file: (the run's rows, OUT) -> its files over all of them (--order)
+    finish: Callable[[list[dict[str, Any]], Path], Awaitable[None]] | None = None
 
 
 @dataclass(frozen=True)

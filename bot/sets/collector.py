@@ -55,6 +55,7 @@ class Window:
     closed: bool = False  # an action started: later photos start a new set
     split: bool = False  # One by one: the set's message no longer counts photos
     throttle: Throttle | None = None  # the set message's edits
+    domain: str = "product"  # the user's: which set buttons the set's message shows
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -85,6 +86,8 @@ class SetCollector:
         """Photos without a command: a lone photo gets its keyboard, a burst becomes a set."""
         images = [m for m in messages if has_image(m)]
         window = self._join(user.id, messages[0], lang, len(images)) if images else None
+        if window is not None:
+            window.domain = user.domain or "product"
         allowed = await self.admissions.admit(user.id, len(images))
         admitted = {id(m) for m in images[:allowed]}
         if len(images) > allowed:
@@ -167,9 +170,9 @@ class SetCollector:
         members = [(photo.id, name) for photo, name in photos]
         photo_set = await self.db.create_set(user.id, chat_id, members, made_for)
         await self.db.close_set(photo_set.id)
-        message_id = await self._send_set_message(
-            chat_id, photo_set.id, len(photos), lang, reply_to
-        )
+        window = Window(user.id, chat_id, lang, 0.0, reply_to, members=len(photos))
+        window.domain = user.domain or "product"
+        message_id = await self._send_set_message(window, photo_set.id)
         await self.db.set_message(photo_set.id, message_id)
         return photo_set
 
@@ -272,7 +275,7 @@ class SetCollector:
 
     async def _show(self, window: Window, set_id: int) -> None:
         text = tn(window.lang, "set.received", window.members, count=window.members)
-        markup = keyboards.set_actions(set_id, window.lang)
+        markup = keyboards.set_actions(set_id, window.lang, window.domain)
         if window.anchor is not None:
             try:
                 await self.bot.edit_message_text(
@@ -288,20 +291,17 @@ class SetCollector:
             else:
                 await self.db.set_message(set_id, window.anchor)
                 return
-        window.anchor = await self._send_set_message(
-            window.chat_id, set_id, window.members, window.lang, window.reply_to
-        )
+        window.anchor = await self._send_set_message(window, set_id)
         await self.db.set_message(set_id, window.anchor)
 
-    async def _send_set_message(
-        self, chat_id: int, set_id: int, count: int, lang: str, reply_to: int
-    ) -> int | None:
+    async def _send_set_message(self, window: Window, set_id: int) -> int | None:
+        lang, count = window.lang, window.members
         try:
             sent = await self.bot.send_message(
-                chat_id,
+                window.chat_id,
                 tn(lang, "set.received", count, count=count),
-                reply_markup=keyboards.set_actions(set_id, lang),
-                reply_parameters=replies.reply_to(reply_to),
+                reply_markup=keyboards.set_actions(set_id, lang, window.domain),
+                reply_parameters=replies.reply_to(window.reply_to),
             )
         except SEND_ERRORS:
             return None

@@ -168,3 +168,28 @@ def check_room_photo(
         else:
             results.append(scene(rule, measured, banned))
     return results
+
+
+#: the rules a hotel set's ordering pass can judge from its own measures (no text read)
+PIXEL_RULES = ("min_size", "orientation", "exposure", "tilt", "sharpness")
+
+
+def pixel_problems(
+    profile: Profile, width: int, height: int, measured: RoomMeasured
+) -> tuple[str, ...]:
+    """The ids of the profile's size, orientation, exposure, tilt and sharpness rules a
+    photo fails (what results.csv's "problems" says of a hotel set's photo)."""
+    facts = PhotoFacts(width, height, "JPEG", "RGB", 0.0, "sRGB", None, None)
+    failed = []
+    for rule in profile.rules.values():
+        if rule.id not in PIXEL_RULES:
+            continue
+        if rule.id == "min_size":
+            result = size_rule(rule, facts)
+        elif rule.id == "orientation":
+            result = _orientation(rule, facts)
+        else:
+            result = scene(rule, measured, None)
+        if result.passed is False:
+            failed.append(rule.id)
+    return tuple(failed)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the bot renders summaries without numpy or OpenCV
+    from services.hotel.check import RoomReport
     from services.marketplace.check import CheckReport
 
 
@@ -52,9 +53,9 @@ class BannedLine:
 
 @dataclass(frozen=True)
 class CheckSummary:
-    profile: str  # the profile's id (wb, ozon, ym, generic)
-    marketplace: str  # its name (Wildberries)
-    grade: str  # one of services.marketplace.grading.GRADES
+    profile: str  # the profile's id (wb, ozon, ym, generic, booking...)
+    marketplace: str  # its name (Wildberries, Booking.com)
+    grade: str | None  # one of services.marketplace.grading.GRADES; None for a room photo
     rule: str | None  # the hard rule that set the grade (no_text, foreign_text...)
     runner_up: str
     reasons: tuple[Reason, ...]
@@ -69,6 +70,13 @@ class CheckSummary:
     #: CLIP's zero-shot probabilities were one of the signals
     clip: bool = False
     seconds: Mapping[str, float] = field(default_factory=dict)
+    #: "product" (a marketplace card, graded) or "hotel" (a room photo: rules only)
+    domain: str = "product"
+
+    @property
+    def ready(self) -> bool:
+        """No required rule fails: «Готово для Booking»."""
+        return not any(r.passed is False and r.level == "required" for r in self.rules)
 
     @property
     def failures(self) -> list[RuleLine]:
@@ -122,6 +130,51 @@ class CheckSummary:
             seconds={k: round(v, 4) for k, v in (seconds or {}).items()},
         )
 
+    @classmethod
+    def from_room(
+        cls,
+        report: RoomReport,
+        *,
+        read: bool = True,
+        unread: str | None = None,
+        seconds: Mapping[str, float] | None = None,
+    ) -> CheckSummary:
+        """The summary of a room photo's check: its rules and the text found (no grade)."""
+        height = max(1, report.facts.height)
+        hits = {r.rule: r.measured for r in report.results if r.passed is False}
+        flagged = {str(f) for rule in ("contacts", "watermarks") for f in hits.get(rule) or ()}
+        texts = tuple(
+            TextLine(
+                box.text,
+                "top" if (box.bbox[1] + box.bbox[3]) / 2 < height / 2 else "bottom",
+                tuple(int(v) for v in box.bbox),  # type: ignore[arg-type]
+                False,
+                tuple(f for f in flagged if box.text and f in box.text),
+            )
+            for box in report.boxes
+        )
+        return cls(
+            profile=report.profile.id,
+            marketplace=report.profile.name,
+            grade=None,
+            rule=None,
+            runner_up="",
+            reasons=(),
+            rules=tuple(
+                RuleLine(r.rule, r.passed, r.measured_text, r.limit_text, r.level, r.source)
+                for r in report.results
+            ),
+            texts=texts,
+            banned=(),
+            size=report.facts.size,
+            format=report.facts.format,
+            read=read,
+            unread=unread,
+            clip=False,
+            seconds={k: round(v, 4) for k, v in (seconds or {}).items()},
+            domain="hotel",
+        )
+
     def to_payload(self) -> dict[str, Any]:
         """JSON-able (the results table, results.json, a fix's caption facts)."""
         return dataclasses.asdict(self)
@@ -133,7 +186,7 @@ class CheckSummary:
         return cls(
             profile=str(data["profile"]),
             marketplace=str(data["marketplace"]),
-            grade=str(data["grade"]),
+            grade=None if data.get("grade") is None else str(data["grade"]),
             rule=data.get("rule"),
             runner_up=str(data.get("runner_up", "")),
             reasons=tuple(Reason(**item) for item in data.get("reasons", ())),
@@ -155,6 +208,7 @@ class CheckSummary:
             unread=data.get("unread"),
             clip=bool(data.get("clip", False)),
             seconds=dict(data.get("seconds", {})),
+            domain=str(data.get("domain", "product")),
         )
 
 

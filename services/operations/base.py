@@ -37,6 +37,9 @@ class Op(StrEnum):
     CLEAN = "clean"
     FIX = "fix"
     GALLERY = "gallery"  # /gallery: a product card's slides (main photo + infographics)
+    STRAIGHTEN = "straighten"  # a room photo's verticals made vertical, the horizon level
+    ENHANCE = "enhance"  # a room photo brightened: levels, white balance, local contrast
+    ROOM = "room"  # a room photo's type and cover score (a hotel set's gallery order)
 
 
 #: the instruct-pix2pix edits: a preset (night, tulips) or the user's own instruction

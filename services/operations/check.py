@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from services.errors import BadImage, JobCancelled, ModelUnavailable, ServiceError
+from services.hotel.check import check_room
 from services.imaging.decode import load_rgb
 from services.jobs import JobRequest
 from services.marketplace.check import check
@@ -27,7 +28,7 @@ from services.marketplace.facts import PhotoFacts, read_facts
 from services.marketplace.grading import DEFAULT_PATH as GRADING_PATH
 from services.marketplace.grading import Grading, load_grading
 from services.marketplace.profiles import DEFAULT_PATH as PROFILES_PATH
-from services.marketplace.profiles import Profile, Profiles, load_profiles
+from services.marketplace.profiles import HOTEL_PATH, Profile, Profiles, load_profiles
 from services.marketplace.summary import CheckSummary
 from services.models.clip import ClipTagger
 from services.operations import Op, Operation, Outcome, RunContext
@@ -44,7 +45,7 @@ from services.weights.revision import file_digest
 
 log = logging.getLogger("vitrina.check")
 #: Bump when a change of code changes what a check answers (part of its cache key).
-CHECK_VERSION = 2  # 2: the words read count (foreign_text, unreadable_text)
+CHECK_VERSION = 3  # 2: the words read count (foreign_text, unreadable_text); 3: hotels
 
 
 class BadProfile(ServiceError):
@@ -109,10 +110,18 @@ class CheckOperation(Operation):
             profile = self.profile(params)
         except BadProfile:
             return None
+        if profile.domain == "hotel":  # a room photo: the reader and the pixels only
+            return {
+                "profile": profile.id,
+                "profiles": [file_digest(self.profiles_path), file_digest(HOTEL_PATH)],
+                "reader": self.finder.identity,
+                "version": CHECK_VERSION,
+                "models": ["ocr"],
+            }
         clip = self.clip_ready()
         return {
             "profile": profile.id,
-            "profiles": file_digest(self.profiles_path),
+            "profiles": [file_digest(self.profiles_path), file_digest(HOTEL_PATH)],
             "grading": file_digest(self.grading_path),
             "reader": self.finder.identity,
             "cutter": getattr(self.cutter, "identity", None),
@@ -147,6 +156,8 @@ class CheckOperation(Operation):
             raise BadImage(f"cannot read the photo: {exc}") from None
         image = load_rgb(Path(path))
         context.progress(0.05)
+        if profile.domain == "hotel":
+            return self.inspect_room(facts, image, profile, context)
         key = photo or _sha_or_none(path)
         return self.inspect(
             facts, image, profile, context, cut_source=with_alpha(path, image), key=key
@@ -204,6 +215,24 @@ class CheckOperation(Operation):
             unread=reading.unread,
             clip=clip is not None,
             seconds=seconds,
+        )
+
+    def inspect_room(
+        self, facts: PhotoFacts, image: Image.Image, profile: Profile, context: RunContext
+    ) -> CheckSummary:
+        """A room photo against a hotel platform: its text read, its pixels measured."""
+        seconds: dict[str, float] = {}
+        reading = self.finder.find(image)
+        seconds.update(reading.seconds)
+        if context.cancelled():
+            raise JobCancelled("cancelled after the text")
+        context.progress(0.5)
+        started = time.perf_counter()
+        report = check_room(facts, np.asarray(image), reading.text_boxes, profile, self.profiles)
+        seconds["measure"] = time.perf_counter() - started
+        context.progress(1.0)
+        return CheckSummary.from_room(
+            report, read=reading.read, unread=reading.unread, seconds=seconds
         )
 
     # ---- CLIP, optional

@@ -1,4 +1,5 @@
-""" "Fix for <marketplace>": one job that makes a photo pass its profile. The text beside the
+""" "Fix for <marketplace>": one job that makes a photo pass its profile (a hotel platform's
+profile: services/operations/room_fix.py). The text beside the
 product is cleaned when the profile's main photo must have none (the `clean` operation's
 work), the product is cut (the ObjectCutter, features shared with /check and /background),
 centred on the profile's plain background spanning its share, at its size and aspect, as
@@ -29,6 +30,9 @@ from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outco
 from services.operations.base import each_photo
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
+from services.operations.enhance import ENHANCE_VERSION, BadStrength, strength_of
+from services.operations.room_fix import fix_room
+from services.operations.straighten import STRAIGHTEN_VERSION
 from services.operations.text_regions import Reading, object_mask, product_alpha, with_alpha
 from services.results import ImageResult
 from services.weights.digest import sha256_file
@@ -77,6 +81,8 @@ class FixOperation(Operation):
         except BadProfile:
             return LANE_QUICK
         cleans = must_clean(profile) and self.cleaner.filler.diffusion()
+        if profile.domain == "hotel":  # text or a QR code may be found: SD would fill it
+            cleans = self.cleaner.filler.diffusion()
         return LANE_DIFFUSION if cleans else LANE_QUICK
 
     def batch_key(self, request: JobRequest) -> Hashable:
@@ -91,8 +97,17 @@ class FixOperation(Operation):
         profile = self.checker.profile(params)
         models = list(checked.pop("models"))
         identity: dict[str, Any] = {"check": checked, "version": FIX_VERSION}
-        if must_clean(profile):
-            cleaned = self.cleaner.identity(params)
+        hotel = profile.domain == "hotel"
+        if hotel:
+            try:
+                strength = strength_of(params)
+            except BadStrength:
+                return None
+            identity.update(
+                strength=strength, straighten=STRAIGHTEN_VERSION, enhance=ENHANCE_VERSION
+            )
+        if must_clean(profile) or hotel:
+            cleaned = self.cleaner.identity({**params, "all": True} if hotel else params)
             if cleaned is None:
                 return None
             models += [m for m in cleaned.pop("models") if m not in models]
@@ -119,6 +134,8 @@ class FixOperation(Operation):
         started = time.perf_counter()
         profile = self.checker.profile(params)
         image = load_rgb(Path(path))
+        if profile.domain == "hotel":  # a room photo: straighten, brighten, clean, resize
+            return fix_room(self.checker, self.cleaner, image, profile, params, context, scaled)
         key = photo or _sha_or_none(path)
         context.progress(0.05)
         reading = self.checker.finder.find(image)  # read: banned words go wherever they are

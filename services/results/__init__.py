@@ -14,12 +14,14 @@ from services.results.kinds import (
     IMAGE,
     KINDS,
     MEASURE,
+    ROOM,
     TAGS,
     ResultKind,
     UnknownKind,
     kind_named,
     kind_of,
 )
+from services.results.room import RoomFacts
 
 __all__ = [
     "CHECK",
@@ -28,10 +30,12 @@ __all__ = [
     "IMAGE",
     "KINDS",
     "MEASURE",
+    "ROOM",
     "TAGS",
     "ImageResult",
     "ObjectMeasure",
     "ResultKind",
+    "RoomFacts",
     "StoredImage",
     "UnknownKind",
     "kind_named",

@@ -17,6 +17,7 @@ from services.marketplace.summary import CheckSummary
 from services.models.clip import Tag, TagResult
 from services.results.gallery import StoredGallery, StoredSlide
 from services.results.image import ObjectMeasure, StoredImage
+from services.results.room import RoomFacts
 
 #: results.csv's columns that a kind fills (the rest are the photo's and the job's)
 KIND_COLUMNS = ("tags", "description", "grade")
@@ -147,6 +148,8 @@ class CheckKind(ResultKind):
         return [line.text.strip() for line in value.texts if line.text and line.text.strip()]
 
     def csv_cells(self, value: CheckSummary) -> dict[str, str]:
+        if value.grade is None:  # a room photo: ready or not for its platform
+            return {"grade": "ready" if value.ready else "needs_fixing"}
         return {"grade": value.grade}
 
     def texts_of(self, payload: Mapping[str, Any]) -> list[str]:
@@ -242,11 +245,30 @@ class MeasureKind(ResultKind):
         return ObjectMeasure(**payload)
 
 
+class RoomKind(ResultKind):
+    """A hotel photo's room type and cover score (a hotel set's gallery order)."""
+
+    name = "room"
+    value_type = RoomFacts
+
+    def to_payload(self, value: RoomFacts) -> dict[str, Any]:
+        return value.to_payload()
+
+    def from_payload(self, payload: Mapping[str, Any]) -> RoomFacts:
+        return RoomFacts.from_payload(payload)
+
+    def index_texts(self, value: RoomFacts) -> list[str]:
+        return [value.room]
+
+    def csv_cells(self, value: RoomFacts) -> dict[str, str]:
+        return {"tags": value.room, "grade": f"{value.quality:.2f}"}
+
+
 TAGS, COPY, CHECK, IMAGE = TagsKind(), CopyKind(), CheckKind(), ImageKind()
-MEASURE, GALLERY = MeasureKind(), GalleryKind()
+MEASURE, GALLERY, ROOM = MeasureKind(), GalleryKind(), RoomKind()
 #: every kind, by its stored name
 KINDS: dict[str, ResultKind] = {
-    kind.name: kind for kind in (TAGS, COPY, CHECK, IMAGE, MEASURE, GALLERY)
+    kind.name: kind for kind in (TAGS, COPY, CHECK, IMAGE, MEASURE, GALLERY, ROOM)
 }
 
 

@@ -1,0 +1,73 @@
+"""/check for a hotel platform: a room photo's pixels measured (exposure, tilt, sharpness,
+QR codes, borders and collages, black-and-white) beside the text the detector found and
+Tesseract read, then every rule of the platform's profile. Pure: the reading comes in as
+text boxes; the models stay in services/operations/check.py."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.hotel.rules import RoomMeasured, check_room_photo
+from services.hotel.signals import (
+    MONOCHROME_BELOW,
+    colourfulness,
+    find_qr_codes,
+    find_seams,
+    sharpness,
+)
+from services.imaging.enhance import exposure
+from services.imaging.straighten import measure_tilt
+from services.marketplace.facts import PhotoFacts
+from services.marketplace.profiles import Profile, Profiles
+from services.marketplace.rules import RuleResult
+from services.marketplace.signals import TextBox
+
+
+@dataclass(frozen=True)
+class RoomReport:
+    profile: Profile
+    facts: PhotoFacts
+    measured: RoomMeasured
+    results: tuple[RuleResult, ...]
+    boxes: tuple[TextBox, ...]
+
+
+def measure_room(image: np.ndarray, boxes: Sequence[TextBox]) -> RoomMeasured:
+    """Everything a hotel rule reads from `image` (RGB uint8, upright) and its text boxes
+    (``text`` None: found, not read — then the text rules are not measured)."""
+    light = exposure(image)
+    tilt = measure_tilt(image)
+    leans = [abs(v) for v in (tilt.vertical, tilt.horizon) if v is not None]
+    seams = find_seams(image)
+    colour = colourfulness(image)
+    read = all(box.text is not None for box in boxes)
+    texts = tuple(box.text for box in boxes if box.text) if read else None
+    return RoomMeasured(
+        mean_l=light.mean_l,
+        shadows=light.shadows,
+        highlights=light.highlights,
+        tilt=max(leans) if leans else None,
+        sharpness=sharpness(image),
+        texts=texts,
+        text_regions=len(boxes),
+        qr_codes=tuple(code.text or "" for code in find_qr_codes(image)),
+        borders=seams.borders,
+        collage=seams.collage,
+        colourfulness=colour,
+        monochrome=colour < MONOCHROME_BELOW,
+    )
+
+
+def check_room(
+    facts: PhotoFacts,
+    image: np.ndarray,
+    boxes: Sequence[TextBox],
+    profile: Profile,
+    profiles: Profiles,
+) -> RoomReport:
+    measured = measure_room(image, boxes)
+    results = check_room_photo(profile, facts, measured, banned=profiles.banned)
+    return RoomReport(profile, facts, measured, tuple(results), tuple(boxes))
