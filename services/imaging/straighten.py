@@ -62,6 +62,7 @@ class Straightened:
 class _Fit:
     tilt: Tilt
     vp: np.ndarray | None  # homogeneous, full-resolution pixel coordinates
+    inliers: np.ndarray  # (N, 4) the consistent near-vertical segments, full resolution
 
 
 def _lean(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
@@ -123,7 +124,7 @@ def _fit(image: np.ndarray, min_lines: int) -> _Fit:
     horizon = _horizon(lean, length, min_lines, max(w, h))
     upright = np.abs(lean) <= NEAR
     if upright.sum() < max(2, min_lines):
-        return _Fit(Tilt(None, horizon, int(upright.sum())), None)
+        return _Fit(Tilt(None, horizon, int(upright.sum())), None, seg[:0])
     seg, length = seg[upright], length[upright]
     # Normalised coordinates (centre 0, long half-side 1) keep the algebra well conditioned.
     centre = np.array([(w - 1) / 2, (h - 1) / 2])
@@ -142,7 +143,7 @@ def _fit(image: np.ndarray, min_lines: int) -> _Fit:
     norm = np.linalg.norm(vps, axis=1)
     vps = vps[(i != j) & (norm > 1e-12)] / norm[(i != j) & (norm > 1e-12), None]
     if not len(vps):
-        return _Fit(Tilt(None, horizon, 0), None)
+        return _Fit(Tilt(None, horizon, 0), None, seg[:0])
     scores = ((_residuals(vps, mid, unit) <= INLIER_DEGREES) * length).sum(axis=1)
     vp = vps[np.argmax(scores)]
     inliers = _residuals(vp[None], mid, unit)[0] <= INLIER_DEGREES
@@ -154,21 +155,28 @@ def _fit(image: np.ndarray, min_lines: int) -> _Fit:
         inliers = _residuals(vp[None], mid, unit)[0] <= INLIER_DEGREES
     count = int(inliers.sum())
     agreeing = length[inliers].sum()
-    inside = abs(vp[2]) > 1e-12 and bool(np.all(np.abs(vp[:2] / vp[2]) <= np.array([w, h]) / (2 * half)))
+    inside = abs(vp[2]) > 1e-12 and bool(
+        np.all(np.abs(vp[:2] / vp[2]) <= np.array([w, h]) / (2 * half))
+    )
     chance = agreeing < MIN_SHARE * length.sum() or agreeing < MIN_TOTAL * max(w, h)
     if count < min_lines or inside or chance:
-        return _Fit(Tilt(None, horizon, count), None)
+        return _Fit(Tilt(None, horizon, count), None, seg[inliers])
     m = mid[inliers]
     vertical = float(np.abs(_lean(vp[0] - m[:, 0] * vp[2], vp[1] - m[:, 1] * vp[2])).max())
     roll = float(_lean(np.array(vp[0]), np.array(vp[1])))
     full = np.array([vp[0], vp[1], vp[2] / half])  # back to pixels, centred
     full[:2] += centre * full[2]
-    return _Fit(Tilt(vertical, roll, count), full / np.linalg.norm(full))
+    return _Fit(Tilt(vertical, roll, count), full / np.linalg.norm(full), seg[inliers])
 
 
 def measure_tilt(image: np.ndarray) -> Tilt:
     """RGB uint8 HxWx3 -> how tilted its verticals and horizon are (for /check)."""
     return _fit(image, MIN_LINES).tilt
+
+
+def vertical_lines(image: np.ndarray) -> np.ndarray:
+    """(N, 4) x1 y1 x2 y2: the segments that voted for the vertical VP (empty when none)."""
+    return _fit(image, MIN_LINES).inliers
 
 
 def _correction(vp: np.ndarray, roll: float, w: int, h: int) -> np.ndarray:
@@ -266,4 +274,6 @@ def straighten(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=0,
     )
-    return Straightened(out, True, round(vertical, 2), round(roll, 2), fit.tilt.lines, None, homography)
+    return Straightened(
+        out, True, round(vertical, 2), round(roll, 2), fit.tilt.lines, None, homography
+    )
