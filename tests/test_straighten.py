@@ -44,7 +44,7 @@ def warped(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def leans(segments: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """Degrees from vertical of (N, 4) segments mapped through `matrix`; + when the top leans right."""
+    """Degrees from vertical of (N, 4) segments mapped by `matrix` (+: the top leans right)."""
     ones = np.ones((len(segments), 1))
     p = np.hstack([segments[:, :2], ones]) @ matrix.T
     q = np.hstack([segments[:, 2:], ones]) @ matrix.T
