@@ -166,3 +166,25 @@ def test_real_tilted_photo_comes_out_straight(garage):
     again = measure_tilt(result.image)
     assert again.vertical < 1.0 and abs(again.horizon) < 0.5
     assert straighten(result.image).reason == "straight"
+
+
+def test_vanishing_point_inside_the_frame_is_refused():
+    """Lines radiating from a point in the picture (looking straight up a stairwell, a tunnel):
+    no homography can make them parallel without tearing the frame, so nothing changes."""
+    photo = np.full((480, 640, 3), 200, np.uint8)
+    for angle in np.linspace(-25, 25, 11):
+        dx, dy = np.sin(np.radians(angle)), np.cos(np.radians(angle))
+        for sign in (-1, 1):  # a ray up and a ray down from the point
+            start = (int(330 + sign * 40 * dx), int(250 + sign * 40 * dy))
+            end = (int(330 + sign * 400 * dx), int(250 + sign * 400 * dy))
+            cv2.line(photo, start, end, (40, 40, 40), 3, cv2.LINE_AA)
+    assert len(vertical_lines(photo)) >= 6  # they do agree, on a point inside the frame
+    result = straighten(photo)
+    assert (result.changed, result.reason) == (False, "few_lines")
+    assert result.image is photo
+    assert measure_tilt(photo).vertical is None
+
+
+def test_deterministic(garage):
+    first, second = straighten(garage), straighten(garage)
+    assert first.angle == second.angle and np.array_equal(first.image, second.image)

@@ -175,7 +175,7 @@ def measure_tilt(image: np.ndarray) -> Tilt:
 
 
 def vertical_lines(image: np.ndarray) -> np.ndarray:
-    """(N, 4) x1 y1 x2 y2: the segments that voted for the vertical VP (empty when none)."""
+    """(N, 4) x1 y1 x2 y2: the segments agreeing on the best vertical VP, even a refused one."""
     return _fit(image, MIN_LINES).inliers
 
 
@@ -184,7 +184,7 @@ def _correction(vp: np.ndarray, roll: float, w: int, h: int) -> np.ndarray:
     c = np.array([[1.0, 0, -(w - 1) / 2], [0, 1, -(h - 1) / 2], [0, 0, 1]])
     t = np.radians(-roll)  # turn the content back (y down: positive angles turn clockwise)
     r = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
-    x, y, z = r @ c @ vp  # x is ~0 now: the VP is straight above or below the centre
+    _, y, z = r @ c @ vp  # x is ~0 now: the VP is straight above or below the centre
     k = np.eye(3)
     if abs(z) > 1e-12 * abs(y):
         k[2, 1] = -z / y  # (0, y, z) -> (0, y, 0)
@@ -205,19 +205,19 @@ def _crop(quad: np.ndarray, w: int, h: int) -> tuple[float, float, float] | None
     def size(c: np.ndarray) -> np.ndarray:
         return (c @ alpha.T + beta).min(axis=-1)
 
-    best = None
+    centre = np.array([(w - 1) / 2, (h - 1) / 2])  # the correction keeps it in place
+    best = centre
     for skip in range(4):  # the optimum lies where three of the four constraints meet
         rows = [k for k in range(4) if k != skip]
         system = np.hstack([alpha[rows], -np.ones((3, 1))])
         if abs(np.linalg.det(system)) < 1e-12:
             continue
         c = np.linalg.solve(system, -beta[rows])[:2]
-        if best is None or size(c) > size(best):
+        if size(c) > size(best):
             best = c
-    if best is None or size(best) <= 0:
+    if size(best) <= 0:
         return None
     target = size(best) * (1 - CENTRING_SLACK)
-    centre = np.array([(w - 1) / 2, (h - 1) / 2])
     path = centre + np.linspace(0.0, 1.0, 101)[:, None] * (best - centre)
     c = path[np.argmax(size(path) >= target)]
     return float(c[0]), float(c[1]), float(size(c))
