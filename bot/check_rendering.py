@@ -141,8 +141,14 @@ def marketplace(profile: str, fallback: str, lang: str) -> str:
 
 
 def profile_button(profile: str, lang: str) -> str:
+    """A profile's button: the catalog's short name, else the profiles file's name."""
     key = PROFILE_BUTTON_KEYS.get(profile)
-    return t(lang, key) if key else profile
+    if key:
+        return t(lang, key)
+    from services.marketplace.profiles import load_profiles
+
+    found = load_profiles().profiles.get(profile)
+    return found.name if found else profile
 
 
 def _value(signal: str, value: float) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot import check_rendering, gallery_rendering
+from bot import check_rendering, gallery_rendering, hotel_rendering
 from bot.rendering import quoted, render_description, render_tags
 from services.describer.result import DescriptionResult
 from services.models.clip import TagResult
@@ -19,6 +19,7 @@ from services.results import (
     GALLERY,
     IMAGE,
     MEASURE,
+    ROOM,
     TAGS,
     ResultKind,
     UnknownKind,
@@ -74,6 +75,9 @@ VIEWS: dict[str, ResultView] = {
     MEASURE.name: ResultView(MEASURE, None),
     GALLERY.name: ResultView(
         GALLERY, gallery_rendering.render_gallery, gallery_rendering.one_line, _gallery_card
+    ),
+    ROOM.name: ResultView(
+        ROOM, hotel_rendering.render_room, hotel_rendering.room_line, hotel_rendering.room_line
     ),
 }
 

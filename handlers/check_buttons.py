@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.callback_answer import CallbackAnswer
 
 from bot import keyboards
-from bot.check_requests import known_profiles
+from bot.check_requests import domain_of, known_profiles
 from bot.jobs import JobRunner
 from bot.keyboards import CHECK_ACTIONS, CheckButton
 from bot.middlewares import alert, answer_now
@@ -50,6 +50,8 @@ async def check_button(
         return
     if action in ("clean", "straighten", "enhance"):
         op, params = Op(action), {}
+        if action == "clean" and domain_of(str(job.params.get("profile", ""))) == "hotel":
+            params = {"all": True}  # a room photo has no product whose print stays
     else:  # fix, or a check for another profile
         profile = callback_data.value or str(job.params.get("profile", ""))
         if profile not in known_profiles():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot import check_rendering
+from bot import check_rendering, hotel_rendering
 from bot.command_parsing import ParsedCommand, parse_profile
 from bot.ops.spec import CliFlag, OpSpec, SetAction
 from bot.settings import SettingsError
@@ -15,6 +15,13 @@ from services.operations import Op
 
 #: `/clean all`: the text on the product goes too
 EVERYTHING_WORDS = ("all", "everything", "всё", "все", "везде")
+
+
+def fix_caption(facts: dict[str, Any], lang: str) -> str:
+    """A fixed card's caption, or a room photo's fixed for a hotel platform."""
+    if facts.get("domain") == "hotel":
+        return hotel_rendering.room_fix_caption(facts, lang)
+    return check_rendering.fix_caption(facts, lang)
 
 
 def parse_marketplace(op: Op, args: str) -> ParsedCommand:
@@ -130,7 +137,7 @@ SPECS = (
         help_key="help.fix",
         parse=parse_marketplace,
         takes_profile=True,
-        caption=check_rendering.fix_caption,
+        caption=fix_caption,
         set_actions=(SetAction("fix", label_key="op.fix", position=8, op=Op.FIX),),
         cli=CliFlag(lambda parser: None, _fix_params),  # --fix P: added with --check
     ),

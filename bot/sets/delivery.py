@@ -22,13 +22,13 @@ from aiogram.types import (
     ReplyParameters,
 )
 
-from bot import replies
+from bot import hotel_rendering, replies
 from bot.jobs.delivery import SEND_ERRORS, encode_stored
 from bot.ops import op_label
 from bot.rendering import TELEGRAM_TEXT_LIMIT
 from bot.result_views import summary_of
 from bot.retry import patiently
-from bot.sets import gallery
+from bot.sets import gallery, room_order
 from bot.sets.archive import Member, result_name, write_zip
 from bot.storage import JobStatus, Result, SetItem, SetRun, Storage
 from bot.texts import t, tn
@@ -150,11 +150,47 @@ class SetDelivery:
 
     # ---- the summary of text results (and of what failed)
 
+    async def _photo_paths(self, outcomes: list[Outcome]) -> dict[str, Path]:
+        """item name -> the stored photo (a hotel set's order sends and zips the photos)."""
+        paths = {}
+        for outcome in outcomes:
+            photo = await self.storage.get_photo(outcome.item.photo_id)
+            if photo is not None and not photo.deleted:
+                paths[outcome.item.name] = photo.path
+        return paths
+
+    async def send_order(
+        self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
+    ) -> None:
+        """A hotel set's new order: its summary, then the photos as albums in that order."""
+        ordering = room_order.ordering_of(outcomes)
+        if ordering is None:
+            return
+        reply = replies.reply_to(reply_to)
+        with contextlib.suppress(*SEND_ERRORS):
+            await self.bot.send_message(
+                run.chat_id, hotel_rendering.render_order(ordering, lang), reply_parameters=reply
+            )
+        paths = await self._photo_paths(outcomes)
+        media = await asyncio.to_thread(room_order.album, ordering, paths)
+        for start in range(0, len(media), ALBUM_SIZE):
+            chunk = media[start : start + ALBUM_SIZE]
+            async with self._lock:
+                with contextlib.suppress(*SEND_ERRORS):
+                    if len(chunk) == 1:
+                        await self._send_one(run.chat_id, chunk[0], reply)
+                    else:
+                        await self.bot.send_media_group(run.chat_id, chunk, reply_parameters=reply)
+
     @patiently
     async def send_summary(
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:
         texts = [o for o in outcomes if o.result is not None and o.result.image is None]
+        sent = texts
+        if room_order.is_order(run.op):  # the order says it all: only the failures remain
+            await self.send_order(run, outcomes, lang, reply_to)
+            texts = []
         failed = [o for o in outcomes if o.result is None and o.item.status is JobStatus.FAILED]
         failed += [o for o in outcomes if o.item.measure_status is JobStatus.FAILED]
         if texts or failed:
@@ -171,7 +207,7 @@ class SetDelivery:
                     await self.bot.send_message(
                         run.chat_id, message, reply_parameters=replies.reply_to(reply_to)
                     )
-        await self.storage.mark_items_sent(run.id, [o.item.position for o in texts])
+        await self.storage.mark_items_sent(run.id, [o.item.position for o in sent])
         await self.storage.mark_summary_sent(run.id)
 
     def _block(self, outcome: Outcome, lang: str) -> str:
@@ -189,8 +225,12 @@ class SetDelivery:
         self, run: SetRun, outcomes: list[Outcome], lang: str, reply_to: int | None
     ) -> None:
         """Every result at full size + results.csv; marked sent once every part went."""
+        ordering = room_order.ordering_of(outcomes) if room_order.is_order(run.op) else None
         if any(gallery.gallery_of(o) is not None for o in outcomes):  # <photo>/01-main.jpg…
             members, table = gallery.zip_contents(self.storage.results_dir, outcomes)
+        elif ordering is not None:  # a hotel set: 01-facade.jpg… in the new order
+            paths = await self._photo_paths(outcomes)
+            members, table = room_order.zip_contents(ordering, paths)
         else:
             members, rows = self._contents(run, outcomes)
             table = csv_text(rows)
