@@ -1,0 +1,1 @@
+"""Hotel and room photos: what /check measures beyond exposure and tilt."""
