@@ -130,3 +130,13 @@ def test_unknown_strength_and_bad_input() -> None:
         enhance(photo.astype(np.float32))
     with pytest.raises(ValueError):
         enhance(photo[..., 0])
+
+
+def test_flat_and_tiny_photos() -> None:
+    # A flat photo is stretched about its middle (not crushed to black); tiny ones work.
+    for shape in [(300, 400, 3), (5, 5, 3), (1, 1, 3)]:
+        for level in (0, 128, 255):
+            flat = np.full(shape, level, np.uint8)
+            out = enhance(flat).image
+            assert out.shape == shape
+            assert abs(float(out.mean()) - level) < 10, (shape, level)

@@ -171,3 +171,12 @@ def test_monochrome() -> None:
         assert colourfulness(toned) > 15, name
     assert is_monochrome(photo("camera"))
     assert is_monochrome(data.camera())
+
+
+def test_greyscale_and_tiny_inputs() -> None:
+    framed = cv2.copyMakeBorder(data.camera(), 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    assert set(find_seams(framed).borders) == {"top", "bottom", "left", "right"}
+    tiny = np.zeros((5, 5, 3), np.uint8)
+    assert find_seams(tiny).borders == () and not find_seams(tiny).collage
+    assert find_qr_codes(tiny) == []
+    assert sharpness(tiny) == 0.0

@@ -25,6 +25,12 @@ def _resized(image: np.ndarray, side: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=interpolation)
 
 
+def _rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return np.stack([image] * 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3])
+
+
 def _grey(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         return image
@@ -214,7 +220,7 @@ def find_seams(image: np.ndarray) -> Seams:
     of one colour, and end where the content starts. Collage: inside the borders, a row or
     column (away from the edges) where the image steps along >= 90 % of its length compared
     with the rows beside it, or a uniform gutter band with content on both sides."""
-    img = _resized(np.ascontiguousarray(image[..., :3]), _SEAM_SIDE).astype(np.float32)
+    img = _resized(_rgb(image), _SEAM_SIDE).astype(np.float32)
     h, w = img.shape[:2]
     views = {
         "top": img,

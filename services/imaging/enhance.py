@@ -48,6 +48,8 @@ _KNEE = 235.0
 _TOP = BLOWN - 1.0
 #: Share of the CLAHE result blended into L.
 _CLAHE_MIX = 0.3
+#: CLAHE (8 x 8 tiles) only on photos at least this big.
+_CLAHE_MIN_SIDE = 128
 #: Levels never stretch the range more than this (noise in the shadows).
 _MAX_STRETCH = 2.5
 #: The lift aims the median luminance of a dark photo here (0..1) ...
@@ -156,7 +158,10 @@ def _luts(small: np.ndarray, p: _Params) -> np.ndarray:
     if content.size < 300:
         content = balanced.reshape(-1, 3)
     lo, hi = np.percentile(content, [p.clip, 100.0 - p.clip])
-    hi = max(hi, lo + _TARGET_HI / _MAX_STRETCH)
+    narrowest = _TARGET_HI / _MAX_STRETCH
+    if hi - lo < narrowest:  # a flat photo: stretch at most _MAX_STRETCH about its middle
+        lo = max(0.0, (lo + hi - narrowest) / 2.0)
+        hi = lo + narrowest
     scale = _TARGET_HI / (hi - lo)
     levelled = np.maximum(curves - lo, 0.0) * scale
 
@@ -178,6 +183,8 @@ def _luts(small: np.ndarray, p: _Params) -> np.ndarray:
 def _clahe(image: np.ndarray, limit: float) -> np.ndarray:
     """CLAHE on L of Lab, blended in at _CLAHE_MIX: even a low clip limit re-spreads a tile
     with a narrow histogram over the whole range, which is too much on a good photo."""
+    if min(image.shape[:2]) < _CLAHE_MIN_SIDE:  # tiles of a few px would posterise
+        return image
     lab = cv2.cvtColor(image, cv2.COLOR_RGB2Lab)
     lum = np.ascontiguousarray(lab[..., 0])
     clahe = cv2.createCLAHE(clipLimit=limit, tileGridSize=(8, 8))
