@@ -47,6 +47,8 @@ RULE_KEYS = {
     "collage": "check.rule.collage",
     "monochrome": "check.rule.monochrome",
 }
+#: a room photo's verdict: ready for the platform (no required rule fails) or not
+VERDICT_KEYS = {True: "check.room.ready", False: "check.room.not_ready"}
 ORIENTATION_KEYS = {"landscape": "check.shape.landscape", "portrait": "check.shape.portrait"}
 LEVEL_KEYS = {"required": "check.level.required", "recommended": "check.level.recommended"}
 #: a grading feature (grading.toml) -> how the reply names it ({value}: its signal)
@@ -234,8 +236,7 @@ def render_check(summary: CheckSummary, lang: str, *, limit: int = 4096) -> str:
 
 def _render_room(summary: CheckSummary, market: str, lang: str, limit: int) -> str:
     """A room photo's check: ready for the platform or not, each failed rule, the text."""
-    verdict = "check.room.ready" if summary.ready else "check.room.not_ready"
-    head = [t(lang, verdict, marketplace=market)]
+    head = [t(lang, VERDICT_KEYS[summary.ready], marketplace=market)]
     failed = summary.failures
     rules = [t(lang, "check.failed")] if failed else [t(lang, "check.passed", marketplace=market)]
     rules += [rule_line(rule, market, lang) for rule in failed]
@@ -250,11 +251,7 @@ def one_line(summary: CheckSummary, lang: str) -> str:
     """A check in one line (a set's summary): the grade and how many rules fail."""
     if summary.grade is None:
         market = marketplace(summary.profile, summary.marketplace, lang)
-        grade = t(
-            lang,
-            "check.room.ready" if summary.ready else "check.room.not_ready",
-            marketplace=market,
-        )
+        grade = t(lang, VERDICT_KEYS[summary.ready], marketplace=market)
     else:
         grade = t(lang, GRADE_KEYS[summary.grade])
     failed = len(summary.failures)

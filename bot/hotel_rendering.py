@@ -19,6 +19,31 @@ STRAIGHTEN_REASON_KEYS = {
     "too_steep": "straighten.too_steep",
     "straight": "straighten.straight",
 }
+#: a room type (services/hotel/rooms.toml) as a name, and in the genitive («нет фото ванной»)
+ROOM_KEYS = {
+    "facade": "room.facade",
+    "reception": "room.reception",
+    "lobby": "room.lobby",
+    "bedroom": "room.bedroom",
+    "bathroom": "room.bathroom",
+    "restaurant": "room.restaurant",
+    "wellness": "room.wellness",
+    "conference": "room.conference",
+    "grounds": "room.grounds",
+    "view": "room.view",
+}
+ROOM_OF_KEYS = {
+    "facade": "room_of.facade",
+    "reception": "room_of.reception",
+    "lobby": "room_of.lobby",
+    "bedroom": "room_of.bedroom",
+    "bathroom": "room_of.bathroom",
+    "restaurant": "room_of.restaurant",
+    "wellness": "room_of.wellness",
+    "conference": "room_of.conference",
+    "grounds": "room_of.grounds",
+    "view": "room_of.view",
+}
 STRENGTH_KEYS = {
     "gentle": "settings.strength_gentle",
     "normal": "settings.strength_normal",
@@ -28,7 +53,8 @@ STRENGTH_KEYS = {
 
 def room_name(lang: str, room: str) -> str:
     """A room type (services/hotel/rooms.toml) as the catalogs name it."""
-    return t(lang, f"room.{room}")
+    key = ROOM_KEYS.get(room)
+    return t(lang, key) if key else room
 
 
 def render_room(result: RoomFacts, lang: str) -> str:
@@ -97,7 +123,8 @@ def room_fix_caption(facts: dict[str, Any], lang: str) -> str:
 
 def missing_line(lang: str, room: str, have: int, need: int) -> str:
     """«нет фото ванной» / «меньше 4 фото номера» (the room's name in the genitive)."""
-    of = t(lang, f"room_of.{room}")
+    key = ROOM_OF_KEYS.get(room)
+    of = t(lang, key) if key else room
     if have == 0:
         return t(lang, "order.missing_none", room=of)
     return t(lang, "order.missing_few", room=of, need=need, have=have)

@@ -49,6 +49,11 @@ class CheckButton(CallbackData, prefix="ck"):
 
 #: clean the text, fix for the profile, a new background, check for another profile
 CHECK_ACTIONS = ("clean", "fix", "bg", "profile", "straighten", "enhance")
+#: a room photo's check: Straighten and Brighten before Remove text and Fix
+ROOM_CHECK_BUTTON_KEYS = {
+    "straighten": "check.button.straighten",
+    "enhance": "check.button.enhance",
+}
 
 
 class SetPick(CallbackData, prefix="s"):
@@ -144,10 +149,9 @@ def check_actions(job_id: int, profile: str, lang: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     first: tuple[int, ...] = (2, 1)
     if found.domain == "hotel":  # a room photo: Straighten, Brighten, Remove text, Fix
-        for action in ("straighten", "enhance"):
+        for action, key in ROOM_CHECK_BUTTON_KEYS.items():
             builder.button(
-                text=t(lang, f"check.button.{action}"),
-                callback_data=CheckButton(job_id=job_id, action=action),
+                text=t(lang, key), callback_data=CheckButton(job_id=job_id, action=action)
             )
         first = (2, 2)
     builder.button(

@@ -54,8 +54,14 @@ def test_the_lists_built_from_the_registry_are_consistent() -> None:
     ]  # fmt: skip
     assert keys == ["tag", "background", "card", "night", "edit", "describe", "check", "fix"] + [
         "gallery",
+        "order",
         "split",
     ]
+    # a hotelier's set: no card backgrounds or galleries; its gallery's order instead
+    hotel = [a.key for a in SET_ACTIONS if "hotel" in a.domains]
+    assert hotel == ["tag", "night", "edit", "describe", "check", "fix", "order", "split"]
+    product = [a.key for a in SET_ACTIONS if "product" in a.domains]
+    assert "order" not in product
 
 
 def test_the_menu_and_help_come_from_the_specs() -> None:

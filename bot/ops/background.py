@@ -131,7 +131,12 @@ SPEC = OpSpec(
     caption=caption,
     set_actions=(
         SetAction(
-            "background", label_key="op.background", position=2, op=Op.BACKGROUND, step=MENU
+            "background",
+            label_key="op.background",
+            position=2,
+            op=Op.BACKGROUND,
+            step=MENU,
+            domains=("product",),
         ),
         SetAction(
             "card",
@@ -140,6 +145,7 @@ SPEC = OpSpec(
             op=Op.BACKGROUND,
             params={"card": CARD_RATIO},
             step=MENU,
+            domains=("product",),
         ),
     ),
     cli=CliFlag(_add_flags, _flag_params),

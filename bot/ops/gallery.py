@@ -140,7 +140,11 @@ SPEC = OpSpec(
     photo_button=9,
     text_buttons=("text", "style", "zip"),
     follow_ups={"style": next_style, "text": edit_text},
-    set_actions=(SetAction("gallery", label_key="op.gallery", position=9, op=Op.GALLERY),),
+    set_actions=(
+        SetAction(
+            "gallery", label_key="op.gallery", position=9, op=Op.GALLERY, domains=("product",)
+        ),
+    ),
     cli=CliFlag(_add_flags, _flag_params, file_params=_file_params, save=_save),
     prepare=with_text,
     asks_for="title",

@@ -13,10 +13,10 @@ import numpy as np
 from services.hotel.rules import RoomMeasured, check_room_photo
 from services.hotel.signals import (
     MONOCHROME_BELOW,
-    colourfulness,
     find_qr_codes,
     find_seams,
     sharpness,
+    toned_colourfulness,
 )
 from services.imaging.enhance import exposure
 from services.imaging.straighten import measure_tilt
@@ -42,7 +42,7 @@ def measure_room(image: np.ndarray, boxes: Sequence[TextBox]) -> RoomMeasured:
     tilt = measure_tilt(image)
     leans = [abs(v) for v in (tilt.vertical, tilt.horizon) if v is not None]
     seams = find_seams(image)
-    colour = colourfulness(image)
+    colour = toned_colourfulness(image)  # sepia reads as toned, not as colour
     read = all(box.text is not None for box in boxes)
     texts = tuple(box.text for box in boxes if box.text) if read else None
     return RoomMeasured(
