@@ -26,11 +26,7 @@ def domain_of(profile: str) -> str:
 def default_profile(stored: str | None, domain: str | None = None) -> str:
     """The user's stored profile while the profiles file still has it (and it is one of the
     user's domain, when given), else that domain's default."""
-    profiles = load_profiles()
-    found = profiles.profiles.get(stored or "")
-    if found is not None and (domain is None or found.domain == domain):
-        return found.id
-    return profiles.default_for(domain)
+    return load_profiles().for_user(stored, domain)
 
 
 async def with_profile(

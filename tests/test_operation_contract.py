@@ -132,6 +132,9 @@ def test_an_operation_must_implement_the_contract_and_declare_real_worker_calls(
         "clean",
         "fix",
         "gallery",
+        "straighten",
+        "enhance",
+        "room",
     ]
 
 

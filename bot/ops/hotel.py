@@ -48,9 +48,9 @@ def with_hotel_profile(
     params: dict[str, Any], user: User | None, config: ServiceConfig
 ) -> dict[str, Any]:
     """/room judges a photo's problems by the user's hotel platform (Booking until chosen)."""
-    from bot.check_requests import default_profile
+    from services.marketplace.profiles import load_profiles
 
-    params.setdefault("profile", default_profile(user.profile if user else None, "hotel"))
+    params.setdefault("profile", load_profiles().for_user(user.profile if user else None, "hotel"))
     return params
 
 
@@ -84,9 +84,9 @@ def _add_order(parser: argparse.ArgumentParser) -> None:
 def _order_params(args: argparse.Namespace) -> dict[str, Any] | None:
     if not args.order:
         return None
-    from bot.check_requests import default_profile
+    from services.marketplace.profiles import load_profiles
 
-    return {"profile": default_profile(getattr(args, "profile", None), "hotel")}
+    return {"profile": load_profiles().for_user(getattr(args, "profile", None), "hotel")}
 
 
 async def _write_order(rows: list[dict[str, Any]], out: Path) -> None:

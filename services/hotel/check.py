@@ -35,6 +35,28 @@ class RoomReport:
     boxes: tuple[TextBox, ...]
 
 
+def lines_of(boxes: Sequence[TextBox]) -> list[str]:
+    """The words read, box by box and joined into lines left to right: a detector splits a
+    phone number at its wide gaps («+7 999» | «123-45-67»), the rules must see it whole."""
+    read = sorted((box for box in boxes if box.text), key=lambda b: (b.bbox[1], b.bbox[0]))
+    rows: list[list[TextBox]] = []
+    for box in read:
+        middle = (box.bbox[1] + box.bbox[3]) / 2
+        for row in rows:
+            top, bottom = row[0].bbox[1], row[0].bbox[3]
+            if top <= middle <= bottom:
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    joined = [
+        " ".join(str(b.text).strip() for b in sorted(row, key=lambda b: b.bbox[0]))
+        for row in rows
+        if len(row) > 1
+    ]
+    return [str(box.text) for box in read] + joined
+
+
 def measure_room(image: np.ndarray, boxes: Sequence[TextBox]) -> RoomMeasured:
     """Everything a hotel rule reads from `image` (RGB uint8, upright) and its text boxes
     (``text`` None: found, not read — then the text rules are not measured)."""
@@ -44,7 +66,7 @@ def measure_room(image: np.ndarray, boxes: Sequence[TextBox]) -> RoomMeasured:
     seams = find_seams(image)
     colour = toned_colourfulness(image)  # sepia reads as toned, not as colour
     read = all(box.text is not None for box in boxes)
-    texts = tuple(box.text for box in boxes if box.text) if read else None
+    texts = tuple(lines_of(boxes)) if read else None
     return RoomMeasured(
         mean_l=light.mean_l,
         shadows=light.shadows,
@@ -53,7 +75,8 @@ def measure_room(image: np.ndarray, boxes: Sequence[TextBox]) -> RoomMeasured:
         sharpness=sharpness(image),
         texts=texts,
         text_regions=len(boxes),
-        qr_codes=tuple(code.text or "" for code in find_qr_codes(image)),
+        # only a code that decodes counts: OpenCV's bare detection fires on print and tiles
+        qr_codes=tuple(code.text for code in find_qr_codes(image) if code.text),
         borders=seams.borders,
         collage=seams.collage,
         colourfulness=colour,

@@ -5,6 +5,7 @@ with what was measured and the limit, as language-neutral text the reply transla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,14 +107,19 @@ def contacts_in(texts: Sequence[str], banned: BannedLists, categories: Sequence[
     return [hit.found for hit in find_banned(texts, banned) if hit.category in categories]
 
 
+def _mark_pattern(mark: str) -> re.Pattern[str]:
+    """A platform's name as a word; a sign without letters (©, (c)) only before a name: a
+    lone «©» is what OCR makes of a speck."""
+    escaped = re.escape(mark.casefold())
+    if any(ch.isalpha() for ch in mark.strip("()")):
+        return re.compile(rf"(?<!\w){escaped}(?!\w)")
+    return re.compile(rf"{escaped}\s*[^\W\d_]{{2,}}")
+
+
 def watermarks_in(texts: Sequence[str], marks: Sequence[str]) -> list[str]:
-    """The lines naming another platform or carrying a copyright sign."""
-    found = []
-    for text in texts:
-        low = text.casefold()
-        if any(mark.casefold() in low for mark in marks):
-            found.append(text.strip())
-    return found
+    """The lines naming another platform, or with a copyright sign before a name."""
+    patterns = [_mark_pattern(mark) for mark in marks]
+    return [text.strip() for text in texts if any(p.search(text.casefold()) for p in patterns)]
 
 
 def scene(rule: Rule, m: RoomMeasured, banned: BannedLists | None) -> RuleResult:

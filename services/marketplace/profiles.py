@@ -148,6 +148,14 @@ class Profiles:
     def default_for(self, domain: str | None) -> str:
         return self.defaults.get(domain or "product", self.default)
 
+    def for_user(self, stored: str | None, domain: str | None = None) -> str:
+        """The user's stored profile while the file still has it (and it is one of the
+        user's domain, when given), else that domain's default."""
+        found = self.profiles.get(stored or "")
+        if found is not None and (domain is None or found.domain == domain):
+            return found.id
+        return self.default_for(domain)
+
     def of_domain(self, domain: str) -> tuple[str, ...]:
         """The ids of one domain's profiles, in file order."""
         return tuple(pid for pid, p in self.profiles.items() if p.domain == domain)

@@ -113,7 +113,7 @@ class CheckOperation(Operation):
         if profile.domain == "hotel":  # a room photo: the reader and the pixels only
             return {
                 "profile": profile.id,
-                "profiles": [file_digest(self.profiles_path), file_digest(HOTEL_PATH)],
+                "profiles": file_digest(HOTEL_PATH),
                 "reader": self.finder.identity,
                 "version": CHECK_VERSION,
                 "models": ["ocr"],
@@ -121,7 +121,7 @@ class CheckOperation(Operation):
         clip = self.clip_ready()
         return {
             "profile": profile.id,
-            "profiles": [file_digest(self.profiles_path), file_digest(HOTEL_PATH)],
+            "profiles": file_digest(self.profiles_path),
             "grading": file_digest(self.grading_path),
             "reader": self.finder.identity,
             "cutter": getattr(self.cutter, "identity", None),

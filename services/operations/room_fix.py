@@ -66,6 +66,8 @@ def unwanted_text(reading: Reading, profile: Profile, checker: CheckOperation) -
 def qr_mask(rgb: np.ndarray) -> np.ndarray:
     mask = np.zeros(rgb.shape[:2], bool)
     for code in find_qr_codes(rgb):
+        if not code.text:  # a bare detection is often print or tiles: left alone
+            continue
         x0, y0, x1, y1 = code.bbox
         grow = int(max(x1 - x0, y1 - y0) * QR_MARGIN)
         mask[max(0, y0 - grow) : y1 + grow, max(0, x0 - grow) : x1 + grow] = True
