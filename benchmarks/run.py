@@ -37,6 +37,7 @@ PARTS = [
     ("S1", "benchmarks.sets", "measure"),  # issue 18: a set vs the same photos one by one
     ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
     ("GAL", "benchmarks.gallery", "measure"),  # issue 28: seconds per /gallery, one cut
+    ("HOT", "benchmarks.hotel", "measure"),  # issue 29: /check booking, straighten, enhance
 ]
 
 
