@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import html
 
-from bot.check_rendering import GRADE_KEYS, marketplace
+from bot.check_keys import GRADE_KEYS
+from bot.check_rendering import marketplace
 from bot.texts import t, tn
 from services.errors import GalleryRefused
 from services.results.gallery import SLIDE_KINDS, StoredGallery, StoredSlide

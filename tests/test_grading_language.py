@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.check_rendering import HARD_RULE_KEYS, render_check
+from bot.check_keys import HARD_RULE_KEYS
+from bot.check_rendering import render_check
 from services.conversion.tiny import write_tiny
 from services.marketplace.check import check
 from services.marketplace.facts import read_facts
