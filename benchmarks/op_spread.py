@@ -28,7 +28,8 @@ OTHER_MEANINGS = {
     ("bot/storage/user_queries.py", "background"),  # the users table's settings column
     ("bot/storage/rows.py", "background"),  # the same column read into the User row
     ("bot/user_settings.py", "background"),  # the /settings row that writes it
-    ("bot/check_keys.py", "background"),  # the marketplace rule "background"
+    ("bot/check_rendering.py", "background"),  # the marketplace rule "background"
+    ("bot/check_keys.py", "background"),  # the same rule's sentence key
     ("bot/cli/doctor.py", "check"),  # the name of a doctor's check that raised
 }
 
