@@ -1,6 +1,6 @@
-"""`vitrina process --check [--profile P]` (flags: bot/ops/marketplace.py): a seller's
-catalogue graded in one table,
-OUT/check.csv: per photo its grade, each rule of the profile passed or failed with the
+"""`vitrina process --check [P]` (flags: bot/ops/marketplace.py): a seller's catalogue (or
+a hotel's photos) graded in one table,
+OUT/check.csv: per photo its grade (a room photo: ready or needs_fixing), each rule of the profile passed or failed with the
 measured value, the text found (and where) and the banned words; `--fix P`: the fixed
 cards (bot/cli/process.py writes them as OUT/<name>-fix-<P>.jpg)."""
 
@@ -52,7 +52,7 @@ def write_check_csv(rows: Sequence[dict[str, Any]], out: Path) -> Path | None:
                 row["file"],
                 row["status"],
                 summary.profile,
-                summary.grade,
+                summary.grade or ("ready" if summary.ready else "needs_fixing"),  # a room
                 "; ".join(f"{r.feature}={r.value:g}" for r in summary.reasons[:3]),
             ]
             for rule in rules:
