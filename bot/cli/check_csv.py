@@ -1,8 +1,8 @@
 """`vitrina process --check [P]` (flags: bot/ops/marketplace.py): a seller's catalogue (or
-a hotel's photos) graded in one table,
-OUT/check.csv: per photo its grade (a room photo: ready or needs_fixing), each rule of the profile passed or failed with the
-measured value, the text found (and where) and the banned words; `--fix P`: the fixed
-cards (bot/cli/process.py writes them as OUT/<name>-fix-<P>.jpg)."""
+a hotel's photos) graded in one table, OUT/check.csv: per photo its grade (a room photo:
+ready or needs_fixing), each rule of the profile passed or failed with the measured value,
+the text found (and where) and the banned words; `--fix P`: the fixed cards
+(bot/cli/process.py writes them as OUT/<name>-fix-<P>.jpg)."""
 
 from __future__ import annotations
 
