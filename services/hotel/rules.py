@@ -111,7 +111,7 @@ def _mark_pattern(mark: str) -> re.Pattern[str]:
     """A platform's name as a word; a sign without letters (©, (c)) only before a name: a
     lone «©» is what OCR makes of a speck."""
     escaped = re.escape(mark.casefold())
-    if any(ch.isalpha() for ch in mark.strip("()")):
+    if any(ch.isalpha() for ch in mark.casefold().replace("(c)", "")):
         return re.compile(rf"(?<!\w){escaped}(?!\w)")
     return re.compile(rf"{escaped}\s*[^\W\d_]{{2,}}")
 

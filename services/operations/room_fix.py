@@ -112,7 +112,17 @@ def fix_room(
     if context.cancelled():
         raise JobCancelled("cancelled after the light")
     context.progress(0.3)
-    reading = unwanted_text(checker.finder.find(Image.fromarray(rgb)), profile, checker)
+    # read before and after the light (the same geometry): brightening can turn a legible
+    # link illegible to Tesseract («www.hotel-sochi.ru» read as «www hotel-sochi-ru»)
+    readings = [
+        unwanted_text(checker.finder.find(Image.fromarray(pixels)), profile, checker)
+        for pixels in (straight.image, rgb)
+    ]
+    reading = dataclasses.replace(
+        readings[1],
+        regions=readings[0].regions + readings[1].regions,
+        boxes=readings[0].boxes + readings[1].boxes,
+    )
     mask = qr_mask(rgb)
     if reading.regions:
         mask |= checker.finder.mask(rgb, reading, None, everything=True)
