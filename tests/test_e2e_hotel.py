@@ -137,8 +137,18 @@ async def test_a_hoteliers_set_is_put_in_the_gallery_order(
     assert sorted(row["source"] for row in rows) == sorted(name for name, _ in files)
     assert [row["type"] for row in rows] == [m.group(2) for m in matches if m]
     assert [row["cover"] for row in rows] == ["yes"] + [""] * 7  # the cover first
-    cover = rows[0]["source"]
-    assert f"Обложка: {cover}" in summary["text"]
+    # the cover: the best bedroom, else (no bedroom) the best photo, and the line says which
+    cover = rows[0]
+    kept_rows = [row for row in rows if not row["duplicate_of"]]
+    bedrooms = [row for row in kept_rows if row["type"] == "bedroom"]
+    assert float(cover["score"]) == max(float(row["score"]) for row in bedrooms or kept_rows)
+    if bedrooms:
+        assert f"Обложка: {cover['source']} — лучшее фото номера" in summary["text"]
+    else:
+        assert (
+            f"Обложка: {cover['source']} — лучшее фото набора: фото номера нет"
+            in (summary["text"])
+        )
     originals = dict(files)
     for row in rows:  # each ordered file is its source photo, as it was sent
         assert archive.read(row["file"]) == originals[row["source"]]
