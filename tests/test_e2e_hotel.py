@@ -242,6 +242,7 @@ async def test_a_hoteliers_check_is_for_booking_and_fix_makes_bookings_size(
         replies_to(sent, "sendDocument"), after=before, timeout=120
     )
     assert fixed["text"].startswith("🏨 Фото для Booking.com:")
+    assert fixed["document_name"].endswith(".jpg")
     with Image.open(io.BytesIO(fixed["document_bytes"])) as result:
         assert result.format == "JPEG" and result.mode == "RGB"
         assert result.width >= 840 and result.height >= 460
