@@ -134,8 +134,11 @@ def render_order(ordering: Ordering, lang: str) -> str:
     """A hotel set's new order: the cover, the count per room type, the duplicates and
     what the platforms' advice misses."""
     lines = [tn(lang, "order.title", len(ordering.placed), count=len(ordering.placed))]
-    if ordering.cover is not None:
-        lines.append(t(lang, "order.cover", name=html.escape(ordering.cover)))
+    cover = next((p for p in ordering.placed if p.cover), None)
+    if cover is not None and cover.room == "bedroom":  # the best bedroom
+        lines.append(t(lang, "order.cover", name=html.escape(cover.photo.name)))
+    elif cover is not None:  # no bedroom in the set: the best photo of any type
+        lines.append(t(lang, "order.cover_other", name=html.escape(cover.photo.name)))
     counts = [
         f"{room_name(lang, room)}: {count}" for room, count in ordering.counts.items() if count
     ]
