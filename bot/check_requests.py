@@ -37,9 +37,11 @@ async def with_profile(
     spec = spec_of(op)
     if spec is None or not spec.takes_profile:
         return params
+    domains = spec.profile_domains
+    domain = user.domain if user is not None and user.domain in domains else domains[0]
     profile = params.get("profile")
-    if not profile:
-        profile = default_profile(user.profile if user else None, user.domain if user else None)
+    if not profile or domain_of(str(profile)) not in domains:
+        profile = default_profile(user.profile if user else None, domain)
     if spec.remembers_profile:
         await storage.set_profile(user_id, str(profile))
     return {**params, "profile": str(profile)}

@@ -73,11 +73,13 @@ def parse_background(value: str) -> dict[str, Any] | None:
 PHOTO_WORDS = ("photo", "фото", "this photo", "это фото")
 
 
-def parse_profile(name: str) -> str | None:
-    """A marketplace profile's id from its id or an alias (`вб`, `яндекс маркет`)."""
+def parse_profile(name: str, domain: str | None = None) -> str | None:
+    """A profile's id from its id or an alias (`вб`, `яндекс маркет`, `букинг`); with
+    `domain`, only that domain's (a card gallery is for marketplaces)."""
     from services.marketplace.profiles import load_profiles
 
     try:
-        return load_profiles().get(name).id
+        found = load_profiles().get(name)
     except KeyError:
         return None
+    return found.id if domain is None or found.domain == domain else None

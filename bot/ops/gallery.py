@@ -42,7 +42,7 @@ def parse_gallery(op: Op, args: str) -> ParsedCommand:
     """`/gallery [wb|ozon|ym]`, then optionally the text, one line each (a caption:
     "/gallery wb" on its first line, the title and the benefits below)."""
     head, _, rest = args.strip().partition("\n")
-    profile = parse_profile(head.strip()) if head.strip() else None
+    profile = parse_profile(head.strip(), "product") if head.strip() else None
     params: dict[str, Any] = {"profile": profile} if profile else {}
     text = rest if profile or not head.strip() else args
     if not text.strip():
@@ -85,7 +85,8 @@ def _flag_params(args: argparse.Namespace) -> dict[str, Any] | None:
 
     if args.texts and not args.gallery:
         raise SettingsError("--texts goes with --gallery (e.g. --gallery wb --texts texts.csv)")
-    return {"profile": profile_flag("--gallery", args.gallery)} if args.gallery else None
+    wanted = args.gallery
+    return {"profile": profile_flag("--gallery", wanted, only="product")} if wanted else None
 
 
 async def with_text(storage: Storage, photo: Photo, params: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +138,7 @@ SPEC = OpSpec(
     parse=parse_gallery,
     fill_params=with_brand,
     takes_profile=True,
+    profile_domains=("product",),  # slides for a marketplace's card, whoever asks
     photo_button=9,
     text_buttons=("text", "style", "zip"),
     follow_ups={"style": next_style, "text": edit_text},

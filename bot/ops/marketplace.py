@@ -90,16 +90,20 @@ def _fix_params(args: argparse.Namespace) -> dict[str, Any] | None:
     return {"profile": profile_flag("--fix", args.fix)} if args.fix else None
 
 
-def profile_flag(flag: str, name: str | None, domain: str | None = None) -> str:
+def profile_flag(
+    flag: str, name: str | None, domain: str | None = None, *, only: str | None = None
+) -> str:
     """A profile's id from a flag's value (an id or an alias; None: the `domain`'s
-    default); SettingsError naming the known ones otherwise."""
+    default); `only`: a domain whose profiles alone are taken (a gallery: marketplaces);
+    SettingsError naming the known ones otherwise."""
     from services.marketplace.profiles import load_profiles
 
     if not name:
-        return load_profiles().default_for(domain)
-    found = parse_profile(name)
+        return load_profiles().default_for(only or domain)
+    found = parse_profile(name, only)
     if found is None:
-        known = ", ".join(load_profiles().profiles)
+        profiles = load_profiles()
+        known = ", ".join(profiles.of_domain(only) if only else profiles.profiles)
         raise SettingsError(f"{flag}: unknown marketplace or hotel site {name!r}; known: {known}")
     return found
 

@@ -102,6 +102,9 @@ class OpSpec:
     #: its profile becomes the user's
     takes_profile: bool = False
     remembers_profile: bool = False
+    #: the domains whose profiles it takes (a gallery: marketplaces only, even for a
+    #: hotelier); the user's domain when it is one of them, else the first
+    profile_domains: tuple[str, ...] = ("product", "hotel")
     #: one seed for every photo of a set's run (an edit draws one per photo otherwise)
     seed_per_set: bool = False
     #: its place on the photo keyboard (None: no button) and what the button does first

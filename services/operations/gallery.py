@@ -29,7 +29,7 @@ from services.marketplace.banned import find_banned
 from services.marketplace.profiles import Profile
 from services.operations import LANE_QUICK, Op, Operation, Outcome, RunContext
 from services.operations.base import each_photo
-from services.operations.check import CheckOperation
+from services.operations.check import BadProfile, CheckOperation
 from services.operations.fix import scaled
 from services.operations.text_regions import object_mask, product_alpha, with_alpha
 from services.results.gallery import GalleryResult, GallerySlide
@@ -163,6 +163,8 @@ class GalleryOperation(Operation):
     ) -> GalleryResult:
         started = time.perf_counter()
         profile = self.checker.profile(params)
+        if profile.card is None:  # a hotel site's profile: the bot never asks for one
+            raise BadProfile(f"{profile.id} is a hotel site's profile, not a marketplace's")
         self.refuse_texts(params, profile)
         title, benefits = gallery_texts(params)
         wanted = gallery_params(params)
