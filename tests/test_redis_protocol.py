@@ -108,8 +108,11 @@ def test_every_job_takes_a_lane_its_operation_declares(tiny_weights: Path) -> No
         "group": [{"photos": []}],
         "check": [{"profile": "wb"}, {"profile": "nonexistent"}],
         "clean": [{}, {"all": True, "seed": 1}],
-        "fix": [{"profile": "ym"}, {"profile": "nonexistent"}],
+        "fix": [{"profile": "ym"}, {"profile": "booking"}, {"profile": "nonexistent"}],
         "gallery": [{"profile": "wb", "title": "Кружка"}, {"profile": "nonexistent"}],
+        "straighten": [{}],
+        "enhance": [{"strength": "strong"}, {"strength": "wild"}],
+        "room": [{"profile": "booking"}],
     }
     assert set(requests) == set(operations)
     for op, params_list in requests.items():
