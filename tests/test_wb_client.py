@@ -95,7 +95,8 @@ async def test_a_429_waits_x_ratelimit_retry_and_goes_on(wb: WbDouble) -> None:
 async def test_the_client_keeps_to_the_bucket(wb: WbDouble) -> None:
     """Twelve reads at once: the double's own bucket (burst 5) never has to say 429."""
     wb.add_card(111, "1001", "Кружка")
-    async with client(wb) as api:
+    wb.interval_s = 0.05
+    async with client(wb, interval_s=0.05) as api:
         for _ in range(12):
             await api.check_token()
     assert wb.limited == []

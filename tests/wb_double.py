@@ -115,8 +115,9 @@ class WbDouble:
             refill = (now - self._stamp) / self.interval_s if self.interval_s else self.burst
             self._tokens = min(float(self.burst), self._tokens + refill)
         self._stamp = now
-        # a little slack: the client's clock and ours start apart
-        if self._tokens < 0.9:
+        # half a token of slack: a request is timed here when it is read, a little after
+        # the client let it go
+        if self._tokens < 0.5:
             return self._limited(request)
         self._tokens -= 1.0
         return None
