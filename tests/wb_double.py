@@ -17,7 +17,8 @@ mirror: eslazarev/wildberries-sdk specs/02-products.yaml) for the methods publis
 Authorization header or in `revoked` mode; 429 (the same shape, with X-Ratelimit-Retry) for
 requests beyond the Content bucket (burst 5, 600 ms; `interval_s` scales it for tests) or
 once at a chosen media/file request (`limit_at_upload`). `save_nothing`: media/file answers
-200 and keeps nothing (the "200 but nothing saved" case).
+200 and keeps nothing (the "200 but nothing saved" case). `hold_at_upload`: that request
+is kept and its answer held back (a crash in between, for the resume test).
 """
 
 from __future__ import annotations
@@ -81,6 +82,11 @@ class WbDouble:
         self.requests: list[str] = []  # paths, in order
         self.limited: list[str] = []  # paths answered 429
         self.upload_seen = asyncio.Event()
+        # this media/file request (1-based) is kept, then its answer never comes (until
+        # `release` is set): a crash between WB taking a photo and the bot hearing it
+        self.hold_at_upload: int | None = None
+        self.held = asyncio.Event()
+        self.release = asyncio.Event()
         self.base_url = ""
         self._tokens = float(self.burst)
         self._stamp = 0.0
@@ -243,6 +249,9 @@ class WbDouble:
             self.uploads.append((nm_id, number, digest))
             self._touch(card)
         self.upload_seen.set()
+        if self._upload_calls == self.hold_at_upload:
+            self.held.set()
+            await self.release.wait()
         return web.json_response(
             {"data": {}, "error": False, "errorText": "", "additionalErrors": None}
         )
@@ -315,6 +324,7 @@ async def running_wb(double: WbDouble) -> AsyncIterator[WbDouble]:
     try:
         yield double
     finally:
+        double.release.set()
         await runner.cleanup()
 
 

@@ -1,0 +1,302 @@
+"""An upload to Wildberries as a stored run: one progress message, the photos card by card,
+each card read back afterwards; resumed after a crash without sending a photo twice.
+
+Before a card's first photo its count is read and kept (`base`): each photo's
+X-Photo-Number follows from it (services/publishing/planner.py). A step is marked 'sending'
+before its request and 'done' after; a resumed run reads the card back first, and a step
+that adds is skipped when the card already holds its number. A card ends read back: fewer
+photos than planned (WB's "200, nothing saved") is that card's error."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+
+from bot.publish.planning import inspect
+from bot.publish.tokens import TokenKeeper
+from bot.storage import Storage
+from bot.storage.publish_queries import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    PENDING,
+    SENDING,
+    SKIPPED,
+    PublishCard,
+    PublishItem,
+    PublishRun,
+)
+from bot.texts import t, tn
+from services.publishing import limits, planner
+from services.publishing.wb_client import TokenRevoked, WbClient, WbError
+
+log = logging.getLogger("vitrina.publish")
+
+#: a card's error kept as a code (the reason shown in the user's language at the summary)
+NOT_FOUND, NOT_SAVED, FILE_GONE, OVER = "not_found", "not_saved", "file_gone", "over"
+
+
+class PublishRunner:
+    def __init__(
+        self, bot: Bot, db: Storage, tokens: TokenKeeper, progress_interval_s: float
+    ) -> None:
+        self.bot, self.db, self.tokens = bot, db, tokens
+        self.progress_interval_s = progress_interval_s
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def start(self, run_id: int, mode: str) -> bool:
+        """The seller chose the mode: the run goes (False: it was not waiting for one)."""
+        if not await self.db.start_publish_run(run_id, mode):
+            return False
+        self._spawn(run_id)
+        return True
+
+    async def resume_unfinished(self) -> int:
+        runs = await self.db.running_publish_runs()
+        for run in runs:
+            self._spawn(run.id)
+        return len(runs)
+
+    async def cancel_user(self, user_id: int) -> None:
+        for run_id, task in list(self._tasks.items()):
+            run = await self.db.get_publish_run(run_id)
+            if run is not None and run.user_id == user_id:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def stop(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def running(self, run_id: int) -> asyncio.Task[None] | None:
+        return self._tasks.get(run_id)
+
+    def _spawn(self, run_id: int) -> None:
+        if run_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(run_id), name=f"publish-{run_id}")
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    # ---- one run
+
+    async def _run(self, run_id: int) -> None:
+        run = await self.db.get_publish_run(run_id)
+        if run is None or run.mode is None:
+            return
+        lang = await self._lang(run.user_id)
+        try:
+            await self._upload(run, lang)
+        except TokenRevoked:
+            await self.db.set_publish_run(run.id, status=FAILED, error="revoked")
+            await self._say(run, t(lang, "connect.revoked"))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("publish run %s failed", run.id)
+            await self.db.set_publish_run(run.id, status=FAILED, error="crash")
+            await self._say(run, t(lang, "publish.crashed"))
+
+    async def _upload(self, run: PublishRun, lang: str) -> None:
+        token = await self.tokens.token(run.user_id)
+        if token is None:
+            await self.db.set_publish_run(run.id, status=CANCELLED, error="no token")
+            await self._say(run, t(lang, "publish.not_connected"))
+            return
+        items = await self.db.publish_items(run.id)
+        progress = _Progress(self, run, lang, len(items))
+        await progress.show(sum(item.state in (DONE, SKIPPED) for item in items), force=True)
+        async with self.tokens.client(token) as client:
+            for card in await self.db.publish_cards(run.id):
+                if card.status in (DONE, FAILED):
+                    continue
+                mine = [item for item in items if item.nm_id == card.nm_id]
+                try:
+                    await self._card(client, run, card, mine, progress)
+                except TokenRevoked:
+                    raise
+                except WbError as exc:
+                    await self.db.set_publish_card(
+                        run.id, card.nm_id, status=FAILED, error=f"wb:{exc.reason}"
+                    )
+        await progress.show(progress.done, force=True)
+        await self.db.set_publish_run(run.id, status=DONE)
+        await self._summary(run, lang)
+
+    async def _card(
+        self,
+        client: WbClient,
+        run: PublishRun,
+        card: PublishCard,
+        items: list[PublishItem],
+        progress: _Progress,
+    ) -> None:
+        mode = planner.Mode(run.mode or "add")
+        back = await client.card(card.nm_id)
+        if back is None:
+            await self.db.set_publish_card(run.id, card.nm_id, status=FAILED, error=NOT_FOUND)
+            return
+        base = card.base
+        if base is None:
+            base = back.photo_count
+            await self.db.set_publish_card(run.id, card.nm_id, base=base)
+        count_now = back.photo_count
+        room = limits.room(mode, base)
+        sent = 0  # this card's photos of the run on it so far: the next one's place
+        for item in items:
+            if item.state == DONE:
+                sent += 1
+                continue
+            if item.state in (SKIPPED, FAILED):
+                continue
+            if sent >= room:  # beyond 30 with the photos that stay
+                await self.db.set_publish_item(run.id, item.position, state=SKIPPED, error=OVER)
+                continue
+            if planner.already_on_card(mode, sent, base, count_now):  # a crash after WB took it
+                await self.db.set_publish_item(run.id, item.position, state=DONE)
+                sent += 1
+                await progress.show(progress.done + 1)
+                continue
+            loaded = await asyncio.to_thread(_read, Path(item.source))
+            if loaded is None:
+                await self.db.set_publish_item(
+                    run.id, item.position, state=FAILED, error=FILE_GONE
+                )
+                continue
+            data, content_type = loaded
+            number = planner.photo_number(mode, sent, base)
+            await self.db.set_publish_item(run.id, item.position, state=SENDING)
+            await client.upload_photo(card.nm_id, number, data, item.name, content_type)
+            await self.db.set_publish_item(run.id, item.position, state=DONE)
+            count_now = max(count_now, number)
+            sent += 1
+            await progress.show(progress.done + 1)
+        await self._confirm(client, run, card, mode, base, sent)
+
+    async def _confirm(
+        self,
+        client: WbClient,
+        run: PublishRun,
+        card: PublishCard,
+        mode: planner.Mode,
+        base: int,
+        sent: int,
+    ) -> None:
+        """Read the card back: its count must be what the photos sent make it."""
+        back = await client.card(card.nm_id)
+        if back is not None and mode is planner.Mode.REPLACE_ALL and back.photo_count > sent > 0:
+            await client.save_media(card.nm_id, list(back.photos[:sent]))
+            back = await client.card(card.nm_id)
+        got = back.photo_count if back is not None else 0
+        expected = planner.expected_count(mode, sent, base)
+        if got < expected or (mode is planner.Mode.REPLACE_ALL and sent and got != expected):
+            await self.db.set_publish_card(
+                run.id,
+                card.nm_id,
+                status=FAILED,
+                count_after=got,
+                error=f"{NOT_SAVED}:{got}:{expected}",
+            )
+            return
+        await self.db.set_publish_card(run.id, card.nm_id, status=DONE, count_after=got)
+
+    # ---- what the seller sees
+
+    async def _summary(self, run: PublishRun, lang: str) -> None:
+        cards = await self.db.publish_cards(run.id)
+        items = await self.db.publish_items(run.id)
+        ok = [card for card in cards if card.status == DONE]
+        ok_ids = {card.nm_id for card in ok}
+        photos = sum(item.state == DONE and item.nm_id in ok_ids for item in items)
+        lines = [tn(lang, "publish.summary", len(ok), photos=photos, cards=len(ok))]
+        failed = [card for card in cards if card.status == FAILED]
+        if failed:
+            lines.append(tn(lang, "publish.summary_failed", len(failed), cards=len(failed)))
+            for card in failed:
+                reason = html.escape(_reason(lang, card.error or ""))
+                lines.append(
+                    t(
+                        lang,
+                        "publish.card_error",
+                        article=html.escape(card.article),
+                        nm_id=card.nm_id,
+                        reason=reason,
+                    )
+                )
+        skipped = sum(item.state == SKIPPED for item in items)
+        if skipped:
+            lines.append(tn(lang, "publish.skipped", skipped, count=skipped))
+        gone = sum(item.error == FILE_GONE for item in items)
+        if gone:
+            lines.append(t(lang, "publish.files_gone", count=gone))
+        await self._say(run, "\n".join(lines))
+        await self.db.set_publish_run(run.id, summary_sent=1)
+
+    async def _say(self, run: PublishRun, text: str) -> None:
+        with contextlib.suppress(TelegramAPIError):
+            await self.bot.send_message(run.chat_id, text)
+
+    async def _lang(self, user_id: int) -> str:
+        user = await self.db.get_user(user_id)
+        return user.language if user is not None else "ru"
+
+
+def _reason(lang: str, error: str) -> str:
+    code, _, rest = error.partition(":")
+    if code == "wb":
+        return rest
+    if code == NOT_SAVED:
+        got, _, expected = rest.partition(":")
+        return t(lang, "publish.not_saved", got=got, expected=expected)
+    if code == NOT_FOUND:
+        return t(lang, "publish.card_gone")
+    return error
+
+
+def _read(path: Path) -> tuple[bytes, str] | None:
+    if not path.is_file():
+        return None
+    _, content_type = inspect(path)
+    return path.read_bytes(), content_type
+
+
+class _Progress:
+    """The run's one progress message, edited at most every PROGRESS_INTERVAL_S."""
+
+    def __init__(self, runner: PublishRunner, run: PublishRun, lang: str, total: int) -> None:
+        self.runner, self.run, self.lang, self.total = runner, run, lang, total
+        self.message_id = run.progress_message_id
+        self.done = 0
+        self._last = -1.0e9
+
+    async def show(self, done: int, *, force: bool = False) -> None:
+        self.done = done
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() - self._last < self.runner.progress_interval_s:
+            return
+        self._last = loop.time()
+        text = t(self.lang, "publish.progress", done=done, total=self.total)
+        bot = self.runner.bot
+        with contextlib.suppress(TelegramAPIError):
+            if self.message_id is None:
+                sent = await bot.send_message(self.run.chat_id, text)
+                self.message_id = sent.message_id
+                await self.runner.db.set_publish_run(
+                    self.run.id, progress_message_id=sent.message_id
+                )
+            else:
+                await bot.edit_message_text(
+                    text=text, chat_id=self.run.chat_id, message_id=self.message_id
+                )
+
+
+__all__ = ["PENDING", "PublishRunner"]
