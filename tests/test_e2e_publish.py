@@ -8,6 +8,7 @@ already took -> the next start resumes without sending it twice; /forget_me -> n
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -158,3 +159,113 @@ async def test_connect_publish_six_cards_with_a_429_then_forget_me(
     # production: bot/logs.py, tests/test_erasure.py; caplog turns it on here)
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiosqlite")
     assert TOKEN not in logged and TOKEN[-30:] not in logged
+
+
+async def test_a_stop_while_wb_holds_a_photo_resumes_without_sending_it_twice(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    """WB keeps the 4th photo and the bot never hears back: the step stays 'sending'. The
+    next start reads that card back, sees the photo there and goes on from the 5th."""
+    app = await start_bot(**settings_for(wb))
+    user = emulator.user(7302, "en")
+    await connect(user, emulator)
+    photos = await send_set(user)
+    menu = await publish_menu(user, emulator)
+    wb.hold_at_upload = 4
+    before = len(emulator.bot_messages)
+    press_mode(user, emulator, menu, "add")
+    await asyncio.wait_for(wb.held.wait(), 30)
+    await app.stop()  # the answer to the 4th upload never reached this process
+    assert len(wb.uploads) == 4
+    wb.hold_at_upload = None
+
+    await start_bot(**settings_for(wb))
+    summary = await user.wait_for_message(
+        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+    )
+    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert len(wb.uploads) == 6  # the 4th was not sent again
+    for i, data in enumerate(photos, 1):
+        assert wb.cards[2000 + i].photos[2:] == [hashlib.sha256(data).hexdigest()]
+    progress = [r for r in emulator.bot_messages[before:] if "Uploading" in (r["text"] or "")]
+    assert len(progress) == 1 and "6 of 6" in progress[0]["text"]  # one message, resumed
+
+
+async def test_without_secret_key_connect_stores_nothing(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    app = await start_bot(WB_CONTENT_API_URL=wb.base_url)
+    user = emulator.user(7303, "ru")
+    user.send_text("/connect wb")
+    said = await user.wait_for_message(lambda r: "SECRET_KEY" in (r["text"] or ""))
+    assert "администратор" in said["text"]
+    before = len(emulator.bot_messages)
+    user.send_text(TOKEN)  # no dialogue was opened: not taken as a token
+    await user.wait_for_message(after=before)
+    assert await app.db.token_of(user.user_id, "wb") is None
+    assert wb.requests == []
+
+
+async def test_disconnect_erases_the_sealed_token(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    app = await start_bot(**settings_for(wb))
+    db: Storage = app.db
+    database = Path(app.settings.database_path)
+    user = emulator.user(7304, "en")
+    await connect(user, emulator)
+    stored = await db.token_of(user.user_id, "wb")
+    assert stored is not None and stored[1] == "zQ9x" and TOKEN.encode() not in stored[0]
+    await erasures_finished(db)
+    assert files_holding(database, stored[0].decode()) != []  # the sealed token is kept
+    before = len(emulator.bot_messages)
+    user.send_text("/disconnect")
+    await user.wait_for_message(lambda r: "disconnected" in r["text"], after=before)
+    assert await db.token_of(user.user_id, "wb") is None
+    await erasures_finished(db)
+    assert files_holding(database, stored[0].decode()) == []  # not even sealed, WAL included
+
+
+async def test_bad_input_is_named_before_anything_changes(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    """A photo under 700x900 refused by name, one without an article, one whose card does
+    not exist; then WB's "200, nothing saved" is caught by the card read back; then a token
+    WB revoked."""
+    await start_bot(**settings_for(wb))
+    user = emulator.user(7305, "en")
+    await connect(user, emulator)
+    small = io.BytesIO()
+    Image.new("RGB", (600, 800), (10, 20, 30)).save(small, "JPEG")
+    user.send_document(card_photo(1), "1001-1.jpg", "image/jpeg")
+    user.send_document(small.getvalue(), "1002-1.jpg", "image/jpeg")
+    user.send_document(card_photo(3), "IMG_0001.jpg", "image/jpeg")
+    user.send_document(card_photo(4), "7777-1.jpg", "image/jpeg")
+    await user.wait_for_message(is_set_message(4), timeout=30)
+    menu = await publish_menu(user, emulator)
+    text = menu["text"]
+    assert "1001 → 2001" in text and "2002" not in text
+    assert "1002-1.jpg: smaller than 700×900 (600×800)" in text
+    assert "IMG_0001.jpg: no article in the file name" in text
+    assert "7777-1.jpg: no card with the article 7777" in text
+    assert "/fix wb" in text
+
+    wb.save_nothing = True
+    before = len(emulator.bot_messages)
+    press_mode(user, emulator, menu, "add")
+    summary = await user.wait_for_message(
+        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=30
+    )
+    assert summary["text"].splitlines() == [
+        "Uploaded 0 photos to 0 cards.",
+        "1 card: error —",
+        "• 1001 → 2001: Wildberries said OK, but the card holds 2 photos instead of 3",
+    ]
+
+    wb.revoked = True
+    before = len(emulator.bot_messages)
+    user.send_text("/publish wb")
+    said = await user.wait_for_message(
+        lambda r: "no longer works" in (r["text"] or ""), after=before, timeout=30
+    )
+    assert said["text"] == "The token no longer works: /connect wb"
