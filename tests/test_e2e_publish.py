@@ -40,12 +40,17 @@ def card_photo(index: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-async def wb() -> AsyncIterator[WbDouble]:
+def six_cards() -> WbDouble:
+    """Cards 1001..1006 (nmID 2001..2006), two photos each; the Content bucket at 2 %."""
     double = WbDouble(TOKEN, interval_s=0.6 * 0.02)
     for i in range(1, 7):
         double.add_card(2000 + i, f"100{i}", f"Кружка {i}", photos=2)
-    async with running_wb(double):
+    return double
+
+
+@pytest.fixture
+async def wb() -> AsyncIterator[WbDouble]:
+    async with running_wb(six_cards()) as double:
         yield double
 
 
