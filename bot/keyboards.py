@@ -70,6 +70,12 @@ class CancelSetRun(CallbackData, prefix="cs"):
     run_id: int
 
 
+class PublishSet(CallbackData, prefix="pws"):
+    """A set's "To Wildberries": its photos (their newest image results) onto the cards."""
+
+    set_id: int
+
+
 class ResultAction(CallbackData, prefix="r"):
     """A button under a result: `action` is "again", "full" or an op's own follow-up."""
 
@@ -99,7 +105,8 @@ def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyb
     """Again / Full size (+ the op's own buttons), then the photo's action keyboard."""
     top = InlineKeyboardBuilder()
     spec = spec_of(op)
-    for action in ("again", "full", *(spec.image_buttons if spec else ())):
+    publish = ("publish",) if spec is not None and spec.publishable else ()
+    for action in ("again", "full", *(spec.image_buttons if spec else ()), *publish):
         data = ResultAction(job_id=job_id, action=action)
         top.button(text=t(lang, RESULT_BUTTON_KEYS[action]), callback_data=data)
     top.adjust(2)
@@ -121,6 +128,8 @@ def text_result_actions(
     if spec is not None and spec.profile_buttons:
         return check_actions(job_id, str((params or {}).get("profile") or ""), lang)
     actions = spec.text_buttons if spec else ()
+    if spec is not None and spec.publishable:
+        actions = (*actions, "publish")
     if not actions:
         return None
     builder = InlineKeyboardBuilder()
@@ -219,6 +228,7 @@ def set_actions(set_id: int, lang: str) -> InlineKeyboardMarkup:
             text=t(lang, action.label_key),
             callback_data=SetPick(set_id=set_id, action=action.key),
         )
+    builder.button(text=t(lang, "publish.button"), callback_data=PublishSet(set_id=set_id))
     builder.adjust(3)
     return builder.as_markup()
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import time
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -16,12 +16,15 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 
+from bot.keyboards import PublishSet
 from bot.middlewares import alert, answer_now
+from bot.owned import owned
 from bot.publish import planning
+from bot.publish.flow import offer
 from bot.publish.runner import PublishRunner
 from bot.publish.tokens import TokenKeeper
-from bot.publish.views import MODE_KEYS, PublishPick, modes_keyboard, plan_text
-from bot.storage import Storage, User
+from bot.publish.views import MODE_KEYS, PublishPick
+from bot.storage import PhotoSet, Storage, User
 from bot.storage.publish_queries import CANCELLED, PLANNED
 from bot.texts import t
 from services.publishing.wb_client import TokenRevoked, WbError
@@ -95,6 +98,7 @@ async def disconnect(
 async def publish(
     message: Message,
     command: CommandObject,
+    bot: Bot,
     db: Storage,
     tokens: TokenKeeper,
     user: User,
@@ -103,24 +107,40 @@ async def publish(
     if not _marketplace_ok(command):
         await message.answer(t(lang, "connect.which"))
         return
-    token = await tokens.token(user.id)
-    if token is None:
-        await message.answer(t(lang, "publish.not_connected"))
-        return
-    answer = await message.answer(t(lang, "publish.matching"))
-    try:
-        plan = await planning.plan(db, lambda: tokens.client(token), user.id, message.chat.id)
-    except TokenRevoked:
-        await answer.edit_text(t(lang, "connect.revoked"))
-        return
-    except WbError as exc:
-        await answer.edit_text(t(lang, "publish.wb_error", reason=exc.reason))
-        return
-    if plan.no_set:
-        await answer.edit_text(t(lang, "publish.no_set"))
-        return
-    markup = modes_keyboard(plan.run_id, lang) if plan.run_id else None
-    await answer.edit_text(plan_text(plan, lang), reply_markup=markup)
+    chat_id = message.chat.id
+    await offer(
+        bot,
+        db,
+        tokens,
+        user.id,
+        chat_id,
+        lang,
+        lambda: planning.last_set_sources(db, user.id, chat_id),
+    )
+
+
+async def publish_set(
+    query: CallbackQuery,
+    callback_data: PublishSet,
+    photo_set: PhotoSet,
+    bot: Bot,
+    db: Storage,
+    tokens: TokenKeeper,
+    user: User,
+    lang: str,
+    callback_answer: CallbackAnswer,
+) -> None:
+    """The set's button: its photos (their newest image results) to WB."""
+    await answer_now(query, callback_answer)
+    await offer(
+        bot,
+        db,
+        tokens,
+        user.id,
+        photo_set.chat_id,
+        lang,
+        lambda: planning.set_sources(db, photo_set.id),
+    )
 
 
 async def pick_mode(
@@ -162,4 +182,5 @@ def get_router() -> Router:
         token_sent, StateFilter(ConnectPrompt.token), F.text, ~F.text.startswith("/")
     )
     router.callback_query.register(pick_mode, PublishPick.filter())
+    router.callback_query.register(publish_set, PublishSet.filter(), flags=owned("set"))
     return router

@@ -21,7 +21,7 @@ from PIL import Image
 from bot.storage import Storage
 from tests.conftest import StartBot
 from tests.emulator import BotAPIEmulator, FakeUser
-from tests.set_photos import is_set_message
+from tests.set_photos import action, is_set_message, is_zip
 from tests.waiting import eventually
 from tests.wb_double import WbDouble, running_wb
 
@@ -274,3 +274,40 @@ async def test_bad_input_is_named_before_anything_changes(
         lambda r: "no longer works" in (r["text"] or ""), after=before, timeout=30
     )
     assert said["text"] == "The token no longer works: /connect wb"
+
+
+async def test_six_fixed_cards_go_on_from_the_sets_button(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    """The issue's case: a set fixed for WB (1200x1600 cards), then the set's "To
+    Wildberries": the Fix results go onto the cards, not the photos."""
+    app = await start_bot(**settings_for(wb))
+    db: Storage = app.db
+    user = emulator.user(7306, "en")
+    await connect(user, emulator)
+    await send_set(user)
+    message = await user.wait_for_message(is_set_message(6))
+    before = len(emulator.bot_messages)
+    user.press_button(message, action(message, "fix"))
+    await user.wait_for_message(is_zip, after=before, timeout=180)
+
+    before = len(emulator.bot_messages)
+    publish = next(d for _, d in emulator.buttons(message) if d.startswith("pws:"))
+    user.press_button(message, publish)
+    first = await user.wait_for_message(lambda r: "Looking up" in r["text"], after=before)
+    menu = await emulator.wait_for_edit(
+        first["message_id"], lambda r: "Cards found" in (r["text"] or ""), timeout=30
+    )
+    before = len(emulator.bot_messages)
+    press_mode(user, emulator, menu, "replace_main")
+    summary = await user.wait_for_message(
+        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+    )
+    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert sorted(nm_id for nm_id, _, _ in wb.uploads) == list(range(2001, 2007))
+    for nm_id, number, digest in wb.uploads:  # the main photo replaced by the Fix card
+        card = wb.cards[nm_id]
+        assert number == 1 and card.photos == [digest, f"old-{nm_id}-1"]
+        assert wb.sizes[digest] == (1200, 1600)  # the Fix card, not the 720x960 photo
+    runs = await db.running_publish_runs()
+    assert runs == []

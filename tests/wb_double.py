@@ -79,6 +79,7 @@ class WbDouble:
         self.retry_after_s = 1  # X-Ratelimit-Retry
         self.limit_at_upload: int | None = None  # this media/file request (1-based): 429 once
         self.uploads: list[tuple[int, int, str]] = []  # (nmID, X-Photo-Number, sha256) kept
+        self.sizes: dict[str, tuple[int, int]] = {}  # sha256 -> (width, height) of a file kept
         self.requests: list[str] = []  # paths, in order
         self.limited: list[str] = []  # paths answered 429
         self.upload_seen = asyncio.Event()
@@ -247,6 +248,8 @@ class WbDouble:
             else:
                 card.photos[number - 1] = digest
             self.uploads.append((nm_id, number, digest))
+            with Image.open(io.BytesIO(content)) as image:
+                self.sizes[digest] = image.size
             self._touch(card)
         self.upload_seen.set()
         if self._upload_calls == self.hold_at_upload:

@@ -139,6 +139,7 @@ SPEC = OpSpec(
     takes_profile=True,
     photo_button=9,
     text_buttons=("text", "style", "zip"),
+    publishable=True,
     follow_ups={"style": next_style, "text": edit_text},
     set_actions=(SetAction("gallery", label_key="op.gallery", position=9, op=Op.GALLERY),),
     cli=CliFlag(_add_flags, _flag_params, file_params=_file_params, save=_save),

@@ -42,30 +42,55 @@ class Plan:
     unmatched: list[tuple[str, str | None]] = field(default_factory=list)  # (name, article)
     refused: list[tuple[str, Refusal]] = field(default_factory=list)
     over: dict[int, int] = field(default_factory=dict)  # nmID -> photos beyond 30
-    no_set: bool = False
 
     @property
     def photos(self) -> int:
         return sum(len(items) for items in self.by_card.values())
 
 
-async def sources(db: Storage, user_id: int, chat_id: int) -> list[Source] | None:
-    """The last set's photos as files to upload (None: the user has no set)."""
-    photo_set = await db.last_set(user_id, chat_id)
-    if photo_set is None:
-        return None
+def _named(photo: Photo, name: str, file_name: str | None, files: list[Path]) -> list[Source]:
+    """A photo's files to upload: its result's files (a gallery's slides numbered), else
+    the photo itself."""
+    if not files:
+        return [Source(photo, name, photo.path, file_name, photo.caption)]
+    stem = Path(name).stem
+    return [
+        Source(
+            photo,
+            f"{stem}{path.suffix}" if len(files) == 1 else f"{stem}-{index}{path.suffix}",
+            path,
+            file_name,
+            photo.caption,
+        )
+        for index, path in enumerate(files, 1)
+    ]
+
+
+async def set_sources(db: Storage, set_id: int) -> list[Source]:
+    """A set's photos as files to upload: each one's newest image result, else itself."""
     found: list[Source] = []
-    for number, (photo, file_name) in enumerate(await db.set_members(photo_set.id), 1):
+    for number, (photo, file_name) in enumerate(await db.set_members(set_id), 1):
         name = file_name or f"photo-{number:02d}.jpg"
-        files = await db.latest_image_files(photo.id)
-        if not files:
-            found.append(Source(photo, name, photo.path, file_name, photo.caption))
-            continue
-        stem = Path(name).stem
-        for index, path in enumerate(files, 1):
-            shown = f"{stem}{path.suffix}" if len(files) == 1 else f"{stem}-{index}{path.suffix}"
-            found.append(Source(photo, shown, path, file_name, photo.caption))
+        found.extend(_named(photo, name, file_name, await db.latest_image_files(photo.id)))
     return found
+
+
+async def last_set_sources(db: Storage, user_id: int, chat_id: int) -> list[Source]:
+    """/publish wb: the user's last set ([] when there is none)."""
+    photo_set = await db.last_set(user_id, chat_id)
+    return await set_sources(db, photo_set.id) if photo_set is not None else []
+
+
+async def job_sources(db: Storage, job_id: int) -> list[Source]:
+    """A result's button (Fix, Gallery): that result's files, named after the photo's file
+    name where a set kept it (else photo-<id>)."""
+    job = await db.get_job(job_id)
+    photo = await db.get_photo(job.photo_id) if job is not None else None
+    if job is None or photo is None or photo.deleted:
+        return []
+    file_name = await db.photo_file_name(photo.id)
+    name = file_name or f"photo-{photo.id}.jpg"
+    return _named(photo, name, file_name, await db.job_image_files(job.id))
 
 
 def inspect(path: Path) -> tuple[Refusal | None, str]:
@@ -104,15 +129,12 @@ async def plan(
     client_factory: Callable[[], WbClient],
     user_id: int,
     chat_id: int,
+    found: list[Source],
     origin: str | None = None,
 ) -> Plan:
-    """Check and match the last set's photos, and store the planned run (nothing sent yet).
-    Raises `TokenRevoked` when WB says the token no longer works."""
+    """Check and match these files, and store the planned run (nothing sent yet). Raises
+    `TokenRevoked` when WB says the token no longer works."""
     result = Plan()
-    found = await sources(db, user_id, chat_id)
-    if not found:
-        result.no_set = True
-        return result
     cache: dict[tuple[str, ...], Card | None] = {}
     async with client_factory() as client:
         for source in found:

@@ -123,10 +123,20 @@ class PublishQueries(Erasure):
         """The files of the photo's newest image result (one image; a gallery's slides in
         order) that are still on disk; [] when it has none."""
         async with self.db.execute(
-            "SELECT r.job_id, r.kind, r.payload FROM results r JOIN jobs j ON j.id = r.job_id "
+            "SELECT r.job_id FROM results r JOIN jobs j ON j.id = r.job_id "
             "WHERE j.photo_id = ? AND r.kind IN ('image', 'gallery') "
             "ORDER BY r.job_id DESC LIMIT 1",
             (photo_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return await self.job_image_files(int(row[0])) if row else []
+
+    async def job_image_files(self, job_id: int) -> list[Path]:
+        """A job's image result files on disk (one image; a gallery's slides in order)."""
+        async with self.db.execute(
+            "SELECT job_id, kind, payload FROM results WHERE job_id = ? "
+            "AND kind IN ('image', 'gallery')",
+            (job_id,),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:
@@ -139,6 +149,16 @@ class PublishQueries(Erasure):
             names = [slide.file for slide in value.slides if slide.file]
         paths = [self.results_dir / name for name in names if name]
         return [path for path in paths if path.is_file()]
+
+    async def photo_file_name(self, photo_id: int) -> str | None:
+        """The document's file name a set kept for this photo (the article is read from it)."""
+        async with self.db.execute(
+            "SELECT file_name FROM set_photos WHERE photo_id = ? AND file_name IS NOT NULL "
+            "LIMIT 1",
+            (photo_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return str(row[0]) if row else None
 
     # ---- runs
 
