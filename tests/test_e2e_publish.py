@@ -311,3 +311,32 @@ async def test_six_fixed_cards_go_on_from_the_sets_button(
         assert wb.sizes[digest] == (1200, 1600)  # the Fix card, not the 720x960 photo
     runs = await db.running_publish_runs()
     assert runs == []
+
+
+async def test_replace_all_leaves_only_the_new_photos_and_a_503_is_gone_through(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    """Replace all on a card of five: the two photos take places 1 and 2, the other three
+    go (media/save with the card's own links); WB down for one upload: the run reads the
+    card back and sends that photo again (it was not taken), once."""
+    wb.add_card(3001, "ABC", "Платье", photos=5)
+    await start_bot(**settings_for(wb))
+    user = emulator.user(7307, "en")
+    await connect(user, emulator)
+    photos = [card_photo(7), card_photo(8)]
+    user.send_document(photos[0], "ABC_main.jpg", "image/jpeg")
+    user.send_document(photos[1], "ABC_back.png", "image/jpeg")  # the name, not the bytes
+    await user.wait_for_message(is_set_message(2), timeout=30)
+    menu = await publish_menu(user, emulator)
+    assert "ABC → 3001, “Платье”, photos now: 5" in menu["text"]
+    wb.unavailable_at_upload = 2
+    before = len(emulator.bot_messages)
+    press_mode(user, emulator, menu, "replace_all")
+    summary = await user.wait_for_message(
+        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+    )
+    assert summary["text"] == "Uploaded 2 photos to 1 card."
+    digests = [hashlib.sha256(data).hexdigest() for data in photos]
+    assert wb.cards[3001].photos == digests
+    assert [number for _, number, _ in wb.uploads] == [1, 2]
+    assert wb.requests.count("/content/v3/media/save") == 1

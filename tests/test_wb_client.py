@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from services.publishing.wb_client import TokenRevoked, WbClient, WbError
+from services.publishing.wb_client import TokenRevoked, WbClient, WbError, WbUnreachable
 from tests.wb_double import WbDouble, running_wb
 
 TOKEN = "wb-secret-token-0123456789-XyZw"
@@ -101,6 +101,19 @@ async def test_the_client_keeps_to_the_bucket(wb: WbDouble) -> None:
             await api.check_token()
     assert wb.limited == []
     assert wb.requests.count("/content/v2/get/cards/list") == 12
+
+
+async def test_a_read_is_tried_again_after_a_5xx_an_upload_is_not(wb: WbDouble) -> None:
+    wb.add_card(111, "1001", "Кружка")
+    wb.unavailable = 2
+    async with client(wb) as api:
+        assert (await api.card(111)) is not None  # two 503s, then the answer
+        wb.unavailable = 1
+        with pytest.raises(WbUnreachable) as caught:
+            await api.upload_photo(111, 1, jpeg(), "a.jpg", "image/jpeg")
+    assert caught.value.status == 503
+    assert wb.requests.count("/content/v3/media/file") == 1  # never sent twice blindly
+    assert wb.cards[111].photos == []
 
 
 async def test_a_revoked_token_is_a_typed_error_without_the_token(

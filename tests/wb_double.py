@@ -78,6 +78,8 @@ class WbDouble:
         self.burst, self.interval_s = 5, interval_s
         self.retry_after_s = 1  # X-Ratelimit-Retry
         self.limit_at_upload: int | None = None  # this media/file request (1-based): 429 once
+        self.unavailable = 0  # the next this many requests answer 503 (WB's gateway down)
+        self.unavailable_at_upload: int | None = None  # this media/file request: 503, not kept
         self.uploads: list[tuple[int, int, str]] = []  # (nmID, X-Photo-Number, sha256) kept
         self.sizes: dict[str, tuple[int, int]] = {}  # sha256 -> (width, height) of a file kept
         self.requests: list[str] = []  # paths, in order
@@ -114,6 +116,9 @@ class WbDouble:
 
     def _gate(self, request: web.Request) -> web.Response | None:
         self.requests.append(request.path)
+        if self.unavailable > 0:
+            self.unavailable -= 1
+            return web.Response(status=503, text="Service Unavailable")
         if self.revoked or request.headers.get("Authorization") != self.token:
             detail = "token problem; token is malformed or revoked"
             return web.json_response(_gateway_error(401, "unauthorized", detail), status=401)
@@ -208,6 +213,8 @@ class WbDouble:
         self._upload_calls += 1
         if self._upload_calls == self.limit_at_upload:
             return self._limited(request)
+        if self._upload_calls == self.unavailable_at_upload:
+            return web.Response(status=503, text="Service Unavailable")
         nm_header = request.headers.get("X-Nm-Id")
         number_header = request.headers.get("X-Photo-Number")
         if not nm_header:

@@ -34,12 +34,14 @@ from bot.storage.publish_queries import (
 )
 from bot.texts import t, tn
 from services.publishing import limits, planner
-from services.publishing.wb_client import TokenRevoked, WbClient, WbError
+from services.publishing.wb_client import TokenRevoked, WbClient, WbError, WbUnreachable
 
 log = logging.getLogger("vitrina.publish")
 
 #: a card's error kept as a code (the reason shown in the user's language at the summary)
 NOT_FOUND, NOT_SAVED, FILE_GONE, OVER = "not_found", "not_saved", "file_gone", "over"
+#: WB unreachable (network, 5xx): the run goes on from its stored steps after these waits
+RUN_RETRY_S = (5.0, 15.0, 60.0, 300.0)
 
 
 class PublishRunner:
@@ -95,7 +97,19 @@ class PublishRunner:
             return
         lang = await self._lang(run.user_id)
         try:
-            await self._upload(run, lang)
+            for wait in (*RUN_RETRY_S, None):
+                try:
+                    await self._upload(run, lang)
+                    break
+                except WbUnreachable as exc:
+                    if wait is None:
+                        raise
+                    log.warning("publish run %s: %s; going on in %.0f s", run.id, exc, wait)
+                    await asyncio.sleep(wait * self.tokens.scale)
+                    run = await self.db.get_publish_run(run.id) or run  # its progress message
+        except WbUnreachable:
+            await self.db.set_publish_run(run.id, status=FAILED, error="unreachable")
+            await self._say(run, t(lang, "publish.unreachable"))
         except TokenRevoked:
             await self.db.set_publish_run(run.id, status=FAILED, error="revoked")
             await self._say(run, t(lang, "connect.revoked"))
@@ -122,8 +136,8 @@ class PublishRunner:
                 mine = [item for item in items if item.nm_id == card.nm_id]
                 try:
                     await self._card(client, run, card, mine, progress)
-                except TokenRevoked:
-                    raise
+                except (TokenRevoked, WbUnreachable):
+                    raise  # the run stops (revoked) or goes on later from the stored steps
                 except WbError as exc:
                     await self.db.set_publish_card(
                         run.id, card.nm_id, status=FAILED, error=f"wb:{exc.reason}"

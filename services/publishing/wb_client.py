@@ -18,6 +18,7 @@ goes only into the Authorization header: no exception, repr or log line holds it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -38,6 +39,10 @@ PAGE_LIMIT = 100
 #: a 429 without X-Ratelimit-Retry waits this long
 DEFAULT_RETRY_S = 1.0
 MAX_RETRIES = 5
+#: a read that met a network error or a 5xx is tried again this many times, 1 s, 2 s, 4 s
+#: apart (an upload never: see `_request`)
+NETWORK_RETRIES = 3
+NETWORK_BACKOFF_S = 0.5
 TIMEOUT_S = 120.0
 
 
@@ -58,7 +63,8 @@ class TokenRevoked(WbError):
 
 
 class WbUnreachable(WbError):
-    """No answer (connection refused, timeout) or 429s beyond MAX_RETRIES."""
+    """No answer (connection refused, timeout), a 5xx, or 429s beyond MAX_RETRIES: the
+    request may be tried again later."""
 
 
 @dataclass(frozen=True)
@@ -155,9 +161,13 @@ class WbClient:
         form: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
     ) -> Any:
-        """POST with the rate limit; a 429 waits and tries again; other errors raise."""
+        """POST with the rate limit; a 429 waits and tries again; other errors raise. A
+        network error or a 5xx is tried again for a read (and media/save, which sets the
+        whole set), never for an upload: whether WB took the photo is then decided by
+        reading the card back (the caller's resume), not by sending it twice."""
         url = self.base_url + path
-        for _attempt in range(self.max_retries + 1):
+        failures = 0
+        for _attempt in range(self.max_retries + NETWORK_RETRIES + 1):
             await self.bucket.acquire()
             all_headers = {"Authorization": self._token, **(headers or {})}
             data = None
@@ -173,6 +183,10 @@ class WbClient:
                     retry = response.headers.get("X-Ratelimit-Retry")
                     status = response.status
             except (aiohttp.ClientError, TimeoutError) as exc:
+                if form is None and failures < NETWORK_RETRIES:
+                    failures += 1
+                    await asyncio.sleep(NETWORK_BACKOFF_S * 2**failures * self.retry_scale)
+                    continue
                 raise WbUnreachable(0, f"{path}: {type(exc).__name__}") from None
             try:
                 body = _json(text)
@@ -186,6 +200,12 @@ class WbClient:
                 continue
             if status == 401:
                 raise TokenRevoked(401, _reason(body, text))
+            if status >= 500:
+                if form is None and failures < NETWORK_RETRIES:
+                    failures += 1
+                    await asyncio.sleep(NETWORK_BACKOFF_S * 2**failures * self.retry_scale)
+                    continue
+                raise WbUnreachable(status, _reason(body, text))
             if status >= 400:
                 raise WbError(status, _reason(body, text))
             if isinstance(body, dict) and body.get("error") is True:
