@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 from pathlib import Path
 
@@ -19,27 +18,25 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 
 from bot.publish.planning import inspect
+from bot.publish.report import FILE_GONE, NOT_FOUND, NOT_SAVED, OVER, Progress, summary_text
 from bot.publish.tokens import TokenKeeper
 from bot.storage import Storage
 from bot.storage.publish_queries import (
     CANCELLED,
     DONE,
     FAILED,
-    PENDING,
     SENDING,
     SKIPPED,
     PublishCard,
     PublishItem,
     PublishRun,
 )
-from bot.texts import t, tn
+from bot.texts import t
 from services.publishing import limits, planner
 from services.publishing.wb_client import TokenRevoked, WbClient, WbError, WbUnreachable
 
 log = logging.getLogger("vitrina.publish")
 
-#: a card's error kept as a code (the reason shown in the user's language at the summary)
-NOT_FOUND, NOT_SAVED, FILE_GONE, OVER = "not_found", "not_saved", "file_gone", "over"
 #: WB unreachable (network, 5xx): the run goes on from its stored steps after these waits
 RUN_RETRY_S = (5.0, 15.0, 60.0, 300.0)
 
@@ -127,7 +124,7 @@ class PublishRunner:
             await self._say(run, t(lang, "publish.not_connected"))
             return
         items = await self.db.publish_items(run.id)
-        progress = _Progress(self, run, lang, len(items))
+        progress = Progress(self.bot, self.db, run, lang, len(items), self.progress_interval_s)
         await progress.show(sum(item.state in (DONE, SKIPPED) for item in items), force=True)
         async with self.tokens.client(token) as client:
             for card in await self.db.publish_cards(run.id):
@@ -152,7 +149,7 @@ class PublishRunner:
         run: PublishRun,
         card: PublishCard,
         items: list[PublishItem],
-        progress: _Progress,
+        progress: Progress,
     ) -> None:
         mode = planner.Mode(run.mode or "add")
         back = await client.card(card.nm_id)
@@ -228,31 +225,7 @@ class PublishRunner:
     async def _summary(self, run: PublishRun, lang: str) -> None:
         cards = await self.db.publish_cards(run.id)
         items = await self.db.publish_items(run.id)
-        ok = [card for card in cards if card.status == DONE]
-        ok_ids = {card.nm_id for card in ok}
-        photos = sum(item.state == DONE and item.nm_id in ok_ids for item in items)
-        lines = [tn(lang, "publish.summary", len(ok), photos=photos, cards=len(ok))]
-        failed = [card for card in cards if card.status == FAILED]
-        if failed:
-            lines.append(tn(lang, "publish.summary_failed", len(failed), cards=len(failed)))
-            for card in failed:
-                reason = html.escape(_reason(lang, card.error or ""))
-                lines.append(
-                    t(
-                        lang,
-                        "publish.card_error",
-                        article=html.escape(card.article),
-                        nm_id=card.nm_id,
-                        reason=reason,
-                    )
-                )
-        skipped = sum(item.state == SKIPPED for item in items)
-        if skipped:
-            lines.append(tn(lang, "publish.skipped", skipped, count=skipped))
-        gone = sum(item.error == FILE_GONE for item in items)
-        if gone:
-            lines.append(t(lang, "publish.files_gone", count=gone))
-        await self._say(run, "\n".join(lines))
+        await self._say(run, summary_text(cards, items, lang))
         await self.db.set_publish_run(run.id, summary_sent=1)
 
     async def _say(self, run: PublishRun, text: str) -> None:
@@ -264,53 +237,8 @@ class PublishRunner:
         return user.language if user is not None else "ru"
 
 
-def _reason(lang: str, error: str) -> str:
-    code, _, rest = error.partition(":")
-    if code == "wb":
-        return rest
-    if code == NOT_SAVED:
-        got, _, expected = rest.partition(":")
-        return t(lang, "publish.not_saved", got=got, expected=expected)
-    if code == NOT_FOUND:
-        return t(lang, "publish.card_gone")
-    return error
-
-
 def _read(path: Path) -> tuple[bytes, str] | None:
     if not path.is_file():
         return None
     _, content_type = inspect(path)
     return path.read_bytes(), content_type
-
-
-class _Progress:
-    """The run's one progress message, edited at most every PROGRESS_INTERVAL_S."""
-
-    def __init__(self, runner: PublishRunner, run: PublishRun, lang: str, total: int) -> None:
-        self.runner, self.run, self.lang, self.total = runner, run, lang, total
-        self.message_id = run.progress_message_id
-        self.done = 0
-        self._last = -1.0e9
-
-    async def show(self, done: int, *, force: bool = False) -> None:
-        self.done = done
-        loop = asyncio.get_running_loop()
-        if not force and loop.time() - self._last < self.runner.progress_interval_s:
-            return
-        self._last = loop.time()
-        text = t(self.lang, "publish.progress", done=done, total=self.total)
-        bot = self.runner.bot
-        with contextlib.suppress(TelegramAPIError):
-            if self.message_id is None:
-                sent = await bot.send_message(self.run.chat_id, text)
-                self.message_id = sent.message_id
-                await self.runner.db.set_publish_run(
-                    self.run.id, progress_message_id=sent.message_id
-                )
-            else:
-                await bot.edit_message_text(
-                    text=text, chat_id=self.run.chat_id, message_id=self.message_id
-                )
-
-
-__all__ = ["PENDING", "PublishRunner"]
