@@ -75,3 +75,22 @@ def test_doctor_says_whether_secret_key_is_set() -> None:
     secret = "a-long-operator-secret-value"
     set_line = secret_key_line(settings_from_mapping({"SECRET_KEY": secret}))
     assert set_line.mark == "✓" and secret not in str(set_line)
+
+
+def test_the_summary_says_what_went_where_with_wbs_reason() -> None:
+    from bot.publish.report import summary_text
+    from bot.storage.publish_queries import PublishCard, PublishItem
+
+    ok = [PublishCard(i, f"A{i}", "t", 0, 0, 4, "done", None) for i in range(12)]
+    bad = [
+        PublishCard(100, "B1", "t", 0, 0, 0, "failed", "wb:Карточка в корзине"),
+        PublishCard(101, "B2", "t", 3, 3, 3, "failed", "not_saved:3:4"),
+    ]
+    items = [PublishItem(n, 1, "/x", "x", n % 12, 0, "done", None) for n in range(46)]
+    text = summary_text(ok + bad, items, "ru")
+    assert text.splitlines() == [
+        "Загружено 46 фото в 12 карточек.",
+        "2 карточки: ошибка —",
+        "• B1 → 100: Карточка в корзине",
+        "• B2 → 101: Wildberries ответил «успешно», но в карточке 3 фото вместо 4",
+    ]
