@@ -137,9 +137,9 @@ async def test_connect_publish_six_cards_with_a_429_then_forget_me(
     before = len(emulator.bot_messages)
     press_mode(user, emulator, menu, "add")
     summary = await user.wait_for_message(
-        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=60
     )
-    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert summary["text"] == "Photos uploaded: 6, to 6 cards."
     for i, data in enumerate(photos, 1):
         card = wb.cards[2000 + i]
         digest = hashlib.sha256(data).hexdigest()
@@ -186,9 +186,9 @@ async def test_a_stop_while_wb_holds_a_photo_resumes_without_sending_it_twice(
 
     await start_bot(**settings_for(wb))
     summary = await user.wait_for_message(
-        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=60
     )
-    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert summary["text"] == "Photos uploaded: 6, to 6 cards."
     assert len(wb.uploads) == 6  # the 4th was not sent again
     for i, data in enumerate(photos, 1):
         assert wb.cards[2000 + i].photos[2:] == [hashlib.sha256(data).hexdigest()]
@@ -259,10 +259,10 @@ async def test_bad_input_is_named_before_anything_changes(
     before = len(emulator.bot_messages)
     press_mode(user, emulator, menu, "add")
     summary = await user.wait_for_message(
-        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=30
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=30
     )
     assert summary["text"].splitlines() == [
-        "Uploaded 0 photos to 0 cards.",
+        "Photos uploaded: 0, to 0 cards.",
         "1 card: error —",
         "• 1001 → 2001: Wildberries said OK, but the card holds 2 photos instead of 3",
     ]
@@ -301,9 +301,9 @@ async def test_six_fixed_cards_go_on_from_the_sets_button(
     before = len(emulator.bot_messages)
     press_mode(user, emulator, menu, "replace_main")
     summary = await user.wait_for_message(
-        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=60
     )
-    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert summary["text"] == "Photos uploaded: 6, to 6 cards."
     assert sorted(nm_id for nm_id, _, _ in wb.uploads) == list(range(2001, 2007))
     for nm_id, number, digest in wb.uploads:  # the main photo replaced by the Fix card
         card = wb.cards[nm_id]
@@ -333,10 +333,45 @@ async def test_replace_all_leaves_only_the_new_photos_and_a_503_is_gone_through(
     before = len(emulator.bot_messages)
     press_mode(user, emulator, menu, "replace_all")
     summary = await user.wait_for_message(
-        lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=60
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=60
     )
-    assert summary["text"] == "Uploaded 2 photos to 1 card."
+    assert summary["text"] == "Photos uploaded: 2, to 1 card."
     digests = [hashlib.sha256(data).hexdigest() for data in photos]
     assert wb.cards[3001].photos == digests
     assert [number for _, number, _ in wb.uploads] == [1, 2]
     assert wb.requests.count("/content/v3/media/save") == 1
+
+
+async def test_a_fix_cards_button_puts_it_on_the_card_its_caption_names(
+    start_bot: StartBot, emulator: BotAPIEmulator, wb: WbDouble
+) -> None:
+    """One photo (not a set): its caption «арт. 1003» names the card; the Fix card's own
+    "To Wildberries" button offers it, Add puts it after the card's photos."""
+    await start_bot(**settings_for(wb, SET_WINDOW_S="0"))
+    user = emulator.user(7308, "en")
+    await connect(user, emulator)
+    sent = user.send_document(card_photo(3), "IMG_2041.jpg", "image/jpeg", caption="арт. 1003")
+    await user.wait_for_message(lambda r: r["reply_to_message_id"] == sent["message_id"])
+    before = len(emulator.bot_messages)
+    user.send_text("/fix wb", reply_to=sent["message_id"])
+    fixed = await user.wait_for_message(
+        lambda r: any(d.endswith(":publish") for _, d in emulator.buttons(r)),
+        after=before,
+        timeout=120,
+    )
+    before = len(emulator.bot_messages)
+    user.press_button(fixed, next(d for _, d in emulator.buttons(fixed) if d.endswith(":publish")))
+    first = await user.wait_for_message(lambda r: "Looking up" in r["text"], after=before)
+    menu = await emulator.wait_for_edit(
+        first["message_id"], lambda r: "Cards found" in (r["text"] or ""), timeout=30
+    )
+    # a lone photo's file name is not kept (only a set's are): it is named by its id
+    assert "1003 → 2003" in menu["text"] and "to upload: photo-" in menu["text"]
+    before = len(emulator.bot_messages)
+    press_mode(user, emulator, menu, "add")
+    summary = await user.wait_for_message(
+        lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=60
+    )
+    assert summary["text"] == "Photos uploaded: 1, to 1 card."
+    ((nm_id, number, digest),) = wb.uploads
+    assert (nm_id, number) == (2003, 3) and wb.sizes[digest] == (1200, 1600)

@@ -86,12 +86,12 @@ async def test_sigkill_mid_upload_resumes_and_sends_no_photo_twice(
     process = await _start(env, tmp_path)
     try:
         summary = await user.wait_for_message(
-            lambda r: "Uploaded" in (r["text"] or ""), after=before, timeout=120
+            lambda r: "Photos uploaded" in (r["text"] or ""), after=before, timeout=120
         )
     finally:
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 60)
-    assert summary["text"] == "Uploaded 6 photos to 6 cards."
+    assert summary["text"] == "Photos uploaded: 6, to 6 cards."
     assert len(wb.uploads) == 6  # the 4th, which WB had, was not sent again
     for i, data in enumerate(photos, 1):
         assert wb.cards[2000 + i].photos[2:] == [hashlib.sha256(data).hexdigest()]

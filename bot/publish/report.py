@@ -19,7 +19,7 @@ NOT_FOUND, NOT_SAVED, FILE_GONE, OVER = "not_found", "not_saved", "file_gone", "
 
 
 def summary_text(cards: list[PublishCard], items: list[PublishItem], lang: str) -> str:
-    """«Uploaded 46 photos to 12 cards», then each card that failed with its reason."""
+    """«Загружено 46 фото в 12 карточек», then each card that failed with its reason."""
     ok = [card for card in cards if card.status == DONE]
     ok_ids = {card.nm_id for card in ok}
     photos = sum(item.state == DONE and item.nm_id in ok_ids for item in items)
