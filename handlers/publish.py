@@ -6,6 +6,7 @@ on a photo; it sends the set's photos (or their results) to the seller's cards."
 from __future__ import annotations
 
 import contextlib
+import html
 import time
 
 from aiogram import Bot, F, Router
@@ -65,6 +66,9 @@ async def token_sent(
         await message.delete()  # the token leaves the chat at once
     stored = False
     try:
+        if not tokens.can_store:  # SECRET_KEY removed since the question was asked
+            await message.answer(t(lang, "connect.no_key"))
+            return
         if len(token) < MIN_TOKEN_LENGTH or any(ch.isspace() for ch in token):
             await message.answer(t(lang, "connect.bad_format"))
             return
@@ -74,7 +78,7 @@ async def token_sent(
             await message.answer(t(lang, "connect.rejected"))
             return
         except WbError as exc:
-            await message.answer(t(lang, "connect.failed", reason=exc.reason))
+            await message.answer(t(lang, "connect.failed", reason=html.escape(exc.reason)))
             return
         shown = await tokens.store(user.id, token)
         stored = True

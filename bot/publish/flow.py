@@ -3,6 +3,7 @@ token first, then the files, then one message that becomes the plan with its mod
 
 from __future__ import annotations
 
+import html
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
@@ -40,7 +41,7 @@ async def offer(
         await answer.edit_text(t(lang, "connect.revoked"))
         return
     except WbError as exc:
-        await answer.edit_text(t(lang, "publish.wb_error", reason=exc.reason))
+        await answer.edit_text(t(lang, "publish.wb_error", reason=html.escape(exc.reason)))
         return
     markup = modes_keyboard(plan.run_id, lang) if plan.run_id else None
     await answer.edit_text(plan_text(plan, lang), reply_markup=markup)
