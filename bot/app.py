@@ -28,6 +28,8 @@ from bot.middlewares import AlbumMiddleware, FailedCallbacks, LocaleMiddleware, 
 from bot.ops import menu_commands
 from bot.owned import OwnedRows
 from bot.prebuild import prebuild_response_models
+from bot.publish.runner import PublishRunner
+from bot.publish.tokens import TokenKeeper
 from bot.ratelimit import RateLimitMiddleware
 from bot.retention import RetentionTask
 from bot.retry import RetryRequests
@@ -104,6 +106,11 @@ class Application:
             self.jobs.delivery,
             settings.progress_interval_s,
         )
+        # Publishing (issue 30): sellers' tokens sealed with SECRET_KEY, uploads as runs.
+        self.tokens = TokenKeeper(self.db, settings)
+        self.publisher = PublishRunner(
+            self.bot, self.db, self.tokens, settings.progress_interval_s
+        )
         # Our storage is `db`: aiogram reserves Dispatcher(storage=...) for FSM storage,
         # which is the same SQLite file (a dialogue survives a restart).
         self.dp = Dispatcher(
@@ -113,6 +120,8 @@ class Application:
             jobs=self.jobs,
             sets=self.sets,
             set_runs=self.set_runs,
+            tokens=self.tokens,
+            publisher=self.publisher,
             settings=settings,
         )
         # Albums first: the user check then sees one event (and its caption) per album.
@@ -173,15 +182,17 @@ class Application:
             log.warning("%s: tiny random weights in use, its outputs are noise", name)
         resumed = await self.jobs.resume_unfinished()
         runs = await self.set_runs.resume_unfinished()
+        uploads = await self.publisher.resume_unfinished()
         self.retention.start()
         if self.metrics_server is not None:
             await self.metrics_server.start()
         me = await bot.get_me()
         log.info(
-            "bot @%s started (%d unfinished jobs queued again, %d set runs go on)",
+            "bot @%s started (%d unfinished jobs queued again, %d set runs and %d uploads go on)",
             me.username,
             resumed,
             runs,
+            uploads,
         )
 
     async def _on_shutdown(self) -> None:
@@ -199,6 +210,7 @@ class Application:
             await self.metrics_server.stop()
         await self.sets.stop()
         await self.set_runs.stop()
+        await self.publisher.stop()
         await self.jobs.stop()
         await self.services.stop()
         await self.db.close()

@@ -10,7 +10,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.check_rendering import marketplace, profile_button
-from bot.check_requests import default_profile, known_profiles
+from bot.check_requests import default_profile, domain_of, known_profiles
 from bot.command_parsing import MENU_BACKGROUNDS, MENU_PRESETS
 from bot.ops import PHOTO_ACTIONS, SET_ACTIONS, spec_of
 from bot.texts import DOMAIN_KEYS, PRESET_KEYS, RESULT_BUTTON_KEYS, t
@@ -75,6 +75,12 @@ class CancelSetRun(CallbackData, prefix="cs"):
     run_id: int
 
 
+class PublishSet(CallbackData, prefix="pws"):
+    """A set's "To Wildberries": its photos (their newest image results) onto the cards."""
+
+    set_id: int
+
+
 class ResultAction(CallbackData, prefix="r"):
     """A button under a result: `action` is "again", "full" or an op's own follow-up."""
 
@@ -100,11 +106,22 @@ def _photo_buttons(
     return builder
 
 
-def result_actions(job_id: int, photo_id: int, op: str, lang: str) -> InlineKeyboardMarkup:
+def publishable(op: str, params: Mapping[str, Any] | None) -> bool:
+    """Its result can go onto a Wildberries card: a Fix or a gallery for a marketplace
+    (not a room photo fixed for a hotel site)."""
+    spec = spec_of(op)
+    profile = str((params or {}).get("profile") or "")
+    return spec is not None and spec.publishable and domain_of(profile) == "product"
+
+
+def result_actions(
+    job_id: int, photo_id: int, op: str, lang: str, params: Mapping[str, Any] | None = None
+) -> InlineKeyboardMarkup:
     """Again / Full size (+ the op's own buttons), then the photo's action keyboard."""
     top = InlineKeyboardBuilder()
     spec = spec_of(op)
-    for action in ("again", "full", *(spec.image_buttons if spec else ())):
+    publish = ("publish",) if publishable(op, params) else ()
+    for action in ("again", "full", *(spec.image_buttons if spec else ()), *publish):
         data = ResultAction(job_id=job_id, action=action)
         top.button(text=t(lang, RESULT_BUTTON_KEYS[action]), callback_data=data)
     top.adjust(2)
@@ -126,6 +143,8 @@ def text_result_actions(
     if spec is not None and spec.profile_buttons:
         return check_actions(job_id, str((params or {}).get("profile") or ""), lang)
     actions = spec.text_buttons if spec else ()
+    if publishable(op, params):
+        actions = (*actions, "publish")
     if not actions:
         return None
     builder = InlineKeyboardBuilder()
@@ -227,7 +246,8 @@ def show_again(job_id: int, lang: str) -> InlineKeyboardMarkup:
 
 def set_actions(set_id: int, lang: str, domain: str = "product") -> InlineKeyboardMarkup:
     """The keyboard of a set's message: every action of SET_ACTIONS for the user's domain
-    (a hotelier: Order the gallery, no card backgrounds), for all its photos."""
+    (a hotelier: Order the gallery, no card backgrounds; a seller: To Wildberries), for
+    all its photos."""
     builder = InlineKeyboardBuilder()
     for action in SET_ACTIONS:
         if domain not in action.domains:
@@ -236,6 +256,8 @@ def set_actions(set_id: int, lang: str, domain: str = "product") -> InlineKeyboa
             text=t(lang, action.label_key),
             callback_data=SetPick(set_id=set_id, action=action.key),
         )
+    if domain == "product":  # a seller's set goes onto their Wildberries cards
+        builder.button(text=t(lang, "publish.button"), callback_data=PublishSet(set_id=set_id))
     builder.adjust(3)
     return builder.as_markup()
 

@@ -60,6 +60,10 @@ def _url(value: str | None) -> str | None:
     return value
 
 
+def _no_slash(url: str) -> str:
+    return url.rstrip("/")
+
+
 Ids = Annotated[frozenset[int], BeforeValidator(_ids)]
 Upper = BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value)
 
@@ -144,6 +148,17 @@ class Settings(ServiceSettings, BaseSettings):
     `vitrina worker`); 0: off."""
     retry_after_scale: float = Field(1.0, ge=0.0)
     """Multiplies every Telegram Retry-After wait; for tests only (1 in production)."""
+    secret_key: Secret = Secret("")
+    """Encrypts the sellers' marketplace tokens at rest (/connect wb): a Fernet key or any
+    long random text (`openssl rand -base64 32`); empty: /connect says the operator must set
+    it and stores nothing. Changed: the stored tokens no longer open (sellers /connect again)."""
+    wb_content_api_url: Annotated[str, AfterValidator(_url), AfterValidator(_no_slash)] = (
+        "https://content-api.wildberries.ru"
+    )
+    """Base URL of Wildberries' Content API (/publish wb; a local double in tests)."""
+    wb_rate_scale: float = Field(1.0, ge=0.0)
+    """Multiplies WB's request interval (600 ms) and its X-Ratelimit-Retry waits; for tests
+    only (1 in production)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -52,6 +52,7 @@ RESULT_BUTTON_KEYS = {
     "text": "result.text",
     "style": "result.style",
     "zip": "result.zip",
+    "publish": "publish.button",
 }
 #: follow-up action -> what to answer when it finds nothing to do
 NOTHING_FOUND_KEYS = {"wrong": "result.wrong_none"}

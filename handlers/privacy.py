@@ -11,6 +11,7 @@ from bot import keyboards
 from bot.jobs import JobRunner
 from bot.keyboards import ForgetMe
 from bot.middlewares import answer_now
+from bot.publish.runner import PublishRunner
 from bot.retention import forget_user
 from bot.sets.runner import SetRunner
 from bot.storage import Storage, User
@@ -27,6 +28,7 @@ async def confirm(
     db: Storage,
     jobs: JobRunner,
     set_runs: SetRunner,
+    publisher: PublishRunner,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
@@ -37,6 +39,7 @@ async def confirm(
     else:
         await jobs.cancel_user(user.id)
         await set_runs.cancel_user(user.id)
+        await publisher.cancel_user(user.id)
         await forget_user(db, user.id)
         text = t(lang, "forget.done")
     if isinstance(query.message, Message):

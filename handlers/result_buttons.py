@@ -11,6 +11,9 @@ from bot.keyboards import ResultAction
 from bot.middlewares import alert, answer_now
 from bot.ops import follow_up, op_label
 from bot.owned import owned
+from bot.publish.flow import offer
+from bot.publish.planning import job_sources
+from bot.publish.tokens import TokenKeeper
 from bot.replies import reply_to
 from bot.storage import Job, Storage, User
 from bot.texts import NOTHING_FOUND_KEYS, t
@@ -23,6 +26,7 @@ async def result_action(
     bot: Bot,
     db: Storage,
     jobs: JobRunner,
+    tokens: TokenKeeper,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
@@ -50,6 +54,10 @@ async def result_action(
             FSInputFile(path, filename=f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}"),
             reply_parameters=reply_to(photo.message_id),
         )
+        return
+    if action == "publish":  # a Fix card or a gallery's slides onto the seller's WB card
+        await answer_now(query, callback_answer)
+        await offer(bot, db, tokens, user.id, job.chat_id, lang, lambda: job_sources(db, job.id))
         return
     if action == "zip":  # a gallery's slides and results.csv
         await answer_now(query, callback_answer)

@@ -13,26 +13,31 @@ from bot.library import keyboards
 from bot.library.keyboards import SettingPick
 from bot.library.sending import edit_in_place
 from bot.middlewares import alert
+from bot.publish.tokens import TokenKeeper
 from bot.storage import Storage, User
 from bot.texts import t
 from bot.user_settings import BY_NAME, SETTING_KEYS
 
 
-async def show(message: Message, db: Storage, user: User, lang: str) -> None:
-    text, markup = await _menu(db, user, lang)
+async def show(message: Message, db: Storage, tokens: TokenKeeper, user: User, lang: str) -> None:
+    text, markup = await _menu(db, tokens, user, lang)
     await message.answer(text, reply_markup=markup)
 
 
-async def _menu(db: Storage, user: User, lang: str) -> tuple[str, object]:
+async def _menu(db: Storage, tokens: TokenKeeper, user: User, lang: str) -> tuple[str, object]:
     rows = await user_settings.rows(db)
     values = await user_settings.current(db, user)
-    return t(lang, "settings.title"), keyboards.settings_menu(rows, values, lang)
+    last4 = await tokens.last4(user.id)
+    wb = t(lang, "settings.wb_connected", last4=last4) if last4 else t(lang, "settings.wb_none")
+    title = t(lang, "settings.title")
+    return f"{title}\n{wb}", keyboards.settings_menu(rows, values, lang)
 
 
 async def pick(
     query: CallbackQuery,
     callback_data: SettingPick,
     db: Storage,
+    tokens: TokenKeeper,
     user: User,
     lang: str,
     callback_answer: CallbackAnswer,
@@ -59,7 +64,7 @@ async def pick(
         label, chosen = t(lang, SETTING_KEYS[row.name]), row.label(lang, value)
         callback_answer.text = t(lang, "settings.saved", setting=label, value=chosen)
     if message is not None:
-        text, menu = await _menu(db, user, lang)
+        text, menu = await _menu(db, tokens, user, lang)
         await edit_in_place(message, text, menu)
 
 

@@ -78,7 +78,7 @@ async def test_a_captioned_photo_gets_five_slides_then_another_style_and_the_zip
     assert checks["text"].count("OCR") >= 4  # every slide with text: its read-back
     assert any(g in checks["text"] for g in ("инфографика", "Чистое фото"))
     labels = [text for text, _ in BotAPIEmulator.buttons(checks)]
-    assert labels == ["✏️ Изменить текст", "🎨 Другой стиль", "📦 ZIP"]
+    assert labels == ["✏️ Изменить текст", "🎨 Другой стиль", "📦 ZIP", "⬆️ На Wildberries"]
     job = await app.db.get_job(int(button(checks, ":zip").split(":")[1]))
     assert job is not None and job.params["profile"] == "wb"
     assert job.params["title"] == "Кружка керамическая" and len(job.params["benefits"]) == 3

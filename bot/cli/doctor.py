@@ -58,6 +58,7 @@ def _run(args: argparse.Namespace) -> int:
         lambda: checks.bot_token_line(settings, online, args.timeout),
         lambda: checks.redis_line(settings, args.timeout),
         lambda: checks.openai_line(settings, online, args.timeout),
+        lambda: checks.secret_key_line(settings),
         lambda: checks.storage_lines(settings),
     ]
     for step in steps:

@@ -196,6 +196,15 @@ def openai_line(settings: Settings, online: bool, timeout: float) -> Line:
     return Line(BAD, "OpenAI", f"{base} answered {status}; fix: {fix}")
 
 
+def secret_key_line(settings: Settings) -> Line:
+    """SECRET_KEY seals the sellers' marketplace tokens (/connect wb); without it /connect
+    stores nothing (the bot still starts)."""
+    if not settings.secret_key.get():
+        fix = "set SECRET_KEY (e.g. `openssl rand -base64 32`) in env/.env"
+        return Line(SKIP, "SECRET_KEY", f"not set: /connect wb stores no token; {fix}")
+    return Line(OK, "SECRET_KEY", "set: marketplace tokens are stored encrypted")
+
+
 def _existing(path: Path) -> Path:
     path = path.resolve()
     while not path.exists() and path != path.parent:

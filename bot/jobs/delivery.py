@@ -84,7 +84,7 @@ class Delivery:
             caption_text, rest = split_caption(caption(job.op, result.payload, lang))
             options: dict[str, Any] = {
                 "caption": caption_text,
-                "markup": keyboards.result_actions(job.id, photo.id, job.op, lang),
+                "markup": keyboards.result_actions(job.id, photo.id, job.op, lang, job.params),
                 "document": image.document,
                 "name": f"vitrina-{job.op}-{job.id}{path.suffix or '.png'}",
             }
@@ -115,7 +115,7 @@ class Delivery:
         """File first, then the row, then the message: a result is never shown unsaved."""
         encoded = await self.store_image(job.id, result)
         caption_text, rest = split_caption(caption(job.op, result.facts, lang))
-        markup = keyboards.result_actions(job.id, photo.id, job.op, lang)
+        markup = keyboards.result_actions(job.id, photo.id, job.op, lang, job.params)
         message = await self.send_image(
             photo,
             encoded,

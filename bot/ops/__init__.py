@@ -63,6 +63,9 @@ OTHER_COMMANDS_KEYS = {
     "delete": "menu.delete",
     "all": "menu.all",
     "domain": "menu.domain",
+    "connect": "menu.connect",
+    "publish": "menu.publish",
+    "disconnect": "menu.disconnect",
     "forget_me": "menu.forget_me",
     "help": "menu.help",
 }

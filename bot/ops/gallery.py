@@ -141,6 +141,7 @@ SPEC = OpSpec(
     profile_domains=("product",),  # slides for a marketplace's card, whoever asks
     photo_button=9,
     text_buttons=("text", "style", "zip"),
+    publishable=True,
     follow_ups={"style": next_style, "text": edit_text},
     set_actions=(
         SetAction(

@@ -142,6 +142,7 @@ SPECS = (
         parse=parse_marketplace,
         takes_profile=True,
         caption=fix_caption,
+        publishable=True,
         set_actions=(SetAction("fix", label_key="op.fix", position=8, op=Op.FIX),),
         cli=CliFlag(lambda parser: None, _fix_params),  # --fix P: added with --check
     ),

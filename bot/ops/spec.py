@@ -115,6 +115,8 @@ class OpSpec:
     text_buttons: tuple[str, ...] = ()
     #: under its text result: Clean / Fix / Background and a row of marketplace profiles
     profile_buttons: bool = False
+    #: its image result is listing material: a "To Wildberries" button under it (/publish)
+    publishable: bool = False
     #: what its own result buttons ask for (ResultAction.action -> the next job)
     follow_ups: Mapping[str, FollowUp] = field(default_factory=dict)
     #: the caption under its picture (None: the plain "done" caption)

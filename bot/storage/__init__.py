@@ -12,6 +12,7 @@ from bot.storage.fsm import FsmQueries
 from bot.storage.inbox_queries import InboxQueries, InboxRow
 from bot.storage.job_queries import JobQueries
 from bot.storage.photo_queries import PhotoQueries
+from bot.storage.publish_queries import PublishQueries
 from bot.storage.result_queries import ResultQueries
 from bot.storage.rows import FINISHED, Job, JobStatus, Photo, Result, User
 from bot.storage.schema import MIGRATIONS
@@ -30,6 +31,7 @@ class Storage(
     SetQueries,
     InboxQueries,
     FsmQueries,
+    PublishQueries,
     Erasure,
 ):
     """The bot's database and files: ``async with Storage(db_path, photos_dir) as db``."""

@@ -88,8 +88,8 @@ class Erasure(Connection):
 
     async def erase_user(self, user_id: int) -> list[Path]:
         """Everything of one user, in one transaction: photos, jobs, results, index rows,
-        sets, dialogues, the updates they sent (handled or not) and the user row
-        (/forget_me). Returns the files to remove, as `erase_photos`."""
+        sets, marketplace tokens and uploads, dialogues, the updates they sent (handled or
+        not) and the user row (/forget_me). Returns the files to remove, as `erase_photos`."""
         async with self._lock:
             files = await self._erase_photo_rows(await self.photo_ids_of_user(user_id))
             async with self.db.execute("SELECT id FROM jobs WHERE user_id = ?", (user_id,)) as c:
@@ -110,6 +110,15 @@ class Erasure(Connection):
                 (user_id,),
             )
             await self.db.execute("DELETE FROM sets WHERE user_id = ?", (user_id,))
+            # their marketplace tokens and uploads (issue 30)
+            await self.db.execute("DELETE FROM marketplace_tokens WHERE user_id = ?", (user_id,))
+            for table in ("publish_items", "publish_cards"):
+                await self.db.execute(
+                    f"DELETE FROM {table} WHERE run_id IN "
+                    "(SELECT id FROM publish_runs WHERE user_id = ?)",
+                    (user_id,),
+                )
+            await self.db.execute("DELETE FROM publish_runs WHERE user_id = ?", (user_id,))
             # their dialogues, and every update they sent (their words), this one too
             await self.db.execute("DELETE FROM fsm WHERE user_id = ?", (user_id,))
             await self.db.execute("DELETE FROM inbox WHERE user_id = ?", (user_id,))
@@ -249,6 +258,7 @@ class Erasure(Connection):
         """The photos' places in sets and runs; runs and sets left empty go too (inside the
         caller's transaction)."""
         await self.db.execute(f"DELETE FROM set_items WHERE photo_id IN ({marks})", photo_ids)
+        await self.db.execute(f"DELETE FROM publish_items WHERE photo_id IN ({marks})", photo_ids)
         await self.db.execute(f"DELETE FROM set_photos WHERE photo_id IN ({marks})", photo_ids)
         await self.db.execute(
             "DELETE FROM set_runs WHERE NOT EXISTS "

@@ -234,6 +234,62 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN brand TEXT;
     """,
+    # 10: publishing to a marketplace (issue 30). A seller's token, encrypted (Fernet with
+    # SECRET_KEY: never in clear; `last4` is what /settings shows). An upload is a stored
+    # run: `publish_cards` the cards it goes to (`base`: the card's photo count when its
+    # upload began, kept so that a resumed run numbers the same), `publish_items` each
+    # photo's step (`state`: pending, sending, done, failed, skipped); a card read back
+    # decides a step left 'sending' by a crash.
+    """
+    CREATE TABLE marketplace_tokens (
+        user_id      INTEGER NOT NULL,
+        marketplace  TEXT NOT NULL,
+        ciphertext   BLOB NOT NULL,
+        last4        TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (user_id, marketplace)
+    );
+    CREATE TABLE publish_runs (
+        id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id              INTEGER NOT NULL,
+        chat_id              INTEGER NOT NULL,
+        marketplace          TEXT NOT NULL,
+        mode                 TEXT,
+        status               TEXT NOT NULL,
+        progress_message_id  INTEGER,
+        summary_sent         INTEGER NOT NULL DEFAULT 0,
+        error                TEXT,
+        origin               TEXT,
+        created_at           TEXT NOT NULL,
+        finished_at          TEXT
+    );
+    CREATE INDEX publish_runs_by_status ON publish_runs(status, id);
+    CREATE UNIQUE INDEX publish_runs_by_origin ON publish_runs(origin) WHERE origin IS NOT NULL;
+    CREATE TABLE publish_cards (
+        run_id        INTEGER NOT NULL REFERENCES publish_runs(id),
+        nm_id         INTEGER NOT NULL,
+        article       TEXT NOT NULL,
+        title         TEXT NOT NULL,
+        count_before  INTEGER NOT NULL,
+        base          INTEGER,
+        count_after   INTEGER,
+        status        TEXT NOT NULL DEFAULT 'pending',
+        error         TEXT,
+        PRIMARY KEY (run_id, nm_id)
+    );
+    CREATE TABLE publish_items (
+        run_id      INTEGER NOT NULL REFERENCES publish_runs(id),
+        position    INTEGER NOT NULL,
+        photo_id    INTEGER NOT NULL,
+        source      TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        nm_id       INTEGER NOT NULL,
+        card_index  INTEGER NOT NULL,
+        state       TEXT NOT NULL DEFAULT 'pending',
+        error       TEXT,
+        PRIMARY KEY (run_id, position)
+    );
+    """,
 )
 
 
