@@ -310,3 +310,53 @@ async def test_the_first_find_after_a_restart_reads_the_users_file(tmp_path: Pat
     assert cold.index_builds == 1 and cold.disk_reads == 20
     assert restarted.index_reads == 1 and restarted.disk_reads == 0
     assert restarted.store is not None and restarted.store.loads == 0
+
+
+# ---- appended as photos are embedded
+
+
+def test_an_embedding_stored_for_a_users_request_is_appended_to_their_file(
+    tmp_path: Path,
+) -> None:
+    from services.features import OWNERS
+
+    store = FeatureStore(tmp_path)
+    rows = EmbeddingRows(store)
+    keys = _keys(3)
+    token = OWNERS.set({keys[0]: {USER, 8}, keys[1]: {USER}})
+    try:
+        expected = _embed(store, keys)  # keys[2]: nobody's request (no owner known)
+    finally:
+        OWNERS.reset(token)
+    assert rows.index_appends == 3
+    assert _file_keys(store) == set(keys[:2]) and _file_keys(store, 8) == {keys[0]}
+    restarted = EmbeddingRows(FeatureStore(tmp_path))
+    _same(_as_dict(restarted.library(USER, keys, REV, WIDTH)), expected)
+    assert restarted.disk_reads == 1 and restarted.index_reads == 1  # keys[2] alone
+    assert _file_keys(store) == set(keys)
+
+
+async def test_a_tag_job_appends_the_photo_to_its_users_file(
+    tiny_weights: Path, tmp_path: Path
+) -> None:
+    """The wiring end to end: a /tag in the worker stores the embedding and appends it to
+    the user's file; a restarted worker's first /find reads that file and no feature file."""
+    from PIL import Image
+
+    from services.weights.digest import sha256_file
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(np.full((64, 64, 3), (200, 40, 40), np.uint8)).save(path)
+    sha = sha256_file(path)
+    config = ServiceConfig(tiny_weights, worker="thread", features_dir=tmp_path / "features")
+    async with ModelServices(config) as services:
+        await services.submit(JobRequest("tag", USER, path, {}, photo_sha256=sha)).result()
+    index = user_index.read(user_index.path_for(tmp_path / "features", USER), None, None)
+    assert index is not None and index.keys == [sha]
+    async with ModelServices(config) as services:
+        find = services.operations["find"]
+        params = {"query": "red", "photos": [sha], "limit": 3, "min_similarity": -1.0}
+        result = await services.submit(JobRequest("find", USER, NO_PHOTO, params)).result()
+        assert isinstance(result, VectorMatches) and result.searched == 1
+        rows = find.rows  # type: ignore[attr-defined]
+        assert rows.index_reads == 1 and rows.disk_reads == 0 and rows.index_builds == 0

@@ -16,14 +16,14 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from services.features import FeatureStore
+from services.features import OWNERS, FeatureStore
 from services.search import user_index
 
 #: how many embeddings the worker keeps in memory (x 512 floats x 4 bytes = 200 MB)
@@ -55,6 +55,31 @@ class EmbeddingRows:
         self.index_reads = 0  # user embedding files read
         self.index_builds = 0  # ... written whole (missing, stale, corrupt, rows dropped)
         self.index_appends = 0  # ... appended to (photos embedded since)
+        if store is not None:
+            store.on_save(self._saved)
+
+    def _saved(
+        self, photo: str, model: str, revision: str, what: str, arrays: Mapping[str, np.ndarray]
+    ) -> None:
+        """A photo's CLIP image embedding was just stored: appended to the file of each user
+        the running batch serves it for (features.OWNERS), so their next first /find after a
+        restart finds it there. A file missing or of another revision starts with it."""
+        vector = arrays.get("embedding")
+        users = (OWNERS.get() or {}).get(photo, ())
+        if model != "clip" or what != "image" or vector is None or vector.ndim != 1:
+            return
+        assert self.store is not None
+        row = _unit(np.asarray(vector, np.float32))[None]
+        for user_id in users:
+            path = user_index.path_for(self.store.root, user_id)
+            with self._user_lock(user_id):
+                if not user_index.append(path, revision, row.shape[1], [photo], row):
+                    user_index.rewrite(path, revision, row.shape[1], [photo], row)
+                self.index_appends += 1
+
+    def _user_lock(self, user_id: int) -> threading.Lock:
+        with self._lock:
+            return self._user_locks.setdefault(user_id, threading.Lock())
 
     def library(
         self, user_id: int, keys: Sequence[str], revision: str, width: int
@@ -65,9 +90,7 @@ class EmbeddingRows:
         brought to them: new ones appended, others dropped."""
         if self.store is None:
             return self.matrix(keys, revision, width)
-        with self._lock:
-            user_lock = self._user_locks.setdefault(user_id, threading.Lock())
-        with user_lock:
+        with self._user_lock(user_id):
             return self._library(user_id, list(dict.fromkeys(keys)), revision, width)
 
     def _library(
