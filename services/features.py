@@ -17,10 +17,12 @@ each feature written; `OWNERS` says, while the worker runs a batch, whose photos
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import re
 import shutil
 import uuid
+import weakref
 from collections.abc import Callable, Collection, Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -50,12 +52,13 @@ class FeatureStore:
         self.root = Path(root)
         self.loads = 0  # for tests and logs: features read back from disk
         self.saves = 0
-        self._listeners: list[Saved] = []
+        self._listeners: list[Callable[[], Saved | None]] = []
 
     def on_save(self, listener: Saved) -> None:
         """Call ``listener`` after each feature written (in the writer's thread; its errors
         are logged, never the writer's)."""
-        self._listeners.append(listener)
+        held = weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
+        self._listeners.append(held)  # a method's object is not kept alive by the store
 
     def folder(self, photo: str) -> Path | None:
         """The photo's folder; None for a key that is not a sha256 (nothing is stored)."""
@@ -110,7 +113,10 @@ class FeatureStore:
             return
         finally:
             tmp.unlink(missing_ok=True)
-        for listener in self._listeners:
+        for held in list(self._listeners):
+            listener = held()
+            if listener is None:
+                continue
             try:
                 listener(photo, model, revision, what, arrays)
             except Exception:

@@ -38,6 +38,7 @@ VERSION = 1
 HEADER = struct.Struct("<6sHI48s")  # magic, version, width, revision (ASCII, NUL-padded)
 HEADER_SIZE = HEADER.size  # 60: padded to 64 below
 HEADER_BYTES = 64
+KEY_FLOATS = 8  # the 32 bytes of a sha256, as float32 columns of a record
 FOLDER = "users"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _threads = threading.Lock()  # flock excludes open files, this the threads of one process
@@ -96,18 +97,24 @@ def read(path: Path, revision: str | None, width: int | None) -> Index | None:
                 width is not None and stored_width != width
             ):
                 return None
-            dtype = _dtype(stored_width)
-            count = (stat.st_size - HEADER_BYTES) // dtype.itemsize  # a torn tail is left out
-            records = np.fromfile(file, dtype=dtype, count=count)
+            columns = KEY_FLOATS + stored_width  # a record as float32s: the key is 8 of them
+            count = (stat.st_size - HEADER_BYTES) // (4 * columns)  # a torn tail is left out
+            records = (
+                np.memmap(file, "<f4", "r", HEADER_BYTES, (count, columns))
+                if count
+                else np.zeros((0, columns), np.float32)
+            )
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         _discard(path, exc)
         return None
-    digests = np.ascontiguousarray(records["key"]).tobytes().hex()
+    digests = np.ascontiguousarray(records[:, :KEY_FLOATS]).tobytes().hex()
     keys = [digests[i : i + 64] for i in range(0, len(digests), 64)]
-    rows = np.ascontiguousarray(records["row"], dtype=np.float32)
-    return Index(keys, rows, (stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    # mapped, not copied: the pages come from the OS cache as the product reads them, and
+    # BLAS reads rows with a leading stride as fast as packed ones (measured). The mapping
+    # outlives a rewrite (a new file renamed over it) and an append (past its end).
+    return Index(keys, records[:, KEY_FLOATS:], (stat.st_ino, stat.st_size, stat.st_mtime_ns))
 
 
 def header_of(path: Path) -> tuple[str, int] | None:

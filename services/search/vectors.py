@@ -170,7 +170,7 @@ class EmbeddingRows:
         self, user_id: int, path: Path, revision: str, keys: list[str], matrix: np.ndarray
     ) -> None:
         stamp = user_index.signature(path) or (0, 0, 0)
-        index = user_index.Index(keys, np.ascontiguousarray(matrix, np.float32), stamp)
+        index = user_index.Index(keys, np.asarray(matrix, np.float32), stamp)
         self._hold(user_id, revision, index, {key: i for i, key in enumerate(keys)})
 
     def _hold(
