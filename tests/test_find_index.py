@@ -360,3 +360,23 @@ async def test_a_tag_job_appends_the_photo_to_its_users_file(
         assert isinstance(result, VectorMatches) and result.searched == 1
         rows = find.rows  # type: ignore[attr-defined]
         assert rows.index_reads == 1 and rows.disk_reads == 0 and rows.index_builds == 0
+
+
+def test_the_store_does_not_keep_its_listeners_alive(tmp_path: Path) -> None:
+    import gc
+    import weakref
+
+    from services.features import OWNERS
+
+    store = FeatureStore(tmp_path)
+    rows = EmbeddingRows(store)
+    gone = weakref.ref(rows)
+    del rows
+    gc.collect()
+    assert gone() is None
+    token = OWNERS.set({_keys(1)[0]: {USER}})
+    try:
+        _embed(store, _keys(1))  # no listener left: stored, nothing appended
+    finally:
+        OWNERS.reset(token)
+    assert store.saves == 1 and not _file(store).exists()
