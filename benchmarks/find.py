@@ -2,17 +2,22 @@
 
 Synthetic library: each photo has a caption and a tag result (words drawn from a Russian +
 English vocabulary, stemmed and indexed by the real storage code) and a 512-d unit image
-embedding in the feature store (the real files: one .npz per photo). Measured, median of
-repeated queries:
+embedding in the feature store (the real files: one .npz per photo, and the user's
+embedding file they are appended to). Measured, median of repeated queries:
 
 - lexical: the FTS5 query of bot/storage/search_queries.py (`search_words`), a common word,
   a rare word and two words;
 - vector: numpy, the user's embedding matrix times the query vector and the top 100
-  (`services.search.vectors.top_similar`); and building that matrix from the worker's
-  in-memory rows, warm, and from the .npz files, cold (the first query after a restart);
+  (`services.search.vectors.top_similar`); and getting that matrix: warm (in the worker's
+  memory) and cold (the first query after a restart) from the user's embedding file
+  (services/search/user_index.py, written as the embeddings are stored) side by side with
+  the way before it, one .npz per photo;
 - the whole /find path minus the model call: `bot.library.find.find_photos` through the
   real scheduler and `find` operation (thread worker), whose CLIP text tower is replaced by
-  a fixed vector (it costs the same at any library size: ~10 ms for ViT-B/32 on a CPU).
+  a fixed vector (it costs the same at any library size: ~10 ms for ViT-B/32 on a CPU):
+  warm, and cold — the first /find after a restart (a new database connection, worker and
+  rows), issue 31's targets: ≤ 100 ms at 5 000 photos, ≤ 1 s at 50 000. The files are in
+  the OS cache (a process restart, not a reboot).
 
     PYTHONPATH=$PWD python benchmarks/find.py [--find-sizes 5000,50000] [--find-repeats 20]
 """
@@ -53,6 +58,7 @@ _EN = (
 )
 RU, COLOURS, EN = _RU.split(" "), _COLOURS.split(" "), _EN.split(" ")
 RARE = "жираф"  # in one caption of RARE_EVERY
+COLD_REPEATS = 3  # restarts timed per path (the per-photo one takes ~11 s at 50 000)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -150,7 +156,7 @@ async def _measure_size(count: int, repeats: int, folder: Path) -> list[Row]:
     from bot.library.find import find_photos
     from bot.storage import Storage
     from services.config import ServiceConfig
-    from services.features import FeatureStore
+    from services.features import OWNERS, FeatureStore
     from services.operations.library import FindOperation
     from services.scheduler import ModelServices
     from services.search.text import query_stems
@@ -202,27 +208,59 @@ async def _measure_size(count: int, repeats: int, folder: Path) -> list[Row]:
         )
 
         store = FeatureStore(folder / "features")
-        for key, row in zip(keys, embeddings, strict=True):
-            store.save(key, "clip", "bench", "image", {"embedding": row})
-        cold = EmbeddingRows(store)
+        feeding = EmbeddingRows(store)  # the worker's: appends as photos are embedded
+        token = OWNERS.set({key: {USER} for key in keys})
         started = time.perf_counter()
+        try:
+            for key, row in zip(keys, embeddings, strict=True):
+                store.save(key, "clip", "bench", "image", {"embedding": row})
+        finally:
+            OWNERS.reset(token)
+        stored_us = (time.perf_counter() - started) / count * 1e6
+        assert feeding.index_appends == count
+        cold_before = [
+            _clock(lambda: EmbeddingRows(FeatureStore(store.root)).matrix(keys, "bench", WIDTH))
+            for _ in range(COLD_REPEATS)
+        ]
+        cold_after = []
+        for _ in range(COLD_REPEATS + 2):
+            restarted = EmbeddingRows(FeatureStore(store.root))
+            cold_after.append(_clock(lambda r=restarted: r.library(USER, keys, "bench", WIDTH)))
+            assert restarted.index_reads == 1 and restarted.disk_reads == 0
+        cold = EmbeddingRows(store)
         cold.matrix(keys, "bench", WIDTH)
-        cold_ms = (time.perf_counter() - started) * 1000
         warm = _median_ms(
             [
                 _clock(lambda: cold.matrix(keys, "bench", WIDTH))
                 for _ in range(max(3, repeats // 4))
             ]
         )
+        warm_file = _median_ms(
+            [
+                _clock(lambda: restarted.library(USER, keys, "bench", WIDTH))
+                for _ in range(max(3, repeats // 4))
+            ]
+        )
         rows.append(
             Row(
                 "L1",
-                f"/find vector: the user's embedding matrix, {size} photos",
-                f"{warm:.1f} ms warm",
-                note=f"cold (first query after a restart, one .npz per photo): {cold_ms:.0f} ms",
+                f"/find vector: the user's embedding matrix, {size} photos, first query after "
+                "a restart: the user's embedding file / one .npz per photo (before)",
+                f"{_median_ms(cold_after):.0f} / {_median_ms(cold_before):.0f} ms",
+                note=f"medians of {len(cold_after)} / {len(cold_before)} restarts (a new "
+                "EmbeddingRows and FeatureStore; files in the OS cache); no feature file "
+                f"opened; stored + appended as embedded: {stored_us:.0f} µs a photo",
             )
         )
-        vector_ms = warm + product_ms
+        rows.append(
+            Row(
+                "L1",
+                f"/find vector: the user's embedding matrix, {size} photos, warm",
+                f"{warm_file:.1f} ms",
+                note=f"from memory (file unchanged: one stat); per-photo rows: {warm:.1f} ms",
+            )
+        )
+        vector_ms = warm_file + product_ms
         common = lexical["a common word"]
         rows.append(
             Row(
@@ -234,8 +272,47 @@ async def _measure_size(count: int, repeats: int, folder: Path) -> list[Row]:
             )
         )
 
-        operation = FindOperation(_FixedTextTower(query), cold, lambda: [])  # type: ignore[arg-type]
         config = ServiceConfig(weights_dir=folder, queue_max_per_user=1000, batch_window_ms=0.0)
+        tower = _FixedTextTower(query)
+
+        async def first_find(rows: EmbeddingRows) -> float:
+            """A restart: a new database connection, worker and rows; the first /find."""
+            operation = FindOperation(tower, rows, lambda: [])  # type: ignore[arg-type]
+            async with (
+                Storage(folder / "db.sqlite3", folder / "photos") as fresh,
+                ModelServices(config, {"find": operation}) as services,
+            ):
+                started = time.perf_counter()
+                answer = await find_photos(
+                    fresh, services, USER, "красная кружка", min_similarity=0.0
+                )
+                took = time.perf_counter() - started
+                assert answer.vector == "ok" and answer.found, answer
+                return took
+
+        first_before = [await first_find(_per_photo_rows(store.root)) for _ in range(COLD_REPEATS)]
+        first_after = []
+        for _ in range(COLD_REPEATS + 2):
+            restarted = EmbeddingRows(FeatureStore(store.root))
+            first_after.append(await first_find(restarted))
+            assert restarted.index_reads == 1 and restarted.disk_reads == 0
+        after_ms, before_ms = _median_ms(first_after), _median_ms(first_before)
+        bound = 100 if count <= 5000 else 1000
+        rows.append(
+            Row(
+                "L1",
+                f"/find cold: the first /find after a restart minus the CLIP text call, {size} "
+                "photos: the user's embedding file / one .npz per photo (before)",
+                f"{after_ms:.0f} / {before_ms:.0f} ms = {before_ms / after_ms:.0f}x",
+                target=f"≤ {bound} ms" if bound < 1000 else "≤ 1 s",
+                met=after_ms <= bound,
+                note=f"medians of {len(first_after)} / {len(first_before)} restarts (new "
+                "connection, worker, rows; files in the OS cache); words + keys + worker + RRF "
+                "+ rows for the answer; thread worker",
+            )
+        )
+
+        operation = FindOperation(tower, restarted, lambda: [])  # type: ignore[arg-type]
         async with ModelServices(config, {"find": operation}) as services:
             answer = await find_photos(db, services, USER, "красная кружка", min_similarity=0.0)
             assert answer.vector == "ok" and answer.found, answer
@@ -254,6 +331,16 @@ async def _measure_size(count: int, repeats: int, folder: Path) -> list[Row]:
                 "answer; thread worker",
             )
         )
+    return rows
+
+
+def _per_photo_rows(root: Path) -> Any:
+    """/find's vector half before the user's embedding file: one .npz per photo."""
+    from services.features import FeatureStore
+    from services.search.vectors import EmbeddingRows
+
+    rows = EmbeddingRows(FeatureStore(root))
+    rows.library = lambda user_id, keys, revision, width: rows.matrix(keys, revision, width)  # type: ignore[method-assign]
     return rows
 
 

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.storage import Storage
+from services.search import user_index
 
 log = logging.getLogger("vitrina.bot")
 #: a handled update stays in the inbox this long (Telegram keeps an unconfirmed one a day)
@@ -55,6 +56,7 @@ async def finish_erasures(db: Storage) -> int:
         if not pending:
             return 0
         files = await db.unreferenced([path for _, _, files in pending for path in files])
+        files = await _scrub_embedding_files(db, files)
         removed = await remove_files(files)
         if not await db.wait_for_updates_in_flight(IN_FLIGHT_WAIT_S):
             log.warning("erasure: updates still being handled; the WAL is emptied without them")
@@ -62,6 +64,22 @@ async def finish_erasures(db: Storage) -> int:
     what = ", ".join(sorted({what for _, what, _ in pending}))
     log.info("erasure finished: %d (%s), files removed: %d", len(pending), what, removed)
     return len(pending)
+
+
+async def _scrub_embedding_files(db: Storage, files: list[Path]) -> list[Path]:
+    """Each user embedding file among `files` rewritten with only the photos its user still
+    has (removed when none is left): an erased photo's row goes from it too. Returns the
+    other files. A crash before this leaves the erasure pending (finished at the next
+    start), and /find never answers with a photo the database no longer lists."""
+    others = []
+    for path in dict.fromkeys(files):
+        keep = await db.embedding_keys(path)
+        if keep is None:
+            others.append(path)
+            continue
+        rows = await asyncio.to_thread(user_index.keep_only, path, keep)
+        log.info("erasure: %d rows removed from an embedding file", rows)
+    return others
 
 
 async def purge_expired(db: Storage, days: float, now: datetime | None = None) -> int:

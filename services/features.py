@@ -9,17 +9,22 @@ wrong shapes, is deleted and the feature computed again. The bot deletes a photo
 with the photo (retention, /forget_me).
 
 The store is handed to the model classes (never a global): the worker may live in another
-process, and every process that has the folder can use it.
+process, and every process that has the folder can use it. A listener (`on_save`) hears of
+each feature written; `OWNERS` says, while the worker runs a batch, whose photos these are
+(the /find index appends a user's new embeddings to their file: services/search/vectors.py).
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import logging
 import re
 import shutil
 import uuid
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Collection, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +32,12 @@ import numpy as np
 log = logging.getLogger("vitrina.features")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NAME = re.compile(r"[^A-Za-z0-9_.]+")
+#: photo (sha256) -> the users whose requests the running batch serves (set by the worker)
+OWNERS: ContextVar[Mapping[str, Collection[int]] | None] = ContextVar(
+    "feature_owners", default=None
+)
+#: (photo, model, revision, what, arrays) of a feature just written
+Saved = Callable[[str, str, str, str, Mapping[str, np.ndarray]], None]
 
 
 def tag(*parts: object) -> str:
@@ -41,6 +52,13 @@ class FeatureStore:
         self.root = Path(root)
         self.loads = 0  # for tests and logs: features read back from disk
         self.saves = 0
+        self._listeners: list[Callable[[], Saved | None]] = []
+
+    def on_save(self, listener: Saved) -> None:
+        """Call ``listener`` after each feature written (in the writer's thread; its errors
+        are logged, never the writer's)."""
+        held = weakref.WeakMethod(listener) if inspect.ismethod(listener) else lambda: listener
+        self._listeners.append(held)  # a method's object is not kept alive by the store
 
     def folder(self, photo: str) -> Path | None:
         """The photo's folder; None for a key that is not a sha256 (nothing is stored)."""
@@ -92,8 +110,17 @@ class FeatureStore:
             self.saves += 1
         except OSError as exc:
             log.warning("could not store feature %s: %s", path, exc)
+            return
         finally:
             tmp.unlink(missing_ok=True)
+        for held in list(self._listeners):
+            listener = held()
+            if listener is None:
+                continue
+            try:
+                listener(photo, model, revision, what, arrays)
+            except Exception:
+                log.exception("a listener of stored features failed")
 
     def discard(self, path: Path, reason: object) -> None:
         log.warning("feature file %s unusable (%s): computing it again", path, reason)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bot.storage.connection import Connection
 from bot.storage.rows import now
+from services.search import user_index
 
 #: a checkpoint that cannot truncate the WAL (a statement of ours still reading, another
 #: connection's read) is tried again this many times, this far apart, before the erasure is
@@ -75,8 +76,9 @@ class Erasure(Connection):
         one transaction. Returns the files nothing refers to any more (photo files shared by
         another photo row are kept; result files are `results_dir/<job id>.*` and a gallery's
         slides `<job id>-<n>.jpg`; with a photo
-        file goes its features folder, `features_dir/<sha256>`): `finish_erasure` removes
-        them."""
+        file goes its features folder, `features_dir/<sha256>`; and each owner's embedding
+        file, `features_dir/users/<user id>.emb`, to be rewritten without them):
+        `finish_erasure` removes them."""
         if not photo_ids:
             return []
         async with self._lock:
@@ -92,6 +94,8 @@ class Erasure(Connection):
         not) and the user row (/forget_me). Returns the files to remove, as `erase_photos`."""
         async with self._lock:
             files = await self._erase_photo_rows(await self.photo_ids_of_user(user_id))
+            index = user_index.path_for(self.features_dir, user_id)
+            files += [] if index in files else [index]
             async with self.db.execute("SELECT id FROM jobs WHERE user_id = ?", (user_id,)) as c:
                 job_ids = [row[0] for row in await c.fetchall()]
             for job_id in job_ids:
@@ -140,6 +144,17 @@ class Erasure(Connection):
         async with self.db.execute("SELECT id, what, files FROM erasures ORDER BY id") as c:
             rows = await c.fetchall()
         return [(row[0], row[1], [Path(p) for p in json.loads(row[2])]) for row in rows]
+
+    async def embedding_keys(self, index: Path) -> set[str] | None:
+        """For a user's embedding file (`user_index`): the photos (sha256) that user still
+        has, the rows it may keep; None for any other path."""
+        user_id = user_index.user_of(index, self.features_dir)
+        if user_id is None:
+            return None
+        async with self.db.execute(
+            "SELECT DISTINCT sha256 FROM photos WHERE user_id = ? AND deleted = 0", (user_id,)
+        ) as cursor:
+            return {row[0] for row in await cursor.fetchall()}
 
     async def unreferenced(self, files: list[Path]) -> list[Path]:
         """`files` less the photo files and feature folders (named by the photo's sha256) a
@@ -235,6 +250,10 @@ class Erasure(Connection):
             f"SELECT DISTINCT path, sha256 FROM photos WHERE id IN ({marks})", photo_ids
         ) as cursor:
             paths = [(row[0], row[1]) for row in await cursor.fetchall()]
+        async with self.db.execute(
+            f"SELECT DISTINCT user_id FROM photos WHERE id IN ({marks})", photo_ids
+        ) as cursor:
+            owners = [row[0] for row in await cursor.fetchall()]
         await self._erase_set_rows(marks, photo_ids)
         job_marks = ",".join("?" * len(job_ids))
         if job_ids:
@@ -252,6 +271,7 @@ class Erasure(Connection):
                         files.append(self.features_dir / Path(path).stem)
         for job_id in job_ids:
             files.extend(self.result_files(job_id))
+        files += [user_index.path_for(self.features_dir, owner) for owner in owners]
         return files
 
     async def _erase_set_rows(self, marks: str, photo_ids: list[int]) -> None:

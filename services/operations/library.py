@@ -3,7 +3,8 @@
 ``find``: params ``{"query": text, "photos": [sha256, ...], "limit": n, "min_similarity":
 x}``; a Russian query is put into English by opus-mt-ru-en, CLIP embeds "a photo of
 <query>", and the photos' stored image embeddings (kept when they were tagged or described)
-are ranked by cosine similarity: `VectorMatches`. It never embeds a photo, so it is quick.
+are ranked by cosine similarity: `VectorMatches`. It never embeds a photo, so it is quick;
+after a restart it reads the user's one embedding file, not a file per photo (vectors.py).
 
 ``group``: params ``{"photos": [sha256 or ""], "paths": [file], "tags": [[[en, ru, p],
 ...]]}``; each photo's embedding is read from the feature store or computed from its file
@@ -93,7 +94,9 @@ class FindOperation(Operation):
                 outcomes.append(ServiceError("an empty query"))
                 continue
             params = request.params
-            keys, matrix = self.rows.matrix([str(k) for k in params["photos"]], revision, width)
+            keys, matrix = self.rows.library(
+                request.user_id, [str(k) for k in params["photos"]], revision, width
+            )
             best = top_similar(
                 matrix,
                 next(vectors),

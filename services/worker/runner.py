@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from services.errors import ServiceError
+from services.features import OWNERS
+from services.jobs import JobRequest
 from services.models.residency import BudgetFull, preloading
-from services.operations import OperationSet, RunContext
+from services.operations import Op, OperationSet, RunContext
 from services.worker.messages import (
     LANE_DIFFUSION,
     BatchDone,
@@ -134,6 +136,7 @@ class BatchRunner:
             between_steps=self.run_quick_now if order.lane == LANE_DIFFUSION else _nothing,
         )
         started = time.perf_counter()
+        owners = OWNERS.set(_owners(order.requests))
         try:
             outcomes = list(operation.run(list(order.requests), context))
         except ServiceError as exc:
@@ -141,6 +144,8 @@ class BatchRunner:
         except Exception as exc:  # a model bug fails the batch's jobs, not the worker
             log.exception("operation %s crashed", order.op)
             outcomes = [exc] * len(order.requests)
+        finally:
+            OWNERS.reset(owners)
         if len(outcomes) != len(order.requests):
             error = ServiceError(f"operation {order.op} returned {len(outcomes)} outcomes")
             outcomes = [error] * len(order.requests)
@@ -178,3 +183,16 @@ class BatchRunner:
 
 def _nothing() -> None:
     return None
+
+
+def _owners(requests: Sequence[JobRequest]) -> dict[str, set[int]]:
+    """photo (sha256) -> the users a batch's requests are for: its own photo, or the photos
+    a library request names (features.OWNERS: a new embedding goes to their /find file)."""
+    owners: dict[str, set[int]] = {}
+    for request in requests:
+        photos = request.params.get("photos") if request.op == Op.GROUP else None
+        keys = [request.photo_sha256, *(photos if isinstance(photos, list) else ())]
+        for key in keys:
+            if isinstance(key, str) and key:
+                owners.setdefault(key, set()).add(request.user_id)
+    return owners
