@@ -99,8 +99,9 @@ def fill_holes(
     gap between an arm and the body). Without ``saliency`` every smaller hole is filled. With
     it (the soft map, 0..1, same shape), a smaller hole is filled only when it is a speck (at
     most ``speck_share`` of the object) or when the model is unsure there (median saliency
-    above ``open_saliency``); where the model is confident it is background (the gaps between
-    a wheel's spokes, the inside of a ring) the hole stays open.
+    above ``open_saliency``: less than half of the hole is surely background); where the
+    model is confident it is background (the gaps between a wheel's spokes, the inside of a
+    ring) the hole stays open. Pure: the inputs are not changed.
     """
     mask = mask.astype(bool)
     holes = ndimage.binary_fill_holes(mask) & ~mask
@@ -110,9 +111,10 @@ def fill_holes(
     area = max(int(mask.sum()), 1)
     fill = areas < share * area
     if saliency is not None and fill.any():
-        index = np.arange(1, areas.size + 1)
-        median = np.asarray(ndimage.median(saliency, labels, index), dtype=np.float64)
-        fill &= (areas <= speck_share * area) | (median > open_saliency)
+        # median <= open_saliency, counted: ndimage.median sorts (it tripled clean_alpha)
+        sure = np.bincount(labels[holes & (saliency <= open_saliency)], minlength=areas.size + 1)
+        model_says_background = 2 * sure[1:] >= areas
+        fill &= (areas <= speck_share * area) | ~model_says_background
     return mask | np.concatenate([[False], fill])[labels]
 
 
