@@ -38,6 +38,7 @@ PARTS = [
     ("L1", "benchmarks.find", "measure"),  # issue 19: /find at 5 000 and 50 000 photos
     ("GAL", "benchmarks.gallery", "measure"),  # issue 28: seconds per /gallery, one cut
     ("HOT", "benchmarks.hotel", "measure"),  # issue 29: /check booking, straighten, enhance
+    ("REM", "benchmarks.rembg_side", "measure"),  # issue 31: the cut vs rembg, same ISNet
 ]
 
 

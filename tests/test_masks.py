@@ -76,6 +76,122 @@ def test_clean_alpha_keeps_the_soft_edge_of_kept_parts() -> None:
     assert M.clean_alpha(np.zeros((4, 4), np.float32)).max() == 0.0
 
 
+# --- holes: open where the model is sure they are background (issue 31, goal 5) ------------
+
+BIG = (200, 300)
+
+
+def wheel() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A wheel: a disc with eight windows between its spokes, each ~1 % of the wheel (small
+    enough that size alone would fill them)."""
+    yy, xx = np.mgrid[: BIG[0], : BIG[1]]
+    radius = np.hypot(yy - 100, xx - 150)
+    angle = np.degrees(np.arctan2(yy - 100, xx - 150)) % 45
+    shape = radius <= 80
+    windows = []
+    for k in range(8):
+        sector = (np.degrees(np.arctan2(yy - 100, xx - 150)) % 360) // 45 == k
+        window = sector & (radius > 45) & (radius < 55) & (angle > 12) & (angle < 33)
+        windows.append(window)
+        shape &= ~window
+    return shape, windows
+
+
+def mug() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A big mug whose small handle's inside is ~0.9 % of the mug."""
+    shape = np.zeros(BIG, bool)
+    shape[30:180, 60:200] = True  # the body
+    shape[70:130, 200:225] = True  # the handle
+    inside = np.zeros(BIG, bool)
+    inside[90:110, 200:210] = True
+    return shape & ~inside, [inside]
+
+
+def chair_back() -> tuple[np.ndarray, list[np.ndarray]]:
+    """A chair: seat, legs, and a back of slats whose gaps are ~0.7 % of the chair each."""
+    shape = np.zeros(BIG, bool)
+    shape[5:110, 60:240] = True  # the back
+    shape[110:140, 70:230] = True  # the seat
+    shape[140:195, 75:90] = True  # the legs
+    shape[140:195, 210:225] = True
+    gaps = []
+    for x in range(80, 220, 25):
+        gap = np.zeros(BIG, bool)
+        gap[25:55, x : x + 6] = True
+        gaps.append(gap)
+        shape &= ~gap
+    return shape, gaps
+
+
+@pytest.mark.parametrize("make", [wheel, mug, chair_back], ids=["wheel", "mug", "chair"])
+def test_holes_the_model_is_sure_are_background_stay_open(make) -> None:
+    shape, holes = make()
+    saliency = soft(shape)
+    area = shape.sum()
+    for hole in holes:
+        assert M.HOLE_SPECK_SHARE * area < hole.sum() < M.HOLE_SHARE * area  # size alone fills
+    before = M.clean_alpha(saliency)  # without the saliency's verdict: every hole filled
+    after = M.clean_alpha(saliency, saliency=saliency)
+    for hole in holes:
+        assert before[hole].min() == 1.0
+        assert after[hole].max() < 0.5 and np.median(after[hole]) < 0.1  # open
+        soft_edge = hole & (saliency > 0.05)
+        np.testing.assert_allclose(after[soft_edge], saliency[soft_edge])  # not feathered
+    np.testing.assert_array_equal(after[shape], before[shape])  # the object itself unchanged
+    fused = M.fuse(shape, saliency)  # SAM's crisp mask of the same object
+    assert not fused.fallback
+    for hole in holes:
+        assert np.median(fused.alpha[hole]) < 0.1
+
+
+@pytest.mark.parametrize("make", [wheel, mug, chair_back], ids=["wheel", "mug", "chair"])
+def test_holes_where_the_model_hesitates_are_filled(make) -> None:
+    shape, holes = make()
+    saliency = soft(shape)
+    rng = np.random.default_rng(1)
+    for hole in holes:  # the model unsure there: 0.3-0.45, below the 0.5 cut
+        saliency[hole] = rng.uniform(0.3, 0.45, int(hole.sum()))
+    after = M.clean_alpha(saliency, saliency=saliency)
+    for hole in holes:
+        assert after[hole].min() == 1.0
+
+
+def test_a_speck_of_a_hole_is_filled_even_where_the_model_says_background() -> None:
+    shape, _ = mug()
+    saliency = soft(shape)
+    speck = np.zeros(BIG, bool)
+    speck[100:102, 120:122] = True  # 4 px, far below HOLE_SPECK_SHARE of the mug
+    assert speck.sum() <= M.HOLE_SPECK_SHARE * shape.sum()
+    saliency[speck] = 0.0
+    after = M.clean_alpha(saliency, saliency=saliency)
+    assert after[speck].min() == 1.0
+
+
+def test_fill_holes_is_pure_and_keeps_big_openings_open_either_way() -> None:
+    ring = disc(r=30) & ~disc(r=12)  # a finger ring: its hole is 16 % of it
+    saliency = soft(ring)
+    before = saliency.copy()
+    for judged in (None, saliency):
+        filled = M.fill_holes(ring, judged)
+        assert not filled[45, 60] and filled.sum() == ring.sum()
+    np.testing.assert_array_equal(saliency, before)  # the inputs are not touched
+    uncertain = np.where(disc(r=12), 0.4, saliency).astype(np.float32)
+    assert not M.fill_holes(ring, uncertain)[45, 60]  # too big to fill, however unsure
+
+
+def test_a_part_judges_its_holes_by_the_whole_map() -> None:
+    """A part's own map zeroes its holes; fuse(holes_saliency=) lets the whole map judge."""
+    shape, windows = wheel()
+    saliency = soft(shape)
+    for window in windows:
+        saliency[window] = 0.4  # unsure
+    part = np.where(shape, saliency, 0.0).astype(np.float32)
+    zeroed = M.fuse(shape, part)
+    judged = M.fuse(shape, part, holes_saliency=saliency)
+    for window in windows:
+        assert zeroed.alpha[window].max() < 0.5 and judged.alpha[window].min() == 1.0
+
+
 # --- prompts --------------------------------------------------------------------------------
 
 

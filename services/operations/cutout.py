@@ -48,7 +48,8 @@ log = logging.getLogger("vitrina.cutout")
 WORK_SIDE = 1024
 CACHE_SIZE = 4
 #: Bump when the candidate ranking changes: stored candidates of older code are not reused.
-CUT_VERSION = 1
+#: 2: holes the model is sure are background stay open (masks.fill_holes with saliency).
+CUT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ class ObjectCutter:
             log.info("SAM disagrees with saliency (IoU %.2f): the saliency cut is kept", agreement)
         alphas = [fused.alpha]
         for mask, part in part_masks:
-            part_fused = M.fuse(mask, np.where(part, saliency, 0.0))
+            part_fused = M.fuse(mask, np.where(part, saliency, 0.0), holes_saliency=saliency)
             alphas.append(part_fused.alpha)
         alphas.extend(M.clean_alpha(result.masks[i].astype(np.float32)) for i, _ in ranked[1:])
         if fused.fallback:
@@ -332,9 +333,12 @@ class ObjectCutter:
 
 
 def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:
-    alphas = [M.clean_alpha(saliency)]
+    # holes stay open where the model is sure they are background (a part's holes are zeroed
+    # in its own map: the whole map judges them)
+    alphas = [M.clean_alpha(saliency, saliency=saliency)]
     alphas.extend(
-        M.clean_alpha(np.where(part, saliency, 0.0)) for part in M.saliency_components(saliency)
+        M.clean_alpha(np.where(part, saliency, 0.0), saliency=saliency)
+        for part in M.saliency_components(saliency)
     )
     return _distinct_alphas(alphas) or (alphas[0],)
 
