@@ -50,7 +50,7 @@ def test_a_product_held_in_front_of_a_person_is_kept_alone() -> None:
 
     found = separate(saliency, rgb)
 
-    assert found.split and found.objects == 2 and not found.ambiguous
+    assert found.split and found.objects == 2 and not found.ambiguous and found.needs_look
     assert iou(found.mask, cup) >= 0.9
     assert (found.mask & behind).sum() <= 0.02 * behind.sum()
     kept = focus(saliency, found) >= 0.5
@@ -113,3 +113,12 @@ def test_the_cut_reads_its_objects_back_from_the_source() -> None:
     several = Cutout(alpha, 0, 2, "isnet+sam:objects3:look", 0.0)
     assert several.objects == 3 and several.needs_look
     assert Cutout(alpha, 0, 2, "isnet:alpha-hint:objects2", 0.0).objects == 2
+
+
+def test_a_part_of_the_person_that_meets_the_background_is_not_split_off() -> None:
+    """A collar across the shoulders has sharp edges, but it lies over nothing: it is the
+    person's own part (half its outline meets the background), so the person stays whole."""
+    collar = person() & _shape("rectangle", (0, 110, 319, 150))
+    rgb = _scene((person(), (220, 110, 40)), (collar, (240, 240, 240)))
+    found = separate(_saliency(person()), rgb)
+    assert not found.split and not found.needs_look and found.objects == 1

@@ -20,8 +20,9 @@ An RGBA image's alpha, when not opaque, is a strong hint: what is transparent is
 The product alone (services/imaging/separate.py): of several salient things (a cup held up
 before a person) the best candidate keeps the one nearest the centre and in front, split from
 what stands behind; SAM is prompted from it alone. ":objects<n>" notes how many were told
-apart, ":look" that none is clearly the product (then nothing is dropped and the card needs a
-look); `Cutout.objects` and `Cutout.needs_look` read them back (the disk keeps the source).
+apart, ":look" that the card needs a look (none is clearly the product: nothing is dropped;
+or the product was split from what stands behind by colour edges alone); `Cutout.objects`
+and `Cutout.needs_look` read them back (the disk keeps the source).
 """
 
 from __future__ import annotations
@@ -372,9 +373,8 @@ def _separated(saliency: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, st
     no clear one) and the source's note (":objects<n>", ":look")."""
     separation = S.separate(saliency, pixels)
     note = f":objects{separation.objects}" if separation.objects > 1 else ""
-    if separation.ambiguous:
-        return saliency, note + ":look"
-    if separation.objects <= 1:
+    note += ":look" if separation.needs_look else ""
+    if separation.ambiguous or separation.objects <= 1:
         return saliency, note
     return S.focus(saliency, separation), note
 

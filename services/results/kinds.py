@@ -21,7 +21,8 @@ from services.results.room import RoomFacts
 
 #: results.csv's columns that a kind fills (the rest are the photo's and the job's)
 KIND_COLUMNS = ("tags", "description", "grade", "note")
-#: results.csv's note on a card whose photo held several objects, none clearly the product
+#: results.csv's note on a card whose photo held several objects (none clearly the product,
+#: or the product split from what stands behind it)
 #: (both languages, as the tags are: the file goes to whoever opens it)
 NEEDS_LOOK_NOTE = (
     "проверьте карточку: на фото несколько объектов / check the card: several objects in the photo"
