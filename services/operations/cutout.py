@@ -80,7 +80,8 @@ class Cutout:
 
     @property
     def needs_look(self) -> bool:
-        """Several objects and none clearly the product: the card must be looked at."""
+        """Several objects, and none clearly the product or the product split off what
+        stands behind it by colour edges alone: the card must be looked at."""
         return "look" in self.source.split(":")
 
 
@@ -313,6 +314,8 @@ class ObjectCutter:
         for mask, part in part_masks:
             part_fused = M.fuse(mask, np.where(part, whole, 0.0), holes_saliency=whole)
             alphas.append(part_fused.alpha)
+        if focus is not None and focus is not whole:  # all that is salient: an alternative
+            alphas.append(M.clean_alpha(whole, saliency=whole))
         alphas.extend(M.clean_alpha(result.masks[i].astype(np.float32)) for i, _ in ranked[1:])
         if fused.fallback:
             alphas.append(M.clean_alpha(result.masks[best].astype(np.float32)))
