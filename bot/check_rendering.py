@@ -221,6 +221,8 @@ def fix_caption(facts: dict[str, Any], lang: str) -> str:
     ]
     if facts.get("whole_photo"):
         lines.append(t(lang, "fix.whole_photo"))
+    if facts.get("needs_look"):
+        lines.append(t(lang, "fix.needs_look"))
     cleaned = facts.get("cleaned") or {}
     if int(cleaned.get("regions", 0) or 0):
         lines.append(

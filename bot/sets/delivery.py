@@ -193,8 +193,10 @@ class SetDelivery:
             texts = []
         failed = [o for o in outcomes if o.result is None and o.item.status is JobStatus.FAILED]
         failed += [o for o in outcomes if o.item.measure_status is JobStatus.FAILED]
-        if texts or failed:
-            blocks = [self._block(o, lang) for o in sorted(texts + failed, key=_position)]
+        looks = [o for o in outcomes if needs_look(o)]
+        if texts or failed or looks:
+            shown = sorted(texts + failed + looks, key=_position)
+            blocks = [self._block(o, lang) for o in shown]
             head = tn(
                 lang,
                 "set.summary_head",
@@ -216,6 +218,8 @@ class SetDelivery:
         if result is None:
             why = gallery.failure(outcome.item.error, lang) or t(lang, "set.photo_failed")
             return f"{name}: {why}"
+        if needs_look(outcome):
+            return f"{name}: {t(lang, 'set.needs_look')}"
         return f"{name}: {summary_of(result.kind, result.payload, lang) or ''}"
 
     # ---- the ZIP
@@ -281,6 +285,13 @@ def _status(item: SetItem) -> tuple[str, str]:
     if item.status is None:
         return JobStatus.CANCELLED.value, ""
     return item.status.value, item.error or ""
+
+
+def needs_look(outcome: Outcome) -> bool:
+    """An image result (a Fix card) whose photo held several objects, none clearly the
+    product: the summary names it."""
+    image = outcome.result.image if outcome.result is not None else None
+    return image is not None and bool(image.facts.get("needs_look"))
 
 
 def _position(outcome: Outcome) -> int:

@@ -16,6 +16,13 @@ Paths, by what is installed:
   a transparent image's own alpha stands in for saliency then ("alpha+sam").
 An RGBA image's alpha, when not opaque, is a strong hint: what is transparent is background
 (":alpha-hint" notes it).
+
+The product alone (services/imaging/separate.py): of several salient things (a cup held up
+before a person) the best candidate keeps the one nearest the centre and in front, split from
+what stands behind; SAM is prompted from it alone. ":objects<n>" notes how many were told
+apart, ":look" that the card needs a look (none is clearly the product: nothing is dropped;
+or the product was split from what stands behind by colour edges alone); `Cutout.objects`
+and `Cutout.needs_look` read them back (the disk keeps the source).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from services.features import FeatureStore
 from services.features import tag as feature_tag
 from services.imaging import automasks as A
 from services.imaging import masks as M
+from services.imaging import separate as S
 from services.models.isnet import IsnetSaliency
 from services.models.sam import SamSegmenter
 from services.operations.cut_features import CutFeatures
@@ -49,7 +57,8 @@ WORK_SIDE = 1024
 CACHE_SIZE = 4
 #: Bump when the candidate ranking changes: stored candidates of older code are not reused.
 #: 2: holes the model is sure are background stay open (masks.fill_holes with saliency).
-CUT_VERSION = 2
+#: 3: the product alone: one object of several, split from what stands behind it.
+CUT_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,20 @@ class Cutout:
     source: str  # "isnet+sam" | "isnet" | "sam-auto" (+ ":note")
     foreground_share: float  # alpha mean
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def objects(self) -> int:
+        """How many salient objects the photo holds (":objects<n>"; 1 when not noted)."""
+        for note in self.source.split(":"):
+            if note.startswith("objects") and note[7:].isdigit():
+                return int(note[7:])
+        return 1
+
+    @property
+    def needs_look(self) -> bool:
+        """Several objects, and none clearly the product or the product split off what
+        stands behind it by colour edges alone: the card must be looked at."""
+        return "look" in self.source.split(":")
 
 
 @dataclass(frozen=True)
@@ -183,10 +206,16 @@ class ObjectCutter:
         check()
         pixels = np.asarray(work.convert("RGB"))
         note = ":alpha-hint" if hint is not None else ""
+        focused, separated = saliency, ""
+        if saliency is not None:
+            started = time.perf_counter()
+            focused, separated = _separated(saliency, pixels)
+            note += separated
+            timings["separate"] = time.perf_counter() - started
         if not has_sam:
             started = time.perf_counter()
-            assert saliency is not None
-            candidates = _saliency_candidates(saliency)
+            assert saliency is not None and focused is not None
+            candidates = _saliency_candidates(saliency, focused)
             timings["choose"] = time.perf_counter() - started
             return _Analysis(candidates, "isnet" + note)
         started = time.perf_counter()
@@ -197,11 +226,13 @@ class ObjectCutter:
                 embedding = disk.save_embedding(embedding)
         timings["sam_embed"] = time.perf_counter() - started
         check()
-        if saliency is None or M.prompts_from_saliency(saliency) is None:
+        if saliency is None or focused is None or M.prompts_from_saliency(focused) is None:
             return self._auto(pixels, embedding, timings, note)
         if not has_isnet:  # the image's own alpha stood in for saliency
-            return self._prompted(saliency, embedding, timings, "", base="alpha")
-        return self._prompted(saliency, embedding, timings, note)
+            return self._prompted(
+                saliency, embedding, timings, separated, base="alpha", focus=focused
+            )
+        return self._prompted(saliency, embedding, timings, note, focus=focused)
 
     def _saliency_map(
         self,
@@ -240,7 +271,13 @@ class ObjectCutter:
         timings: dict[str, float],
         note: str,
         base: str = "isnet",
+        focus: np.ndarray | None = None,
     ) -> _Analysis:
+        """SAM prompted by the box and points of ``focus`` (the kept object's saliency:
+        the product alone) and fused with it; each salient part of ``saliency`` an
+        alternative."""
+        whole = saliency
+        saliency = whole if focus is None else focus
         prompts = M.prompts_from_saliency(saliency)
         assert prompts is not None
         started = time.perf_counter()
@@ -251,7 +288,7 @@ class ObjectCutter:
             labels=prompts.labels,
         )
         # each other salient object, prompted on its own, is an alternative
-        parts = M.saliency_components(saliency)
+        parts = M.saliency_components(whole)
         part_masks = []
         for part in parts:
             part_prompts = M.prompts_from_saliency(part.astype(np.float32), max_positive=1)
@@ -275,8 +312,10 @@ class ObjectCutter:
             log.info("SAM disagrees with saliency (IoU %.2f): the saliency cut is kept", agreement)
         alphas = [fused.alpha]
         for mask, part in part_masks:
-            part_fused = M.fuse(mask, np.where(part, saliency, 0.0), holes_saliency=saliency)
+            part_fused = M.fuse(mask, np.where(part, whole, 0.0), holes_saliency=whole)
             alphas.append(part_fused.alpha)
+        if focus is not None and focus is not whole:  # all that is salient: an alternative
+            alphas.append(M.clean_alpha(whole, saliency=whole))
         alphas.extend(M.clean_alpha(result.masks[i].astype(np.float32)) for i, _ in ranked[1:])
         if fused.fallback:
             alphas.append(M.clean_alpha(result.masks[best].astype(np.float32)))
@@ -332,10 +371,24 @@ class ObjectCutter:
         return CutFeatures(store, photo, isnet, sam, cut)
 
 
-def _saliency_candidates(saliency: np.ndarray) -> tuple[np.ndarray, ...]:
+def _separated(saliency: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, str]:
+    """The saliency of the product alone (``saliency`` itself when there is one object or
+    no clear one) and the source's note (":objects<n>", ":look")."""
+    separation = S.separate(saliency, pixels)
+    note = f":objects{separation.objects}" if separation.objects > 1 else ""
+    note += ":look" if separation.needs_look else ""
+    if separation.ambiguous or separation.objects <= 1:
+        return saliency, note
+    return S.focus(saliency, separation), note
+
+
+def _saliency_candidates(
+    saliency: np.ndarray, focused: np.ndarray | None = None
+) -> tuple[np.ndarray, ...]:
     # holes stay open where the model is sure they are background (a part's holes are zeroed
-    # in its own map: the whole map judges them)
-    alphas = [M.clean_alpha(saliency, saliency=saliency)]
+    # in its own map: the whole map judges them); the product alone first, when told apart
+    alphas = [] if focused is None else [M.clean_alpha(focused, saliency=saliency)]
+    alphas.append(M.clean_alpha(saliency, saliency=saliency))
     alphas.extend(
         M.clean_alpha(np.where(part, saliency, 0.0), saliency=saliency)
         for part in M.saliency_components(saliency)

@@ -33,12 +33,12 @@ from services.operations.clean import CleanOperation
 from services.operations.enhance import ENHANCE_VERSION, BadStrength, strength_of
 from services.operations.room_fix import fix_room
 from services.operations.straighten import STRAIGHTEN_VERSION
-from services.operations.text_regions import Reading, object_mask, product_alpha, with_alpha
+from services.operations.text_regions import Reading, object_mask, product_cut, with_alpha
 from services.results import ImageResult
 from services.weights.digest import sha256_file
 
 #: Bump when a change of code changes a fixed card (part of its cache key).
-FIX_VERSION = 1
+FIX_VERSION = 2
 #: A cut smaller than this share of the photo found no product: the whole photo is placed.
 MIN_PRODUCT = 0.005
 
@@ -139,7 +139,7 @@ class FixOperation(Operation):
         key = photo or _sha_or_none(path)
         context.progress(0.05)
         reading = self.checker.finder.find(image)  # read: banned words go wherever they are
-        alpha = product_alpha(
+        cut = product_cut(
             self.checker.cutter,
             image,
             reading,
@@ -147,10 +147,13 @@ class FixOperation(Operation):
             key=key,
             cancelled=context.cancelled,
         )
+        alpha = cut.alpha
         if context.cancelled():
             raise JobCancelled("cancelled after the cut")
         context.progress(0.25)
         facts: dict[str, Any] = {"profile": profile.id, "marketplace": profile.name}
+        # the product alone: how many salient objects, and whether none is clearly it
+        facts.update(objects=cut.objects, needs_look=cut.needs_look)
         base = image
         banned = self.banned_regions(reading, profile)
         if must_clean(profile) or banned:

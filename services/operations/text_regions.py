@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ from services.models.ocr_boxes import TextRegion
 from services.models.ocr_detector import TextDetector
 from services.models.ocr_reader import RecognisedText, TextReader
 from services.operations.cutout import WORK_SIDE as CUT_SIDE
+from services.operations.cutout import Cutout
 
 if TYPE_CHECKING:
     from services.operations.background import Cutter
@@ -189,6 +190,19 @@ def product_alpha(
     key: str | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> np.ndarray:
+    """`product_cut`'s alpha."""
+    return product_cut(cutter, image, reading, source=source, key=key, cancelled=cancelled).alpha
+
+
+def product_cut(
+    cutter: Cutter,
+    image: Image.Image,
+    reading: Reading,
+    *,
+    source: Image.Image | None = None,
+    key: str | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Cutout:
     """The product's cut (alpha 0..1 at the image's size), seen without the text: a
     saliency model takes captions and their plates for part of the object, which would
     make them the product's own print (and bring them onto a card). With text found,
@@ -197,7 +211,7 @@ def product_alpha(
     text: the photo's own cut (its features shared with /background)."""
     source = source or image
     if not reading.regions:
-        return cutter.cut(source, cache_key=key, cancelled=cancelled).alpha
+        return cutter.cut(source, cache_key=key, cancelled=cancelled)
     scale = min(1.0, CUT_SIDE / max(image.size))
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     small = image.convert("RGB").resize(size, Image.Resampling.BILINEAR)
@@ -207,13 +221,12 @@ def product_alpha(
     if source.mode == "RGBA":  # keep what the file says is transparent
         textless = textless.convert("RGBA")
         textless.putalpha(source.getchannel("A").resize(size, Image.Resampling.BILINEAR))
-    alpha = cutter.cut(
-        textless, cache_key=f"{key}:textless" if key else None, cancelled=cancelled
-    ).alpha
+    cut = cutter.cut(textless, cache_key=f"{key}:textless" if key else None, cancelled=cancelled)
+    alpha = cut.alpha
     if alpha.shape != (image.height, image.width):
         resized = Image.fromarray(alpha).resize(image.size, Image.Resampling.BILINEAR)
         alpha = np.clip(np.asarray(resized, dtype=np.float32), 0.0, 1.0)
-    return alpha
+    return replace(cut, alpha=alpha)
 
 
 def text_mask(

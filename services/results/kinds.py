@@ -20,7 +20,13 @@ from services.results.image import ObjectMeasure, StoredImage
 from services.results.room import RoomFacts
 
 #: results.csv's columns that a kind fills (the rest are the photo's and the job's)
-KIND_COLUMNS = ("tags", "description", "grade")
+KIND_COLUMNS = ("tags", "description", "grade", "note")
+#: results.csv's note on a card whose photo held several objects (none clearly the product,
+#: or the product split from what stands behind it)
+#: (both languages, as the tags are: the file goes to whoever opens it)
+NEEDS_LOOK_NOTE = (
+    "проверьте карточку: на фото несколько объектов / check the card: several objects in the photo"
+)
 
 
 class UnknownKind(TypeError):
@@ -178,6 +184,10 @@ class ImageKind(ResultKind):
 
     def renamed(self, value: StoredImage, job_id: int) -> StoredImage:
         return value.renamed(job_id)
+
+    def csv_cells(self, value: StoredImage) -> dict[str, str]:
+        """A card that needs a look says so (a Fix whose photo held several objects)."""
+        return {"note": NEEDS_LOOK_NOTE} if value.facts.get("needs_look") else {}
 
 
 class GalleryKind(ResultKind):
