@@ -87,6 +87,8 @@ soak: $(STAMP)
 # one H100. On a machine without a GPU: $(PY) benchmarks/gpu_check.py --device cpu
 gpu-check: $(STAMP)
 	PYTHONPATH=$(CURDIR) $(PY) benchmarks/gpu_check.py --device cuda --out benchmarks/GPU.md
+	# issue 31 C1: 100 photos -> Fix for WB -> cards on the GPU (goal: <= 60 s)
+	PYTHONPATH=$(CURDIR) $(PY) benchmarks/catalogue.py --c1-device cuda | tee benchmarks/C1-GPU.md
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -39,6 +39,7 @@ PARTS = [
     ("GAL", "benchmarks.gallery", "measure"),  # issue 28: seconds per /gallery, one cut
     ("HOT", "benchmarks.hotel", "measure"),  # issue 29: /check booking, straighten, enhance
     ("REM", "benchmarks.rembg_side", "measure"),  # issue 31: the cut vs rembg, same ISNet
+    ("C1", "benchmarks.catalogue", "measure"),  # issue 31: 100 photos -> Fix for WB
 ]
 
 

@@ -68,7 +68,9 @@ class IsnetSaliency(ResidentModel):
         return size * (ORT_CPU_FACTOR if self.memory_device == "cpu" else 1)
 
     def _load_locked(self) -> None:
-        session = open_model_session(self.name, self.model_dir, MODEL_FILE, self.device)
+        session = open_model_session(
+            self.name, self.model_dir, MODEL_FILE, self.device, float32_on_cpu=True
+        )
         inputs, outputs = session.get_inputs(), session.get_outputs()
         self._input = inputs[0].name
         names = [o.name for o in outputs]

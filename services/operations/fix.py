@@ -138,7 +138,11 @@ class FixOperation(Operation):
             return fix_room(self.checker, self.cleaner, image, profile, params, context, scaled)
         key = photo or _sha_or_none(path)
         context.progress(0.05)
+        stages: dict[str, float] = {"load": time.perf_counter() - started}
+        mark = time.perf_counter()
         reading = self.checker.finder.find(image)  # read: banned words go wherever they are
+        stages["text"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         cut = product_cut(
             self.checker.cutter,
             image,
@@ -148,9 +152,11 @@ class FixOperation(Operation):
             cancelled=context.cancelled,
         )
         alpha = cut.alpha
+        stages["cut"] = time.perf_counter() - mark
         if context.cancelled():
             raise JobCancelled("cancelled after the cut")
         context.progress(0.25)
+        mark = time.perf_counter()
         facts: dict[str, Any] = {"profile": profile.id, "marketplace": profile.name}
         # the product alone: how many salient objects, and whether none is clearly it
         facts.update(objects=cut.objects, needs_look=cut.needs_look)
@@ -168,7 +174,9 @@ class FixOperation(Operation):
             )
             base = cleaned.image
             facts["cleaned"] = {**cleaned.facts, "banned": len(banned)}
+        stages["clean"] = time.perf_counter() - mark
         context.progress(0.6)
+        mark = time.perf_counter()
         if object_mask(alpha).mean() < MIN_PRODUCT:  # nothing salient: the photo itself
             alpha = np.ones((image.height, image.width), np.float32)
             facts["whole_photo"] = True
@@ -178,6 +186,8 @@ class FixOperation(Operation):
                 card_image = opened.convert("RGB")
         except OSError as exc:  # our own encoder's output: a bug, said plainly
             raise BadImage(f"the fixed card does not decode: {exc}") from None
+        stages["card"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         recheck = self.checker.inspect(
             read_facts(card.data),
             card_image,
@@ -185,6 +195,7 @@ class FixOperation(Operation):
             scaled(context, 0.65, 1.0),
             mask=card.mask,
         )
+        stages["recheck"] = time.perf_counter() - mark
         facts.update(
             width=card.size[0],
             height=card.size[1],
@@ -192,6 +203,7 @@ class FixOperation(Operation):
             fill=round(card.fill, 4),
             check=recheck.to_payload(),
             seconds=round(time.perf_counter() - started, 3),
+            stages={name: round(value, 3) for name, value in stages.items()},
         )
         return ImageResult(
             card_image, facts, document=True, data=card.data, extension=card.extension

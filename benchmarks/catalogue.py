@@ -1,0 +1,173 @@
+"""C1 (issue 31, goal 1): a catalogue to cards. N photos (default 100, 1200×1600 JPEG)
+through "Fix for Wildberries" on the same service layer a set uses (`ModelServices`, its
+model worker a process of its own, the jobs submitted as the set feeder does: at most a
+user's queue allowance in flight), with the real ISNet and PP-OCR detector where the
+weights folder (default: `make quality`'s cache) holds them, SAM/CLIP only if it does.
+
+    PYTHONPATH=$PWD OMP_NUM_THREADS=1 python benchmarks/catalogue.py [--c1-photos 20]
+    PYTHONPATH=$PWD python benchmarks/catalogue.py --c1-device cuda   # make gpu-check
+
+The photos are tests/marketplace_photos.py's drawings (scikit-image products on plain,
+textured and infographic backgrounds, a quarter of them with text) at 1200×1600, each a
+different seed (no cache hit). One warm-up job loads the models first and is not counted;
+the clock runs from the first job submitted to the last result (the ZIP and the Telegram
+upload are not in it). The share of each stage is from the results' own `stages` facts
+(services/operations/fix.py). With N < 100 the 100-photo figure is scaled linearly and the
+row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.check import REAL, _weights  # noqa: E402
+from benchmarks.table import Row, markdown  # noqa: E402
+
+SIZE = (1200, 1600)
+TARGET_S = 240.0  # 100 photos, this 2-core CPU
+GPU_TARGET_S = 60.0  # 100 photos, one H100 (make gpu-check)
+STAGES = ("load", "text", "cut", "clean", "card", "recheck")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--c1-photos", type=int, default=100, help="photos in the catalogue")
+    parser.add_argument("--c1-weights", type=Path, default=REAL, help="real weights folder")
+    parser.add_argument("--c1-device", default="cpu", help="cpu, or cuda (make gpu-check)")
+
+
+def photos(folder: Path, count: int, first: int = 0) -> list[Path]:
+    """`count` catalogue photos, 1200×1600 JPEG q92: three in four a product without text
+    (plain or textured background), one in four an infographic with text."""
+    from tests.marketplace_photos import (
+        draw_bad_infographic,
+        draw_clean_bad_background,
+        draw_clean_good_background,
+        draw_good_infographic,
+    )
+
+    draws = (
+        draw_clean_good_background,
+        draw_clean_bad_background,
+        draw_clean_good_background,
+        draw_good_infographic,
+        draw_clean_bad_background,
+        draw_clean_good_background,
+        draw_clean_bad_background,
+        draw_bad_infographic,
+    )
+    paths = []
+    for index in range(first, first + count):
+        path = folder / f"photo-{index:03d}.jpg"
+        draws[index % len(draws)](seed=1000 + index, size=SIZE).image.save(path, quality=92)
+        paths.append(path)
+    return paths
+
+
+async def run_catalogue(
+    weights: Path, paths: list[Path], warm: Path, device: str = "cpu"
+) -> tuple[float, list[Any]]:
+    """Seconds for `paths` through Fix for WB, and each result's facts (in order)."""
+    from services.config import ServiceConfig
+    from services.jobs import JobRequest
+    from services.scheduler import ModelServices
+
+    config = ServiceConfig(
+        weights_dir=weights, device=device, worker="process", result_cache=False
+    )
+    params = {"profile": "wb"}
+    async with ModelServices(config) as services:
+        await services.submit(JobRequest("fix", 0, warm, params)).result()
+        window = min(config.queue_max_per_user, config.queue_max_size)
+        todo = iter(paths)
+        in_flight: deque[Any] = deque()
+        facts: list[Any] = []
+        started = time.perf_counter()
+
+        def refill() -> None:
+            for path in todo:
+                in_flight.append(services.submit(JobRequest("fix", 1, path, params)))
+                if len(in_flight) >= window:
+                    break
+
+        refill()
+        while in_flight:
+            result = await in_flight.popleft().result()
+            facts.append(result.facts)
+            refill()
+        return time.perf_counter() - started, facts
+
+
+def measure(args: argparse.Namespace) -> list[Row]:
+    count = max(1, getattr(args, "c1_photos", 100))
+    scratch = Path(tempfile.mkdtemp(prefix="vitrina-c1-"))
+    try:
+        weights, tiny = _weights(Path(getattr(args, "c1_weights", REAL)), scratch)
+        folder = scratch / "photos"
+        folder.mkdir()
+        paths = photos(folder, count)
+        warm = photos(folder, 1, first=9000)[0]
+        device = getattr(args, "c1_device", "cpu")
+        how = "CPU" if device == "cpu" else device
+        how += ", " + (f"tiny {', '.join(tiny)}" if tiny else "real PP-OCRv4 + ISNet")
+        how += ", SAM" if (weights / "sam").exists() else ", no SAM"
+        how += ", CLIP" if (weights / "clip").exists() else ", no CLIP"
+        seconds, facts = asyncio.run(run_catalogue(weights, paths, warm, device))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    per_100 = seconds * 100 / count
+    limit = TARGET_S if device == "cpu" else GPU_TARGET_S
+    scaled = "" if count == 100 else f" (scaled from {count} photos)"
+    totals = {stage: sum(f.get("stages", {}).get(stage, 0.0) for f in facts) for stage in STAGES}
+    work = sum(f.get("seconds", 0.0) for f in facts) or 1.0
+    shares = ", ".join(f"{stage} {100 * totals[stage] / work:.0f} %" for stage in STAGES)
+    median = statistics.median(f.get("seconds", 0.0) for f in facts)
+    note = (
+        f"{how}; ModelServices, process worker, {SIZE[0]}×{SIZE[1]} JPEG; "
+        f"OMP_NUM_THREADS={threads}; warm models, no ZIP/upload"
+    )
+    return [
+        Row(
+            "C1",
+            f"Fix for WB over {count} photos: seconds, photos/s",
+            f"{seconds:.1f} s, {count / seconds:.2f} photos/s",
+            note=note,
+        ),
+        Row(
+            "C1",
+            f"Fix for WB per photo in the worker: median, share of each stage (of {work:.0f} s)",
+            f"{median:.2f} s; {shares}",
+            note="from the results' `stages` facts",
+        ),
+        Row(
+            "C1",
+            f"100 photos → ZIP of 100 cards{scaled}",
+            f"{per_100:.0f} s",
+            f"<= {limit:.0f} s",
+            per_100 <= limit,
+            note=note,
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    print(markdown(measure(parser.parse_args())))  # noqa: T201
+
+
+if __name__ == "__main__":
+    main()
