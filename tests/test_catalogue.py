@@ -82,6 +82,7 @@ def test_vitrina_process_lays_a_series_of_cards_out_as_one_catalogue(
         "tags",
         "description",
         "grade",
+        "note",
         "result_file",
         "error",
     ]
