@@ -32,7 +32,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,46 +43,25 @@ from services.features import FeatureStore
 from services.features import tag as feature_tag
 from services.imaging import automasks as A
 from services.imaging import masks as M
-from services.imaging import separate as S
 from services.models.isnet import IsnetSaliency
 from services.models.sam import SamSegmenter
+from services.operations.cut_candidates import (
+    Cutout,
+    distinct_alphas,
+    product_alone,
+    saliency_candidates,
+    working_copy,
+)
 from services.operations.cut_features import CutFeatures
 from services.weights.revision import folder_revision
 
 log = logging.getLogger("vitrina.cutout")
 
-#: The cut is computed with the long side at most this (SAM and ISNet see 1024 anyway),
-#: then the alpha is resized to the photo's size.
-WORK_SIDE = 1024
 CACHE_SIZE = 4
 #: Bump when the candidate ranking changes: stored candidates of older code are not reused.
 #: 2: holes the model is sure are background stay open (masks.fill_holes with saliency).
 #: 3: the product alone: one object of several, split from what stands behind it.
 CUT_VERSION = 3
-
-
-@dataclass(frozen=True)
-class Cutout:
-    alpha: np.ndarray  # float32 H×W at the image's size, 0..1, 1 = the object; cleaned
-    candidate: int  # which candidate this is (0 = best)
-    candidates: int  # how many distinct candidates exist (>= 1)
-    source: str  # "isnet+sam" | "isnet" | "sam-auto" (+ ":note")
-    foreground_share: float  # alpha mean
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-
-    @property
-    def objects(self) -> int:
-        """How many salient objects the photo holds (":objects<n>"; 1 when not noted)."""
-        for note in self.source.split(":"):
-            if note.startswith("objects") and note[7:].isdigit():
-                return int(note[7:])
-        return 1
-
-    @property
-    def needs_look(self) -> bool:
-        """Several objects, and none clearly the product or the product split off what
-        stands behind it by colour edges alone: the card must be looked at."""
-        return "look" in self.source.split(":")
 
 
 @dataclass(frozen=True)
@@ -150,7 +129,7 @@ class ObjectCutter:
         if not (has_isnet or has_sam):
             self.isnet.load()  # raises ModelUnavailable naming the folder and the command
         timings: dict[str, float] = {}
-        work, hint = _working_copy(image)
+        work, hint = working_copy(image)
         key = None if cache_key is None else f"{cache_key}:{work.size}:{hint is not None}"
 
         def check() -> None:
@@ -209,13 +188,13 @@ class ObjectCutter:
         focused, separated = saliency, ""
         if saliency is not None:
             started = time.perf_counter()
-            focused, separated = _separated(saliency, pixels)
+            focused, separated = product_alone(saliency, pixels)
             note += separated
             timings["separate"] = time.perf_counter() - started
         if not has_sam:
             started = time.perf_counter()
             assert saliency is not None and focused is not None
-            candidates = _saliency_candidates(saliency, focused)
+            candidates = saliency_candidates(saliency, focused)
             timings["choose"] = time.perf_counter() - started
             return _Analysis(candidates, "isnet" + note)
         started = time.perf_counter()
@@ -319,7 +298,7 @@ class ObjectCutter:
         alphas.extend(M.clean_alpha(result.masks[i].astype(np.float32)) for i, _ in ranked[1:])
         if fused.fallback:
             alphas.append(M.clean_alpha(result.masks[best].astype(np.float32)))
-        candidates = _distinct_alphas(alphas)
+        candidates = distinct_alphas(alphas)
         timings["choose"] = time.perf_counter() - started
         source = f"{base}:fallback" if fused.fallback else f"{base}+sam"
         return _Analysis(candidates, source + note)
@@ -338,7 +317,7 @@ class ObjectCutter:
             alphas = [M.clean_alpha(A.complement_of_largest(items).astype(np.float32))]
         else:
             alphas = [M.clean_alpha(items[i].mask.astype(np.float32)) for i in order]
-        candidates = _distinct_alphas(alphas) or (alphas[0],)
+        candidates = distinct_alphas(alphas) or (alphas[0],)
         timings["choose"] = time.perf_counter() - started
         source = "sam-auto" + (":largest-is-background" if rule != "scored" else "")
         return _Analysis(candidates, source + note)
@@ -369,54 +348,3 @@ class ObjectCutter:
             )
         cut = feature_tag(isnet if has_isnet else "none", sam, hint is not None, CUT_VERSION)
         return CutFeatures(store, photo, isnet, sam, cut)
-
-
-def _separated(saliency: np.ndarray, pixels: np.ndarray) -> tuple[np.ndarray, str]:
-    """The saliency of the product alone (``saliency`` itself when there is one object or
-    no clear one) and the source's note (":objects<n>", ":look")."""
-    separation = S.separate(saliency, pixels)
-    note = f":objects{separation.objects}" if separation.objects > 1 else ""
-    note += ":look" if separation.needs_look else ""
-    if separation.ambiguous or separation.objects <= 1:
-        return saliency, note
-    return S.focus(saliency, separation), note
-
-
-def _saliency_candidates(
-    saliency: np.ndarray, focused: np.ndarray | None = None
-) -> tuple[np.ndarray, ...]:
-    # holes stay open where the model is sure they are background (a part's holes are zeroed
-    # in its own map: the whole map judges them); the product alone first, when told apart
-    alphas = [] if focused is None else [M.clean_alpha(focused, saliency=saliency)]
-    alphas.append(M.clean_alpha(saliency, saliency=saliency))
-    alphas.extend(
-        M.clean_alpha(np.where(part, saliency, 0.0), saliency=saliency)
-        for part in M.saliency_components(saliency)
-    )
-    return _distinct_alphas(alphas) or (alphas[0],)
-
-
-def _distinct_alphas(alphas: list[np.ndarray]) -> tuple[np.ndarray, ...]:
-    keep = M.distinct([a >= M.THRESHOLD for a in alphas])
-    return tuple(alphas[i] for i in keep)
-
-
-def _working_copy(image: Image.Image) -> tuple[Image.Image, np.ndarray | None]:
-    """RGB at the working size, and the image's own alpha (0..1) when it is not opaque."""
-    hint = None
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        alpha = rgba.getchannel("A")
-        if alpha.getextrema()[0] < 255:
-            hint = alpha
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        rgb = Image.alpha_composite(white, rgba).convert("RGB")
-    else:
-        rgb = image.convert("RGB")
-    scale = WORK_SIDE / max(rgb.size)
-    if scale < 1:
-        size = (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale)))
-        rgb = rgb.resize(size, Image.Resampling.BILINEAR)
-        hint = hint.resize(size, Image.Resampling.BILINEAR) if hint is not None else None
-    hint_array = None if hint is None else np.asarray(hint, dtype=np.float32) / 255.0
-    return rgb, hint_array

@@ -27,7 +27,7 @@ from services.marketplace.signals import TextBox
 from services.models.ocr_boxes import TextRegion
 from services.models.ocr_detector import TextDetector
 from services.models.ocr_reader import RecognisedText, TextReader
-from services.operations.cutout import WORK_SIDE as CUT_SIDE
+from services.operations.cut_candidates import WORK_SIDE as CUT_SIDE
 from services.operations.cutout import Cutout
 
 if TYPE_CHECKING:
