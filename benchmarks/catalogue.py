@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--c1-photos", type=int, default=100, help="photos in the catalogue")
     parser.add_argument("--c1-weights", type=Path, default=REAL, help="real weights folder")
     parser.add_argument("--c1-device", default="cpu", help="cpu, or cuda (make gpu-check)")
+    parser.add_argument(
+        "--c1-isnet-runtime",
+        default="auto",
+        choices=("auto", "onnxruntime", "openvino"),
+        help="ISNET_RUNTIME of the worker (auto: OpenVINO bf16 where the CPU has it)",
+    )
 
 
 def photos(folder: Path, count: int, first: int = 0) -> list[Path]:
@@ -77,7 +83,7 @@ def photos(folder: Path, count: int, first: int = 0) -> list[Path]:
 
 
 async def run_catalogue(
-    weights: Path, paths: list[Path], warm: Path, device: str = "cpu"
+    weights: Path, paths: list[Path], warm: Path, device: str = "cpu", isnet_runtime: str = "auto"
 ) -> tuple[float, list[Any]]:
     """Seconds for `paths` through Fix for WB, and each result's facts (in order)."""
     from services.config import ServiceConfig
@@ -85,7 +91,11 @@ async def run_catalogue(
     from services.scheduler import ModelServices
 
     config = ServiceConfig(
-        weights_dir=weights, device=device, worker="process", result_cache=False
+        weights_dir=weights,
+        device=device,
+        worker="process",
+        result_cache=False,
+        isnet_runtime=isnet_runtime,
     )
     params = {"profile": "wb"}
     async with ModelServices(config) as services:
@@ -110,6 +120,45 @@ async def run_catalogue(
         return time.perf_counter() - started, facts
 
 
+def isnet_runtimes(weights: Path, paths: list[Path]) -> Row:
+    """ISNet 1024² in OpenVINO (the CPU's precision: bf16 where native) against onnxruntime's
+    float32, alternating on the same photos: the time ratio and the worst mask IoU."""
+    from PIL import Image
+
+    from services.imaging.masks import THRESHOLD, iou
+    from services.models.isnet import IsnetSaliency
+    from services.models.openvino_session import native_bf16, openvino_installed
+
+    measure = "ISNet 1024² per photo: OpenVINO / onnxruntime float32, worst mask IoU"
+    if not openvino_installed() or not (weights / "isnet").is_dir():
+        return Row("C1", measure, "not measured", note="no OpenVINO or no ISNet weights")
+    models = {
+        runtime: IsnetSaliency(weights / "isnet", "cpu", runtime)
+        for runtime in ("onnxruntime", "openvino")
+    }
+    times: dict[str, list[float]] = {runtime: [] for runtime in models}
+    worst = 1.0
+    for path in paths:
+        image = Image.open(path).convert("RGB")
+        maps = {}
+        for runtime, model in models.items():
+            model.load()
+            started = time.perf_counter()
+            maps[runtime] = model.predict(image).probability >= THRESHOLD
+            times[runtime].append(time.perf_counter() - started)
+        worst = min(worst, iou(maps["openvino"], maps["onnxruntime"]))
+    slow, fast = (statistics.median(times[r]) for r in ("onnxruntime", "openvino"))
+    precision = models["openvino"].providers[0].removeprefix("OpenVINO CPU ")
+    return Row(
+        "C1",
+        measure,
+        f"{fast:.2f} / {slow:.2f} s = {fast / slow:.2f}x; IoU >= {worst:.4f}",
+        note=f"OpenVINO {precision} (native bf16: {native_bf16()}); "
+        f"median of {len(paths)} catalogue photos, alternating; ISNET_RUNTIME=auto picks "
+        "OpenVINO only with native bf16",
+    )
+
+
 def measure(args: argparse.Namespace) -> list[Row]:
     count = max(1, getattr(args, "c1_photos", 100))
     scratch = Path(tempfile.mkdtemp(prefix="vitrina-c1-"))
@@ -124,7 +173,10 @@ def measure(args: argparse.Namespace) -> list[Row]:
         how += ", " + (f"tiny {', '.join(tiny)}" if tiny else "real PP-OCRv4 + ISNet")
         how += ", SAM" if (weights / "sam").exists() else ", no SAM"
         how += ", CLIP" if (weights / "clip").exists() else ", no CLIP"
-        seconds, facts = asyncio.run(run_catalogue(weights, paths, warm, device))
+        runtime = getattr(args, "c1_isnet_runtime", "auto")
+        how += f", ISNET_RUNTIME={runtime}"
+        seconds, facts = asyncio.run(run_catalogue(weights, paths, warm, device, runtime))
+        side_by_side = isnet_runtimes(weights, paths[:6]) if device == "cpu" else None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
@@ -139,7 +191,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
         f"{how}; ModelServices, process worker, {SIZE[0]}×{SIZE[1]} JPEG; "
         f"OMP_NUM_THREADS={threads}; warm models, no ZIP/upload"
     )
-    return [
+    rows = [
         Row(
             "C1",
             f"Fix for WB over {count} photos: seconds, photos/s",
@@ -161,6 +213,7 @@ def measure(args: argparse.Namespace) -> list[Row]:
             note=note,
         ),
     ]
+    return rows + ([side_by_side] if side_by_side else [])
 
 
 def main() -> None:

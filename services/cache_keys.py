@@ -50,7 +50,7 @@ def result_identity(config: ServiceConfig, models: Iterable[str] | None = None) 
     names = list(load_manifest()) if models is None else list(models)
     return {
         "device": config.device,
-        "runtimes": [config.clip_runtime, config.translation_runtime],
+        "runtimes": [config.clip_runtime, config.translation_runtime, config.isnet_runtime],
         "settings": result_settings(config),
         "models": {name: model_revision(config.weights_dir, name) for name in names},
     }

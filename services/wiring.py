@@ -63,7 +63,11 @@ def default_operations(
     )
     translators = default_translators(config, residency)
     cutter = ObjectCutter(
-        weights, device=config.device, sam_variant=config.sam_model, features=features
+        weights,
+        device=config.device,
+        sam_variant=config.sam_model,
+        features=features,
+        isnet_runtime=config.isnet_runtime,
     )
     residency.register(cutter.isnet)
     residency.register(cutter.sam)

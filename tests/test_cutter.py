@@ -12,6 +12,7 @@ from skimage import data as skdata
 
 from services.errors import JobCancelled, ModelUnavailable
 from services.models.isnet import IsnetSaliency
+from services.models.openvino_session import native_bf16
 from services.models.sam import SamSegmenter
 from services.operations.cutout import Cutout, ObjectCutter
 
@@ -141,7 +142,12 @@ def test_isnet_reads_names_and_size_from_the_session(tiny_weights: Path) -> None
     result = isnet.predict(Image.new("RGB", (50, 30), (10, 200, 10)))
     assert result.probability.shape == (30, 50) and result.probability.dtype == np.float32
     assert isnet._input == "input" and isnet._output == "output" and isnet._size == (1024, 1024)
-    assert isnet.providers == ["CPUExecutionProvider"]
+    # ISNET_RUNTIME=auto: OpenVINO in bf16 where the CPU computes it natively
+    expected = "OpenVINO CPU bfloat16" if native_bf16() else "CPUExecutionProvider"
+    assert isnet.providers == [expected]
+    onnx = IsnetSaliency(tiny_weights / "isnet", runtime="onnxruntime")
+    onnx.load()
+    assert onnx.providers == ["CPUExecutionProvider"]
 
 
 def test_unreadable_model_files_are_reported(tiny_weights: Path, tmp_path: Path) -> None:

@@ -39,9 +39,10 @@ class IsnetSaliency(ResidentModel):
     name = "isnet"
     _held = ("_session",)
 
-    def __init__(self, model_dir: Path, device: str = "cpu") -> None:
+    def __init__(self, model_dir: Path, device: str = "cpu", runtime: str = "auto") -> None:
         self.model_dir = Path(model_dir)
         self.device = device
+        self.runtime = runtime  # ISNET_RUNTIME: auto, onnxruntime or openvino (CPU only)
         super().__init__()
         self._session: Any = None
         self._input = "input"
@@ -69,7 +70,12 @@ class IsnetSaliency(ResidentModel):
 
     def _load_locked(self) -> None:
         session = open_model_session(
-            self.name, self.model_dir, MODEL_FILE, self.device, float32_on_cpu=True
+            self.name,
+            self.model_dir,
+            MODEL_FILE,
+            self.device,
+            float32_on_cpu=True,
+            runtime=self.runtime,
         )
         inputs, outputs = session.get_inputs(), session.get_outputs()
         self._input = inputs[0].name

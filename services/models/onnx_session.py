@@ -77,16 +77,29 @@ def open_model_session(
     threads: int = 0,
     *,
     float32_on_cpu: bool = False,
+    runtime: str = "onnxruntime",
 ) -> Any:
     """`open_session` for WEIGHTS_DIR/<name>/<file>, with a clear `ModelUnavailable` when the
     folder or file is missing or unreadable, and one warning when CUDA was asked for but
     onnxruntime has no CUDA provider here. `float32_on_cpu`: an fp16 graph is opened as
-    its float32 copy on the CPU (`float32_graph`; the file as it is when that fails)."""
+    its float32 copy on the CPU (`float32_graph`; the file as it is when that fails).
+    `runtime` (auto, onnxruntime, openvino): where `wants_openvino` says so, an
+    `OpenVinoSession` with the same API instead."""
+    from services.models.openvino_session import OpenVinoSession, wants_openvino
+
     path = folder / file
     if not folder.is_dir():
         raise ModelUnavailable(name, folder, "missing")
     if not path.is_file() or path.stat().st_size == 0:
         raise ModelUnavailable(name, folder, f"no {file}")
+    if wants_openvino(runtime, device):
+        try:
+            session = OpenVinoSession(path, threads)
+        except Exception as exc:  # truncated or foreign file
+            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
+            raise ModelUnavailable(name, folder, reason) from exc
+        log.info("%s: OpenVINO on the CPU (%s)", name, session.get_providers()[0])
+        return session
     model: Path | bytes = path
     if float32_on_cpu and not device.startswith("cuda"):
         try:

@@ -81,11 +81,12 @@ class ObjectCutter:
         device: str = "cpu",
         sam_variant: str | None = None,
         features: FeatureStore | None = None,
+        isnet_runtime: str = "auto",
     ):
         self.weights_dir = Path(weights_dir)
         self.device = device
         self.features = features
-        self.isnet = IsnetSaliency(self.weights_dir / "isnet", device)
+        self.isnet = IsnetSaliency(self.weights_dir / "isnet", device, isnet_runtime)
         self.sam = SamSegmenter(
             self.weights_dir / "sam", device, sam_variant, fp16=device.startswith("cuda")
         )
