@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from services.imaging.blur import gaussian
+
 #: Feather width as a share of the long side (0.0015 -> 1.5 px at 1024 px, 6 px at 4000 px).
 FEATHER_SHARE = 0.0015
 #: Decontamination estimates are smooth: computed at most at this long side, then upscaled.
@@ -41,7 +43,7 @@ def feather(alpha: np.ndarray, sigma: float) -> np.ndarray:
     alpha = as_alpha(alpha)
     if sigma <= 0:
         return alpha
-    soft = ndimage.gaussian_filter(alpha, sigma, mode="nearest", truncate=3.0)
+    soft = gaussian(alpha, sigma, mode="nearest", truncate=3.0)
     soft[soft < _EPS] = 0.0
     soft[soft > 1.0 - _EPS] = 1.0
     return soft
@@ -52,11 +54,11 @@ def _blurred(array: np.ndarray, sigma: float) -> np.ndarray:
     sigma 24 px costs what one of 2 px does) and are scaled back up bilinearly."""
     factor = max(1, int(sigma // 2))
     if factor == 1:
-        return ndimage.gaussian_filter(array, sigma, mode="nearest")
+        return gaussian(array, sigma, mode="nearest")
     height, width = array.shape
     small = (max(1, -(-width // factor)), max(1, -(-height // factor)))
     reduced = np.asarray(Image.fromarray(array, "F").resize(small, Image.Resampling.BOX))
-    blurred = ndimage.gaussian_filter(reduced, sigma / factor, mode="nearest")
+    blurred = gaussian(reduced, sigma / factor, mode="nearest")
     return np.asarray(
         Image.fromarray(blurred, "F").resize((width, height), Image.Resampling.BILINEAR)
     )
@@ -163,12 +165,12 @@ def _crop_blur(array: np.ndarray, sigma_yx: tuple[float, float]) -> np.ndarray:
     """Anisotropic Gaussian blur, downsampled like `_blurred` when the sigmas are wide."""
     factor = max(1, int(min(sigma_yx) // 2))
     if factor == 1:
-        return ndimage.gaussian_filter(array, sigma_yx, truncate=3.0)
+        return gaussian(array, sigma_yx, truncate=3.0)
     height, width = array.shape
     small = (max(1, -(-width // factor)), max(1, -(-height // factor)))
     reduced = np.asarray(Image.fromarray(array, "F").resize(small, Image.Resampling.BOX))
     sigma = (sigma_yx[0] / factor, sigma_yx[1] / factor)
-    blurred = ndimage.gaussian_filter(reduced, sigma, truncate=3.0)
+    blurred = gaussian(reduced, sigma, truncate=3.0)
     return np.asarray(
         Image.fromarray(blurred, "F").resize((width, height), Image.Resampling.BILINEAR)
     )

@@ -28,6 +28,7 @@ from scipy import ndimage
 from skimage import color, filters, segmentation
 
 from services.imaging import masks as M
+from services.imaging.blur import gaussian
 
 #: A component smaller than this share of the largest salient one is not an object.
 OBJECT_SHARE = 0.05
@@ -146,7 +147,7 @@ def _front(blob: np.ndarray, saliency: np.ndarray, rgb: np.ndarray) -> np.ndarra
         return None
     markers[near & blob] = 3
     lab = color.rgb2lab(rgb[..., :3])
-    gradient = sum(filters.sobel(ndimage.gaussian_filter(lab[..., i], SMOOTH)) for i in range(3))
+    gradient = sum(filters.sobel(gaussian(lab[..., i], SMOOTH)) for i in range(3))
     grown = segmentation.watershed(gradient, markers)
     front = ndimage.binary_fill_holes((grown == 3) & blob)
     front = M.remove_specks(front, OBJECT_SHARE)
