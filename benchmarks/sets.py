@@ -12,8 +12,12 @@ graphs are not buildable here) over N photos (default 50, 480 px):
   (``/background white``), at most QUEUE_MAX_PER_USER (20) waiting at a time, as the bot
   allows one user; photos per second from the first photo sent to the last result.
 
-Both include the photos' upload and intake. Different photos per mode: the result cache
-would answer a repeat.
+Both include the photos' upload and intake. What only the set pays: every photo's intake
+before its first job (one by one overlaps them with the work), the set's message settling
+on N (SET_MESSAGE_QUIET_S after the last photo, bot/sets/collector.py), the command, and
+after the last job the last album and the ZIP. What only one by one pays: a message per
+photo (received, queued, the result itself). Different photos per mode: the result cache
+would answer a repeat. The target is 1.0x: a set is the same work, never slower (issue 31).
 
     PYTHONPATH=$PWD OMP_NUM_THREADS=1 python benchmarks/sets.py [--sets-n 50]
 """
@@ -164,8 +168,8 @@ def measure(args: argparse.Namespace) -> list[Row]:
                 "S1",
                 f"{op} over {args.sets_n} photos: as a set / one by one, photos/s",
                 f"{together:.2f} / {one:.2f} = {together / one:.2f}x",
-                ">= 0.9x",
-                together >= one * 0.9,  # the same work: a set must not be slower (noise: 10 %)
+                ">= 1.0x",
+                together >= one,  # the same work: a set must not be slower
                 f"{how[op]}; bot process + worker process vs emulator, {args.sets_side} px, "
                 f"CPU, {threads} torch thread(s); from the first photo sent to the ZIP / to "
                 f"the last result; one by one keeps {PER_USER} waiting",
