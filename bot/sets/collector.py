@@ -2,8 +2,9 @@
 sent within SET_WINDOW_S of the one before with nothing else between them (a command, a
 captioned photo or a button press ends the burst: `BurstBreaker`). A lone photo is answered
 as today (its own keyboard); from the second photo on, that message becomes the set's ONE
-message («Получено 18 фото», edited in place as more arrive, at most once a second) with the
-set's keyboard, and no photo of the set gets a keyboard of its own.
+message («Получено 18 фото», edited in place as more arrive: at most once a second, and a
+quarter second after a burst stops, so its full count shows at once) with the set's
+keyboard, and no photo of the set gets a keyboard of its own.
 
 Nothing is dropped: flood control lets images through, and what bounds them is a per-user
 limit of stored-but-unprocessed photos (MAX_UNPROCESSED_PHOTOS, `admission.py`).
@@ -34,6 +35,8 @@ from services.scheduler import ModelServices
 
 #: the set's message is edited at most this often while photos arrive
 SET_MESSAGE_INTERVAL_S = 1.0
+#: ... and once the photos stop arriving for this long (a burst is shown with its full count)
+SET_MESSAGE_QUIET_S = 0.25
 MAX_WINDOWS = 10_000
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -264,7 +267,9 @@ class SetCollector:
                 await self.db.add_to_set(window.set_id, photo.id, name)
                 window.members += 1
             if window.throttle is None:
-                window.throttle = Throttle(SET_MESSAGE_INTERVAL_S, lambda: self._flush(window))
+                window.throttle = Throttle(
+                    SET_MESSAGE_INTERVAL_S, lambda: self._flush(window), quiet=SET_MESSAGE_QUIET_S
+                )
             if not self._stopped:  # shutting down: the photo is stored, its message stays
                 window.throttle.poke()
 

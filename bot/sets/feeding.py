@@ -1,11 +1,14 @@
 """One pass of a set's run over its photos: jobs fed to the fair queue progressively.
 
 A set of 200 is one request: at most `window()` of its jobs are in the queue at a time (the
-operation's batch, at most half the per-user bound), and the next is submitted the moment
-one finishes, so other users' jobs interleave as with any user's (round robin) and the
-per-user bound is never hit by a set. Job rows are made a little ahead (`prepared`), so a
-finished job is followed by the next one without a database write in between. A repeat is
-answered from the result cache as for a single photo. Whatever the op, the pass is the same.
+operation's batch, at most half the per-user bound), and the next are submitted the moment
+some finish, so other users' jobs interleave as with any user's (round robin: another
+user's job waits behind the set's running batch at most) and the per-user bound is never
+hit by a set. Job rows are made a little ahead (`prepared`, a window's worth), so finished
+jobs are followed by the next without a database write in between, as many at once as
+there is room for: never a first batch of one (issue 31). Storing and delivering results
+runs beside the pass and never holds the next jobs back. A repeat is answered from the
+result cache as for a single photo. Whatever the op, the pass is the same.
 """
 
 from __future__ import annotations
@@ -107,7 +110,11 @@ class Feeder:
         try:
             while True:
                 blocked = False
-                while prepared and len(out) < window and not state.cancelled:
+                # as many as there is room for go out at once (prepared fills while the worker
+                # runs), or what is left: a first job alone would start a batch of one
+                room = window - len(out)
+                go = room if prepared and (len(prepared) >= room or not todo) else 0
+                while prepared and go > 0 and not state.cancelled:
                     item, job, photo = prepared[0]
                     try:
                         handle = self._submit(state.run, job, photo)
@@ -119,6 +126,7 @@ class Feeder:
                         finish(item, job, exc)
                         continue
                     prepared.popleft()
+                    go -= 1
                     state.handles.add(handle)
                     out[asyncio.create_task(_outcome(handle))] = (item, job, handle)
                 if todo and len(prepared) < window and not state.cancelled:

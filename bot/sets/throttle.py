@@ -1,5 +1,8 @@
 """Message edits at most once per interval, the latest state always shown: the set's count
-while photos arrive, a run's «7/18»."""
+while photos arrive, a run's «7/18». With `quiet`, a burst of pokes is shown once it
+settles (no poke for `quiet` seconds) rather than at its first poke: the edit that shows
+the burst's last state then comes `quiet` after it, not a whole interval after an edit
+that showed it half-way (issue 31: a set of 50 said "44" for a second)."""
 
 from __future__ import annotations
 
@@ -14,16 +17,27 @@ log = logging.getLogger("vitrina.bot")
 
 class Throttle:
     """`poke()` says the state changed; `show()` runs at most once per `interval` seconds,
-    and once more after the last poke."""
+    and once more after the last poke. With `quiet` > 0 a show also waits until no poke
+    came for `quiet` seconds, but never more than `interval` after the first poke it shows
+    (pokes that never stop are still shown once per interval)."""
 
-    def __init__(self, interval: float, show: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, interval: float, show: Callable[[], Awaitable[None]], *, quiet: float = 0.0
+    ) -> None:
         self.interval = interval
+        self.quiet = quiet
         self.show = show
         self._dirty = False
         self._last = float("-inf")
+        self._first = float("-inf")  # the first poke not shown yet
+        self._latest = float("-inf")  # the latest poke
         self._task: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
+        now = time.monotonic()
+        if not self._dirty:
+            self._first = now
+        self._latest = now
         self._dirty = True
         if self._task is None:
             self._task = asyncio.create_task(self._run())
@@ -49,8 +63,7 @@ class Throttle:
     async def _run(self) -> None:
         try:
             while self._dirty:  # no await between this check and `finally`: no poke is lost
-                wait = self._last + self.interval - time.monotonic()
-                if wait > 0:
+                while (wait := self._wait()) > 0:
                     await asyncio.sleep(wait)  # the throttle itself: the next edit may wait
                 self._dirty = False
                 try:
@@ -60,3 +73,10 @@ class Throttle:
                 self._last = time.monotonic()
         finally:
             self._task = None
+
+    def _wait(self) -> float:
+        """Seconds until the next show may run (<= 0: now)."""
+        wait = self._last + self.interval
+        if self.quiet > 0:  # a burst: once it settles, or an interval after it began
+            wait = max(wait, min(self._latest + self.quiet, self._first + self.interval))
+        return wait - time.monotonic()
