@@ -59,7 +59,7 @@ def test_openvino_bf16_draws_onnxruntimes_masks() -> None:
         times["openvino"].append(time.perf_counter() - started)
         overlap = iou(got >= THRESHOLD, expected >= THRESHOLD)
         worst = min(worst, overlap)
-        print(f"{name}: IoU {overlap:.4f}, max |Δ| {np.abs(got - expected).max():.3f}")
+        print(f"{name}: IoU {overlap:.4f}, max |Δ| {np.abs(got - expected).max():.3f}")  # noqa: T201
         assert overlap >= 0.99, name
     ratio = np.median(times["openvino"]) / np.median(times["onnx"])
-    print(f"worst IoU {worst:.4f}; OpenVINO bf16 / onnxruntime float32 time {ratio:.2f}x")
+    print(f"worst IoU {worst:.4f}; OpenVINO bf16 / onnxruntime float32 {ratio:.2f}x")  # noqa: T201
