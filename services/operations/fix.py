@@ -27,11 +27,11 @@ from services.marketplace.facts import read_facts
 from services.marketplace.fix import fix_for
 from services.marketplace.profiles import Profile
 from services.operations import LANE_DIFFUSION, LANE_QUICK, Op, Operation, Outcome, RunContext
+from services.operations.base import each_photo
 from services.operations.check import BadProfile, CheckOperation
 from services.operations.clean import CleanOperation
 from services.operations.enhance import ENHANCE_VERSION, BadStrength, strength_of
 from services.operations.room_fix import fix_room
-from services.operations.side_by_side import PHOTOS_AT_ONCE, side_by_side
 from services.operations.straighten import STRAIGHTEN_VERSION
 from services.operations.text_regions import Reading, object_mask, product_cut, with_alpha
 from services.results import ImageResult
@@ -63,7 +63,7 @@ class FixOperation(Operation):
 
     name = Op.FIX
     lanes = (LANE_QUICK, LANE_DIFFUSION)
-    max_batch = PHOTOS_AT_ONCE  # quick lane only; a diffusion's batch is one photo
+    max_batch = 1
 
     def __init__(self, checker: CheckOperation, cleaner: CleanOperation) -> None:
         self.checker = checker
@@ -86,10 +86,6 @@ class FixOperation(Operation):
         return LANE_DIFFUSION if cleans else LANE_QUICK
 
     def batch_key(self, request: JobRequest) -> Hashable:
-        """Photos of the quick lane run two at a time (`side_by_side`), whatever their
-        profile; a Fix that cleans with SD is a batch of its own."""
-        if self.lane(request) == LANE_QUICK:
-            return (self.name, LANE_QUICK)
         return (self.name, request.job_id, str(request.image_path))
 
     def cache_identity(self, params: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -123,7 +119,7 @@ class FixOperation(Operation):
         self.checker.warm_up()
 
     def run(self, requests: Sequence[JobRequest], context: RunContext) -> list[Outcome]:
-        return side_by_side(requests, self.fix_file, context)
+        return each_photo(requests, self.fix_file, context)
 
     # ---- the work
 
