@@ -65,11 +65,15 @@ def test_the_session_speaks_onnxruntimes_api(tiny_weights: Path) -> None:
     name = reference.get_inputs()[0].name
     height, width = (int(s) for s in reference.get_inputs()[0].shape[-2:])
     x = np.random.default_rng(1).normal(size=(1, 3, height, width)).astype(np.float32)
-    (expected,) = reference.run([reference.get_outputs()[0].name], {name: x})
-    (first,) = session.run(None, {name: x})
-    (again,) = session.run([session.get_outputs()[0].name], {name: x})
-    np.testing.assert_allclose(first, expected, atol=1e-4)
-    np.testing.assert_array_equal(first, again)  # a copy: the next run did not overwrite it
+    expected = reference.run(None, {name: x})
+    every = session.run(None, {name: x})  # None: every output, in order, as onnxruntime
+    assert len(every) == len(expected) == len(reference.get_outputs())
+    for got, wanted in zip(every, expected, strict=True):
+        np.testing.assert_allclose(got, wanted, atol=1e-4)
+    last = session.get_outputs()[-1].name
+    (again,) = session.run([last], {name: x * 0.5})
+    np.testing.assert_allclose(again, reference.run([last], {name: x * 0.5})[0], atol=1e-4)
+    np.testing.assert_allclose(every[-1], expected[-1], atol=1e-4)  # a copy: not overwritten
 
 
 def test_isnet_on_openvino_draws_onnxruntimes_mask(tiny_weights: Path, photo: Image.Image) -> None:
