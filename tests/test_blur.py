@@ -37,3 +37,28 @@ def test_dtypes_and_small_images() -> None:
     assert np.array_equal(gaussian(tiny, 0.0), tiny)
     with pytest.raises(ValueError):
         gaussian(rng.random((4, 4, 3)), 1.0)
+
+
+def test_upscaled_is_pils_bilinear_enlargement() -> None:
+    from PIL import Image
+
+    from services.imaging.blur import upscaled
+
+    rng = np.random.default_rng(5)
+    for shape, size in [((256, 192), (300, 400)), ((7, 5), (64, 97)), ((33, 40), (40, 33))]:
+        array = (rng.random((*shape, 3)) * 255).astype(np.float32)
+        if size[0] < shape[1] or size[1] < shape[0]:
+            with pytest.raises(ValueError):
+                upscaled(array, size)
+            continue
+        expected = np.stack(
+            [
+                np.asarray(Image.fromarray(array[..., c], "F").resize(size, Image.BILINEAR))
+                for c in range(3)
+            ],
+            axis=-1,
+        )
+        got = upscaled(array, size)
+        assert got.shape == (size[1], size[0], 3) and got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, atol=1e-3)
+        np.testing.assert_allclose(upscaled(array[..., 0], size), expected[..., 0], atol=1e-3)

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from services.imaging.blur import gaussian
+from services.imaging.blur import gaussian, upscaled
 
 #: Feather width as a share of the long side (0.0015 -> 1.5 px at 1024 px, 6 px at 4000 px).
 FEATHER_SHARE = 0.0015
@@ -59,9 +59,7 @@ def _blurred(array: np.ndarray, sigma: float) -> np.ndarray:
     small = (max(1, -(-width // factor)), max(1, -(-height // factor)))
     reduced = np.asarray(Image.fromarray(array, "F").resize(small, Image.Resampling.BOX))
     blurred = gaussian(reduced, sigma / factor, mode="nearest")
-    return np.asarray(
-        Image.fromarray(blurred, "F").resize((width, height), Image.Resampling.BILINEAR)
-    )
+    return upscaled(blurred, (width, height))
 
 
 def _fill(image: np.ndarray, weight: np.ndarray, sigmas: tuple[float, ...]) -> np.ndarray:
@@ -98,6 +96,8 @@ def _downscaled(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize an H×W or H×W×C float array to `size` (width, height)."""
     if array.shape[1::-1] == size:
         return array
+    if size[0] >= array.shape[1] and size[1] >= array.shape[0]:  # enlarging: all channels
+        return upscaled(array, size)
     if array.ndim == 2:
         return np.asarray(Image.fromarray(array, "F").resize(size, Image.Resampling.BILINEAR))
     return np.stack([_downscaled(array[..., c], size) for c in range(array.shape[2])], axis=-1)
@@ -171,9 +171,7 @@ def _crop_blur(array: np.ndarray, sigma_yx: tuple[float, float]) -> np.ndarray:
     reduced = np.asarray(Image.fromarray(array, "F").resize(small, Image.Resampling.BOX))
     sigma = (sigma_yx[0] / factor, sigma_yx[1] / factor)
     blurred = gaussian(reduced, sigma, truncate=3.0)
-    return np.asarray(
-        Image.fromarray(blurred, "F").resize((width, height), Image.Resampling.BILINEAR)
-    )
+    return upscaled(blurred, (width, height))
 
 
 def contact_shadow(alpha: np.ndarray, opacity: float = 0.35) -> np.ndarray:
