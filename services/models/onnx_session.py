@@ -92,25 +92,22 @@ def open_model_session(
         raise ModelUnavailable(name, folder, "missing")
     if not path.is_file() or path.stat().st_size == 0:
         raise ModelUnavailable(name, folder, f"no {file}")
-    if wants_openvino(runtime, device):
-        try:
-            session = OpenVinoSession(path, threads)
-        except Exception as exc:  # truncated or foreign file
-            reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
-            raise ModelUnavailable(name, folder, reason) from exc
-        log.info("%s: OpenVINO on the CPU (%s)", name, session.get_providers()[0])
-        return session
+    openvino = wants_openvino(runtime, device)
     model: Path | bytes = path
-    if float32_on_cpu and not device.startswith("cuda"):
+    if float32_on_cpu and not openvino and not device.startswith("cuda"):
         try:
             model = float32_graph(path) or path
         except Exception as exc:  # the file as it is: onnxruntime says what is wrong with it
             log.info("%s: no float32 copy (%s: %s)", name, type(exc).__name__, exc)
-    try:
-        session = open_session(model, device, threads)
+    try:  # OpenVINO reads the file as it is (fp16 included)
+        session = (
+            OpenVinoSession(path, threads) if openvino else open_session(model, device, threads)
+        )
     except Exception as exc:  # truncated or foreign file
         reason = " ".join(f"unreadable: {type(exc).__name__}: {exc}".split())[:300]
         raise ModelUnavailable(name, folder, reason) from exc
-    if device.startswith("cuda") and "CUDAExecutionProvider" not in session.get_providers():
+    if openvino:
+        log.info("%s: OpenVINO on the CPU (%s)", name, session.get_providers()[0])
+    elif device.startswith("cuda") and "CUDAExecutionProvider" not in session.get_providers():
         log.warning("onnxruntime has no CUDA provider here: %s runs on the CPU", name)
     return session

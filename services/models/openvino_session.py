@@ -20,8 +20,8 @@ import numpy as np
 
 log = logging.getLogger("vitrina.openvino")
 
-#: the values of a model's runtime setting (ISNET_RUNTIME)
-RUNTIMES = ("auto", "onnxruntime", "openvino")
+#: OpenVINO's short type names, as `get_providers` spells them
+PRECISIONS = {"f32": "float32", "bf16": "bfloat16", "f16": "float16"}
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +84,8 @@ class OpenVinoSession:
             config["INFERENCE_PRECISION_HINT"] = precision
         core = ov.Core()
         self._compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self.precision = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+        precision = self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+        self.precision = PRECISIONS.get(precision, precision)
         self._inputs = [_port(node) for node in self._compiled.inputs]
         self._outputs = [_port(node) for node in self._compiled.outputs]
         self._request = self._compiled.create_infer_request()
@@ -97,8 +98,7 @@ class OpenVinoSession:
         return list(self._outputs)
 
     def get_providers(self) -> list[str]:
-        precision = self.precision.rsplit("'", 2)[-2] if "'" in self.precision else self.precision
-        return [f"OpenVINO CPU {precision}"]
+        return [f"OpenVINO CPU {self.precision}"]
 
     def run(self, names: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         wanted = names or [port.name for port in self._outputs]
