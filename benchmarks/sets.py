@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bot_process import running_bot  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
 
 Json = dict[str, Any]
@@ -110,24 +110,8 @@ async def _throughputs(args: argparse.Namespace, workdir: Path) -> dict[str, tup
     n, side = args.sets_n, args.sets_side
     out: dict[str, tuple[float, float]] = {}
     async with StampedEmulator() as emulator:
-        env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-            "BOT_TOKEN": emulator.token,
-            "TELEGRAM_API_URL": emulator.base_url,
-            "WEIGHTS_DIR": str(workdir / "weights"),
-            "DATABASE_PATH": str(workdir / "db.sqlite3"),
-            "DEVICE": "cpu",
-            "PYTHONPATH": str(ROOT),
-            "LOG_LEVEL": "WARNING",
-            "PROGRESS_INTERVAL_S": "1",
-            "CLIP_RUNTIME": "torch",
-            "QUEUE_MAX_PER_USER": str(PER_USER),
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
-        }
-        log = (workdir / "bot.log").open("wb")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=log, stderr=log
-        )
-        try:
+        settings = {"CLIP_RUNTIME": "torch", "QUEUE_MAX_PER_USER": str(PER_USER)}
+        async with running_bot(emulator, workdir, workdir / "weights", settings):
             for number, (op, (command, caption, done)) in enumerate(OPS.items()):
                 warm = 990 + number  # the first job of an op loads its models: not counted
                 emulator.send_photo(warm, photo_bytes(9990 + number, side), caption=caption)
@@ -147,13 +131,6 @@ async def _throughputs(args: argparse.Namespace, workdir: Path) -> dict[str, tup
                 together += await _as_set(emulator, 3000 + number, photos[2], command)
                 one += await _one_by_one(emulator, 4000 + number, photos[3], caption, done)
                 out[op] = (2 * n / together, 2 * n / one)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 60)
-            except TimeoutError:
-                process.kill()
-            log.close()
     return out
 
 
