@@ -143,3 +143,23 @@ async def test_openai_is_asked_when_set(
     lines = capsys.readouterr().out.splitlines()
     gone = f"✗ OpenAI: {server.url} unreachable"
     assert code == 0 and any(line.startswith(gone) for line in lines)
+
+
+def test_a_cut_with_isnet_alone_is_ready_and_names_sam_as_optional(
+    machine: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The cut needs ISNet or SAM (services/operations/cutout.py): SAM absent does not stop
+    /background or /check; both absent do, and the line names both."""
+    shutil.rmtree(tmp_path / "weights" / "sam")
+    code, lines = doctor(capsys, "--offline")
+    assert code == 0, lines
+    for op in ("background", "check", "fix"):
+        line = next(line for line in lines if line.startswith(f"– feature {op}:"))
+        assert "(without sam: folder missing; optional)" in line, line
+        assert "isnet" in line.split("(without")[0], line
+
+    shutil.rmtree(tmp_path / "weights" / "isnet")
+    code, lines = doctor(capsys, "--offline")
+    background = next(line for line in lines if line.startswith("✗ feature background:"))
+    assert "isnet (folder missing)" in background and "sam (folder missing)" in background
+    assert background.endswith("run: vitrina weights download isnet sam")

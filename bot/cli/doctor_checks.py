@@ -10,8 +10,10 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.settings import Settings
 
@@ -56,46 +58,75 @@ def torch_lines(settings: Settings) -> list[Line]:
 
 
 def feature_lines(settings: Settings) -> list[Line]:
-    """Each operation with the model folders it needs: complete, missing, or tiny."""
-    from services.weights import incomplete_reason, load_manifest, model_dir, read_marker
+    """Each operation with the model folders it uses: ready, missing, or tiny.
+
+    Whether an operation is ready is its own rule (`missing_weights`), asked against a
+    folder that links only the usable models (present and complete per the manifest): a
+    cut needs ISNet *or* SAM, so one of them absent is named but does not stop the feature.
+    """
+    from services.weights import incomplete_reason, load_manifest, model_dir
     from services.wiring import default_operations
 
     config = replace(settings.service_config(), features_dir=None)
-    with tempfile.TemporaryDirectory() as empty:
-        # Against an empty folder every model an operation needs counts as missing.
-        needs = default_operations(replace(config, weights_dir=Path(empty)))
-        wanted = {op: list(needs[op].missing_weights()) for op in needs}
-        wanted["background (a prompt)"] = wanted["background"] + list(
-            needs["background"].missing_weights_for({"kind": "prompt"})
-        )
     manifest = load_manifest()
+
+    def unusable(name: str) -> str | None:
+        folder = model_dir(settings.weights_dir, name)
+        spec = manifest.get(name)
+        reason = incomplete_reason(folder, spec) if spec else None
+        if spec is None and not folder.is_dir():
+            reason = "folder missing"
+        return reason
+
+    with tempfile.TemporaryDirectory() as empty, tempfile.TemporaryDirectory() as usable:
+        # Against an empty folder every model an operation uses counts as missing.
+        every = _needs(default_operations(replace(config, weights_dir=Path(empty))))
+        reasons = {name: unusable(name) for models in every.values() for name in models}
+        for name, reason in reasons.items():
+            if reason is None:
+                model_dir(Path(usable), name).symlink_to(
+                    model_dir(settings.weights_dir, name).resolve(), target_is_directory=True
+                )
+        blocking = _needs(default_operations(replace(config, weights_dir=Path(usable))))
     lines = []
     if settings.service_backend.startswith(("redis://", "rediss://")):
         note = "SERVICE_BACKEND=redis://: the workers' weights count; run vitrina doctor there"
         lines.append(Line(SKIP, "weights", note))
-    for op, models in wanted.items():
-        missing, tiny = [], []
-        for name in models:
-            folder = model_dir(settings.weights_dir, name)
-            spec = manifest.get(name)
-            reason = incomplete_reason(folder, spec) if spec else None
-            if spec is None and not folder.is_dir():
-                reason = "folder missing"
-            if reason is not None:
-                missing.append(f"{name} ({reason})")
-            elif (read_marker(folder) or {}).get("tiny"):
-                tiny.append(name)
+    for op, models in every.items():
         label = f"feature {op}"
+        missing = [f"{name} ({reasons.get(name, 'folder missing')})" for name in blocking[op]]
         if missing:
-            names = " ".join(m.split(" ", 1)[0] for m in missing)
+            names = " ".join(blocking[op])
             fill = f"vitrina weights download {names}"
             lines.append(Line(BAD, label, f"missing {', '.join(missing)}; run: {fill}"))
-        elif tiny:
-            detail = f"{', '.join(models)}; tiny random weights in {', '.join(tiny)}"
+            continue
+        present = [name for name in models if reasons[name] is None]
+        absent = [name for name in models if reasons[name] is not None]
+        detail = ", ".join(present) or "no model needed"
+        if absent:  # an alternative the operation does without
+            detail += f" (without {', '.join(absent)}: {reasons[absent[0]]}; optional)"
+        tiny = [n for n in present if _is_tiny(model_dir(settings.weights_dir, n))]
+        if tiny:
+            detail += f"; tiny random weights in {', '.join(tiny)}"
             lines.append(Line(SKIP, label, detail + " (outputs are noise)"))
         else:
-            lines.append(Line(OK, label, ", ".join(models) or "no model needed"))
+            lines.append(Line(OK, label, detail))
     return lines
+
+
+def _is_tiny(folder: Path) -> bool:
+    from services.weights import read_marker
+
+    return bool((read_marker(folder) or {}).get("tiny"))
+
+
+def _needs(operations: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each operation's missing model folders (and a generated background's, apart)."""
+    needs = {op: list(operations[op].missing_weights()) for op in operations}
+    needs["background (a prompt)"] = needs["background"] + list(
+        operations["background"].missing_weights_for({"kind": "prompt"})
+    )
+    return needs
 
 
 def tesseract_line() -> Line:
