@@ -17,14 +17,17 @@ import numpy as np
 from PIL import Image
 
 from services.models.onnx_session import open_model_session
+from services.models.openvino_session import wants_openvino
 from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.isnet")
 MODEL_FILE = "model.onnx"
 DEFAULT_SIZE = 1024
-#: RSS an onnxruntime CPU session adds per byte of this fp16 file: 423 MB for the real 88 MB
-#: ISNet (benchmarks/residency_rss.py); the memory budget counts it so
-ORT_CPU_FACTOR = 5
+#: RSS a CPU session holds per byte of this fp16 file once it has run: what an unload frees
+#: after four 1200×1600 photos with the real 84 MiB ISNet, onnxruntime (a float32 copy and
+#: its arena) 1.22 GB, OpenVINO bf16 0.68 GB (issue 31; the load alone is a third of it).
+#: The memory budget counts it so, rounded up.
+CPU_FACTOR = {"onnxruntime": 15, "openvino": 9}
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,17 @@ class IsnetSaliency(ResidentModel):
         return list(self._session.get_providers()) if self._session is not None else []
 
     def memory_bytes(self) -> dict[str, int]:
-        """onnxruntime's memory is not visible from Python: the file's size times what a
-        session was measured to hold (CPU: fp16 weights become fp32 and are pre-packed)."""
+        """A runtime's memory is not visible from Python: the file's size times what a
+        session was measured to hold (`CPU_FACTOR`)."""
         return {self.memory_device: self.estimate_bytes()} if self.loaded else {}
 
     def estimate_bytes(self) -> int:
         path = self.model_dir / MODEL_FILE
         size = path.stat().st_size if path.is_file() else 0
-        return size * (ORT_CPU_FACTOR if self.memory_device == "cpu" else 1)
+        if self.memory_device != "cpu":
+            return size
+        openvino = wants_openvino(self.runtime, self.device)
+        return size * CPU_FACTOR["openvino" if openvino else "onnxruntime"]
 
     def _load_locked(self) -> None:
         session = open_model_session(
