@@ -164,6 +164,37 @@ def _full_one(
     }
 
 
+def child_isnet_runs(isnet: str, runtime: str, photos: int = 4) -> dict[str, Any]:
+    """The real ISNet in `runtime` after `photos` 1200×1600 photos: the RSS it added, what
+    an unload frees (malloc trimmed), and the residency's estimate for it."""
+    import ctypes
+    import gc
+
+    import numpy as np
+    from PIL import Image
+
+    from services.models.isnet import IsnetSaliency
+    from services.models.openvino_session import wants_openvino
+
+    model = IsnetSaliency(Path(isnet), "cpu", runtime)
+    before = rss_bytes()
+    model.load()
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 255, (1600, 1200, 3), dtype=np.uint8))
+    for _ in range(photos):
+        model.predict(image)
+    held = rss_bytes()
+    model.unload()
+    gc.collect()
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+    return {
+        "added": held - before,
+        "freed": held - rss_bytes(),
+        "estimate": model.estimate_bytes(),
+        "provider": "OpenVINO" if wants_openvino(runtime, "cpu") else "onnxruntime",
+    }
+
+
 # ---- in the parent
 
 
@@ -250,6 +281,11 @@ def measure(args: argparse.Namespace) -> list[Row]:
                 rows += full_size_rows(device, bool(getattr(args, "fp16", False)), idle, args)
             except Exception as exc:  # noqa: BLE001
                 rows.append(_not_measured("RSS with full-size models", exc))
+            if not device.startswith("cuda"):
+                try:
+                    rows += isnet_held_rows(args)
+                except Exception as exc:  # noqa: BLE001
+                    rows.append(_not_measured("ISNet held after runs", exc))
         try:
             photo = Path(scratch) / "photo.png"
             _write_photo(photo)
@@ -378,6 +414,35 @@ def full_size_rows(device: str, fp16: bool, idle: int, args: argparse.Namespace)
     return rows
 
 
+def isnet_held_rows(args: argparse.Namespace) -> list[Row]:
+    """What the real ISNet holds once it has run, per CPU runtime, against the residency's
+    estimate (the memory budget counts the estimate before the first load)."""
+    from services.models.openvino_session import openvino_installed
+
+    isnet = getattr(args, "residency_isnet", None) or next(
+        (d for d in ISNET_DIRS if (d / "model.onnx").is_file()), None
+    )
+    if isnet is None:
+        return [Row("P6", "ISNet held after 4 photos", "not measured", note="no real ISNet")]
+    runtimes = ["onnxruntime"] + (["openvino"] if openvino_installed() else [])
+    rows = []
+    for runtime in runtimes:
+        out = run_child("isnet", str(isnet), runtime)
+        rows.append(
+            Row(
+                "P6",
+                f"  ISNet (real) in {out['provider']} after 4 photos 1200×1600: RSS an "
+                "unload frees / the budget's estimate",
+                f"{out['freed'] / MB:.0f} / {out['estimate'] / MB:.0f} MB",
+                "estimate >= freed",
+                out["estimate"] >= out["freed"],
+                note=f"RSS added by load + 4 runs {out['added'] / MB:.0f} MB; ISNET_RUNTIME="
+                f"{runtime}" + ("; no memory pattern" if runtime == "onnxruntime" else ""),
+            )
+        )
+    return rows
+
+
 def _write_photo(path: Path) -> None:
     import numpy as np
     from PIL import Image
@@ -393,6 +458,8 @@ def main() -> None:
         kind, *rest = sys.argv[2:]
         if kind == "services":
             out = child_services(rest[0], rest[1], rest[2] == "1")
+        elif kind == "isnet":
+            out = child_isnet_runs(rest[0], rest[1])
         else:
             out = child_full(rest[0].split(","), rest[1], rest[2] == "1", rest[3] or None)
         print(json.dumps(out))
