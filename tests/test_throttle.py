@@ -54,3 +54,25 @@ async def test_without_quiet_the_first_poke_is_shown_at_once() -> None:
     await asyncio.wait_for(throttle.settle(), 60)
     assert shown == [1]
     await throttle.cancel()
+
+
+async def test_a_wake_works_the_wait_out_again_when_the_quiet_changes() -> None:
+    """The set's message: a long quiet while photos are being downloaded, a short one once
+    every photo that arrived is stored; `wake()` says so to a show that is waiting."""
+    shown: list[int] = []
+    state = {"count": 0, "in_flight": 3}
+
+    async def show() -> None:
+        shown.append(state["count"])
+
+    throttle = Throttle(HOUR, show, quiet=lambda: HOUR if state["in_flight"] else 0.0)
+    for count in (1, 2, 3):
+        state["count"] = count
+        throttle.poke()
+        await asyncio.sleep(0)
+    assert shown == []  # photos still in flight: the quiet (an hour) holds the show back
+    state["in_flight"] = 0
+    throttle.wake()
+    # settling at all means the wake was heard: the hour-long wait was worked out again
+    await asyncio.wait_for(throttle.settle(), 60)
+    assert shown == [3]

@@ -37,6 +37,9 @@ from services.scheduler import ModelServices
 SET_MESSAGE_INTERVAL_S = 1.0
 #: ... and once the photos stop arriving for this long (a burst is shown with its full count)
 SET_MESSAGE_QUIET_S = 0.25
+#: ... or for this long once every photo that arrived is stored (none being downloaded): a
+#: photo whose update is already on its way still joins the count (issue 31)
+SET_MESSAGE_SETTLED_S = 0.05
 MAX_WINDOWS = 10_000
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -51,6 +54,7 @@ class Window:
     last: float  # when the latest image arrived (monotonic)
     reply_to: int  # the first message: the set's message replies to it
     images: int = 0  # images that arrived in this window
+    in_flight: int = 0  # of them, admitted and not yet stored or refused
     lone: tuple[Photo, str | None] | None = None  # the first photo, while it is alone
     anchor: int | None = None  # the message that is (or becomes) the set's message
     set_id: int | None = None
@@ -93,15 +97,22 @@ class SetCollector:
             window.domain = user.domain or "product"
         allowed = await self.admissions.admit(user.id, len(images))
         admitted = {id(m) for m in images[:allowed]}
+        if window is not None:
+            self._landed(window, len(images) - len(admitted))  # refused: never stored
         if len(images) > allowed:
             await self.admissions.tell(user.id, images[allowed], lang)
 
         async def one(message: Message) -> None:
             if has_image(message) and id(message) not in admitted:
                 return
-            photo = await self.take(message, user.id, lang, counted=has_image(message))
-            if photo is not None and window is not None:
-                await self._stored(window, message, photo)
+            counted = has_image(message)
+            try:
+                photo = await self.take(message, user.id, lang, counted=counted)
+                if photo is not None and window is not None:
+                    await self._stored(window, message, photo)  # counted in, then landed
+            finally:
+                if counted and window is not None:
+                    self._landed(window, 1)
 
         await asyncio.gather(*(one(message) for message in messages))
 
@@ -233,7 +244,16 @@ class SetCollector:
             self._windows[key] = window
         window.last = now
         window.images += images
+        window.in_flight += images  # before any await: a count shown meanwhile waits for them
         return window
+
+    @staticmethod
+    def _landed(window: Window, images: int) -> None:
+        """`images` of the window's photos are stored or refused: once none is in flight,
+        the set's message need not wait the whole quiet."""
+        window.in_flight -= images
+        if window.throttle is not None:
+            window.throttle.wake()
 
     def _forget_old(self, now: float) -> None:
         for key, window in list(self._windows.items()):
@@ -268,7 +288,11 @@ class SetCollector:
                 window.members += 1
             if window.throttle is None:
                 window.throttle = Throttle(
-                    SET_MESSAGE_INTERVAL_S, lambda: self._flush(window), quiet=SET_MESSAGE_QUIET_S
+                    SET_MESSAGE_INTERVAL_S,
+                    lambda: self._flush(window),
+                    quiet=lambda: (
+                        SET_MESSAGE_SETTLED_S if window.in_flight <= 0 else SET_MESSAGE_QUIET_S
+                    ),
                 )
             if not self._stopped:  # shutting down: the photo is stored, its message stays
                 window.throttle.poke()

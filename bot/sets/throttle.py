@@ -2,7 +2,9 @@
 while photos arrive, a run's «7/18». With `quiet`, a burst of pokes is shown once it
 settles (no poke for `quiet` seconds) rather than at its first poke: the edit that shows
 the burst's last state then comes `quiet` after it, not a whole interval after an edit
-that showed it half-way (issue 31: a set of 50 said "44" for a second)."""
+that showed it half-way (issue 31: a set of 50 said "44" for a second). `quiet` may be a
+function: the set's message waits less once every photo that arrived is stored, and
+`wake()` says that it changed."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+
+Quiet = float | Callable[[], float]
 
 log = logging.getLogger("vitrina.bot")
 
@@ -22,11 +26,12 @@ class Throttle:
     (pokes that never stop are still shown once per interval)."""
 
     def __init__(
-        self, interval: float, show: Callable[[], Awaitable[None]], *, quiet: float = 0.0
+        self, interval: float, show: Callable[[], Awaitable[None]], *, quiet: Quiet = 0.0
     ) -> None:
         self.interval = interval
         self.quiet = quiet
         self.show = show
+        self._changed = asyncio.Event()  # a poke or a wake: the wait is worked out again
         self._dirty = False
         self._last = float("-inf")
         self._first = float("-inf")  # the first poke not shown yet
@@ -39,8 +44,13 @@ class Throttle:
             self._first = now
         self._latest = now
         self._dirty = True
+        self._changed.set()
         if self._task is None:
             self._task = asyncio.create_task(self._run())
+
+    def wake(self) -> None:
+        """What `quiet` answers may have changed: a pending show works out its wait again."""
+        self._changed.set()
 
     async def settle(self) -> None:
         """Wait until what was poked has been shown."""
@@ -63,8 +73,10 @@ class Throttle:
     async def _run(self) -> None:
         try:
             while self._dirty:  # no await between this check and `finally`: no poke is lost
-                while (wait := self._wait()) > 0:
-                    await asyncio.sleep(wait)  # the throttle itself: the next edit may wait
+                while (wait := self._wait()) > 0:  # the throttle itself: the edit may wait
+                    self._changed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._changed.wait(), wait)
                 self._dirty = False
                 try:
                     await self.show()
@@ -77,6 +89,7 @@ class Throttle:
     def _wait(self) -> float:
         """Seconds until the next show may run (<= 0: now)."""
         wait = self._last + self.interval
-        if self.quiet > 0:  # a burst: once it settles, or an interval after it began
-            wait = max(wait, min(self._latest + self.quiet, self._first + self.interval))
+        quiet = self.quiet() if callable(self.quiet) else self.quiet
+        if quiet > 0:  # a burst: once it settles, or an interval after it began
+            wait = max(wait, min(self._latest + quiet, self._first + self.interval))
         return wait - time.monotonic()
