@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -36,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bot_process import running_bot  # noqa: E402
 from benchmarks.table import Row, markdown  # noqa: E402
 
 TARGET_MS = 20.0
@@ -67,25 +66,13 @@ async def _bot_latencies(args: argparse.Namespace, workdir: Path) -> dict[str, A
 
     out: dict[str, Any] = {}
     async with StampedEmulator() as emulator:
-        env = {k: v for k, v in os.environ.items() if k != "WEIGHTS_DIR"} | {
-            "BOT_TOKEN": emulator.token,
-            "TELEGRAM_API_URL": emulator.base_url,
-            "WEIGHTS_DIR": str(workdir / "weights"),
-            "DATABASE_PATH": str(workdir / "db.sqlite3"),
+        settings = {
             "DEVICE": args.device,
-            "PYTHONPATH": str(ROOT),
-            "LOG_LEVEL": "INFO",
-            "PROGRESS_INTERVAL_S": "1",
+            "LOG_LEVEL": "INFO",  # the service's and the cache's lines are counted below
             "RATE_LIMIT_BURST": "500",
             "RATE_LIMIT_PER_MINUTE": "6000",
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
         }
-        log_path = workdir / "bot.log"
-        log = log_path.open("wb")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=workdir, env=env, stdout=log, stderr=log
-        )
-        try:
+        async with running_bot(emulator, workdir, workdir / "weights", settings):
             user = 900
             emulator.send_text(user, "/start", language_code="en")
             await emulator.wait_for_message(lambda r: r["chat_id"] == user, timeout=120)
@@ -107,14 +94,7 @@ async def _bot_latencies(args: argparse.Namespace, workdir: Path) -> dict[str, A
                     for bucket in (uncached, cached):
                         bucket.append(await _timed(emulator, user, command, sent, done))
                 out[op] = (uncached, cached)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(process.wait(), 30)
-            except TimeoutError:
-                process.kill()
-            log.close()
-    text = log_path.read_text(errors="replace")
+    text = (workdir / "bot.log").read_text(errors="replace")
     for op in ("tag", "background"):
         out[f"{op}_service"] = sum(1 for m in _SERVICE_LINE.finditer(text) if m[1] == op)
         out[f"{op}_hits"] = sum(1 for m in _HIT_LINE.finditer(text) if m[1] == op)

@@ -64,17 +64,19 @@ def feature_lines(settings: Settings) -> list[Line]:
     folder that links only the usable models (present and complete per the manifest): a
     cut needs ISNet *or* SAM, so one of them absent is named but does not stop the feature.
     """
-    from services.weights import incomplete_reason, load_manifest, model_dir
+    from services.weights import incomplete_reason, load_manifest, model_dir, read_marker
     from services.wiring import default_operations
 
     config = replace(settings.service_config(), features_dir=None)
     manifest = load_manifest()
 
+    def folder(name: str) -> Path:
+        return model_dir(settings.weights_dir, name)
+
     def unusable(name: str) -> str | None:
-        folder = model_dir(settings.weights_dir, name)
         spec = manifest.get(name)
-        reason = incomplete_reason(folder, spec) if spec else None
-        if spec is None and not folder.is_dir():
+        reason = incomplete_reason(folder(name), spec) if spec else None
+        if spec is None and not folder(name).is_dir():
             reason = "folder missing"
         return reason
 
@@ -85,7 +87,7 @@ def feature_lines(settings: Settings) -> list[Line]:
         for name, reason in reasons.items():
             if reason is None:
                 model_dir(Path(usable), name).symlink_to(
-                    model_dir(settings.weights_dir, name).resolve(), target_is_directory=True
+                    folder(name).resolve(), target_is_directory=True
                 )
         blocking = _needs(default_operations(replace(config, weights_dir=Path(usable))))
     lines = []
@@ -105,19 +107,13 @@ def feature_lines(settings: Settings) -> list[Line]:
         detail = ", ".join(present) or "no model needed"
         if absent:  # an alternative the operation does without
             detail += f" (without {', '.join(absent)}: {reasons[absent[0]]}; optional)"
-        tiny = [n for n in present if _is_tiny(model_dir(settings.weights_dir, n))]
+        tiny = [n for n in present if (read_marker(folder(n)) or {}).get("tiny")]
         if tiny:
             detail += f"; tiny random weights in {', '.join(tiny)}"
             lines.append(Line(SKIP, label, detail + " (outputs are noise)"))
         else:
             lines.append(Line(OK, label, detail))
     return lines
-
-
-def _is_tiny(folder: Path) -> bool:
-    from services.weights import read_marker
-
-    return bool((read_marker(folder) or {}).get("tiny"))
 
 
 def _needs(operations: Mapping[str, Any]) -> dict[str, list[str]]:

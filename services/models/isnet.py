@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from services.models.onnx_session import open_model_session
-from services.models.openvino_session import wants_openvino
+from services.models.openvino_session import OpenVinoSession
 from services.models.resident import ResidentModel, in_use
 
 log = logging.getLogger("vitrina.isnet")
@@ -51,6 +51,9 @@ class IsnetSaliency(ResidentModel):
         self._input = "input"
         self._output = "output"
         self._size = (DEFAULT_SIZE, DEFAULT_SIZE)
+        #: the runtime a load opened (`auto` decides only then: asking earlier would import
+        #: OpenVINO, e.g. for /stats on the event loop)
+        self._opened: str | None = None
 
     @property
     def available(self) -> bool:
@@ -71,8 +74,9 @@ class IsnetSaliency(ResidentModel):
         size = path.stat().st_size if path.is_file() else 0
         if self.memory_device != "cpu":
             return size
-        openvino = wants_openvino(self.runtime, self.device)
-        return size * CPU_FACTOR["openvino" if openvino else "onnxruntime"]
+        # before the first load `auto` counts as onnxruntime, the larger: a budget errs safe
+        runtime = self._opened or ("openvino" if self.runtime == "openvino" else "onnxruntime")
+        return size * CPU_FACTOR[runtime]
 
     def _load_locked(self) -> None:
         session = open_model_session(
@@ -91,6 +95,7 @@ class IsnetSaliency(ResidentModel):
         size = [s if isinstance(s, int) and s > 0 else DEFAULT_SIZE for s in shape[-2:]]
         self._size = (int(size[0]), int(size[1]))
         self._session = session
+        self._opened = "openvino" if isinstance(session, OpenVinoSession) else "onnxruntime"
 
     @in_use
     def predict(self, image: Image.Image, size: tuple[int, int] | None = None) -> SaliencyMap:
